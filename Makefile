@@ -1,0 +1,116 @@
+# libgreen: one build for the library, its tests, benchmarks, demo and installation.
+#
+#   make            build build/libgreen.so
+#   make test       install missing Debian packages, build, run every test (tests/run.sh)
+#   make bench      run the benchmarks (scripts/bench.sh); results go in BENCHMARKS.md
+#   make demo       install missing packages, build, run the demo (scripts/demo.sh)
+#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun, man pages
+#   make uninstall  the same paths, removed
+#   make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+
+CXX      ?= g++
+CC       ?= gcc
+B        := build
+
+WARN     := -Wall -Wextra -Wno-missing-field-initializers
+CXXFLAGS ?= -O2 -g
+LIB_CXXFLAGS := $(CXXFLAGS) -std=c++17 -fPIC -fvisibility=hidden $(WARN) -MMD -MP
+LIB_LDLIBS   := -lev -lboost_context -ldl
+SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+HUB_SRC  := $(wildcard hub/*.cpp)
+SHIM_SRC := $(wildcard shim/*.cpp)
+LIB_SRC  := $(HUB_SRC) $(SHIM_SRC)
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(B)/obj/%.o)
+SAN_OBJ  := $(LIB_SRC:%.cpp=$(B)/san/%.o)
+HUB_OBJ  := $(HUB_SRC:%.cpp=$(B)/obj/%.o)
+
+# Plain test programs: every C or C++ file in tests/plain is one program.
+PLAIN_SRC  := $(wildcard tests/plain/*.c tests/plain/*.cpp)
+PLAIN_BIN  := $(patsubst tests/plain/%,$(B)/plain/%,$(basename $(PLAIN_SRC)))
+UNIT_SRC   := $(wildcard tests/unit/*.cpp)
+UNIT_BIN   := $(patsubst tests/unit/%.cpp,$(B)/unit/%,$(UNIT_SRC))
+BENCH_SRC  := $(wildcard tests/bench/*.c tests/bench/*.cpp)
+BENCH_BIN  := $(patsubst tests/bench/%,$(B)/bench/%,$(basename $(BENCH_SRC)))
+
+PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
+PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
+
+.PHONY: all lib san tests test bench demo deps install uninstall clean
+
+all: lib
+lib: $(B)/libgreen.so
+san: $(B)/san/libgreen.so
+tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN)
+
+$(B)/libgreen.so: $(LIB_OBJ)
+	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(LIB_LDLIBS)
+
+$(B)/san/libgreen.so: $(SAN_OBJ)
+	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(LIB_LDLIBS)
+
+$(B)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(LIB_CXXFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(LIB_CXXFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/plain/%: tests/plain/%.c tests/plain/plain.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $<
+
+$(B)/plain/%: tests/plain/%.cpp tests/plain/plain.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
+
+# Unit tests link the hub's objects directly: no preloading, no shim.
+$(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $< $(HUB_OBJ) $(LIB_LDLIBS) -lcmocka
+
+$(B)/bench/%: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $<
+
+$(B)/bench/%: tests/bench/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory tests
+	@tests/run.sh
+
+bench: lib $(BENCH_BIN)
+	@scripts/bench.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory lib $(B)/plain/sleepers
+	@scripts/demo.sh
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(B)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen.so
+	sed 's|@LIBDIR@|$(LIBDIR)|' scripts/greenrun > $(DESTDIR)$(BINDIR)/greenrun
+	chmod 755 $(DESTDIR)$(BINDIR)/greenrun
+	install -m 644 man/greenrun.1 $(DESTDIR)$(MANDIR)/man1/greenrun.1
+	install -m 644 man/libgreen.7 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(BINDIR)/greenrun \
+	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+
+clean:
+	rm -rf $(B)
+
+-include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

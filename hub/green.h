@@ -1,0 +1,196 @@
+// The green thread record and the hub record, shared by hub/ and shim/.
+//
+// A Green is a thread as the program sees it: pthread_self() returns its address, so every
+// green thread's record comes from one reserved arena (green_alloc) and is_green() can tell a
+// libgreen handle from a real pthread_t in two compares.  Records are reused, never unmapped:
+// a stale handle is still readable memory.
+#ifndef GREEN_GREEN_H
+#define GREEN_GREEN_H
+
+#include <ev.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <unwind.h>
+
+#include <atomic>
+#include <boost/context/detail/fcontext.hpp>
+#include <cstddef>
+#include <cstdint>
+
+#include "hub.h"
+#include "spinlock.h"
+#include "stack.h"
+
+namespace green {
+
+namespace ctx = boost::context::detail;
+
+enum class State : uint8_t {
+    Runnable,  // in its hub's run queue
+    Running,   // the one the hub is running now
+    Parked,    // waiting for unpark()
+    Dead,      // finished; its record waits for pthread_join unless detached
+};
+
+struct KeyValue;
+
+struct Green {
+    // ---- scheduling (hub/sched.cpp) ----
+    ctx::fcontext_t ctx = nullptr;  // where to resume it; valid while it is not running
+    Green* next = nullptr;          // link in the run queue
+    Hub* hub = nullptr;             // the hub that runs it; never changes
+    State state = State::Runnable;  // see State
+    bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
+    int saved_errno = 0;            // its errno while another green thread runs
+    int wake_reason = kWakeNormal;  // why park() returned
+    uint32_t park_seq = 0;          // bumped at every park, so a late remote wake is dropped
+    ev_timer timer;                 // the deadline of its current wait
+    ev_io io;                       // the fd of its current wait_fd
+    int io_revents = 0;             // what libev reported for io
+    Green* remote_next = nullptr;   // link in the hub's list of wakes from other OS threads
+    uint32_t remote_seq = 0;        // park_seq that the queued remote wake is for
+    int remote_reason = 0;          // reason of the queued remote wake
+    bool remote_queued = false;     // in that list now (guarded by the hub's remote_lock)
+
+    // ---- stack ----
+    Stack stack;                    // owned stack, released when it dies (empty for root/user)
+    char* stack_lo = nullptr;       // bounds of the stack it runs on, owned or not
+    size_t stack_size = 0;          //   (for pthread_getattr_np and the sanitizers)
+    size_t guard_size = 0;          // guard bytes below stack_lo
+    void* asan_fake_stack = nullptr;  // AddressSanitizer's fake stack while switched out
+
+    // ---- life (hub/thread.cpp) ----
+    uint32_t magic = 0;             // kGreenMagic while the record is in use
+    uint64_t id = 0;                // 1 for the first root, then in creation order
+    void* (*start)(void*) = nullptr;  // start routine and its argument
+    void* arg = nullptr;
+    void* result = nullptr;         // what it returned or passed to pthread_exit
+    bool is_root = false;           // the OS thread's original context (main, for the first hub)
+    bool detached = false;          // its record is freed when it dies, nobody joins it
+    Green* joiner = nullptr;        // green thread parked in pthread_join on it
+    std::atomic<int> dead_word{0};  // 1 once dead; a futex for joiners on unmanaged OS threads
+    std::atomic<bool> os_joiner{false};  // an unmanaged OS thread waits on dead_word
+
+    // ---- exit and cancellation ----
+    jmp_buf exit_jmp;               // where exit unwinding of a non-root green thread ends
+    uintptr_t entry_marker = 0;     // an address in its entry frame: unwinding stops above it
+    _Unwind_Exception unwind_exc;   // the forced-unwind exception of pthread_exit
+    void* cleanup_chain = nullptr;  // innermost pthread_cleanup_push buffer (C, setjmp-based)
+    void* unwind_buf = nullptr;     // next cleanup buffer the running exit unwinding targets
+    bool exiting = false;           // pthread_exit is unwinding it
+    bool cancel_pending = false;    // pthread_cancel was called on it
+    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE
+    bool cancel_async = false;      // PTHREAD_CANCEL_ASYNCHRONOUS (acted on at the next check)
+
+    // ---- attributes seen through the pthread API (shim/threads*.cpp) ----
+    char name[16] = {};             // pthread_setname_np; empty: the OS thread's name
+    int sched_policy = SCHED_OTHER; // recorded, reported, not acted on
+    int sched_priority = 0;
+    cpu_set_t* affinity = nullptr;  // recorded mask, or null for the OS thread's
+
+    // ---- thread-specific data (hub/keys.cpp) ----
+    KeyValue** key_blocks = nullptr;  // lazily allocated two-level table of pthread_key values
+};
+
+constexpr uint32_t kGreenMagic = 0x67726e31;  // "grn1"
+
+// Switches before the hub must poll libev even though green threads are runnable.
+constexpr unsigned kPollBudget = 64;
+
+struct RunQueue {
+    Green* head = nullptr;
+    Green* tail = nullptr;
+    bool empty() const { return head == nullptr; }
+    void push(Green* g)
+    {
+        g->next = nullptr;
+        if (tail)
+            tail->next = g;
+        else
+            head = g;
+        tail = g;
+    }
+    Green* pop()
+    {
+        Green* g = head;
+        if (g) {
+            head = g->next;
+            if (!head)
+                tail = nullptr;
+        }
+        return g;
+    }
+};
+
+struct Hub {
+    Green* current = nullptr;       // what runs now: a green thread, or &loop
+    Green* root = nullptr;          // the OS thread's original context
+    Green loop;                     // the loop context (not a thread: not from the arena)
+    RunQueue runq;                  // runnable green threads, FIFO
+    unsigned budget = kPollBudget;  // direct switches left before the loop must poll
+    struct ev_loop* evloop = nullptr;  // created on first need
+    ev_async remote_async;          // woken by unpark() from other OS threads
+    SpinLock remote_lock;           // guards remote_head
+    Green* remote_head = nullptr;   // wakes queued by other OS threads
+    pthread_t os_thread;            // the real pthread_t of this OS thread
+    HubStats stats = {};
+};
+
+// What pthread_create's attribute asks of a new green thread.
+struct SpawnAttr {
+    size_t stack_size = 0;           // usable stack bytes of a libgreen stack
+    size_t guard_size = 0;           // guard bytes below it
+    void* user_stack_lo = nullptr;   // pthread_attr_setstack: run on this stack instead
+    size_t user_stack_size = 0;
+    bool detached = false;
+    int sched_policy = SCHED_OTHER;  // PTHREAD_EXPLICIT_SCHED values, recorded
+    int sched_priority = 0;
+};
+
+// Creates a runnable green thread on the calling OS thread's hub.  Returns 0 or an errno value
+// (EAGAIN when no record or stack can be had).
+int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& attr);
+
+// pthread_join and its try/timed forms on a green thread: 0 or an errno value (EDEADLK,
+// EINVAL, EBUSY, ETIMEDOUT).  deadline is CLOCK_MONOTONIC, or kForever.
+int green_join(Green* t, void** result, int64_t deadline, bool try_only);
+int green_detach(Green* t);
+int green_cancel(Green* t);
+
+// The green thread's own chain of C cleanup buffers (__pthread_register_cancel and friends).
+void cleanup_register(void* buf);
+void cleanup_unregister(void* buf);
+[[noreturn]] void cleanup_unwind_next(void* buf);
+
+// Continues a context switch in the context that was switched to (the entry of a new context).
+void resume_entry(ctx::transfer_t t);
+
+// The running green thread, dead, switches away for good.
+[[noreturn]] void exit_switch();
+
+// The green thread arena.
+Green* green_alloc();
+void green_free(Green* g);
+bool is_green(const void* handle);
+
+// Creates the hub's libev loop and loop context if not done yet.  Aborts when it cannot: a
+// hub without its loop cannot keep any promise.
+void hub_ensure_loop(Hub* h);
+
+// Process-wide count of green threads alive (not Dead), roots included.
+extern std::atomic<long> live_greens;
+
+// Parks the running green thread until woken or the deadline; returns the Wake reason.
+int park_until(int64_t deadline);
+
+// Called when the running green thread has finished unwinding: runs its key destructors,
+// wakes its joiner, and switches away for good.
+[[noreturn]] void green_finish(Green* self);
+
+// Thread-specific data: destructors of the running green thread's values (glibc's order and
+// PTHREAD_DESTRUCTOR_ITERATIONS rounds).
+void keys_run_destructors(Green* self);
+
+}  // namespace green
+
+#endif

@@ -1,0 +1,109 @@
+// The hub: green threads and the per-OS-thread scheduler that runs them.
+//
+// Contract
+// --------
+// * A green thread (struct Green) is a Boost.Context context on its own stack.  It runs only on
+//   the OS thread whose hub created it, and only while that hub has switched to it; switching is
+//   cooperative: a green thread runs until it parks, yields, or exits.
+// * Each managed OS thread has one Hub (thread local): a FIFO run queue, a libev loop created
+//   with ev_loop_new (never libev's default loop, which the program may use), and a context of
+//   its own (the "loop context") that runs the loop when no green thread is runnable.  The OS
+//   thread's original context becomes the hub's root green thread, so the program's main thread
+//   is a green thread like the others.
+// * Switches go directly from one green thread to the next runnable one; the loop context is
+//   entered when the run queue is empty, and at least once every kPollBudget switches so that
+//   I/O and timers are never starved by green threads that only yield.
+// * errno belongs to the green thread: it is saved when a green thread switches away and
+//   restored when it resumes.
+// * Blocking primitives (sleep_until, wait_fd) may be called only by a green thread of the
+//   calling OS thread's hub.  They return 0 or a positive result, or -ETIMEDOUT when the
+//   deadline passed.  When the caller says the call is a cancellation point and a cancellation
+//   is due (pthread_cancel, deferred), they do not return: the green thread exits as by
+//   pthread_exit(PTHREAD_CANCELED).
+// * unpark() from the hub's own OS thread is immediate; from another OS thread it goes through
+//   the hub's ev_async (wake_remote), and a stale wake-up for an earlier park is dropped by the
+//   park sequence number.
+// * Nothing in hub/ calls into shim/.  libev and the hub call libc through the PLT and so land
+//   in shim/'s wrappers, which pass through because they see that the loop context is running
+//   (green_self() returns nullptr there).
+// * No hub lock is held across a switch; internal locks are spinlocks, never pthread mutexes
+//   (which shim/ may one day make green).
+#ifndef GREEN_HUB_H
+#define GREEN_HUB_H
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+
+namespace green {
+
+struct Green;
+struct Hub;
+
+// Deadlines are absolute CLOCK_MONOTONIC times in nanoseconds; kForever means none.
+constexpr int64_t kForever = -1;
+
+// How a parked green thread was woken (the value park() returns).
+enum Wake : int {
+    kWakeNormal = 0,   // unparked by whoever it waited for
+    kWakeTimeout = 1,  // its deadline passed
+    kWakeCancel = 2,   // pthread_cancel reached it in a cancellation point
+};
+
+inline int64_t clock_ns(clockid_t clock)
+{
+    timespec ts;
+    clock_gettime(clock, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+inline int64_t mono_now() { return clock_ns(CLOCK_MONOTONIC); }
+
+// The calling OS thread's hub, or nullptr when this OS thread is not managed.
+Hub* hub_self();
+
+// The green thread running on this OS thread, or nullptr when the OS thread is not managed or
+// its hub's loop context is running (libev callbacks, and signal handlers interrupting it).
+Green* green_self();
+
+// Makes the calling OS thread managed: creates its hub and turns its current context into the
+// hub's root green thread.  Cheap: the libev loop and the loop context are created on first
+// need.  Returns false if it could not (then the OS thread stays unmanaged).
+bool hub_attach();
+
+// Parks the running green thread until someone unparks it; returns the Wake reason.
+int park();
+
+// Makes a parked green thread runnable with the given reason.  Ignored when it is not parked
+// (it was already woken by another event) or, for a remote wake, when it has parked again since.
+void unpark(Green* g, int reason = kWakeNormal);
+
+// Puts the running green thread at the back of the run queue and runs the next one.
+void yield();
+
+// Parks until the CLOCK_MONOTONIC deadline; returns 0.  Never returns early.
+int sleep_until(int64_t deadline, bool cancellable);
+
+// Waits until fd is ready for events (EV_READ and/or EV_WRITE) or the deadline passes.
+// Returns the ready events (> 0) or -ETIMEDOUT.
+int wait_fd(int fd, int events, int64_t deadline, bool cancellable);
+
+// Ends the running green thread as pthread_exit does: unwinds its stack (C++ destructors,
+// pthread_cleanup_push handlers), runs its thread-specific data destructors, and makes result
+// what pthread_join returns.
+[[noreturn]] void green_exit(void* result);
+
+// Acts on a pending, enabled cancellation of the running green thread (pthread_testcancel).
+void testcancel();
+
+// Counters for diagnostics and benchmarks.
+struct HubStats {
+    uint64_t switches;    // context switches between green threads or to the loop
+    uint64_t polls;       // iterations of the libev loop
+    uint64_t created;     // green threads created
+    uint64_t peak_live;   // most green threads alive at once
+};
+HubStats hub_stats();
+
+}  // namespace green
+
+#endif

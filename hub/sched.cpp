@@ -1,0 +1,341 @@
+// The scheduler: context switches, the run queue, the loop context, park/unpark.
+//
+// Every switch goes through switch_to(), and every context resumes in after_resume(): that is
+// where the context we came from is saved (Boost.Context hands it over only to the side that
+// was jumped to), where the stack of a green thread that just died is released (it could not
+// release its own stack while running on it), and where errno comes back.
+#include <pthread.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "green.h"
+#include "log.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define GREEN_ASAN 1
+#endif
+
+namespace green {
+
+namespace {
+
+__attribute__((tls_model("initial-exec"))) thread_local Hub* tl_hub = nullptr;
+
+// Size of the loop context's stack: libev callbacks and signal handlers that interrupt
+// epoll_wait run on it.
+constexpr size_t kLoopStackSize = 256 * 1024;
+
+void after_resume(ctx::transfer_t t);
+
+#ifdef GREEN_ASAN
+void asan_start(Green* from, Green* to)
+{
+    __sanitizer_start_switch_fiber(from->state == State::Dead ? nullptr : &from->asan_fake_stack,
+                                   to->stack_lo, to->stack_size);
+}
+void asan_finish(Green* self, Green* prev)
+{
+    const void* lo;
+    size_t size;
+    __sanitizer_finish_switch_fiber(self->asan_fake_stack, &lo, &size);
+    if (!prev->stack_lo) {  // a root: learn the bounds of its OS stack the first time it leaves
+        prev->stack_lo = static_cast<char*>(const_cast<void*>(lo));
+        prev->stack_size = size;
+    }
+}
+#else
+inline void asan_start(Green*, Green*) {}
+inline void asan_finish(Green*, Green*) {}
+#endif
+
+// Releases what a dead green thread no longer needs once nobody runs on its stack.
+void reap(Green* dead)
+{
+    stack_put(&dead->stack);
+    if (dead->detached && !dead->is_root)  // a root's record stays its hub's
+        green_free(dead);
+}
+
+void switch_to(Hub* h, Green* next)
+{
+    Green* self = h->current;
+    self->saved_errno = errno;
+    h->current = next;
+    next->state = State::Running;
+    h->stats.switches++;
+    asan_start(self, next);
+    ctx::transfer_t t = ctx::jump_fcontext(next->ctx, self);
+    after_resume(t);
+}
+
+void after_resume(ctx::transfer_t t)
+{
+    Green* prev = static_cast<Green*>(t.data);
+    prev->ctx = t.fctx;
+    Hub* h = tl_hub;
+    Green* self = h->current;
+    asan_finish(self, prev);
+    if (prev->state == State::Dead)
+        reap(prev);
+    errno = self->saved_errno;
+}
+
+// The running green thread gives up the CPU (its state is already set): run the next runnable
+// one directly, or the loop when none is runnable or the poll budget is spent.
+void run_next(Hub* h)
+{
+    Green* next = nullptr;
+    if (h->budget > 0 && (next = h->runq.pop()) != nullptr) {
+        h->budget--;
+        if (next == h->current) {  // a lone yielder: nothing else to run
+            next->state = State::Running;
+            return;
+        }
+    } else {
+        hub_ensure_loop(h);
+        next = &h->loop;
+    }
+    switch_to(h, next);
+}
+
+void take_remote_wakes(Hub* h)
+{
+    Green* list;
+    {
+        SpinGuard g(h->remote_lock);
+        list = h->remote_head;
+        h->remote_head = nullptr;
+        for (Green* g2 = list; g2; g2 = g2->remote_next)
+            g2->remote_queued = false;
+    }
+    while (list) {
+        Green* g = list;
+        list = g->remote_next;
+        if (g->state == State::Parked && g->park_seq == g->remote_seq)
+            unpark(g, g->remote_reason);
+    }
+}
+
+void on_remote(struct ev_loop*, ev_async* w, int) { take_remote_wakes(static_cast<Hub*>(w->data)); }
+
+void on_timer(struct ev_loop*, ev_timer* w, int) { unpark(static_cast<Green*>(w->data), kWakeTimeout); }
+
+void on_io(struct ev_loop*, ev_io* w, int revents)
+{
+    Green* g = static_cast<Green*>(w->data);
+    g->io_revents = revents;
+    unpark(g, kWakeNormal);
+}
+
+// The loop context: poll libev (blocking only when nothing is runnable), then run the head of
+// the run queue with a fresh poll budget.  It returns here whenever a green thread has nothing
+// to switch to.
+[[noreturn]] void loop_main(ctx::transfer_t t)
+{
+    after_resume(t);
+    Hub* h = tl_hub;
+    for (;;) {
+        h->stats.polls++;
+        ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
+        h->budget = kPollBudget;
+        if (Green* next = h->runq.pop())
+            switch_to(h, next);
+    }
+}
+
+}  // namespace
+
+void resume_entry(ctx::transfer_t t) { after_resume(t); }
+
+void exit_switch()
+{
+    run_next(tl_hub);
+    fatal("a dead green thread was resumed");
+}
+
+Hub* hub_self() { return tl_hub; }
+
+Green* green_self()
+{
+    Hub* h = tl_hub;
+    if (!h || h->current == &h->loop)
+        return nullptr;
+    return h->current;
+}
+
+bool hub_attach()
+{
+    if (tl_hub)
+        return true;
+    Green* root = green_alloc();
+    if (!root)
+        return false;
+    Hub* h = new (std::nothrow) Hub;
+    if (!h) {
+        green_free(root);
+        return false;
+    }
+    root->hub = h;
+    root->is_root = true;
+    root->state = State::Running;
+    root->entry_marker = UINTPTR_MAX;  // its exit unwinding runs to the end of the stack
+    h->root = root;
+    h->current = root;
+    h->loop.hub = h;
+    h->os_thread = pthread_self();
+    live_greens.fetch_add(1);
+    tl_hub = h;
+    return true;
+}
+
+void hub_ensure_loop(Hub* h)
+{
+    if (h->evloop)
+        return;
+    // EVFLAG_NOSIGMASK: libev must not touch the signal mask, which belongs to the program.
+    // EVFLAG_NOENV: LIBEV_FLAGS in the program's environment is not ours to obey.
+    h->evloop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+    if (!h->evloop)
+        h->evloop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+    Stack* s = &h->loop.stack;
+    if (!h->evloop || !stack_get(s, kLoopStackSize, page_size()))
+        fatal("cannot create the hub's event loop: %s", strerror(errno));
+    h->loop.stack_lo = s->lo;
+    h->loop.stack_size = s->size;
+    h->loop.ctx = ctx::make_fcontext(s->lo + s->size, s->size, loop_main);
+    // The remote-wake watcher stays active for the hub's life: it is also what keeps
+    // ev_run(EVRUN_ONCE) asleep, instead of spinning, when every green thread waits forever.
+    ev_async_init(&h->remote_async, on_remote);
+    h->remote_async.data = h;
+    ev_async_start(h->evloop, &h->remote_async);
+}
+
+int park()
+{
+    Hub* h = tl_hub;
+    Green* self = h->current;
+    self->state = State::Parked;
+    self->park_seq++;
+    run_next(h);
+    return self->wake_reason;
+}
+
+void unpark(Green* g, int reason)
+{
+    Hub* h = g->hub;
+    if (h == tl_hub) {
+        if (g->state != State::Parked)
+            return;
+        g->wake_reason = reason;
+        g->state = State::Runnable;
+        h->runq.push(g);
+        return;
+    }
+    // From another OS thread: queue the wake for the hub's own thread to apply.  The caller
+    // must know g is parked (or about to park) in a wait it is allowed to end.
+    {
+        SpinGuard lock(h->remote_lock);
+        if (g->remote_queued)
+            return;
+        g->remote_queued = true;
+        g->remote_seq = g->park_seq;
+        g->remote_reason = reason;
+        g->remote_next = h->remote_head;
+        h->remote_head = g;
+    }
+    ev_async_send(h->evloop, &h->remote_async);
+}
+
+void yield()
+{
+    Hub* h = tl_hub;
+    Green* self = h->current;
+    self->state = State::Runnable;
+    h->runq.push(self);
+    run_next(h);
+}
+
+int park_until(int64_t deadline)
+{
+    Hub* h = tl_hub;
+    Green* self = h->current;
+    if (deadline == kForever)
+        return park();
+    hub_ensure_loop(h);
+    // libev adds the interval to its cached monotonic time, which is stale when green threads
+    // ran for a while without polling: refresh it, or the timer fires early.
+    ev_now_update(h->evloop);
+    int64_t left = deadline - mono_now();
+    ev_timer_init(&self->timer, on_timer, left > 0 ? double(left) / 1e9 : 0., 0.);
+    self->timer.data = self;
+    ev_timer_start(h->evloop, &self->timer);
+    int reason = park();
+    ev_timer_stop(h->evloop, &self->timer);
+    return reason;
+}
+
+HubStats hub_stats()
+{
+    Hub* h = tl_hub;
+    return h ? h->stats : HubStats{};
+}
+
+namespace {
+
+// A cancellable wait ends the green thread when a cancellation is due.
+void act_on_cancel(Green* self)
+{
+    if (self->cancel_pending && !self->cancel_disabled && !self->exiting)
+        green_exit(PTHREAD_CANCELED);
+}
+
+}  // namespace
+
+void testcancel()
+{
+    if (Green* self = green_self())
+        act_on_cancel(self);
+}
+
+int sleep_until(int64_t deadline, bool cancellable)
+{
+    Green* self = tl_hub->current;
+    for (;;) {
+        if (cancellable)
+            act_on_cancel(self);
+        if (mono_now() >= deadline)
+            return 0;
+        self->in_cancel_point = cancellable;
+        park_until(deadline);
+        self->in_cancel_point = false;
+    }
+}
+
+int wait_fd(int fd, int events, int64_t deadline, bool cancellable)
+{
+    Hub* h = tl_hub;
+    Green* self = h->current;
+    if (cancellable)
+        act_on_cancel(self);
+    hub_ensure_loop(h);
+    ev_io_init(&self->io, on_io, fd, events);
+    self->io.data = self;
+    self->io_revents = 0;
+    ev_io_start(h->evloop, &self->io);
+    self->in_cancel_point = cancellable;
+    int reason = park_until(deadline);
+    self->in_cancel_point = false;
+    ev_io_stop(h->evloop, &self->io);
+    if (int ready = self->io_revents & (EV_READ | EV_WRITE))
+        return ready;
+    if (reason == kWakeCancel)
+        act_on_cancel(self);
+    return -ETIMEDOUT;
+}
+
+}  // namespace green

@@ -1,0 +1,352 @@
+// Life of a green thread: the record arena, start, exit by unwinding, join, detach, cancel.
+//
+// Exit works as glibc's pthread_exit does, on the green thread's own stack:
+// _Unwind_ForcedUnwind walks up the frames, running C++ destructors and catch (...) blocks
+// (which must rethrow, as with glibc), while our stop function watches two kinds of targets:
+// * a C pthread_cleanup_push buffer (the setjmp-based form glibc's headers use for C without
+//   -fexceptions), registered through __pthread_register_cancel into the green thread's own
+//   chain: when the walk reaches the frame that registered it, we longjmp there; the macro
+//   runs the handler and calls __pthread_unwind_next, which resumes the walk from there with
+//   the next buffer;
+// * the green thread's entry frame, where exit_jmp was set: the walk ends there and the green
+//   thread finishes (green_finish).  A root green thread has no entry frame of ours: its walk
+//   ends at the end of the OS stack, and it parks there for good.
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "green.h"
+#include "log.h"
+
+namespace green {
+
+std::atomic<long> live_greens{0};
+
+// ---- the arena ------------------------------------------------------------------------
+
+namespace {
+
+// Reserved once, touched only where records are: 1 GiB of address space holds over a million.
+constexpr size_t kArenaBytes = size_t(1) << 30;
+constexpr size_t kSlot = (sizeof(Green) + 63) / 64 * 64;
+
+SpinLock arena_lock;
+char* arena_base = nullptr;
+size_t arena_used = 0;       // bytes handed out so far (bump pointer)
+Green* arena_free = nullptr; // freed records, linked through next
+uint64_t next_id = 1;
+
+}  // namespace
+
+Green* green_alloc()
+{
+    void* slot = nullptr;
+    {
+        SpinGuard g(arena_lock);
+        if (!arena_base) {
+            void* p = mmap(nullptr, kArenaBytes, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (p == MAP_FAILED)
+                return nullptr;
+            arena_base = static_cast<char*>(p);
+        }
+        if (arena_free) {
+            slot = arena_free;
+            arena_free = arena_free->next;
+        } else if (arena_used + kSlot <= kArenaBytes) {
+            slot = arena_base + arena_used;
+            arena_used += kSlot;
+        } else {
+            return nullptr;
+        }
+    }
+    Green* g = new (slot) Green;
+    g->magic = kGreenMagic;
+    {
+        SpinGuard lock(arena_lock);
+        g->id = next_id++;
+    }
+    return g;
+}
+
+void green_free(Green* g)
+{
+    free(g->affinity);
+    if (g->key_blocks) {
+        for (int i = 0; i < 32; i++)
+            free(g->key_blocks[i]);
+        free(g->key_blocks);
+    }
+    g->magic = 0;
+    SpinGuard lock(arena_lock);
+    g->next = arena_free;
+    arena_free = g;
+}
+
+bool is_green(const void* handle)
+{
+    const char* p = static_cast<const char*>(handle);
+    char* base = arena_base;
+    if (!base || p < base || p >= base + kArenaBytes)
+        return false;
+    if (size_t(p - base) % kSlot != 0)
+        return false;
+    return static_cast<const Green*>(handle)->magic == kGreenMagic;
+}
+
+// ---- start -----------------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void green_entry(ctx::transfer_t t);
+
+}  // namespace
+
+int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& attr)
+{
+    Hub* h = hub_self();
+    Green* g = green_alloc();
+    if (!g)
+        return EAGAIN;
+    if (attr.user_stack_lo) {
+        g->stack_lo = static_cast<char*>(attr.user_stack_lo);
+        g->stack_size = attr.user_stack_size;
+    } else {
+        if (!stack_get(&g->stack, attr.stack_size, attr.guard_size)) {
+            green_free(g);
+            return EAGAIN;  // what pthread_create reports when memory for a stack is lacking
+        }
+        g->stack_lo = g->stack.lo;
+        g->stack_size = g->stack.size;
+        g->guard_size = attr.guard_size;
+    }
+    g->hub = h;
+    g->start = start;
+    g->arg = arg;
+    g->detached = attr.detached;
+    g->sched_policy = attr.sched_policy;
+    g->sched_priority = attr.sched_priority;
+    g->ctx = ctx::make_fcontext(g->stack_lo + g->stack_size, g->stack_size, green_entry);
+    long live = live_greens.fetch_add(1) + 1;
+    h->stats.created++;
+    if (uint64_t(live) > h->stats.peak_live)
+        h->stats.peak_live = uint64_t(live);
+    g->state = State::Parked;  // so that unpark() queues it like any other
+    unpark(g);
+    *out = g;
+    return 0;
+}
+
+namespace {
+
+[[noreturn]] void green_entry(ctx::transfer_t t)
+{
+    resume_entry(t);
+    Green* self = green_self();
+    volatile char marker = 0;
+    self->entry_marker = reinterpret_cast<uintptr_t>(&marker);
+    if (setjmp(self->exit_jmp) == 0)
+        self->result = self->start(self->arg);
+    green_finish(self);
+}
+
+}  // namespace
+
+// ---- exit ------------------------------------------------------------------------------
+
+namespace {
+
+// glibc mangles the stack pointer it saves in a jmp_buf (x86_64: xor with the pointer guard in
+// the TCB at %fs:0x30, then rotate left by 17); the cleanup buffers are glibc jmp_bufs.
+uintptr_t jmpbuf_sp(const void* buf)
+{
+    constexpr int kJbRsp = 6;
+    uintptr_t v = static_cast<const uintptr_t*>(buf)[kJbRsp];
+    uintptr_t guard;
+    __asm__("mov %%fs:0x30, %0" : "=r"(guard));
+    v = (v >> 0x11) | (v << (64 - 0x11));
+    return v ^ guard;
+}
+
+void unwind_cleanup(_Unwind_Reason_Code, _Unwind_Exception*)
+{
+    // The same words and outcome as glibc: a catch (...) swallowed the exit of a thread.
+    fatal("FATAL: exception not rethrown");
+}
+
+[[noreturn]] void root_exit(Green* self);
+
+_Unwind_Reason_Code unwind_stop(int, _Unwind_Action actions, _Unwind_Exception_Class,
+                                _Unwind_Exception*, _Unwind_Context* context, void* param)
+{
+    Green* self = static_cast<Green*>(param);
+    uintptr_t cfa = _Unwind_GetCFA(context);
+    bool end = (actions & _UA_END_OF_STACK) != 0;
+    if (self->unwind_buf && (end || cfa >= jmpbuf_sp(self->unwind_buf)))
+        longjmp(static_cast<__jmp_buf_tag*>(self->unwind_buf), 1);
+    if (end || cfa > self->entry_marker) {
+        if (self->is_root)
+            root_exit(self);
+        longjmp(self->exit_jmp, 1);
+    }
+    return _URC_NO_REASON;
+}
+
+[[noreturn]] void start_unwind(Green* self)
+{
+    _Unwind_ForcedUnwind(&self->unwind_exc, unwind_stop, self);
+    // Only when the unwinder could not walk the stack at all.
+    if (self->is_root)
+        root_exit(self);
+    longjmp(self->exit_jmp, 1);
+}
+
+// The program's original thread called pthread_exit: as with glibc, the process lives on until
+// the last thread ends, then exits with status 0.
+[[noreturn]] void root_exit(Green* self) { green_finish(self); }
+
+}  // namespace
+
+void green_exit(void* result)
+{
+    Green* self = green_self();
+    if (!self)
+        fatal("green_exit outside a green thread");
+    self->result = result;
+    self->exiting = true;
+    self->unwind_buf = self->cleanup_chain;
+    memset(&self->unwind_exc, 0, sizeof self->unwind_exc);
+    self->unwind_exc.exception_class = 0x47524e4558495400ULL;  // "GRNEXIT\0"
+    self->unwind_exc.exception_cleanup = unwind_cleanup;
+    start_unwind(self);
+}
+
+// A cleanup buffer is glibc's __pthread_unwind_buf_t; its __pad words are the registering
+// library's to use (glibc keeps its own link there too), and we keep the outer buffer in the
+// first.
+namespace {
+void*& cleanup_prev(void* buf) { return static_cast<__pthread_unwind_buf_t*>(buf)->__pad[0]; }
+}  // namespace
+
+void cleanup_register(void* buf)
+{
+    Green* self = green_self();
+    cleanup_prev(buf) = self->cleanup_chain;
+    self->cleanup_chain = buf;
+}
+
+void cleanup_unregister(void* buf)
+{
+    green_self()->cleanup_chain = cleanup_prev(buf);
+}
+
+void cleanup_unwind_next(void* buf)
+{
+    Green* self = green_self();
+    self->unwind_buf = cleanup_prev(buf);
+    start_unwind(self);
+}
+
+void green_finish(Green* self)
+{
+    keys_run_destructors(self);
+    self->state = State::Dead;
+    self->dead_word.store(1);
+    if (self->os_joiner.load())
+        syscall(SYS_futex, &self->dead_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+    if (self->joiner)
+        unpark(self->joiner);
+    if (live_greens.fetch_sub(1) == 1)
+        exit(0);  // the last thread of the process ended without calling exit
+    exit_switch();
+}
+
+// ---- join, detach, cancel --------------------------------------------------------------
+
+int green_join(Green* t, void** result, int64_t deadline, bool try_only)
+{
+    Green* self = green_self();
+    if (t == self || (self && self->joiner == t && t->joiner == self))
+        return EDEADLK;
+    if (t->detached)
+        return EINVAL;
+    if (t->joiner && t->joiner != self)
+        return EINVAL;
+    if (!self) {
+        // An unmanaged OS thread joins a green thread: block it for real on the futex.
+        if (try_only && !t->dead_word.load())
+            return EBUSY;
+        t->os_joiner.store(true);
+        while (!t->dead_word.load()) {
+            timespec ts, *tsp = nullptr;
+            if (deadline != kForever) {
+                int64_t left = deadline - mono_now();
+                if (left <= 0)
+                    return ETIMEDOUT;
+                ts = {time_t(left / 1000000000), long(left % 1000000000)};
+                tsp = &ts;
+            }
+            syscall(SYS_futex, &t->dead_word, FUTEX_WAIT, 0, tsp, nullptr, 0);
+        }
+    } else {
+        while (t->state != State::Dead) {
+            if (try_only)
+                return EBUSY;
+            if (deadline != kForever && mono_now() >= deadline)
+                return ETIMEDOUT;
+            testcancel();  // pthread_join is a cancellation point
+            t->joiner = self;
+            self->in_cancel_point = true;
+            int reason = park_until(deadline);
+            self->in_cancel_point = false;
+            t->joiner = nullptr;
+            if (reason == kWakeCancel)
+                testcancel();
+        }
+    }
+    if (result)
+        *result = t->result;
+    if (!t->is_root)  // a root's record stays its hub's
+        green_free(t);
+    return 0;
+}
+
+int green_detach(Green* t)
+{
+    if (t->detached)
+        return EINVAL;
+    if (t->state == State::Dead) {
+        if (!t->is_root)
+            green_free(t);
+        return 0;
+    }
+    t->detached = true;
+    return 0;
+}
+
+int green_cancel(Green* t)
+{
+    if (t->state == State::Dead)
+        return 0;  // glibc 2.34+: cancelling a thread that has exited succeeds
+    t->cancel_pending = true;
+    if (t->cancel_disabled)
+        return 0;
+    if (t == green_self()) {
+        if (t->cancel_async)
+            green_exit(PTHREAD_CANCELED);
+        return 0;
+    }
+    if (t->state == State::Parked && t->in_cancel_point)
+        unpark(t, kWakeCancel);
+    return 0;
+}
+
+}  // namespace green

@@ -1,0 +1,25 @@
+#include "real.h"
+
+#include <dlfcn.h>
+
+#include "../hub/log.h"
+
+namespace green {
+
+RealFunctions real_table;
+bool real_resolved = false;
+
+void real_resolve()
+{
+    if (real_resolved)
+        return;
+#define GREEN_REAL_RESOLVE(ret, name, params)                                           \
+    real_table.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));         \
+    if (!real_table.name)                                                               \
+        fatal("cannot find the real %s: %s", #name, dlerror());
+    GREEN_REAL_FUNCTIONS(GREEN_REAL_RESOLVE)
+#undef GREEN_REAL_RESOLVE
+    real_resolved = true;
+}
+
+}  // namespace green

@@ -1,0 +1,89 @@
+// The real functions behind every wrapper, resolved once, in one table.
+//
+// Each wrapper falls back to REAL(name) whenever going green makes no sense (an unmanaged OS
+// thread, the hub's loop context, before start-up).  The table is filled at start-up by
+// real_resolve(); a wrapper called even earlier (another library's constructor) resolves it
+// on the spot.  Symbols that glibc versions are resolved here with dlvsym, to the version a
+// modern program binds, so that a wrapper never forwards to a compatibility version by chance.
+#ifndef GREEN_SHIM_REAL_H
+#define GREEN_SHIM_REAL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <threads.h>
+#include <time.h>
+
+// X(return type, name, parameter list)
+#define GREEN_REAL_FUNCTIONS(X)                                                              \
+    X(int, pthread_create, (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))     \
+    X(int, pthread_join, (pthread_t, void**))                                                \
+    X(int, pthread_tryjoin_np, (pthread_t, void**))                                          \
+    X(int, pthread_timedjoin_np, (pthread_t, void**, const struct timespec*))                \
+    X(int, pthread_clockjoin_np, (pthread_t, void**, clockid_t, const struct timespec*))     \
+    X(int, pthread_detach, (pthread_t))                                                      \
+    X(void, pthread_exit, (void*))                                                           \
+    X(pthread_t, pthread_self, (void))                                                       \
+    X(int, pthread_cancel, (pthread_t))                                                      \
+    X(int, pthread_setcancelstate, (int, int*))                                              \
+    X(int, pthread_setcanceltype, (int, int*))                                               \
+    X(void, pthread_testcancel, (void))                                                      \
+    X(void, __pthread_register_cancel, (__pthread_unwind_buf_t*))                            \
+    X(void, __pthread_unregister_cancel, (__pthread_unwind_buf_t*))                          \
+    X(void, __pthread_register_cancel_defer, (__pthread_unwind_buf_t*))                      \
+    X(void, __pthread_unregister_cancel_restore, (__pthread_unwind_buf_t*))                  \
+    X(void, __pthread_unwind_next, (__pthread_unwind_buf_t*))                                \
+    X(int, pthread_kill, (pthread_t, int))                                                   \
+    X(int, pthread_sigqueue, (pthread_t, int, const union sigval))                           \
+    X(int, pthread_setname_np, (pthread_t, const char*))                                     \
+    X(int, pthread_getname_np, (pthread_t, char*, size_t))                                   \
+    X(int, pthread_getattr_np, (pthread_t, pthread_attr_t*))                                 \
+    X(int, pthread_setaffinity_np, (pthread_t, size_t, const cpu_set_t*))                    \
+    X(int, pthread_getaffinity_np, (pthread_t, size_t, cpu_set_t*))                          \
+    X(int, pthread_getschedparam, (pthread_t, int*, struct sched_param*))                    \
+    X(int, pthread_setschedparam, (pthread_t, int, const struct sched_param*))               \
+    X(int, pthread_setschedprio, (pthread_t, int))                                           \
+    X(int, pthread_getcpuclockid, (pthread_t, clockid_t*))                                   \
+    X(int, pthread_key_create, (pthread_key_t*, void (*)(void*)))                            \
+    X(int, pthread_key_delete, (pthread_key_t))                                              \
+    X(void*, pthread_getspecific, (pthread_key_t))                                           \
+    X(int, pthread_setspecific, (pthread_key_t, const void*))                                \
+    X(int, thrd_create, (thrd_t*, thrd_start_t, void*))                                      \
+    X(int, thrd_join, (thrd_t, int*))                                                        \
+    X(int, thrd_detach, (thrd_t))                                                            \
+    X(thrd_t, thrd_current, (void))                                                          \
+    X(void, thrd_exit, (int))                                                                \
+    X(int, thrd_sleep, (const struct timespec*, struct timespec*))                           \
+    X(void, thrd_yield, (void))                                                              \
+    X(int, tss_create, (tss_t*, tss_dtor_t))                                                 \
+    X(void, tss_delete, (tss_t))                                                             \
+    X(void*, tss_get, (tss_t))                                                               \
+    X(int, tss_set, (tss_t, void*))                                                          \
+    X(unsigned, sleep, (unsigned))                                                           \
+    X(int, usleep, (useconds_t))                                                             \
+    X(int, nanosleep, (const struct timespec*, struct timespec*))                            \
+    X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*))      \
+    X(int, sched_yield, (void))
+
+namespace green {
+
+struct RealFunctions {
+#define GREEN_REAL_POINTER(ret, name, params) ret(*name) params;
+    GREEN_REAL_FUNCTIONS(GREEN_REAL_POINTER)
+#undef GREEN_REAL_POINTER
+};
+
+extern RealFunctions real_table;
+extern bool real_resolved;
+
+// Fills real_table (idempotent); aborts with a clear message if libc lacks a function.
+void real_resolve();
+
+}  // namespace green
+
+// The real function, resolving the table first if a wrapper runs before start-up.
+#define REAL(name) \
+    (__builtin_expect(::green::real_resolved, 1) ? 0 : (::green::real_resolve(), 0), \
+     ::green::real_table.name)
+
+#endif

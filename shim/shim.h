@@ -1,0 +1,34 @@
+// What every family of wrappers shares: the exported-stub conventions.
+//
+// Each wrapper is "extern C", catches nothing (no exception crosses it: the logic below is
+// written not to throw), and follows one shape:
+//     if (Green* self = green_self()) return <green logic>;
+//     return REAL(name)(args...);
+// green_self() is null on an unmanaged OS thread, on the hub's loop context and before start-up.
+#ifndef GREEN_SHIM_H
+#define GREEN_SHIM_H
+
+#include "../hub/green.h"
+#include "../hub/hub.h"
+#include "real.h"
+
+#define GREEN_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace green {
+
+// The green thread behind a pthread_t, or null when it is a real thread's handle.
+inline Green* as_green(pthread_t t)
+{
+    void* p = reinterpret_cast<void*>(t);
+    return is_green(p) ? static_cast<Green*>(p) : nullptr;
+}
+
+inline pthread_t as_handle(Green* g) { return reinterpret_cast<pthread_t>(g); }
+
+// An absolute time on clock, as a CLOCK_MONOTONIC deadline in nanoseconds.  A CLOCK_REALTIME
+// deadline is converted once, now: a later jump of the wall clock does not move it.
+int64_t deadline_from(clockid_t clock, const struct timespec* abstime);
+
+}  // namespace green
+
+#endif

@@ -1,0 +1,97 @@
+// Sleeps: sleep, usleep, nanosleep, clock_nanosleep, sched_yield.
+//
+// glibc's sleep and usleep call an internal nanosleep that no wrapper sees, so each outer name
+// is wrapped.  All sleeps are cancellation points, as in glibc.  A green sleep parks the green
+// thread on a libev timer and never returns early; a relative sleep is measured on
+// CLOCK_MONOTONIC (as the kernel does for nanosleep), an absolute one on the clock asked for.
+#include <cerrno>
+
+#include "shim.h"
+
+using namespace green;
+
+namespace {
+
+bool valid(const struct timespec* ts)
+{
+    return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+int64_t to_ns(const struct timespec* ts) { return int64_t(ts->tv_sec) * 1000000000 + ts->tv_nsec; }
+
+// The clocks a green sleep can wait on.  Others (CPU-time clocks, invalid ids) go to glibc,
+// which gives their error or, for a process CPU clock, blocks the OS thread as it must.
+bool green_clock(clockid_t clock)
+{
+    return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME ||
+           clock == CLOCK_TAI;
+}
+
+// Sleeps for ns on CLOCK_MONOTONIC; an absolute sleep on another clock re-checks that clock,
+// so that it never ends before its own deadline even if the clocks drift apart.
+void green_sleep(clockid_t clock, int64_t abs_on_clock)
+{
+    for (;;) {
+        int64_t left = abs_on_clock - clock_ns(clock);
+        if (left <= 0)
+            return;
+        sleep_until(mono_now() + left, true);
+    }
+}
+
+}  // namespace
+
+GREEN_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec* request,
+                                 struct timespec* remaining)
+{
+    if (!green_self() || !green_clock(clock))
+        return REAL(clock_nanosleep)(clock, flags, request, remaining);
+    if (request->tv_nsec < 0 || request->tv_nsec >= 1000000000)
+        return EINVAL;
+    if (flags & TIMER_ABSTIME) {
+        green_sleep(clock, to_ns(request));
+    } else if (request->tv_sec >= 0) {
+        sleep_until(mono_now() + to_ns(request), true);
+    } else {
+        return EINVAL;
+    }
+    return 0;
+}
+
+GREEN_EXPORT int nanosleep(const struct timespec* request, struct timespec* remaining)
+{
+    if (!green_self())
+        return REAL(nanosleep)(request, remaining);
+    if (!valid(request)) {
+        errno = EINVAL;
+        return -1;
+    }
+    sleep_until(mono_now() + to_ns(request), true);
+    return 0;
+}
+
+GREEN_EXPORT int usleep(useconds_t usec)
+{
+    if (!green_self())
+        return REAL(usleep)(usec);
+    sleep_until(mono_now() + int64_t(usec) * 1000, true);
+    return 0;
+}
+
+GREEN_EXPORT unsigned sleep(unsigned seconds)
+{
+    if (!green_self())
+        return REAL(sleep)(seconds);
+    int saved = errno;  // glibc's sleep leaves errno as it found it
+    sleep_until(mono_now() + int64_t(seconds) * 1000000000, true);
+    errno = saved;
+    return 0;
+}
+
+GREEN_EXPORT int sched_yield(void)
+{
+    if (!green_self())
+        return REAL(sched_yield)();
+    green::yield();
+    return 0;
+}

@@ -1,0 +1,460 @@
+#!/usr/bin/env bash
+# Tests of greenrun, driven the way a user drives it: run it, look at the exit
+# status, stdout, stderr and the environment the command sees.
+#
+# By default the tests run a copy of scripts/greenrun placed in a temporary
+# tree next to a fake build/libgreen.so (an empty shared object), so they need
+# only bash, coreutils and gcc. Set GREENRUN to the path of a greenrun to test
+# that one instead, with whatever library it finds (the real one).
+#
+# Output: one line per case, "ok - NAME" or "not ok - NAME: why" ("SKIP - NAME:
+# why" for a case this machine cannot run), and last "N passed, M failed".
+# The exit status is 0 only if no case failed.
+#
+# shellcheck disable=SC2016,SC2317
+# (single quotes keep $ for the shell under test; case functions run via t)
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+source_greenrun=$here/../../scripts/greenrun
+
+passed=0
+failed=0
+
+ok() {
+    echo "ok - $1"
+    ((passed += 1))
+}
+
+not_ok() {
+    echo "not ok - $1: $2"
+    ((failed += 1))
+}
+
+skip() {
+    echo "SKIP - $1: $2"
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    ((failed == 0))
+    exit
+}
+
+# The variables greenrun reads or sets must not leak in from the caller.
+unset GREEN_STACK_SIZE GREEN_LOG_LEVEL LD_PRELOAD
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
+    not_ok setup "cannot create a temporary directory"
+    finish
+}
+trap 'rm -rf "$work"' EXIT
+
+# ---------------------------------------------------------------------------
+# Fixtures
+
+# build_so PATH: an empty shared object, which the loader preloads silently.
+build_so() {
+    gcc -shared -fPIC -o "$1" -x c /dev/null 2>/dev/null
+}
+
+if ! build_so "$work/other.so" || ! build_so "$work/other2.so"; then
+    not_ok setup "gcc cannot build a shared object"
+    finish
+fi
+
+mkdir -p "$work/build" "$work/scripts" "$work/bin" "$work/nolib/scripts"
+if [[ -n ${GREENRUN-} ]]; then
+    GR=$GREENRUN
+    [[ $GR == */* ]] || GR=$(type -P -- "$GR") || GR=$GREENRUN
+else
+    build_so "$work/build/libgreen.so"
+    cp "$source_greenrun" "$work/scripts/greenrun"
+    chmod +x "$work/scripts/greenrun"
+    GR=$work/scripts/greenrun
+fi
+if [[ ! -x $GR ]]; then
+    not_ok setup "greenrun not found or not executable: $GR"
+    finish
+fi
+
+# A statically linked program, if this machine has a static libc.
+printf 'int main(void) { return 0; }\n' >"$work/static.c"
+have_static=0
+if gcc -static -o "$work/static" "$work/static.c" 2>/dev/null; then
+    have_static=1
+    cp "$work/static" "$work/bin/static-interp"
+fi
+
+# patch_byte FILE OFFSET OCTAL: overwrite one byte of FILE.
+patch_byte() {
+    printf '%b' "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+cp "$(type -P true)" "$work/setuid-true" && chmod u+s "$work/setuid-true"
+cp "$(type -P true)" "$work/setgid-true" && chmod g+s "$work/setgid-true"
+# EM_AARCH64 (183) in e_machine, and ELFCLASS32 in e_ident[EI_CLASS].
+cp "$(type -P true)" "$work/arm-true" && patch_byte "$work/arm-true" 18 267
+cp "$(type -P true)" "$work/class32-true" && patch_byte "$work/class32-true" 4 001
+
+# make_script NAME CONTENT: an executable file in the work dir.
+make_script() {
+    printf '%s' "$2" >"$work/$1"
+    chmod +x "$work/$1"
+}
+
+make_script sh-script '#!/bin/sh
+echo "sh script: $1"
+'
+make_script env-bash-script '#!/usr/bin/env bash
+echo "bash script: $1"
+'
+make_script preload-script '#!/bin/sh
+echo "$LD_PRELOAD"
+'
+make_script no-shebang-script 'echo "no shebang"
+'
+make_script setuid-script '#!/bin/sh
+echo "setuid script"
+'
+chmod u+s "$work/setuid-script"
+make_script static-interp-script "#!$work/static
+"
+make_script env-static-interp-script '#!/usr/bin/env static-interp
+'
+printf 'echo hi\n' >"$work/not-executable"
+chmod 644 "$work/not-executable"
+
+# ---------------------------------------------------------------------------
+# Running and judging
+
+# run COMMAND...: run it with a time limit; sets status, out, err, err_lines.
+run() {
+    timeout 10 "$@" >"$work/out" 2>"$work/err" </dev/null
+    status=$?
+    out=$(<"$work/out")
+    err=$(<"$work/err")
+    err_lines=$(grep -c '' "$work/err")
+    return 0
+}
+
+# The checks below print why they failed and return 1.
+
+want_status() {
+    if ((status == 124)); then
+        echo "timed out"
+        return 1
+    fi
+    if ((status != $1)); then
+        echo "exit status $status, expected $1${err:+; stderr: ${err%%$'\n'*}}"
+        return 1
+    fi
+}
+
+want_out() {
+    [[ $out == "$1" ]] && return 0
+    echo "stdout was '$out', expected '$1'"
+    return 1
+}
+
+want_out_line() {
+    grep -qxF -- "$1" "$work/out" && return 0
+    echo "no line '$1' on stdout (stdout: '$out')"
+    return 1
+}
+
+want_quiet() {
+    [[ -z $err ]] && return 0
+    echo "unexpected stderr: ${err%%$'\n'*}"
+    return 1
+}
+
+# want_error_line PATTERN...: exactly one line on stderr, from greenrun and
+# naming every PATTERN; nothing on stdout.
+want_error_line() {
+    if ((err_lines != 1)); then
+        echo "$err_lines lines on stderr, expected 1${err:+: ${err%%$'\n'*}}"
+        return 1
+    fi
+    if [[ $err != 'greenrun: '* ]]; then
+        echo "stderr does not start with 'greenrun: ': $err"
+        return 1
+    fi
+    local pattern
+    for pattern in "$@"; do
+        if [[ $err != *"$pattern"* ]]; then
+            echo "stderr does not mention '$pattern': $err"
+            return 1
+        fi
+    done
+    if [[ -n $out ]]; then
+        echo "unexpected stdout: ${out%%$'\n'*}"
+        return 1
+    fi
+}
+
+# refused STATUS PATTERN... -- COMMAND...: COMMAND fails with STATUS and one
+# error line naming every PATTERN.
+refused() {
+    local want=$1
+    local -a patterns=()
+    shift
+    while (($# > 0)) && [[ $1 != -- ]]; do
+        patterns+=("$1")
+        shift
+    done
+    shift
+    run "$@"
+    want_status "$want" && want_error_line "${patterns[@]}"
+}
+
+# succeeds STDOUT COMMAND...: COMMAND exits 0, prints exactly STDOUT and
+# nothing on stderr.
+succeeds() {
+    local want_stdout=$1
+    shift
+    run "$@"
+    want_status 0 && want_quiet && want_out "$want_stdout"
+}
+
+# t NAME CHECK...: one case; CHECK runs in a subshell so a case cannot
+# disturb the next.
+t() {
+    local name=$1 why
+    shift
+    if why=$("$@"); then
+        ok "$name"
+    else
+        why=${why//$'\n'/ }
+        not_ok "$name" "${why:-failed}"
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Cases
+
+case_help() {
+    run "$GR" --help
+    want_status 0 && want_quiet || return 1
+    local word
+    for word in --stack-size --log-level -h --help --version -- \
+        GREEN_STACK_SIZE GREEN_LOG_LEVEL LD_PRELOAD error warn info debug 126 127; do
+        if [[ $out != *"$word"* ]]; then
+            echo "help does not mention $word"
+            return 1
+        fi
+    done
+}
+t "--help exits 0 and lists every option, variable and exit status" case_help
+
+case_short_help() {
+    local long
+    long=$(timeout 10 "$GR" --help)
+    succeeds "$long" "$GR" -h
+}
+t "-h prints the same help" case_short_help
+
+t "--version" succeeds "greenrun (libgreen) 0.1.0" "$GR" --version
+
+# --- running the command
+
+t "greenrun true exits 0" succeeds "" "$GR" true
+
+case_exit_status() {
+    run "$GR" sh -c 'exit 7'
+    want_status 7 && want_quiet
+}
+t "the command's exit status passes through" case_exit_status
+
+case_signal() {
+    run "$GR" sh -c 'kill -TERM $$'
+    want_status 143
+}
+t "death by a signal passes through (143 for SIGTERM)" case_signal
+
+t "arguments pass through unchanged, options after the command are its own" \
+    succeeds "[a b][--stack-size][][-h]" "$GR" printf '[%s]' 'a b' --stack-size '' -h
+
+t "argv[0] stays as typed" \
+    succeeds "sh" "$GR" sh -c 'tr "\0" "\n" </proc/$$/cmdline | head -n 1'
+
+# If greenrun replaced itself with the command, the command's parent is the
+# shell that started greenrun.
+t "greenrun execs the command instead of waiting for it" \
+    succeeds "same parent" sh -c '
+        "$0" sh -c "echo \$PPID" >"$1"
+        parent=$(cat "$1")
+        if [ "$parent" = "$$" ]; then echo "same parent"; else echo "parent $parent, not $$"; fi
+        ' "$GR" "$work/parent"
+
+t "-- ends the options" \
+    succeeds "GREEN_LOG_LEVEL=info" "$GR" --log-level info -- sh -c 'env | grep "^GREEN_"'
+
+case_dashdash_command() {
+    refused 127 "--version: command not found" -- "$GR" -- --version
+}
+t "after --, a word starting with - is the command" case_dashdash_command
+
+case_symlink() {
+    ln -s "$GR" "$work/bin/greenrun-link" || return 1
+    run "$work/bin/greenrun-link" printenv LD_PRELOAD
+    want_status 0 && want_quiet || return 1
+    if [[ $out != */libgreen.so ]]; then
+        echo "via a symlink, LD_PRELOAD is '$out'"
+        return 1
+    fi
+}
+t "works when started through a symlink" case_symlink
+
+# --- LD_PRELOAD
+
+case_preload_alone() {
+    run "$GR" printenv LD_PRELOAD
+    want_status 0 && want_quiet || return 1
+    if [[ $out != /*/libgreen.so || ! -f $out ]]; then
+        echo "LD_PRELOAD is '$out', expected the absolute path of an existing libgreen.so"
+        return 1
+    fi
+    if [[ -z ${GREENRUN-} && $out != "$work/build/libgreen.so" ]]; then
+        echo "LD_PRELOAD is '$out', expected $work/build/libgreen.so"
+        return 1
+    fi
+}
+t "LD_PRELOAD is set to the library" case_preload_alone
+
+# The library path greenrun uses, for the cases below.
+lib=$(env -u LD_PRELOAD timeout 10 "$GR" printenv LD_PRELOAD)
+
+t "an existing LD_PRELOAD is kept, after the library" \
+    succeeds "$lib $work/other.so" env LD_PRELOAD="$work/other.so" "$GR" printenv LD_PRELOAD
+
+t "an existing colon-separated LD_PRELOAD is kept" \
+    succeeds "$lib $work/other.so:$work/other2.so" \
+    env LD_PRELOAD="$work/other.so:$work/other2.so" "$GR" printenv LD_PRELOAD
+
+t "the library is not preloaded twice" \
+    succeeds "$work/other.so $lib" env LD_PRELOAD="$work/other.so $lib" "$GR" printenv LD_PRELOAD
+
+# --- options and their variables
+
+t "--stack-size VALUE sets GREEN_STACK_SIZE" \
+    succeeds "GREEN_STACK_SIZE=64k" "$GR" --stack-size 64k sh -c 'env | grep "^GREEN_"'
+
+t "--stack-size=VALUE sets GREEN_STACK_SIZE" \
+    succeeds "GREEN_STACK_SIZE=1M" "$GR" --stack-size=1M sh -c 'env | grep "^GREEN_"'
+
+# A verbose level may make the real library talk on stderr, so only the
+# variable is checked here.
+case_level() {
+    local expected=$1
+    shift
+    run "$GR" "$@" printenv GREEN_LOG_LEVEL
+    want_status 0 && want_out "$expected"
+}
+t "--log-level VALUE sets GREEN_LOG_LEVEL" case_level debug --log-level debug
+t "--log-level=VALUE sets GREEN_LOG_LEVEL" case_level error --log-level=error
+for level in warn info; do
+    t "--log-level $level is accepted" case_level "$level" --log-level "$level"
+done
+
+t "the last of a repeated option wins" \
+    succeeds "GREEN_STACK_SIZE=2m" "$GR" --stack-size 1m --stack-size=2m sh -c 'env | grep "^GREEN_"'
+
+for size in 16k 16K 16384 65536 8m 1024M 1g 1G 1073741824; do
+    t "--stack-size $size is accepted" succeeds "$size" "$GR" --stack-size "$size" printenv GREEN_STACK_SIZE
+done
+
+for size in 12q 15k 16383 1025m 2g 1073741825 0 -5 '' 64kb ' 64k' 0x10000 1.5m 99999999999999999999k; do
+    t "--stack-size '$size' is refused" \
+        refused 2 "GREEN_STACK_SIZE" "16k" "1g" -- "$GR" --stack-size="$size" true
+done
+
+for level in loud DEBUG '' 'warn '; do
+    t "--log-level '$level' is refused" \
+        refused 2 "GREEN_LOG_LEVEL" "error" "warn" "info" "debug" -- "$GR" --log-level "$level" true
+done
+
+t "--stack-size without a value is refused" refused 2 "--stack-size" -- "$GR" --stack-size
+t "--log-level without a value is refused" refused 2 "--log-level" -- "$GR" --log-level
+t "an unknown long option is refused" refused 2 "--bogus" -- "$GR" --bogus true
+t "an unknown short option is refused" refused 2 "-x" -- "$GR" -x true
+t "no command is refused" refused 2 -- "$GR"
+t "no command after -- is refused" refused 2 -- "$GR" --
+t "no command after options is refused" refused 2 -- "$GR" --stack-size 64k
+
+# --- variables already in the environment
+
+t "an invalid GREEN_STACK_SIZE in the environment is refused" \
+    refused 2 "GREEN_STACK_SIZE" "12q" -- env GREEN_STACK_SIZE=12q "$GR" true
+t "an invalid GREEN_LOG_LEVEL in the environment is refused" \
+    refused 2 "GREEN_LOG_LEVEL" "loud" -- env GREEN_LOG_LEVEL=loud "$GR" true
+t "a valid GREEN_STACK_SIZE in the environment is kept" \
+    succeeds "256k" env GREEN_STACK_SIZE=256k "$GR" printenv GREEN_STACK_SIZE
+t "an empty GREEN_STACK_SIZE in the environment counts as unset" \
+    succeeds "" env GREEN_STACK_SIZE= "$GR" true
+t "an option replaces an invalid value in the environment" \
+    succeeds "64k" env GREEN_STACK_SIZE=12q "$GR" --stack-size 64k printenv GREEN_STACK_SIZE
+
+# --- finding the command
+
+t "a command not on PATH exits 127" refused 127 "no-such-command-here: command not found" -- \
+    "$GR" no-such-command-here
+t "a missing path exits 127" refused 127 "command not found" -- "$GR" "$work/no-such-file"
+t "a file that is not executable exits 126" refused 126 "$work/not-executable" -- \
+    "$GR" "$work/not-executable"
+t "a directory exits 126" refused 126 "$work" -- "$GR" "$work"
+t "a command is found on PATH" succeeds "sh script: x" env PATH="$work:$PATH" "$GR" sh-script x
+
+# --- targets that cannot run green
+
+t "a setuid program is refused" \
+    refused 2 "$work/setuid-true" "setuid" "LD_PRELOAD" -- "$GR" "$work/setuid-true"
+t "a setgid program is refused" \
+    refused 2 "$work/setgid-true" "setgid" "LD_PRELOAD" -- "$GR" "$work/setgid-true"
+t "a non-x86_64 ELF program is refused" \
+    refused 2 "$work/arm-true" "x86_64" -- "$GR" "$work/arm-true"
+t "a 32-bit ELF program is refused" \
+    refused 2 "$work/class32-true" "x86_64" -- "$GR" "$work/class32-true"
+
+if ((have_static)); then
+    t "a statically linked program is refused" \
+        refused 2 "$work/static" "statically linked" -- "$GR" "$work/static"
+    t "a script whose interpreter is statically linked is refused" \
+        refused 2 "$work/static" "statically linked" -- "$GR" "$work/static-interp-script"
+    t "a script run by env with a statically linked interpreter is refused" \
+        refused 2 "static-interp" "statically linked" -- \
+        env PATH="$work/bin:$PATH" "$GR" "$work/env-static-interp-script"
+else
+    for name in "a statically linked program is refused" \
+        "a script whose interpreter is statically linked is refused" \
+        "a script run by env with a statically linked interpreter is refused"; do
+        skip "$name" "gcc -static does not work here"
+    done
+fi
+
+# --- scripts
+
+t "a #!/bin/sh script runs" succeeds "sh script: x" "$GR" "$work/sh-script" x
+t "a #!/usr/bin/env bash script runs" succeeds "bash script: y" "$GR" "$work/env-bash-script" y
+t "a script sees LD_PRELOAD" succeeds "$lib" "$GR" "$work/preload-script"
+t "a setuid script runs (the kernel ignores setuid on scripts)" \
+    succeeds "setuid script" "$GR" "$work/setuid-script"
+t "a file without #! runs as a shell would run it" \
+    succeeds "no shebang" "$GR" "$work/no-shebang-script"
+
+# --- the library
+
+# Only a greenrun that still looks for the library next to itself can be
+# moved away from it.
+case_missing_library() {
+    cp "$GR" "$work/nolib/scripts/greenrun" || return 1
+    refused 2 "cannot find libgreen.so" "$work/nolib/build" "run make first" -- \
+        "$work/nolib/scripts/greenrun" true
+}
+if grep -qF "'@LIB""DIR@'" "$GR"; then
+    t "a missing library is reported" case_missing_library
+else
+    skip "a missing library is reported" "this greenrun has an installed library directory"
+fi
+
+finish

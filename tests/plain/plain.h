@@ -1,0 +1,76 @@
+/* Helpers shared by the plain test programs.
+ *
+ * A plain test program knows nothing of libgreen: it asserts what POSIX and glibc promise, and
+ * must pass with real threads and under libgreen alike.  The runner may set one variable:
+ *
+ *   TEST_MAX_OS_THREADS=N   the program samples the OS threads of its process (entries of
+ *                           /proc/self/task) at its point of peak concurrency, and fails if there
+ *                           are more than N.  Under libgreen the runner sets it to 2.
+ *
+ * Every failure prints one line "FAIL: file:line: what" on stderr and exits with status 1.
+ */
+#ifndef PLAIN_H
+#define PLAIN_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "FAIL: %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+/* An integer comparison that prints both sides when it fails. */
+#define CHECK_EQ(a, b)                                                                \
+    do {                                                                              \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);               \
+        if (check_a_ != check_b_) {                                                   \
+            fprintf(stderr, "FAIL: %s:%d: %s == %s (%lld != %lld)\n", __FILE__,       \
+                    __LINE__, #a, #b, check_a_, check_b_);                            \
+            exit(1);                                                                  \
+        }                                                                             \
+    } while (0)
+
+/* Number of OS threads (kernel tasks) of this process right now. */
+static inline int os_thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Call at the point of peak concurrency: fails when TEST_MAX_OS_THREADS is set and exceeded.
+ * Returns the count, so that a program can report it. */
+static inline int check_os_threads(void)
+{
+    int n = os_thread_count();
+    const char *max = getenv("TEST_MAX_OS_THREADS");
+    if (max && *max && n > atoi(max)) {
+        fprintf(stderr, "FAIL: %d OS threads at peak, at most %s expected\n", n, max);
+        exit(1);
+    }
+    return n;
+}
+
+static inline double now_seconds(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#endif
