@@ -20,7 +20,9 @@ B        := build
 
 WARN     := -Wall -Wextra -Wno-missing-field-initializers
 CXXFLAGS ?= -O2 -g
-LIB_CXXFLAGS := $(CXXFLAGS) -std=c++17 -fPIC -fvisibility=hidden $(WARN) -MMD -MP
+# -fno-plt: calls to libev, Boost.Context and libc go through the GOT directly, which saves a
+# jump on every context switch.
+LIB_CXXFLAGS := $(CXXFLAGS) -std=c++17 -fPIC -fno-plt -fvisibility=hidden $(WARN) -MMD -MP
 LIB_LDLIBS   := -lev -lboost_context -ldl
 SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

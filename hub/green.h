@@ -133,8 +133,23 @@ struct Hub {
     SpinLock remote_lock;           // guards remote_head
     Green* remote_head = nullptr;   // wakes queued by other OS threads
     pthread_t os_thread;            // the real pthread_t of this OS thread
+    int* errno_ptr = nullptr;       // this OS thread's errno (saves a call on every switch)
     HubStats stats = {};
 };
+
+// The calling OS thread's hub (initial-exec TLS: libgreen is loaded at start-up, never
+// dlopen'd, so its thread-local data is in the static TLS block and costs one load).
+extern thread_local Hub* tl_hub __attribute__((tls_model("initial-exec")));
+
+inline Hub* hub_self() { return tl_hub; }
+
+inline Green* green_self()
+{
+    Hub* h = tl_hub;
+    if (!h || h->current == &h->loop)
+        return nullptr;
+    return h->current;
+}
 
 // What pthread_create's attribute asks of a new green thread.
 struct SpawnAttr {

@@ -59,11 +59,12 @@ inline int64_t clock_ns(clockid_t clock)
 inline int64_t mono_now() { return clock_ns(CLOCK_MONOTONIC); }
 
 // The calling OS thread's hub, or nullptr when this OS thread is not managed.
-Hub* hub_self();
+inline Hub* hub_self();
 
 // The green thread running on this OS thread, or nullptr when the OS thread is not managed or
 // its hub's loop context is running (libev callbacks, and signal handlers interrupting it).
-Green* green_self();
+// Inline: every wrapper asks it first.
+inline Green* green_self();
 
 // Makes the calling OS thread managed: creates its hub and turns its current context into the
 // hub's root green thread.  Cheap: the libev loop and the loop context are created on first

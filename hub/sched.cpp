@@ -22,9 +22,9 @@
 
 namespace green {
 
-namespace {
-
 __attribute__((tls_model("initial-exec"))) thread_local Hub* tl_hub = nullptr;
+
+namespace {
 
 // Size of the loop context's stack: libev callbacks and signal handlers that interrupt
 // epoll_wait run on it.
@@ -64,7 +64,7 @@ void reap(Green* dead)
 void switch_to(Hub* h, Green* next)
 {
     Green* self = h->current;
-    self->saved_errno = errno;
+    self->saved_errno = *h->errno_ptr;
     h->current = next;
     next->state = State::Running;
     h->stats.switches++;
@@ -82,7 +82,7 @@ void after_resume(ctx::transfer_t t)
     asan_finish(self, prev);
     if (prev->state == State::Dead)
         reap(prev);
-    errno = self->saved_errno;
+    *h->errno_ptr = self->saved_errno;
 }
 
 // The running green thread gives up the CPU (its state is already set): run the next runnable
@@ -158,15 +158,6 @@ void exit_switch()
     fatal("a dead green thread was resumed");
 }
 
-Hub* hub_self() { return tl_hub; }
-
-Green* green_self()
-{
-    Hub* h = tl_hub;
-    if (!h || h->current == &h->loop)
-        return nullptr;
-    return h->current;
-}
 
 bool hub_attach()
 {
@@ -188,6 +179,7 @@ bool hub_attach()
     h->current = root;
     h->loop.hub = h;
     h->os_thread = pthread_self();
+    h->errno_ptr = &errno;
     live_greens.fetch_add(1);
     tl_hub = h;
     return true;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make bench: each benchmark runs beside its baseline in the same run, several times; we print
+# medians and their ratio.  The machine is shared and noisy: trust medians and ratios only.
+set -eu
+cd "$(dirname "$0")/.."
+B=build
+LIB=$PWD/$B/libgreen.so
+RUNS=${BENCH_RUNS:-7}
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+# field NAME: the value after NAME in a line of benchmark output.
+field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i+1)}'; }
+
+samples() {  # samples RUNS FIELD COMMAND...: the FIELD of each run, one a line
+    local n=$1 f=$2
+    shift 2
+    for _ in $(seq "$n"); do "$@" | field "$f"; done
+}
+
+echo "== context switch (two threads, one core; ns per switch, median of $RUNS)"
+green=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" taskset -c 0 $B/bench/switch yield 2000000 | median)
+condvar=$(samples "$RUNS" ns_per_switch taskset -c 0 $B/bench/switch condvar 100000 | median)
+pyield=$(samples "$RUNS" ns_per_switch taskset -c 0 $B/bench/switch yield 200000 | median)
+printf '%-44s %10.1f ns\n' "green yield (libgreen, sched_yield)" "$green"
+printf '%-44s %10.1f ns\n' "pthread condvar ping-pong (no libgreen)" "$condvar"
+printf '%-44s %10.1f ns\n' "pthread sched_yield (no libgreen)" "$pyield"
+awk -v g="$green" -v c="$condvar" -v y="$pyield" \
+    'BEGIN {printf "ratio: green switch is %.0fx cheaper than the condvar pair, %.0fx than sched_yield\n", c / g, y / g}'
+
+N=${BENCH_THREADS:-10000}
+MRUNS=${BENCH_MEM_RUNS:-3}
+echo
+echo "== memory of $N parked threads (default stack size; per thread, median of $MRUNS)"
+g_rss=$(samples "$MRUNS" rss_kib_per_thread env LD_PRELOAD="$LIB" $B/bench/memory "$N" | median)
+g_avail=$(samples "$MRUNS" memavail_kib_per_thread env LD_PRELOAD="$LIB" $B/bench/memory "$N" | median)
+r_rss=$(samples "$MRUNS" rss_kib_per_thread $B/bench/memory "$N" | median)
+r_avail=$(samples "$MRUNS" memavail_kib_per_thread $B/bench/memory "$N" | median)
+printf '%-44s %8.2f KiB RSS %10.2f KiB MemAvailable\n' "green threads (libgreen)" "$g_rss" "$g_avail"
+printf '%-44s %8.2f KiB RSS %10.2f KiB MemAvailable\n' "pthreads (no libgreen)" "$r_rss" "$r_avail"
+awk -v a="$g_avail" -v b="$r_avail" -v c="$g_rss" -v d="$r_rss" \
+    'BEGIN {printf "ratio: green threads use %.1fx less RSS and %.1fx less system memory\n", d / c, b / a}'

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages libgreen needs to build and test, and only those missing.
+# Runs `apt-get update` first when something is missing; does nothing when all is there.
+set -eu
+
+PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev
+valgrind procps util-linux coreutils groff-base"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing; run as root (or install them)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
