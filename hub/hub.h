@@ -71,6 +71,9 @@ inline Green* green_self();
 // need.  Returns false if it could not (then the OS thread stays unmanaged).
 bool hub_attach();
 
+// Whether libgreen has started (the first hub exists).
+bool hub_started();
+
 // Parks the running green thread until someone unparks it; returns the Wake reason.
 int park();
 

@@ -38,6 +38,11 @@ KeyValue* slot_of(Green* g, unsigned key, bool create)
 
 }  // namespace
 
+bool keys_tracked(unsigned key)
+{
+    return key < kKeysMax && key_slots[key].seq.load(std::memory_order_relaxed) != 0;
+}
+
 void keys_created(unsigned key, void (*destructor)(void*))
 {
     if (key >= kKeysMax)

@@ -24,6 +24,11 @@ struct KeyValue {
     void* value;
 };
 
+// Whether key has per-green-thread values: created by the program after start-up.  Keys created
+// before (by the sanitizer runtimes, or libraries initialised before libgreen) stay per OS
+// thread: their owners manage OS-thread state with them.
+bool keys_tracked(unsigned key);
+
 // Records a key glibc has just created, with its destructor.
 void keys_created(unsigned key, void (*destructor)(void*));
 // Records a deleted key.  Returns false if the key was not in use.

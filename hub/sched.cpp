@@ -159,6 +159,12 @@ void exit_switch()
 }
 
 
+namespace {
+std::atomic<bool> started{false};
+}
+
+bool hub_started() { return started.load(std::memory_order_relaxed); }
+
 bool hub_attach()
 {
     if (tl_hub)
@@ -182,6 +188,7 @@ bool hub_attach()
     h->errno_ptr = &errno;
     live_greens.fetch_add(1);
     tl_hub = h;
+    started.store(true);
     return true;
 }
 

@@ -2,7 +2,8 @@
 //
 // glibc keeps key values per OS thread, which all green threads of a hub share; so values of
 // green threads live in hub/keys.  Keys themselves are created by glibc (one numbering for
-// green and real threads), and an unmanaged OS thread keeps using glibc's values.
+// green and real threads), and an unmanaged OS thread keeps using glibc's values, as does a key
+// created before start-up (see keys_tracked).
 #include <cerrno>
 
 #include "../hub/keys.h"
@@ -13,7 +14,7 @@ using namespace green;
 GREEN_EXPORT int pthread_key_create(pthread_key_t* key, void (*destructor)(void*))
 {
     int r = REAL(pthread_key_create)(key, destructor);
-    if (r == 0)
+    if (r == 0 && hub_started())
         keys_created(*key, destructor);
     return r;
 }
@@ -28,14 +29,16 @@ GREEN_EXPORT int pthread_key_delete(pthread_key_t key)
 
 GREEN_EXPORT void* pthread_getspecific(pthread_key_t key)
 {
-    if (Green* self = green_self())
+    Green* self = green_self();
+    if (self && keys_tracked(key))
         return keys_get(self, key);
     return REAL(pthread_getspecific)(key);
 }
 
 GREEN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value)
 {
-    if (Green* self = green_self())
+    Green* self = green_self();
+    if (self && keys_tracked(key))
         return keys_set(self, key, value);
     return REAL(pthread_setspecific)(key, value);
 }

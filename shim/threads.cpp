@@ -57,7 +57,7 @@ SpawnAttr spawn_attr(const pthread_attr_t* attr, Green* creator)
     void* lo = nullptr;
     size_t raw_size = 0;
     pthread_attr_getstack(attr, &lo, &raw_size);
-    char* top = static_cast<char*>(lo) + raw_size;
+    uintptr_t top = reinterpret_cast<uintptr_t>(lo) + raw_size;
     if (top) {
         a.user_stack_lo = lo;
         a.user_stack_size = raw_size;
