@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 B=build
-TIMEOUT=${TEST_TIMEOUT:-120}
+TIMEOUT=${TEST_TIMEOUT:-60}
 passed=0
 failed=0
 failures=()
@@ -113,7 +113,7 @@ fi
 
 echo "== greenrun"
 log="$LOG/greenrun.log"
-GREENRUN=scripts/greenrun timeout -k 5 "$TIMEOUT" tests/greenrun/test-greenrun.sh >"$log" 2>&1
+GREENRUN=$PWD/scripts/greenrun timeout -k 5 "$TIMEOUT" tests/greenrun/test-greenrun.sh >"$log" 2>&1
 status=$?
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 grep -E '^(not ok|FAIL)' "$log" | sed 's/^/    /'
