@@ -38,6 +38,8 @@ PLAIN_SRC  := $(wildcard tests/plain/*.c tests/plain/*.cpp)
 PLAIN_BIN  := $(patsubst tests/plain/%,$(B)/plain/%,$(basename $(PLAIN_SRC)))
 UNIT_SRC   := $(wildcard tests/unit/*.cpp)
 UNIT_BIN   := $(patsubst tests/unit/%.cpp,$(B)/unit/%,$(UNIT_SRC))
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BIN   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 BENCH_SRC  := $(wildcard tests/bench/*.c tests/bench/*.cpp)
 BENCH_BIN  := $(patsubst tests/bench/%,$(B)/bench/%,$(basename $(BENCH_SRC)))
 
@@ -49,7 +51,7 @@ PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 all: lib
 lib: $(B)/libgreen.so
 san: $(B)/san/libgreen.so
-tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN)
+tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN)
 
 $(B)/libgreen.so: $(LIB_OBJ)
 	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(LIB_LDLIBS)
@@ -77,6 +79,10 @@ $(B)/plain/%: tests/plain/%.cpp tests/plain/plain.h
 $(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $< $(HUB_OBJ) $(LIB_LDLIBS) -lcmocka
+
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $<
 
 $(B)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)

@@ -183,8 +183,10 @@ void resume_entry(ctx::transfer_t t);
 // The running green thread, dead, switches away for good.
 [[noreturn]] void exit_switch();
 
-// The green thread arena.
+// The green thread arena.  arena_after_fork resets its lock in a child of fork, where the
+// OS thread that held it may not exist.
 Green* green_alloc();
+void arena_after_fork();
 void green_free(Green* g);
 bool is_green(const void* handle);
 

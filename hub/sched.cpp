@@ -160,8 +160,33 @@ void exit_switch()
 
 
 namespace {
+
 std::atomic<bool> started{false};
+
+// In the child of fork only the forking green thread exists, as only the forking thread does
+// with real threads.  Its hub forgets every other green thread and gets a new loop on first
+// need: the parent's epoll and eventfd descriptors must not be shared, and no watcher of a
+// green thread that does not exist here may fire.
+void after_fork_child()
+{
+    Hub* h = tl_hub;
+    if (!h)
+        return;
+    arena_after_fork();
+    stack_after_fork();
+    if (h->evloop) {
+        ev_loop_destroy(h->evloop);
+        h->evloop = nullptr;
+        stack_put(&h->loop.stack);
+    }
+    h->runq = RunQueue{};
+    new (&h->remote_lock) SpinLock;
+    h->remote_head = nullptr;
+    h->budget = kPollBudget;
+    live_greens.store(1);
 }
+
+}  // namespace
 
 bool hub_started() { return started.load(std::memory_order_relaxed); }
 
@@ -188,7 +213,8 @@ bool hub_attach()
     h->errno_ptr = &errno;
     live_greens.fetch_add(1);
     tl_hub = h;
-    started.store(true);
+    if (!started.exchange(true))
+        pthread_atfork(nullptr, nullptr, after_fork_child);
     return true;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <new>
 
 #include "spinlock.h"
 #include <valgrind/valgrind.h>
@@ -85,6 +86,8 @@ void stack_put(Stack* s)
     }
     unmap(s);
 }
+
+void stack_after_fork() { new (&pool_lock) SpinLock; }
 
 size_t stack_pool_count()
 {

@@ -30,6 +30,9 @@ void stack_put(Stack* s);
 // How many stacks the pool holds now (for tests).
 size_t stack_pool_count();
 
+// Resets the pool's lock in a child of fork.
+void stack_after_fork();
+
 // Empties the pool (for tests).
 void stack_pool_drain();
 

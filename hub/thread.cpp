@@ -77,6 +77,8 @@ Green* green_alloc()
     return g;
 }
 
+void arena_after_fork() { new (&arena_lock) SpinLock; }
+
 void green_free(Green* g)
 {
     free(g->affinity);

@@ -111,6 +111,29 @@ else
     record "valgrind:sleepers" 1 /dev/null
 fi
 
+echo "== configuration"
+# check NAME EXPECTED COMMAND...: the command's stdout+stderr must match the pattern EXPECTED.
+check() {
+    local name=$1 expected=$2 out
+    shift 2
+    out=$(timeout -k 5 "$TIMEOUT" "$@" 2>&1)
+    local status=$?
+    if [ $status -eq 0 ] && [[ "$out" =~ $expected ]]; then
+        record "config:$name" 0 /dev/null
+    else
+        printf '%s\n' "expected /$expected/, exit 0; got exit $status:" "$out" >"$LOG/config.log"
+        record "config:$name" 1 "$LOG/config.log"
+    fi
+}
+STACK="$B/tools/thread_stack_size"
+check stack-size-honoured '^65536$' env "$GREEN" GREEN_STACK_SIZE=64k "$STACK"
+check stack-size-default "^$($STACK)\$" env "$GREEN" "$STACK"
+# A bad value: one warning line naming the variable and the accepted values, then the default.
+check bad-stack-size "^libgreen: GREEN_STACK_SIZE='12q' is not valid: .*16k to 1g.*
+$($STACK)\$" env "$GREEN" GREEN_STACK_SIZE=12q "$STACK"
+check bad-log-level "^libgreen: GREEN_LOG_LEVEL='loud' is not valid: .*error, warn, info or debug.*
+$($STACK)\$" env "$GREEN" GREEN_LOG_LEVEL=loud "$STACK"
+
 echo "== greenrun"
 log="$LOG/greenrun.log"
 GREENRUN=$PWD/scripts/greenrun timeout -k 5 "$TIMEOUT" tests/greenrun/test-greenrun.sh >"$log" 2>&1
