@@ -43,10 +43,12 @@ struct Green {
     bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
     int saved_errno = 0;            // its errno while another green thread runs
     int wake_reason = kWakeNormal;  // why park() returned
-    uint32_t park_seq = 0;          // bumped at every park, so a late remote wake is dropped
+    std::atomic<uint32_t> park_seq{0};  // bumped after every park: a wake for an old wait is dropped
     ev_timer timer;                 // the deadline of its current wait
     ev_io io;                       // the fd of its current wait_fd
     int io_revents = 0;             // what libev reported for io
+    const char* wait_what = nullptr;  // the call it waits in forever, for deadlock reports
+    const void* wait_addr = nullptr;  // and on what
     Green* remote_next = nullptr;   // link in the hub's list of wakes from other OS threads
     uint32_t remote_seq = 0;        // park_seq that the queued remote wake is for
     int remote_reason = 0;          // reason of the queued remote wake
@@ -182,6 +184,10 @@ void resume_entry(ctx::transfer_t t);
 
 // The running green thread, dead, switches away for good.
 [[noreturn]] void exit_switch();
+
+// Unparks g only if it is still in the wait numbered seq (its park_seq when it started to
+// wait): from another OS thread, the only safe way.
+void unpark_wait(Green* g, uint32_t seq, int reason = kWakeNormal);
 
 // The green thread arena.  arena_after_fork resets its lock in a child of fork, where the
 // OS thread that held it may not exist.

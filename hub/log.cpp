@@ -1,5 +1,8 @@
 #include "log.h"
 
+#include "sys.h"
+
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,8 +26,7 @@ void vlog(const char* fmt, va_list ap)
     int m = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap);
     n = (m < 0) ? n : (n + m > int(sizeof buf) - 2 ? int(sizeof buf) - 2 : n + m);
     buf[n++] = '\n';
-    ssize_t w = ::write(2, buf, n);
-    (void)w;
+    raw_syscall(SYS_write, 2, long(buf), n);  // not write(): libgreen may wrap it
     errno = saved;
 }
 

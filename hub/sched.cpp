@@ -116,8 +116,7 @@ void take_remote_wakes(Hub* h)
     while (list) {
         Green* g = list;
         list = g->remote_next;
-        if (g->state == State::Parked && g->park_seq == g->remote_seq)
-            unpark(g, g->remote_reason);
+        unpark_wait(g, g->remote_seq, g->remote_reason);
     }
 }
 
@@ -244,32 +243,38 @@ int park()
 {
     Hub* h = tl_hub;
     Green* self = h->current;
+    hub_ensure_loop(h);  // a waker on another OS thread will need its ev_async
     self->state = State::Parked;
-    self->park_seq++;
     run_next(h);
+    // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
+    // a waker on another OS thread that found it in a wait queue names this very wait.
+    self->park_seq.fetch_add(1, std::memory_order_relaxed);
     return self->wake_reason;
 }
 
-void unpark(Green* g, int reason)
+void unpark(Green* g, int reason) { unpark_wait(g, g->park_seq.load(std::memory_order_relaxed), reason); }
+
+void unpark_wait(Green* g, uint32_t seq, int reason)
 {
     Hub* h = g->hub;
     if (h == tl_hub) {
-        if (g->state != State::Parked)
+        if (g->state != State::Parked || g->park_seq.load(std::memory_order_relaxed) != seq)
             return;
         g->wake_reason = reason;
         g->state = State::Runnable;
         h->runq.push(g);
         return;
     }
-    // From another OS thread: queue the wake for the hub's own thread to apply.  The caller
-    // must know g is parked (or about to park) in a wait it is allowed to end.
+    // From another OS thread: queue the wake for the hub's own thread to apply.
     {
         SpinGuard lock(h->remote_lock);
-        if (g->remote_queued)
+        bool queued = g->remote_queued;
+        // A wake already queued may be for an earlier wait: the latest one is what counts.
+        g->remote_seq = seq;
+        g->remote_reason = reason;
+        if (queued)
             return;
         g->remote_queued = true;
-        g->remote_seq = g->park_seq;
-        g->remote_reason = reason;
         g->remote_next = h->remote_head;
         h->remote_head = g;
     }
@@ -321,6 +326,15 @@ void act_on_cancel(Green* self)
 
 }  // namespace
 
+// Acts on a due cancellation after stopping the watcher that still points at our record.
+void act_on_cancel_stopping(Green* self, ev_io* io)
+{
+    if (self->cancel_pending && !self->cancel_disabled && !self->exiting) {
+        ev_io_stop(self->hub->evloop, io);
+        green_exit(PTHREAD_CANCELED);
+    }
+}
+
 void testcancel()
 {
     if (Green* self = green_self())
@@ -345,22 +359,28 @@ int wait_fd(int fd, int events, int64_t deadline, bool cancellable)
 {
     Hub* h = tl_hub;
     Green* self = h->current;
-    if (cancellable)
-        act_on_cancel(self);
     hub_ensure_loop(h);
     ev_io_init(&self->io, on_io, fd, events);
     self->io.data = self;
     self->io_revents = 0;
     ev_io_start(h->evloop, &self->io);
-    self->in_cancel_point = cancellable;
-    int reason = park_until(deadline);
-    self->in_cancel_point = false;
+    int result = -ETIMEDOUT;
+    for (;;) {
+        if (cancellable)
+            act_on_cancel_stopping(self, &self->io);
+        self->in_cancel_point = cancellable;
+        int reason = park_until(deadline);
+        self->in_cancel_point = false;
+        if (int ready = self->io_revents & (EV_READ | EV_WRITE)) {
+            result = ready;
+            break;
+        }
+        if (reason == kWakeTimeout || (deadline != kForever && mono_now() >= deadline))
+            break;
+        // Woken for nothing (a stale wake-up) or for a cancellation: look again.
+    }
     ev_io_stop(h->evloop, &self->io);
-    if (int ready = self->io_revents & (EV_READ | EV_WRITE))
-        return ready;
-    if (reason == kWakeCancel)
-        act_on_cancel(self);
-    return -ETIMEDOUT;
+    return result;
 }
 
 }  // namespace green

@@ -25,6 +25,7 @@
 
 #include "green.h"
 #include "log.h"
+#include "sys.h"
 
 namespace green {
 
@@ -263,7 +264,7 @@ void green_finish(Green* self)
     self->state = State::Dead;
     self->dead_word.store(1);
     if (self->os_joiner.load())
-        syscall(SYS_futex, &self->dead_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+        raw_syscall(SYS_futex, long(&self->dead_word), FUTEX_WAKE, INT_MAX);
     if (self->joiner)
         unpark(self->joiner);
     if (live_greens.fetch_sub(1) == 1)
@@ -296,7 +297,7 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
                 ts = {time_t(left / 1000000000), long(left % 1000000000)};
                 tsp = &ts;
             }
-            syscall(SYS_futex, &t->dead_word, FUTEX_WAIT, 0, tsp, nullptr, 0);
+            raw_syscall(SYS_futex, long(&t->dead_word), FUTEX_WAIT, 0, long(tsp));
         }
     } else {
         while (t->state != State::Dead) {

@@ -19,6 +19,12 @@ void real_resolve()
         fatal("cannot find the real %s: %s", #name, dlerror());
     GREEN_REAL_FUNCTIONS(GREEN_REAL_RESOLVE)
 #undef GREEN_REAL_RESOLVE
+#define GREEN_REAL_VRESOLVE(ret, name, params, version)                                  \
+    real_table.name = reinterpret_cast<ret(*) params>(dlvsym(RTLD_NEXT, #name, version)); \
+    if (!real_table.name)                                                               \
+        fatal("cannot find the real %s@%s: %s", #name, version, dlerror());
+    GREEN_REAL_VERSIONED(GREEN_REAL_VRESOLVE)
+#undef GREEN_REAL_VRESOLVE
     real_resolved = true;
 }
 

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
@@ -63,14 +64,57 @@
     X(int, usleep, (useconds_t))                                                             \
     X(int, nanosleep, (const struct timespec*, struct timespec*))                            \
     X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*))      \
-    X(int, sched_yield, (void))
+    X(int, sched_yield, (void))                                                              \
+    X(long, syscall, (long, ...))                                                            \
+    X(int, pthread_mutex_init, (pthread_mutex_t*, const pthread_mutexattr_t*))               \
+    X(int, pthread_mutex_destroy, (pthread_mutex_t*))                                        \
+    X(int, pthread_mutex_lock, (pthread_mutex_t*))                                           \
+    X(int, pthread_mutex_trylock, (pthread_mutex_t*))                                        \
+    X(int, pthread_mutex_clocklock, (pthread_mutex_t*, clockid_t, const struct timespec*))   \
+    X(int, pthread_mutex_unlock, (pthread_mutex_t*))                                         \
+    X(int, pthread_cond_clockwait,                                                           \
+      (pthread_cond_t*, pthread_mutex_t*, clockid_t, const struct timespec*))                \
+    X(int, pthread_rwlock_init, (pthread_rwlock_t*, const pthread_rwlockattr_t*))            \
+    X(int, pthread_rwlock_destroy, (pthread_rwlock_t*))                                      \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t*))                                       \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t*))                                       \
+    X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t*))                                    \
+    X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t*))                                    \
+    X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t*, const struct timespec*))          \
+    X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t*, const struct timespec*))          \
+    X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t*, clockid_t, const struct timespec*)) \
+    X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t*, clockid_t, const struct timespec*)) \
+    X(int, pthread_rwlock_unlock, (pthread_rwlock_t*))                                       \
+    X(int, pthread_barrier_init, (pthread_barrier_t*, const pthread_barrierattr_t*, unsigned)) \
+    X(int, pthread_barrier_destroy, (pthread_barrier_t*))                                    \
+    X(int, pthread_barrier_wait, (pthread_barrier_t*))                                       \
+    X(int, sem_init, (sem_t*, int, unsigned))                                                \
+    X(int, sem_wait, (sem_t*))                                                               \
+    X(int, sem_trywait, (sem_t*))                                                            \
+    X(int, sem_timedwait, (sem_t*, const struct timespec*))                                  \
+    X(int, sem_clockwait, (sem_t*, clockid_t, const struct timespec*))                       \
+    X(int, sem_post, (sem_t*))
+
+// The condition-variable functions have two versions in glibc; a program built against glibc
+// 2.3.2 or later binds GLIBC_2.3.2, and so do we for process-shared condvars.
+#define GREEN_REAL_VERSIONED(X)                                                              \
+    X(int, pthread_cond_init, (pthread_cond_t*, const pthread_condattr_t*), "GLIBC_2.3.2")   \
+    X(int, pthread_cond_destroy, (pthread_cond_t*), "GLIBC_2.3.2")                           \
+    X(int, pthread_cond_wait, (pthread_cond_t*, pthread_mutex_t*), "GLIBC_2.3.2")            \
+    X(int, pthread_cond_timedwait,                                                           \
+      (pthread_cond_t*, pthread_mutex_t*, const struct timespec*), "GLIBC_2.3.2")            \
+    X(int, pthread_cond_signal, (pthread_cond_t*), "GLIBC_2.3.2")                            \
+    X(int, pthread_cond_broadcast, (pthread_cond_t*), "GLIBC_2.3.2")
 
 namespace green {
 
 struct RealFunctions {
 #define GREEN_REAL_POINTER(ret, name, params) ret(*name) params;
+#define GREEN_REAL_VPOINTER(ret, name, params, version) ret(*name) params;
     GREEN_REAL_FUNCTIONS(GREEN_REAL_POINTER)
+    GREEN_REAL_VERSIONED(GREEN_REAL_VPOINTER)
 #undef GREEN_REAL_POINTER
+#undef GREEN_REAL_VPOINTER
 };
 
 extern RealFunctions real_table;

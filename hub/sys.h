@@ -1,0 +1,27 @@
+// Raw system calls for hub/'s own use.  libgreen wraps syscall() itself (shim/futex.cpp), so
+// the runtime must not call syscall(): it would re-enter its own wrapper.
+#ifndef GREEN_SYS_H
+#define GREEN_SYS_H
+
+#include <cerrno>
+
+namespace green {
+
+// Returns the result, or -errno (errno is not touched).
+inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
+                        long a6 = 0)
+{
+    long ret;
+    register long r10 __asm__("r10") = a4;
+    register long r8 __asm__("r8") = a5;
+    register long r9 __asm__("r9") = a6;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
+}  // namespace green
+
+#endif
