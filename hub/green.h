@@ -134,6 +134,9 @@ struct Hub {
     ev_async remote_async;          // woken by unpark() from other OS threads
     SpinLock remote_lock;           // guards remote_head
     Green* remote_head = nullptr;   // wakes queued by other OS threads
+    int timed_waits = 0;            // green threads parked with a deadline (active timers)
+    int fd_waits = 0;               // green threads parked on a descriptor
+    bool deadlock_reported = false; // report_deadlock said its piece
     pthread_t os_thread;            // the real pthread_t of this OS thread
     int* errno_ptr = nullptr;       // this OS thread's errno (saves a call on every switch)
     HubStats stats = {};
@@ -195,6 +198,14 @@ Green* green_alloc();
 void arena_after_fork();
 void green_free(Green* g);
 bool is_green(const void* handle);
+
+// Calls f(Green*) for every green thread record in use, in the arena's order.  Only for
+// diagnostics: it reads records that other OS threads may be changing.
+void for_each_green_record(void (*f)(Green*, void*), void* arg);
+template <class F> void for_each_green(F f)
+{
+    for_each_green_record([](Green* g, void* a) { (*static_cast<F*>(a))(g); }, &f);
+}
 
 // Creates the hub's libev loop and loop context if not done yet.  Aborts when it cannot: a
 // hub without its loop cannot keep any promise.

@@ -131,6 +131,31 @@ void on_io(struct ev_loop*, ev_io* w, int revents)
     unpark(g, kWakeNormal);
 }
 
+// Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
+// this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
+// does, and then keep waiting (a real thread or a signal may still wake one).
+void report_deadlock(Hub* h)
+{
+    if (h->deadlock_reported)
+        return;
+    int waiting = 0, other = 0;
+    for_each_green([&](Green* g) {
+        if (g->hub != h || g->state == State::Dead)
+            return;
+        (g->state == State::Parked && g->wait_what ? waiting : other)++;
+    });
+    if (other > 0 || waiting == 0)
+        return;
+    h->deadlock_reported = true;
+    GREEN_WARN("all %d green threads of this OS thread wait for one another (deadlock?):", waiting);
+    for_each_green([&](Green* g) {
+        if (g->hub == h && g->state == State::Parked && g->wait_what)
+            GREEN_WARN("  thread %llu%s%s%s: in %s(%p)", (unsigned long long)g->id,
+                       g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
+                       g->wait_what, g->wait_addr);
+    });
+}
+
 // The loop context: poll libev (blocking only when nothing is runnable), then run the head of
 // the run queue with a fresh poll budget.  It returns here whenever a green thread has nothing
 // to switch to.
@@ -140,6 +165,8 @@ void on_io(struct ev_loop*, ev_io* w, int revents)
     Hub* h = tl_hub;
     for (;;) {
         h->stats.polls++;
+        if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
+            report_deadlock(h);
         ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
         h->budget = kPollBudget;
         if (Green* next = h->runq.pop())
@@ -304,7 +331,9 @@ int park_until(int64_t deadline)
     ev_timer_init(&self->timer, on_timer, left > 0 ? double(left) / 1e9 : 0., 0.);
     self->timer.data = self;
     ev_timer_start(h->evloop, &self->timer);
+    h->timed_waits++;
     int reason = park();
+    h->timed_waits--;
     ev_timer_stop(h->evloop, &self->timer);
     return reason;
 }
@@ -331,6 +360,7 @@ void act_on_cancel_stopping(Green* self, ev_io* io)
 {
     if (self->cancel_pending && !self->cancel_disabled && !self->exiting) {
         ev_io_stop(self->hub->evloop, io);
+        self->hub->fd_waits--;
         green_exit(PTHREAD_CANCELED);
     }
 }
@@ -364,6 +394,7 @@ int wait_fd(int fd, int events, int64_t deadline, bool cancellable)
     self->io.data = self;
     self->io_revents = 0;
     ev_io_start(h->evloop, &self->io);
+    h->fd_waits++;
     int result = -ETIMEDOUT;
     for (;;) {
         if (cancellable)
@@ -380,6 +411,7 @@ int wait_fd(int fd, int events, int64_t deadline, bool cancellable)
         // Woken for nothing (a stale wake-up) or for a cancellation: look again.
     }
     ev_io_stop(h->evloop, &self->io);
+    h->fd_waits--;
     return result;
 }
 

@@ -105,6 +105,20 @@ bool is_green(const void* handle)
     return static_cast<const Green*>(handle)->magic == kGreenMagic;
 }
 
+void for_each_green_record(void (*f)(Green*, void*), void* arg)
+{
+    size_t used;
+    {
+        SpinGuard g(arena_lock);
+        used = arena_used;
+    }
+    for (size_t off = 0; off < used; off += kSlot) {
+        Green* g = reinterpret_cast<Green*>(arena_base + off);
+        if (g->magic == kGreenMagic)
+            f(g, arg);
+    }
+}
+
 // ---- start -----------------------------------------------------------------------------
 
 namespace {
@@ -308,7 +322,10 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             testcancel();  // pthread_join is a cancellation point
             t->joiner = self;
             self->in_cancel_point = true;
+            self->wait_what = deadline == kForever ? "pthread_join" : nullptr;
+            self->wait_addr = t;
             int reason = park_until(deadline);
+            self->wait_what = nullptr;
             self->in_cancel_point = false;
             t->joiner = nullptr;
             if (reason == kWakeCancel)

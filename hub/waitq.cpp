@@ -99,7 +99,7 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
             return -EAGAIN;
         link(b, &w);
     }
-    self->wait_what = what;
+    self->wait_what = deadline == kForever ? what : nullptr;  // a timed wait is no deadlock
     self->wait_addr = word;
     self->in_cancel_point = cancellable;
     int reason = park_until(deadline);

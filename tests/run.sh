@@ -112,27 +112,33 @@ else
 fi
 
 echo "== configuration"
-# check NAME EXPECTED COMMAND...: the command's stdout+stderr must match the pattern EXPECTED.
+# check NAME STATUS PATTERN COMMAND...: the command must exit with STATUS and its
+# stdout+stderr match PATTERN.
 check() {
-    local name=$1 expected=$2 out
-    shift 2
-    out=$(timeout -k 5 "$TIMEOUT" "$@" 2>&1)
+    local name=$1 want=$2 expected=$3 out
+    shift 3
+    out=$("$@" 2>&1)
     local status=$?
-    if [ $status -eq 0 ] && [[ "$out" =~ $expected ]]; then
+    if [ $status -eq "$want" ] && [[ "$out" =~ $expected ]]; then
         record "config:$name" 0 /dev/null
     else
-        printf '%s\n' "expected /$expected/, exit 0; got exit $status:" "$out" >"$LOG/config.log"
+        printf '%s\n' "expected /$expected/, exit $want; got exit $status:" "$out" >"$LOG/config.log"
         record "config:$name" 1 "$LOG/config.log"
     fi
 }
 STACK="$B/tools/thread_stack_size"
-check stack-size-honoured '^65536$' env "$GREEN" GREEN_STACK_SIZE=64k "$STACK"
-check stack-size-default "^$($STACK)\$" env "$GREEN" "$STACK"
+check stack-size-honoured 0 '^65536$' env "$GREEN" GREEN_STACK_SIZE=64k "$STACK"
+check stack-size-default 0 "^$($STACK)\$" env "$GREEN" "$STACK"
 # A bad value: one warning line naming the variable and the accepted values, then the default.
-check bad-stack-size "^libgreen: GREEN_STACK_SIZE='12q' is not valid: .*16k to 1g.*
+check bad-stack-size 0 "^libgreen: GREEN_STACK_SIZE='12q' is not valid: .*16k to 1g.*
 $($STACK)\$" env "$GREEN" GREEN_STACK_SIZE=12q "$STACK"
-check bad-log-level "^libgreen: GREEN_LOG_LEVEL='loud' is not valid: .*error, warn, info or debug.*
+check bad-log-level 0 "^libgreen: GREEN_LOG_LEVEL='loud' is not valid: .*error, warn, info or debug.*
 $($STACK)\$" env "$GREEN" GREEN_LOG_LEVEL=loud "$STACK"
+
+# A deadlock among green threads is reported once, and the program keeps waiting.
+check deadlock-report 124 "all 2 green threads of this OS thread wait for one another.*
+.*thread 1 \\(main\\): in pthread_mutex_lock.*
+.*thread 2: in pthread_mutex_lock" env "$GREEN" timeout 3 "$B/tools/deadlock"
 
 echo "== greenrun"
 log="$LOG/greenrun.log"
