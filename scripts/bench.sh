@@ -28,6 +28,21 @@ printf '%-44s %10.1f ns\n' "pthread sched_yield (no libgreen)" "$pyield"
 awk -v g="$green" -v c="$condvar" -v y="$pyield" \
     'BEGIN {printf "ratio: green switch is %.0fx cheaper than the condvar pair, %.0fx than sched_yield\n", c / g, y / g}'
 
+echo
+echo "== mutex (ns per lock+unlock pair, uncontended; median of $RUNS)"
+g_mutex=$(samples "$RUNS" ns_per_pair env LD_PRELOAD="$LIB" $B/bench/mutex 20000000 | median)
+r_mutex=$(samples "$RUNS" ns_per_pair $B/bench/mutex 20000000 | median)
+printf '%-44s %10.2f ns\n' "green thread (libgreen)" "$g_mutex"
+printf '%-44s %10.2f ns\n' "pthread (no libgreen)" "$r_mutex"
+awk -v g="$g_mutex" -v r="$r_mutex" 'BEGIN {printf "ratio: green/real = %.2f (target: at most 1.5)\n", g / r}'
+
+echo
+echo "== contended hand-off (mutex + condvar ping-pong, one core; ns per switch, median of $RUNS)"
+g_hand=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" taskset -c 0 $B/bench/switch condvar 1000000 | median)
+printf '%-44s %10.1f ns\n' "green threads (libgreen)" "$g_hand"
+printf '%-44s %10.1f ns\n' "pthreads (no libgreen, measured above)" "$condvar"
+awk -v g="$g_hand" -v r="$condvar" 'BEGIN {printf "ratio: the green hand-off is %.0fx cheaper (target: at least 20x)\n", r / g}'
+
 N=${BENCH_THREADS:-10000}
 MRUNS=${BENCH_MEM_RUNS:-3}
 echo
