@@ -57,7 +57,7 @@ int mutex_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* absti
     int me = owner_id();
     if (m->__data.__owner == me && checks_owner(kind)) {  // the owner locks it again
         if ((kind & kKindMask) != PTHREAD_MUTEX_RECURSIVE)
-            return EDEADLK;
+            return try_only ? EBUSY : EDEADLK;  // glibc: trylock by the owner is EBUSY
         if (m->__data.__count + 1 == 0)
             return EAGAIN;
         m->__data.__count++;

@@ -75,7 +75,9 @@ int rw_lock(pthread_rwlock_t* lock, bool write, clockid_t clock, const struct ti
 {
     RwLock* l = as_rw(lock);
     int r = write ? try_write(l) : try_read(l);
-    if (r != EBUSY || try_only)
+    if (try_only)
+        return r == EDEADLK ? EBUSY : r;  // glibc: a try by the owner is EBUSY
+    if (r != EBUSY)
         return r;
     int64_t deadline = kForever;
     if (abstime) {
