@@ -45,8 +45,7 @@ struct Green {
     int wake_reason = kWakeNormal;  // why park() returned
     std::atomic<uint32_t> park_seq{0};  // bumped after every park: a wake for an old wait is dropped
     ev_timer timer;                 // the deadline of its current wait
-    ev_io io;                       // the fd of its current wait_fd
-    int io_revents = 0;             // what libev reported for io
+    int io_revents = 0;             // what libev reported for the fds of its current wait
     const char* wait_what = nullptr;  // the call it waits in forever, for deadlock reports
     const void* wait_addr = nullptr;  // and on what
     Green* remote_next = nullptr;   // link in the hub's list of wakes from other OS threads

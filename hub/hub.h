@@ -87,10 +87,6 @@ void yield();
 // Parks until the CLOCK_MONOTONIC deadline; returns 0.  Never returns early.
 int sleep_until(int64_t deadline, bool cancellable);
 
-// Waits until fd is ready for events (EV_READ and/or EV_WRITE) or the deadline passes.
-// Returns the ready events (> 0) or -ETIMEDOUT.
-int wait_fd(int fd, int events, int64_t deadline, bool cancellable);
-
 // Ends the running green thread as pthread_exit does: unwinds its stack (C++ destructors,
 // pthread_cleanup_push handlers), runs its thread-specific data destructors, and makes result
 // what pthread_join returns.

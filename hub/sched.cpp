@@ -124,13 +124,6 @@ void on_remote(struct ev_loop*, ev_async* w, int) { take_remote_wakes(static_cas
 
 void on_timer(struct ev_loop*, ev_timer* w, int) { unpark(static_cast<Green*>(w->data), kWakeTimeout); }
 
-void on_io(struct ev_loop*, ev_io* w, int revents)
-{
-    Green* g = static_cast<Green*>(w->data);
-    g->io_revents = revents;
-    unpark(g, kWakeNormal);
-}
-
 // Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
 // this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
 // does, and then keep waiting (a real thread or a signal may still wake one).
@@ -355,16 +348,6 @@ void act_on_cancel(Green* self)
 
 }  // namespace
 
-// Acts on a due cancellation after stopping the watcher that still points at our record.
-void act_on_cancel_stopping(Green* self, ev_io* io)
-{
-    if (self->cancel_pending && !self->cancel_disabled && !self->exiting) {
-        ev_io_stop(self->hub->evloop, io);
-        self->hub->fd_waits--;
-        green_exit(PTHREAD_CANCELED);
-    }
-}
-
 void testcancel()
 {
     if (Green* self = green_self())
@@ -383,36 +366,6 @@ int sleep_until(int64_t deadline, bool cancellable)
         park_until(deadline);
         self->in_cancel_point = false;
     }
-}
-
-int wait_fd(int fd, int events, int64_t deadline, bool cancellable)
-{
-    Hub* h = tl_hub;
-    Green* self = h->current;
-    hub_ensure_loop(h);
-    ev_io_init(&self->io, on_io, fd, events);
-    self->io.data = self;
-    self->io_revents = 0;
-    ev_io_start(h->evloop, &self->io);
-    h->fd_waits++;
-    int result = -ETIMEDOUT;
-    for (;;) {
-        if (cancellable)
-            act_on_cancel_stopping(self, &self->io);
-        self->in_cancel_point = cancellable;
-        int reason = park_until(deadline);
-        self->in_cancel_point = false;
-        if (int ready = self->io_revents & (EV_READ | EV_WRITE)) {
-            result = ready;
-            break;
-        }
-        if (reason == kWakeTimeout || (deadline != kForever && mono_now() >= deadline))
-            break;
-        // Woken for nothing (a stale wake-up) or for a cancellation: look again.
-    }
-    ev_io_stop(h->evloop, &self->io);
-    h->fd_waits--;
-    return result;
 }
 
 }  // namespace green

@@ -8,8 +8,13 @@
 #ifndef GREEN_SHIM_REAL_H
 #define GREEN_SHIM_REAL_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <threads.h>
@@ -93,7 +98,46 @@
     X(int, sem_trywait, (sem_t*))                                                            \
     X(int, sem_timedwait, (sem_t*, const struct timespec*))                                  \
     X(int, sem_clockwait, (sem_t*, clockid_t, const struct timespec*))                       \
-    X(int, sem_post, (sem_t*))
+    X(int, sem_post, (sem_t*))                                                               \
+    X(ssize_t, read, (int, void*, size_t))                                                   \
+    X(ssize_t, write, (int, const void*, size_t))                                            \
+    X(ssize_t, readv, (int, const struct iovec*, int))                                       \
+    X(ssize_t, writev, (int, const struct iovec*, int))                                      \
+    X(ssize_t, recv, (int, void*, size_t, int))                                              \
+    X(ssize_t, recvfrom, (int, void*, size_t, int, struct sockaddr*, socklen_t*))            \
+    X(ssize_t, recvmsg, (int, struct msghdr*, int))                                          \
+    X(ssize_t, send, (int, const void*, size_t, int))                                        \
+    X(ssize_t, sendto, (int, const void*, size_t, int, const struct sockaddr*, socklen_t))   \
+    X(ssize_t, sendmsg, (int, const struct msghdr*, int))                                    \
+    X(int, recvmmsg, (int, struct mmsghdr*, unsigned, int, struct timespec*))                \
+    X(int, sendmmsg, (int, struct mmsghdr*, unsigned, int))                                  \
+    X(int, socket, (int, int, int))                                                          \
+    X(int, socketpair, (int, int, int, int*))                                                \
+    X(int, accept4, (int, struct sockaddr*, socklen_t*, int))                                \
+    X(int, connect, (int, const struct sockaddr*, socklen_t))                                \
+    X(int, setsockopt, (int, int, int, const void*, socklen_t))                              \
+    X(int, close, (int))                                                                     \
+    X(int, dup, (int))                                                                       \
+    X(int, dup2, (int, int))                                                                 \
+    X(int, dup3, (int, int, int))                                                            \
+    X(int, fcntl, (int, int, ...))                                                           \
+    X(int, ioctl, (int, unsigned long, ...))                                                 \
+    X(int, pipe, (int*))                                                                     \
+    X(int, pipe2, (int*, int))                                                               \
+    X(int, open, (const char*, int, ...))                                                    \
+    X(int, openat, (int, const char*, int, ...))                                             \
+    X(int, eventfd, (unsigned, int))                                                         \
+    X(int, timerfd_create, (int, int))                                                       \
+    X(int, signalfd, (int, const sigset_t*, int))                                            \
+    X(int, epoll_create, (int))                                                              \
+    X(int, epoll_create1, (int))                                                             \
+    X(int, poll, (struct pollfd*, nfds_t, int))                                              \
+    X(int, ppoll, (struct pollfd*, nfds_t, const struct timespec*, const sigset_t*))         \
+    X(int, select, (int, fd_set*, fd_set*, fd_set*, struct timeval*))                        \
+    X(int, pselect, (int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*)) \
+    X(int, epoll_wait, (int, struct epoll_event*, int, int))                                 \
+    X(int, epoll_pwait, (int, struct epoll_event*, int, int, const sigset_t*))               \
+    X(int, epoll_pwait2, (int, struct epoll_event*, int, const struct timespec*, const sigset_t*))
 
 // The condition-variable functions have two versions in glibc; a program built against glibc
 // 2.3.2 or later binds GLIBC_2.3.2, and so do we for process-shared condvars.

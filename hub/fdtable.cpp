@@ -1,0 +1,235 @@
+#include "fdtable.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "green.h"
+#include "sys.h"
+
+namespace green {
+
+namespace {
+
+constexpr int kChunkBits = 10;
+constexpr int kChunk = 1 << kChunkBits;
+constexpr int kChunks = 1024;  // fds below 1M; ulimit -n is far lower
+
+FdRecord* chunks[kChunks];
+SpinLock chunks_lock;
+
+FdRecord* slot(int fd)
+{
+    if (fd < 0 || fd >= kChunk * kChunks)
+        return nullptr;
+    FdRecord*& chunk = chunks[fd >> kChunkBits];
+    if (!chunk) {
+        SpinGuard g(chunks_lock);
+        if (!chunk)
+            chunk = static_cast<FdRecord*>(calloc(kChunk, sizeof(FdRecord)));
+        if (!chunk)
+            return nullptr;
+    }
+    return &chunk[fd & (kChunk - 1)];
+}
+
+std::atomic<uint32_t> next_desc{1};
+
+void reset(FdRecord* r, FdKind kind, bool user_nonblock)
+{
+    r->desc = next_desc.fetch_add(1, std::memory_order_relaxed);
+    r->dup_shared = false;
+    r->kind = kind;
+    r->user_nonblock = user_nonblock;
+    r->internal_nonblock = false;
+    r->nowait_unsupported = false;
+    r->rcvtimeo = r->sndtimeo = 0;
+    r->gen++;
+}
+
+// Learns what an fd libgreen did not see created is: one fstat and one F_GETFL, once.
+bool learn(int fd, FdRecord* r)
+{
+    struct stat st;
+    if (raw_syscall(SYS_fstat, fd, long(&st)) != 0)
+        return false;  // not open: the caller's real call reports it
+    FdKind kind = S_ISSOCK(st.st_mode)   ? FdKind::Socket
+                  : S_ISFIFO(st.st_mode) ? FdKind::Pipe
+                  : S_ISCHR(st.st_mode)  ? FdKind::Other
+                                         : FdKind::Passive;
+    long flags = raw_syscall(SYS_fcntl, fd, F_GETFL);
+    reset(r, kind, flags >= 0 && (flags & O_NONBLOCK));
+    return true;
+}
+
+void link(FdRecord* r, FdWait* w)
+{
+    w->prev = nullptr;
+    w->next = r->waits;
+    if (r->waits)
+        r->waits->prev = w;
+    r->waits = w;
+    w->linked = true;
+}
+
+void unlink(FdRecord* r, FdWait* w)
+{
+    if (!w->linked)
+        return;
+    (w->prev ? w->prev->next : r->waits) = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->linked = false;
+}
+
+void on_ready(struct ev_loop*, ev_io* io, int revents)
+{
+    Green* g = static_cast<Green*>(io->data);
+    g->io_revents |= revents;
+    unpark(g);
+}
+
+// Stops and unlinks what wait_fds started that fd_closing has not already.
+void stop_watches(Hub* h, FdWatch* w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!w[i].wait.linked)
+            continue;
+        ev_io_stop(h->evloop, &w[i].io);
+        unlink(slot(w[i].fd), &w[i].wait);
+    }
+    h->fd_waits--;
+}
+
+}  // namespace
+
+FdRecord* fd_get(int fd)
+{
+    FdRecord* r = slot(fd);
+    if (r && r->kind == FdKind::Unknown && !learn(fd, r))
+        return nullptr;
+    return r;
+}
+
+void fd_created(int fd, FdKind kind, bool user_nonblock)
+{
+    if (FdRecord* r = slot(fd)) {
+        fd_closing(fd);
+        reset(r, kind, user_nonblock);
+    }
+}
+
+void fd_forget(int fd)
+{
+    if (FdRecord* r = slot(fd)) {
+        fd_closing(fd);
+        reset(r, FdKind::Unknown, false);
+    }
+}
+
+void fd_copied(int oldfd, int newfd)
+{
+    FdRecord* from = slot(oldfd);
+    FdRecord* to = slot(newfd);
+    if (!from || !to)
+        return;
+    fd_closing(newfd);
+    uint32_t gen = to->gen;
+    *to = *from;
+    to->gen = gen + 1;
+    to->waits = nullptr;
+    from->dup_shared = to->dup_shared = true;
+}
+
+void fd_set_user_nonblock(int fd, bool on)
+{
+    FdRecord* r = slot(fd);
+    if (!r)
+        return;
+    r->user_nonblock = on;
+    if (!r->dup_shared)
+        return;
+    for (int c = 0; c < kChunks; c++) {  // rare: a dup'd description changes its flag
+        if (!chunks[c])
+            continue;
+        for (int i = 0; i < kChunk; i++)
+            if (chunks[c][i].desc == r->desc && chunks[c][i].kind != FdKind::Unknown)
+                chunks[c][i].user_nonblock = on;
+    }
+}
+
+void fd_closing(int fd)
+{
+    FdRecord* r = slot(fd);
+    if (!r || !r->waits)
+        return;
+    for (FdWait* w = r->waits; w;) {
+        FdWait* next = w->next;
+        // Only the waiter's own hub may touch its watcher.  Closed from elsewhere, the wait
+        // goes on, as a blocked read does in Linux when another thread closes its fd.
+        if (w->green->hub == hub_self()) {
+            unlink(r, w);
+            ev_io_stop(w->green->hub->evloop, w->io);
+            *w->closed = true;
+            unpark(w->green);
+        }
+        w = next;
+    }
+    r->gen++;
+}
+
+int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
+{
+    Hub* h = hub_self();
+    Green* self = h->current;
+    hub_ensure_loop(h);
+    bool closed = false;
+    self->io_revents = 0;
+    for (int i = 0; i < n; i++) {
+        ev_io_init(&w[i].io, on_ready, w[i].fd, w[i].events);
+        w[i].io.data = self;
+        ev_io_start(h->evloop, &w[i].io);
+        w[i].wait = FdWait{self, &w[i].io, nullptr, nullptr, false, &closed};
+        link(slot(w[i].fd), &w[i].wait);
+    }
+    h->fd_waits++;
+    int result;
+    for (;;) {
+        if (cancellable && self->cancel_pending && !self->cancel_disabled && !self->exiting) {
+            stop_watches(h, w, n);
+            green_exit(PTHREAD_CANCELED);
+        }
+        self->in_cancel_point = cancellable;
+        int reason = park_until(deadline);
+        self->in_cancel_point = false;
+        if (closed) {
+            result = -EBADF;
+            break;
+        }
+        if (int ready = self->io_revents & (EV_READ | EV_WRITE)) {
+            result = ready;
+            break;
+        }
+        if (reason == kWakeTimeout || (deadline != kForever && mono_now() >= deadline)) {
+            result = -ETIMEDOUT;
+            break;
+        }
+        // Woken for nothing (a stale wake-up) or for a cancellation: look again.
+    }
+    stop_watches(h, w, n);
+    return result;
+}
+
+int wait_fd(int fd, int events, int64_t deadline, bool cancellable)
+{
+    FdWatch w;
+    w.fd = fd;
+    w.events = events;
+    return wait_fds(&w, 1, deadline, cancellable);
+}
+
+}  // namespace green

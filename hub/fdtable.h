@@ -1,0 +1,97 @@
+// Per-descriptor records and waits on descriptors.
+//
+// A record says what libgreen knows of one fd number: what kind of file it is (which decides
+// how a call can be tried without blocking), what the program believes of it (its own
+// O_NONBLOCK, its SO_RCVTIMEO/SO_SNDTIMEO), whether libgreen itself set O_NONBLOCK on the file
+// description (hidden from the program), and which green threads wait on it.  Records live in
+// a table indexed by fd, allocated in chunks on first use, never freed.
+//
+// Life of a record: a wrapper that creates a descriptor (socket, accept, pipe, dup, open, ...)
+// resets it; a record never reset is learned on first use (fstat and F_GETFL, once); close and
+// dup2 first wake every green thread waiting on the number (they get EBADF, as gevent does),
+// stop their libev watchers (libev requires it before the number can be reused), and bump the
+// generation.
+//
+// All of this assumes the green threads that use an fd run on one hub (true while there is one
+// hub per process); waiters are woken from that hub's OS thread.
+#ifndef GREEN_FDTABLE_H
+#define GREEN_FDTABLE_H
+
+#include <ev.h>
+
+#include <cstdint>
+
+#include "hub.h"
+
+namespace green {
+
+enum class FdKind : uint8_t {
+    Unknown,   // not learned yet
+    Socket,    // tried with MSG_DONTWAIT
+    Pipe,      // pipes and FIFOs: tried with RWF_NOWAIT
+    Other,     // ttys, eventfd, timerfd, ...: RWF_NOWAIT where it works, else readiness first
+    Passive,   // regular files, block devices, directories, bad fds: passed through untouched
+};
+
+// One green thread's wait on one fd, linked into the fd's record while it lasts.
+struct FdWait {
+    Green* green;     // the waiter
+    ev_io* io;        // its libev watcher on the fd
+    FdWait* prev;     // links in the record's list
+    FdWait* next;
+    bool linked;      // in the list (fd_closing unlinks it)
+    bool* closed;     // set by fd_closing: the fd went away under the waiter
+};
+
+struct FdRecord {
+    FdKind kind;              // see FdKind
+    bool user_nonblock;       // O_NONBLOCK as the program set it (F_SETFL, FIONBIO, SOCK_NONBLOCK)
+    bool internal_nonblock;   // libgreen set O_NONBLOCK on the description; F_GETFL hides it
+    bool nowait_unsupported;  // RWF_NOWAIT gave EOPNOTSUPP: wait for readiness first
+    bool dup_shared;          // another fd number refers to the same description (dup)
+    uint32_t gen;             // bumped by close and reuse
+    uint32_t desc;            // identifies the open file description: copied by dup
+    int64_t rcvtimeo;         // SO_RCVTIMEO in ns, 0 for none
+    int64_t sndtimeo;         // SO_SNDTIMEO in ns, 0 for none
+    FdWait* waits;            // green threads waiting on this fd
+};
+
+// The record of fd, learning its kind if needed (one fstat and one F_GETFL, the first time);
+// nullptr for a negative or huge fd.  Call only from a green thread.
+FdRecord* fd_get(int fd);
+
+// A new descriptor of a known kind (its creator's flags given).
+void fd_created(int fd, FdKind kind, bool user_nonblock);
+
+// fd was created by a call that says nothing of its kind: learn it on first use.
+void fd_forget(int fd);
+
+// newfd now refers to the same file description as oldfd (dup and friends).
+void fd_copied(int oldfd, int newfd);
+
+// The program set or cleared O_NONBLOCK through fd: record it for every fd number that shares
+// the file description (the flag belongs to the description, not to the number).
+void fd_set_user_nonblock(int fd, bool on);
+
+// fd is about to be closed (or replaced by dup2): wake its waiters with EBADF and stop their
+// watchers.  Cheap when nobody waits.
+void fd_closing(int fd);
+
+// Waits until fd is ready for events (EV_READ and/or EV_WRITE) or the deadline.  Returns the
+// ready events (> 0), -ETIMEDOUT, or -EBADF when the fd was closed meanwhile.  A cancellation
+// point when cancellable.
+int wait_fd(int fd, int events, int64_t deadline, bool cancellable);
+
+// Waits on several descriptors at once (poll, select): each entry's watcher is started on its
+// fd, and the first to be ready (or the deadline, or a close: -EBADF) ends the wait.
+struct FdWatch {
+    int fd;
+    int events;     // EV_READ | EV_WRITE
+    ev_io io;       // libev's watcher, on the waiter's stack or heap
+    FdWait wait;    // its entry in the record's list
+};
+int wait_fds(FdWatch* watches, int n, int64_t deadline, bool cancellable);
+
+}  // namespace green
+
+#endif
