@@ -182,6 +182,44 @@ void fd_closing(int fd)
     r->gen++;
 }
 
+namespace {
+
+// Calls f(fd, record) for every record that holds libgreen's own O_NONBLOCK.
+template <class F>
+void for_each_internal(F f)
+{
+    for (int c = 0; c < kChunks; c++) {
+        if (!chunks[c])
+            continue;
+        for (int i = 0; i < kChunk; i++)
+            if (chunks[c][i].internal_nonblock && chunks[c][i].kind != FdKind::Unknown)
+                f(c * kChunk + i, &chunks[c][i]);
+    }
+}
+
+}  // namespace
+
+void fd_release_internal()
+{
+    for_each_internal([](int fd, FdRecord* r) {
+        long fdflags = raw_syscall(SYS_fcntl, fd, F_GETFD);
+        if (fdflags < 0 || (fdflags & FD_CLOEXEC) || r->user_nonblock)
+            return;
+        long fl = raw_syscall(SYS_fcntl, fd, F_GETFL);
+        if (fl >= 0)
+            raw_syscall(SYS_fcntl, fd, F_SETFL, fl & ~O_NONBLOCK);
+    });
+}
+
+void fd_restore_internal()
+{
+    for_each_internal([](int fd, FdRecord*) {
+        long fl = raw_syscall(SYS_fcntl, fd, F_GETFL);
+        if (fl >= 0 && !(fl & O_NONBLOCK))
+            raw_syscall(SYS_fcntl, fd, F_SETFL, fl | O_NONBLOCK);
+    });
+}
+
 int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
 {
     Hub* h = hub_self();

@@ -77,6 +77,13 @@ void fd_set_user_nonblock(int fd, bool on);
 // watchers.  Cheap when nobody waits.
 void fd_closing(int fd);
 
+// Before another program gets the descriptors (exec, posix_spawn): clear the O_NONBLOCK that
+// libgreen set on every description the new program inherits (not close-on-exec), so that it
+// sees the flags the program set and nothing else (DESIGN rule 3).  fd_restore_internal puts
+// them back when the exec failed or the spawned child has its own copy.
+void fd_release_internal();
+void fd_restore_internal();
+
 // Waits until fd is ready for events (EV_READ and/or EV_WRITE) or the deadline.  Returns the
 // ready events (> 0), -ETIMEDOUT, or -EBADF when the fd was closed meanwhile.  A cancellation
 // point when cancellable.

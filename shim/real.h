@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <semaphore.h>
+#include <spawn.h>
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
@@ -99,6 +100,15 @@
     X(int, sem_timedwait, (sem_t*, const struct timespec*))                                  \
     X(int, sem_clockwait, (sem_t*, clockid_t, const struct timespec*))                       \
     X(int, sem_post, (sem_t*))                                                               \
+    X(int, execve, (const char*, char* const*, char* const*))                                \
+    X(int, execv, (const char*, char* const*))                                               \
+    X(int, execvp, (const char*, char* const*))                                              \
+    X(int, execvpe, (const char*, char* const*, char* const*))                               \
+    X(int, fexecve, (int, char* const*, char* const*))                                       \
+    X(int, posix_spawn, (pid_t*, const char*, const posix_spawn_file_actions_t*,             \
+                         const posix_spawnattr_t*, char* const*, char* const*))              \
+    X(int, posix_spawnp, (pid_t*, const char*, const posix_spawn_file_actions_t*,            \
+                          const posix_spawnattr_t*, char* const*, char* const*))             \
     X(ssize_t, read, (int, void*, size_t))                                                   \
     X(ssize_t, write, (int, const void*, size_t))                                            \
     X(ssize_t, readv, (int, const struct iovec*, int))                                       \

@@ -2,8 +2,9 @@
 //
 // accept and connect have no per-call non-blocking flag, so libgreen sets O_NONBLOCK on the
 // file description for them, hidden from the program (F_GETFL, FIONBIO: shim/fd.cpp):
-// a listening socket keeps it (it is libgreen's from its first accept on); a connecting socket
-// has its flags restored as soon as the connection is made or has failed.
+// a listening socket keeps it (it is libgreen's from its first accept on, and checked at each
+// accept); a connecting socket has its flags restored as soon as the connection is made or has
+// failed.
 #include <fcntl.h>
 #include <sys/socket.h>
 
@@ -73,11 +74,11 @@ GREEN_EXPORT int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flag
     if (!r) {
         s = REAL(accept4)(fd, addr, len, flags);
     } else {
-        if (!r->internal_nonblock) {
-            int fl = REAL(fcntl)(fd, F_GETFL);
-            if (fl >= 0 && REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) == 0)
-                r->internal_nonblock = true;
-        }
+        // Checked at every accept, not only the first: an exec'd child that inherited the
+        // listener had libgreen's flag cleared from the shared description (shim/exec.cpp).
+        int fl = REAL(fcntl)(fd, F_GETFL);
+        if (fl >= 0 && !(fl & O_NONBLOCK) && REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) == 0)
+            r->internal_nonblock = true;
         // SO_RCVTIMEO bounds a blocking accept, as in the kernel.
         s = io_loop(fd, EV_READ, r->rcvtimeo, [&] { return REAL(accept4)(fd, addr, len, flags); });
     }
