@@ -25,6 +25,7 @@ extern "C" {
 #include <string>
 
 #include "../../hub/config.h"
+#include "../../hub/fdtable.h"
 #include "../../hub/green.h"
 #include "../../hub/hub.h"
 #include "../../hub/stack.h"
