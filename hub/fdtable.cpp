@@ -86,10 +86,13 @@ void unlink(FdRecord* r, FdWait* w)
     w->linked = false;
 }
 
-void on_ready(struct ev_loop*, ev_io* io, int revents)
+void on_ready(struct ev_loop* loop, ev_io* io, int revents)
 {
     Green* g = static_cast<Green*>(io->data);
     g->io_revents |= revents;
+    // Stop it now, not when the green thread runs: epoll is level-triggered, and until the
+    // data is consumed every poll of the loop would report this fd again.
+    ev_io_stop(loop, io);
     unpark(g);
 }
 

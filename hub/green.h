@@ -101,9 +101,11 @@ constexpr unsigned kPollBudget = 64;
 struct RunQueue {
     Green* head = nullptr;
     Green* tail = nullptr;
+    unsigned length = 0;
     bool empty() const { return head == nullptr; }
     void push(Green* g)
     {
+        length++;
         g->next = nullptr;
         if (tail)
             tail->next = g;
@@ -115,6 +117,7 @@ struct RunQueue {
     {
         Green* g = head;
         if (g) {
+            length--;
             head = g->next;
             if (!head)
                 tail = nullptr;

@@ -161,7 +161,9 @@ void report_deadlock(Hub* h)
         if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
             report_deadlock(h);
         ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
-        h->budget = kPollBudget;
+        // The next poll comes after every green thread now runnable had its turn, and after
+        // kPollBudget switches at least.
+        h->budget = h->runq.length > kPollBudget ? h->runq.length : kPollBudget;
         if (Green* next = h->runq.pop())
             switch_to(h, next);
     }
