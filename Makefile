@@ -103,7 +103,7 @@ bench: lib $(BENCH_BIN)
 	@scripts/bench.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory lib $(B)/plain/sleepers
+	@$(MAKE) --no-print-directory lib $(B)/plain/sleepers $(B)/plain/echo_server $(B)/tools/echo_load
 	@scripts/demo.sh
 
 install: lib

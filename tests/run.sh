@@ -140,6 +140,33 @@ check deadlock-report 124 "all 2 green threads of this OS thread wait for one an
 .*thread 1 \\(main\\): in pthread_mutex_lock.*
 .*thread 2: in pthread_mutex_lock" env "$GREEN" timeout 3 "$B/tools/deadlock"
 
+echo "== scale"
+# A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at
+# most 2 OS threads, every byte checked by the load client (which runs plain, in 2 processes:
+# ulimit -n is 20000 per process).
+scale_echo() {
+    local dir log=$LOG/scale.log pid port
+    dir=$(mktemp -d)
+    env "$GREEN" "$B/plain/echo_server" serve 0 "$dir/port" >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    port=$(cat "$dir/port" 2>/dev/null || echo 0)
+    timeout -k 5 "$TIMEOUT" "$B/tools/echo_load" 127.0.0.1 "$port" 10000 3 64 2 >>"$log" 2>&1
+    local status=$?
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -rf "$dir"
+    local threads
+    threads=$(awk '/^server:/ {for (i = 1; i < NF; i++) if ($i == "os_threads") print $(i+1)}' "$log")
+    if [ $status -eq 0 ] && [ -n "$threads" ] && [ "$threads" -le 2 ]; then
+        record "scale:echo-10000-connections" 0 "$log"
+    else
+        echo "load status $status, server OS threads '${threads}'" >>"$log"
+        record "scale:echo-10000-connections" 1 "$log"
+    fi
+}
+scale_echo
+
 echo "== greenrun"
 log="$LOG/greenrun.log"
 GREENRUN=$PWD/scripts/greenrun timeout -k 5 "$TIMEOUT" tests/greenrun/test-greenrun.sh >"$log" 2>&1
