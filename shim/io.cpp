@@ -1,5 +1,5 @@
-// Reads and writes: read, write, readv, writev, recv, recvfrom, recvmsg, send, sendto, sendmsg,
-// and the _FORTIFY_SOURCE entry points __read_chk, __recv_chk, __recvfrom_chk.
+// Reads and writes: read, write, readv, writev, recv, recvfrom, recvmsg, recvmmsg, send, sendto,
+// sendmsg, sendmmsg, sendfile, and the _FORTIFY_SOURCE entry points __read_chk, __recv_chk, __recvfrom_chk.
 //
 // Each call is tried without blocking and without touching the file's O_NONBLOCK (DESIGN rule
 // 3): MSG_DONTWAIT on sockets, RWF_NOWAIT (preadv2/pwritev2) on pipes and FIFOs; where
@@ -7,7 +7,9 @@
 // will not block.  Blocking semantics are then rebuilt on top: a read waits for data; a write
 // on a blocking descriptor writes everything, waiting for room, and returns a partial count
 // only when a timeout or an error stops it after some bytes went (as the kernel does).
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -353,4 +355,25 @@ GREEN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned vlen, int flags)
         done += unsigned(n);
     }
     return int(done);
+}
+
+// sendfile to a socket or pipe: it has no per-call non-blocking flag, so the output's O_NONBLOCK
+// is set for the call's duration only (two more system calls, against the file transfer), and
+// the call is repeated until count bytes went or the input ended, as a blocking sendfile does.
+GREEN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count)
+{
+    FdRecord* r = green_fd(out);
+    if (!r || count == 0)
+        return REAL(sendfile)(out, in, offset, count);
+    int fl = REAL(fcntl)(out, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && REAL(fcntl)(out, F_SETFL, fl | O_NONBLOCK) != 0))
+        return REAL(sendfile)(out, in, offset, count);
+    ssize_t n = write_all(out, r, count, [&](size_t done) {
+        return REAL(sendfile)(out, in, offset, count - done);
+    });
+    int e = errno;
+    if (!(fl & O_NONBLOCK))
+        REAL(fcntl)(out, F_SETFL, fl);
+    errno = e;
+    return n;
 }

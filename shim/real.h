@@ -121,6 +121,7 @@
     X(ssize_t, sendmsg, (int, const struct msghdr*, int))                                    \
     X(int, recvmmsg, (int, struct mmsghdr*, unsigned, int, struct timespec*))                \
     X(int, sendmmsg, (int, struct mmsghdr*, unsigned, int))                                  \
+    X(ssize_t, sendfile, (int, int, off_t*, size_t))                                         \
     X(int, socket, (int, int, int))                                                          \
     X(int, socketpair, (int, int, int, int*))                                                \
     X(int, accept4, (int, struct sockaddr*, socklen_t*, int))                                \
