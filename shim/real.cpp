@@ -25,6 +25,12 @@ void real_resolve()
         fatal("cannot find the real %s@%s: %s", #name, version, dlerror());
     GREEN_REAL_VERSIONED(GREEN_REAL_VRESOLVE)
 #undef GREEN_REAL_VRESOLVE
+#define GREEN_REAL_SRESOLVE(ret, name, params, args, fp)                                \
+    real_table.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));         \
+    if (!real_table.name)                                                               \
+        fatal("cannot find the real %s: %s", #name, dlerror());
+    GREEN_STDIO_INPUT(GREEN_REAL_SRESOLVE)
+#undef GREEN_REAL_SRESOLVE
     real_resolved = true;
 }
 

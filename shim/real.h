@@ -9,6 +9,7 @@
 #define GREEN_SHIM_REAL_H
 
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -20,6 +21,16 @@
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
+
+#include <cstdarg>
+
+extern "C" {
+char* __fgets_chk(char* s, size_t size, int n, FILE* fp);
+size_t __fread_chk(void* ptr, size_t ptrlen, size_t size, size_t n, FILE* fp);
+int __isoc99_vfscanf(FILE* fp, const char* format, va_list ap);
+ssize_t __getdelim(char** line, size_t* n, int delim, FILE* fp);
+int _IO_getc(FILE* fp);
+}
 
 // X(return type, name, parameter list)
 #define GREEN_REAL_FUNCTIONS(X)                                                              \
@@ -161,15 +172,40 @@
     X(int, pthread_cond_signal, (pthread_cond_t*), "GLIBC_2.3.2")                            \
     X(int, pthread_cond_broadcast, (pthread_cond_t*), "GLIBC_2.3.2")
 
+// stdio input functions (shim/stdio.cpp): X(return type, name, parameters, arguments, FILE*)
+#define GREEN_STDIO_INPUT(X)                                                                   \
+    X(char*, fgets, (char* s, int n, FILE* fp), (s, n, fp), fp)                                \
+    X(char*, fgets_unlocked, (char* s, int n, FILE* fp), (s, n, fp), fp)                       \
+    X(char*, __fgets_chk, (char* s, size_t size, int n, FILE* fp), (s, size, n, fp), fp)      \
+    X(ssize_t, getline, (char** line, size_t* n, FILE* fp), (line, n, fp), fp)                 \
+    X(ssize_t, getdelim, (char** line, size_t* n, int delim, FILE* fp), (line, n, delim, fp), fp) \
+    X(ssize_t, __getdelim, (char** line, size_t* n, int delim, FILE* fp), (line, n, delim, fp), fp) \
+    X(size_t, fread, (void* p, size_t size, size_t n, FILE* fp), (p, size, n, fp), fp)         \
+    X(size_t, fread_unlocked, (void* p, size_t size, size_t n, FILE* fp), (p, size, n, fp), fp) \
+    X(size_t, __fread_chk, (void* p, size_t len, size_t size, size_t n, FILE* fp),             \
+      (p, len, size, n, fp), fp)                                                              \
+    X(int, fgetc, (FILE* fp), (fp), fp)                                                        \
+    X(int, getc, (FILE* fp), (fp), fp)                                                         \
+    X(int, _IO_getc, (FILE* fp), (fp), fp)                                                     \
+    X(int, fgetc_unlocked, (FILE* fp), (fp), fp)                                               \
+    X(int, getc_unlocked, (FILE* fp), (fp), fp)                                                \
+    X(int, getchar, (void), (), stdin)                                                         \
+    X(int, getchar_unlocked, (void), (), stdin)                                                \
+    X(int, __isoc99_vfscanf, (FILE* fp, const char* f, va_list ap), (fp, f, ap), fp)
+
+
 namespace green {
 
 struct RealFunctions {
 #define GREEN_REAL_POINTER(ret, name, params) ret(*name) params;
 #define GREEN_REAL_VPOINTER(ret, name, params, version) ret(*name) params;
+#define GREEN_REAL_SPOINTER(ret, name, params, args, fp) ret(*name) params;
     GREEN_REAL_FUNCTIONS(GREEN_REAL_POINTER)
+    GREEN_STDIO_INPUT(GREEN_REAL_SPOINTER)
     GREEN_REAL_VERSIONED(GREEN_REAL_VPOINTER)
 #undef GREEN_REAL_POINTER
 #undef GREEN_REAL_VPOINTER
+#undef GREEN_REAL_SPOINTER
 };
 
 extern RealFunctions real_table;
