@@ -67,11 +67,11 @@ $(B)/san/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(LIB_CXXFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-$(B)/plain/%: tests/plain/%.c tests/plain/plain.h
+$(B)/plain/%: tests/plain/%.c $(wildcard tests/plain/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $<
 
-$(B)/plain/%: tests/plain/%.cpp tests/plain/plain.h
+$(B)/plain/%: tests/plain/%.cpp $(wildcard tests/plain/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
 

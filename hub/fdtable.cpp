@@ -46,7 +46,7 @@ void reset(FdRecord* r, FdKind kind, bool user_nonblock)
     r->kind = kind;
     r->user_nonblock = user_nonblock;
     r->internal_nonblock = false;
-    r->nowait_unsupported = false;
+    r->nowait_read_unsupported = r->nowait_write_unsupported = false;
     r->rcvtimeo = r->sndtimeo = 0;
     r->gen++;
 }
@@ -57,10 +57,12 @@ bool learn(int fd, FdRecord* r)
     struct stat st;
     if (raw_syscall(SYS_fstat, fd, long(&st)) != 0)
         return false;  // not open: the caller's real call reports it
-    FdKind kind = S_ISSOCK(st.st_mode)   ? FdKind::Socket
-                  : S_ISFIFO(st.st_mode) ? FdKind::Pipe
-                  : S_ISCHR(st.st_mode)  ? FdKind::Other
-                                         : FdKind::Passive;
+    // Anonymous-inode files (eventfd, timerfd, signalfd, epoll, inotify) have no file type
+    // bits at all; they are pollable, like character devices.
+    FdKind kind = S_ISSOCK(st.st_mode)                                ? FdKind::Socket
+                  : S_ISFIFO(st.st_mode)                              ? FdKind::Pipe
+                  : S_ISCHR(st.st_mode) || (st.st_mode & S_IFMT) == 0 ? FdKind::Other
+                                                                      : FdKind::Passive;
     long flags = raw_syscall(SYS_fcntl, fd, F_GETFL);
     reset(r, kind, flags >= 0 && (flags & O_NONBLOCK));
     return true;

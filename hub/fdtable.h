@@ -47,7 +47,8 @@ struct FdRecord {
     FdKind kind;              // see FdKind
     bool user_nonblock;       // O_NONBLOCK as the program set it (F_SETFL, FIONBIO, SOCK_NONBLOCK)
     bool internal_nonblock;   // libgreen set O_NONBLOCK on the description; F_GETFL hides it
-    bool nowait_unsupported;  // RWF_NOWAIT gave EOPNOTSUPP: wait for readiness first
+    bool nowait_read_unsupported;   // preadv2(RWF_NOWAIT) gave EOPNOTSUPP: poll first
+    bool nowait_write_unsupported;  // pwritev2(RWF_NOWAIT) gave EOPNOTSUPP: poll first
     bool dup_shared;          // another fd number refers to the same description (dup)
     uint32_t gen;             // bumped by close and reuse
     uint32_t desc;            // identifies the open file description: copied by dup

@@ -3,7 +3,7 @@
 # Runs `apt-get update` first when something is missing; does nothing when all is there.
 set -eu
 
-PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev
+PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev python3
 valgrind procps util-linux coreutils groff-base"
 
 missing=""

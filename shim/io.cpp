@@ -39,22 +39,24 @@ ssize_t when_ready(int fd, short events, Op op)
 
 ssize_t try_readv(int fd, FdRecord* r, const iovec* iov, int count)
 {
-    if (!r->nowait_unsupported) {
+    // Files that cannot honour RWF_NOWAIT in a direction (ttys, eventfd writes) say
+    // EOPNOTSUPP; other errors are the call's own.
+    if (!r->nowait_read_unsupported) {
         ssize_t n = preadv2(fd, iov, count, -1, RWF_NOWAIT);
         if (n >= 0 || errno != EOPNOTSUPP)
             return n;
-        r->nowait_unsupported = true;
+        r->nowait_read_unsupported = true;
     }
     return when_ready(fd, POLLIN, [&] { return REAL(readv)(fd, iov, count); });
 }
 
 ssize_t try_writev(int fd, FdRecord* r, const iovec* iov, int count)
 {
-    if (!r->nowait_unsupported) {
+    if (!r->nowait_write_unsupported) {
         ssize_t n = pwritev2(fd, iov, count, -1, RWF_NOWAIT);
         if (n >= 0 || errno != EOPNOTSUPP)
             return n;
-        r->nowait_unsupported = true;
+        r->nowait_write_unsupported = true;
     }
     return when_ready(fd, POLLOUT, [&] { return REAL(writev)(fd, iov, count); });
 }

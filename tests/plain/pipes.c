@@ -1,6 +1,6 @@
 /* Pipes, FIFOs, eventfd and timerfd between threads, and a pipe/socketpair connected to an
  * exec'd program: data integrity, O_CLOEXEC / O_NONBLOCK flags, EAGAIN, EPIPE, EOF, dup*,
- * blocking FIFO opens, and blocking reads of eventfd and timerfd. */
+ * and blocking reads of eventfd and timerfd (blocking FIFO opens: fifo_open.c). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,113 +9,16 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+#include "pipe_util.h"
 
-static int has_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    CHECK(fl != -1);
-    return (fl & O_NONBLOCK) != 0;
-}
-
-static int has_cloexec(int fd)
-{
-    int fl = fcntl(fd, F_GETFD);
-    CHECK(fl != -1);
-    return (fl & FD_CLOEXEC) != 0;
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        CHECK(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-static unsigned char pattern(size_t i)
-{
-    return (unsigned char)(i * 29 + (i >> 10) + 3);
-}
-
-/* Reads until EOF and checks that exactly `total` pattern bytes came. */
-static void read_pattern_to_eof(int fd, size_t total, size_t bufsize)
-{
-    unsigned char *buf = malloc(bufsize);
-    CHECK(buf != NULL);
-    size_t off = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, bufsize);
-        CHECK(n >= 0);
-        if (n == 0)
-            break;
-        CHECK(off + (size_t)n <= total);
-        for (ssize_t i = 0; i < n; i++)
-            if (buf[i] != pattern(off + (size_t)i)) {
-                fprintf(stderr, "FAIL: byte %zu is %d, expected %d\n", off + (size_t)i, buf[i],
-                        pattern(off + (size_t)i));
-                exit(1);
-            }
-        off += (size_t)n;
-    }
-    CHECK_EQ(off, total);
-    free(buf);
-}
-
-/* Writes `total` pattern bytes in writes of `chunk` bytes, then closes fd. */
-struct pattern_writer {
-    int fd;
-    size_t total, chunk;
-    int shutdown_instead; /* for a socket: shutdown(SHUT_WR) instead of close */
-};
-
-static void *pattern_writer_body(void *arg)
-{
-    struct pattern_writer *w = arg;
-    unsigned char *buf = malloc(w->chunk);
-    CHECK(buf != NULL);
-    for (size_t off = 0; off < w->total; off += w->chunk) {
-        size_t len = w->total - off < w->chunk ? w->total - off : w->chunk;
-        for (size_t i = 0; i < len; i++)
-            buf[i] = pattern(off + i);
-        write_all(w->fd, buf, len);
-    }
-    free(buf);
-    if (w->shutdown_instead)
-        CHECK_EQ(shutdown(w->fd, SHUT_WR), 0);
-    else
-        CHECK_EQ(close(w->fd), 0);
-    return NULL;
-}
-
-struct pattern_reader {
-    int fd;
-    size_t total, bufsize;
-};
-
-static void *pattern_reader_body(void *arg)
-{
-    struct pattern_reader *r = arg;
-    read_pattern_to_eof(r->fd, r->total, r->bufsize);
-    return NULL;
-}
-
-/* A pipe carries 4 MiB written in 100-byte writes by one thread to another thread's 256 KiB
- * reads, in order and intact; closing the write end gives the reader EOF. */
+/* A pipe carries 4 MiB of 100-byte writes to another thread's large reads, intact, then EOF. */
 static void test_pipe_stream(void)
 {
     int p[2];
@@ -131,8 +34,7 @@ static void test_pipe_stream(void)
     CHECK_EQ(close(p[0]), 0);
 }
 
-/* pipe() gives blocking ends without FD_CLOEXEC; pipe2(O_CLOEXEC) sets FD_CLOEXEC on both;
- * pipe2(O_NONBLOCK) sets O_NONBLOCK on both; the access modes are read-only and write-only. */
+/* pipe2(O_CLOEXEC), pipe2(O_NONBLOCK) set FD_CLOEXEC, O_NONBLOCK on both ends; pipe neither. */
 static void test_pipe2_flags(void)
 {
     int p[2];
@@ -161,8 +63,7 @@ static void test_pipe2_flags(void)
     CHECK_EQ(errno, EINVAL);
 }
 
-/* A non-blocking pipe: read when empty fails with EAGAIN at once; writes fill it (at least
- * PIPE_BUF bytes) and then fail with EAGAIN; after draining, a write succeeds again. */
+/* An O_NONBLOCK pipe: read when empty and write when full fail with EAGAIN at once. */
 static void test_pipe_nonblock(void)
 {
     int p[2];
@@ -222,12 +123,10 @@ static void *write_1mib_body(void *arg)
     return NULL;
 }
 
-/* Write to a pipe whose read end is closed: -1/EPIPE (SIGPIPE is ignored in this test so that
- * the error is reported instead of the process being killed).  A writer blocked on a full pipe
- * is woken when the last reader closes.  Read from a pipe whose write ends are all closed: 0,
- * also for a reader that was blocked when the last writer closed. */
-static void test_pipe_epipe_eof(void)
+/* Writing to a pipe with no reader fails with EPIPE, also for a writer blocked on a full pipe. */
+static void test_pipe_epipe(void)
 {
+    /* SIGPIPE ignored in this test: the writes then report EPIPE instead of killing us. */
     struct sigaction ign = {0}, old;
     ign.sa_handler = SIG_IGN;
     CHECK_EQ(sigaction(SIGPIPE, &ign, &old), 0);
@@ -249,7 +148,12 @@ static void test_pipe_epipe_eof(void)
     CHECK_EQ(close(p[1]), 0);
 
     CHECK_EQ(sigaction(SIGPIPE, &old, NULL), 0);
+}
 
+/* Reading a pipe with no writer left gives 0 (EOF), also to a reader blocked when it closed. */
+static void test_pipe_eof(void)
+{
+    int p[2];
     CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
     CHECK_EQ(close(p[1]), 0);
     char c;
@@ -257,6 +161,7 @@ static void test_pipe_epipe_eof(void)
     CHECK_EQ(close(p[0]), 0);
 
     CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    pthread_t t;
     struct pattern_reader r = {p[0], 0, 16};
     CHECK_EQ(pthread_create(&t, NULL, pattern_reader_body, &r), 0);
     sleep_ms(30);
@@ -265,15 +170,13 @@ static void test_pipe_epipe_eof(void)
     CHECK_EQ(close(p[0]), 0);
 }
 
-/* dup, dup2 and dup3 give new descriptors for the same pipe ends: data written through a
- * duplicate is read through another one (by another thread), and the pipe stays open while
- * any duplicate of the write end exists.  FD_CLOEXEC is per descriptor: dup and dup2 clear it,
- * dup3(O_CLOEXEC) sets it; dup3 with equal descriptors is EINVAL, dup2 with equal ones is a
- * no-op. */
+/* dup, dup2 and dup3 give working descriptors for the same pipe ends; FD_CLOEXEC is per fd. */
 static void test_dup(void)
 {
     int p[2];
     CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    /* dup and dup2 give descriptors without FD_CLOEXEC, dup3(O_CLOEXEC) one with it; dup3 of
+     * a descriptor onto itself is EINVAL, dup2 onto itself a no-op. */
     int r2 = dup(p[0]);
     CHECK(r2 >= 0 && r2 != p[0]);
     CHECK(!has_cloexec(r2));
@@ -314,69 +217,6 @@ static void test_dup(void)
     CHECK_EQ(close(r3), 0);
 }
 
-static char fifo_path[64];
-
-static void *fifo_reader_body(void *arg)
-{
-    (void)arg;
-    int fd = open(fifo_path, O_RDONLY | O_CLOEXEC); /* blocks until a writer opens */
-    CHECK(fd >= 0);
-    CHECK(!has_nonblock(fd));
-    read_pattern_to_eof(fd, 300000, 8192);
-    CHECK_EQ(close(fd), 0);
-    return NULL;
-}
-
-static void *fifo_writer_body(void *arg)
-{
-    (void)arg;
-    int fd = open(fifo_path, O_WRONLY | O_CLOEXEC); /* blocks until a reader opens */
-    CHECK(fd >= 0);
-    CHECK(!has_nonblock(fd));
-    struct pattern_writer w = {fd, 200000, 4096, 0};
-    pattern_writer_body(&w);
-    return NULL;
-}
-
-/* A FIFO: opening it for reading blocks until a writer opens it and vice versa (each in its own
- * thread); then data passes as through a pipe, with EOF when the writer closes.  Non-blocking:
- * a read-only open succeeds at once, a write-only open with no reader fails with ENXIO. */
-static void test_fifo(void)
-{
-    char dir[] = "/tmp/plain_pipes_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(fifo_path, sizeof fifo_path, "%s/fifo", dir);
-    CHECK_EQ(mkfifo(fifo_path, 0600), 0);
-
-    errno = 0;
-    CHECK_EQ(open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), -1);
-    CHECK_EQ(errno, ENXIO);
-    int nr = open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK(nr >= 0);
-    CHECK_EQ(close(nr), 0);
-
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, fifo_reader_body, NULL), 0);
-    sleep_ms(50); /* the reader very likely waits in open */
-    int fd = open(fifo_path, O_WRONLY | O_CLOEXEC);
-    CHECK(fd >= 0);
-    struct pattern_writer w = {fd, 300000, 777, 0};
-    pattern_writer_body(&w);
-    CHECK_EQ(pthread_join(t, NULL), 0);
-
-    /* The other order: the writer waits in open until the reader comes. */
-    CHECK_EQ(pthread_create(&t, NULL, fifo_writer_body, NULL), 0);
-    sleep_ms(50); /* the writer very likely waits in open */
-    fd = open(fifo_path, O_RDONLY | O_CLOEXEC);
-    CHECK(fd >= 0);
-    read_pattern_to_eof(fd, 200000, 5000);
-    CHECK_EQ(close(fd), 0);
-    CHECK_EQ(pthread_join(t, NULL), 0);
-
-    CHECK_EQ(unlink(fifo_path), 0);
-    CHECK_EQ(rmdir(dir), 0);
-}
-
 static int efd;
 
 static void *eventfd_writer_body(void *arg)
@@ -393,10 +233,8 @@ static void *eventfd_writer_body(void *arg)
     return NULL;
 }
 
-/* eventfd: a read blocks while the counter is 0 and returns the counter (then 0) once another
- * thread adds to it; with EFD_NONBLOCK a read of a zero counter is EAGAIN; a read buffer under
- * 8 bytes is EINVAL. */
-static void test_eventfd(void)
+/* A blocking eventfd read waits while the counter is 0, then returns it (resetting it to 0). */
+static void test_eventfd_blocking(void)
 {
     efd = eventfd(0, EFD_CLOEXEC);
     CHECK(efd >= 0);
@@ -407,24 +245,29 @@ static void test_eventfd(void)
     uint64_t v = 0;
     CHECK_EQ(read(efd, &v, sizeof v), 8);
     CHECK(now_seconds(CLOCK_MONOTONIC) - start >= 0.045);
-    CHECK_EQ(v, 5);
-    uint64_t sum = 0;
-    while (sum < 30) {
+    CHECK(v % 10 == 5); /* 5, plus any later adds that came before the read */
+    uint64_t sum = v;
+    while (sum < 35) {
         CHECK_EQ(read(efd, &v, sizeof v), 8);
         CHECK(v > 0 && v % 10 == 0);
         sum += v;
     }
-    CHECK_EQ(sum, 30);
+    CHECK_EQ(sum, 35);
     CHECK_EQ(pthread_join(t, NULL), 0);
     char small[4];
     errno = 0;
-    CHECK_EQ(read(efd, small, sizeof small), -1);
+    CHECK_EQ(read(efd, small, sizeof small), -1); /* a buffer under 8 bytes */
     CHECK_EQ(errno, EINVAL);
     CHECK_EQ(close(efd), 0);
+}
 
+/* With EFD_NONBLOCK, reading an eventfd whose counter is 0 fails with EAGAIN at once. */
+static void test_eventfd_nonblock(void)
+{
     int nb = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     CHECK(nb >= 0);
     CHECK(has_nonblock(nb));
+    uint64_t v;
     errno = 0;
     CHECK_EQ(read(nb, &v, sizeof v), -1);
     CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
@@ -444,9 +287,22 @@ static void *timerfd_reader_body(void *arg)
     return (void *)(uintptr_t)n;
 }
 
-/* timerfd: a blocking read returns (with the expiration count, >= 1) only once the timer has
- * fired, never before the programmed interval; also while other threads run. */
-static void test_timerfd(void)
+static int relay_in[2], relay_out[2];
+
+/* Answers one byte on relay_in with the same byte on relay_out, until EOF. */
+static void *relay_body(void *arg)
+{
+    (void)arg;
+    char c;
+    ssize_t n;
+    while ((n = read(relay_in[0], &c, 1)) == 1)
+        CHECK_EQ(write(relay_out[1], &c, 1), 1);
+    CHECK_EQ(n, 0);
+    return NULL;
+}
+
+/* A blocking timerfd read returns the expiration count once the timer fires, never earlier. */
+static void test_timerfd_oneshot(void)
 {
     int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     CHECK(tfd >= 0);
@@ -460,18 +316,62 @@ static void test_timerfd(void)
     CHECK_EQ(n, 1);
     CHECK(took >= 0.100);
     CHECK(took < 5.0);
+    CHECK_EQ(close(tfd), 0);
+}
 
-    /* In a thread, with a periodic timer (first after 60 ms, then every 20 ms), while main
-     * waits to join it; later reads count the periods missed meanwhile. */
-    struct itimerspec per = {{0, 20 * 1000000L}, {0, 60 * 1000000L}};
-    start = now_seconds(CLOCK_MONOTONIC);
-    CHECK_EQ(timerfd_settime(tfd, 0, &per, NULL), 0);
-    pthread_t t;
+/* While a thread waits in a timerfd read, other threads run; re-arming the timer ends the wait. */
+static void test_timerfd_others_run(void)
+{
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    CHECK(tfd >= 0);
+    struct itimerspec far = {{0, 0}, {8, 0}};
+    double start = now_seconds(CLOCK_MONOTONIC);
+    CHECK_EQ(timerfd_settime(tfd, 0, &far, NULL), 0);
+    pthread_t t, relay;
     CHECK_EQ(pthread_create(&t, NULL, timerfd_reader_body, &tfd), 0);
+    CHECK_EQ(pipe2(relay_in, O_CLOEXEC), 0);
+    CHECK_EQ(pipe2(relay_out, O_CLOEXEC), 0);
+    CHECK_EQ(pthread_create(&relay, NULL, relay_body, NULL), 0);
+    sleep_ms(30); /* the reader very likely waits in read */
+    check_os_threads();
+    /* Pipe round trips with the relay thread, meanwhile. */
+    for (int i = 0; i < 20; i++) {
+        char c = (char)i, back;
+        CHECK_EQ(write(relay_in[1], &c, 1), 1);
+        CHECK_EQ(read(relay_out[0], &back, 1), 1);
+        CHECK_EQ(back, c);
+    }
+    CHECK_EQ(close(relay_in[1]), 0);
+    CHECK_EQ(pthread_join(relay, NULL), 0);
+    CHECK_EQ(close(relay_in[0]), 0);
+    CHECK_EQ(close(relay_out[0]), 0);
+    CHECK_EQ(close(relay_out[1]), 0);
+    /* From 8 s to 50 ms from now. */
+    struct itimerspec soon = {{0, 0}, {0, 50 * 1000000L}};
+    double rearmed = now_seconds(CLOCK_MONOTONIC);
+    CHECK_EQ(timerfd_settime(tfd, 0, &soon, NULL), 0);
     void *res;
     CHECK_EQ(pthread_join(t, &res), 0);
+    double end = now_seconds(CLOCK_MONOTONIC);
+    CHECK(end - start < 5.0); /* woken by the re-armed timer, not the 8 s one */
+    CHECK_EQ((uintptr_t)res, 1);
+    CHECK(end - rearmed >= 0.050);
+    CHECK_EQ(close(tfd), 0);
+}
+
+/* A periodic timerfd's read returns the number of periods elapsed since the last read. */
+static void test_timerfd_periodic(void)
+{
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    CHECK(tfd >= 0);
+    /* First after 60 ms, then every 20 ms. */
+    struct itimerspec per = {{0, 20 * 1000000L}, {0, 60 * 1000000L}};
+    double start = now_seconds(CLOCK_MONOTONIC);
+    CHECK_EQ(timerfd_settime(tfd, 0, &per, NULL), 0);
+    uint64_t n = 0;
+    CHECK_EQ(read(tfd, &n, sizeof n), 8);
     CHECK(now_seconds(CLOCK_MONOTONIC) - start >= 0.060);
-    CHECK((uintptr_t)res >= 1);
+    CHECK(n >= 1);
     sleep_ms(70); /* at least 3 more periods */
     CHECK_EQ(read(tfd, &n, sizeof n), 8);
     CHECK(n >= 3);
@@ -480,8 +380,29 @@ static void test_timerfd(void)
     CHECK_EQ(close(tfd), 0);
 }
 
+static void *read_one_byte_body(void *arg)
+{
+    char c;
+    CHECK_EQ(read(*(int *)arg, &c, 1), 1);
+    CHECK_EQ(c, 'w');
+    return NULL;
+}
+
+/* Has a thread wait in a blocking read on rfd until main writes one byte to wfd, so that the
+ * descriptors have been used for blocking I/O by threads before they are handed to a child. */
+static void use_blocking(int rfd, int wfd)
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, read_one_byte_body, &rfd), 0);
+    sleep_ms(20);
+    CHECK_EQ(write(wfd, "w", 1), 1);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
 /* Forks `cat` with in_fd as its stdin and out_fd as its stdout; the child checks that its
- * stdin and stdout are blocking before it execs (exit status 3 otherwise). */
+ * stdin and stdout are blocking before it execs, as fcntl reports it (exit status 3
+ * otherwise) and as the kernel's open file description has it (exit status 4): that is what
+ * the exec'd program will see. */
 static pid_t spawn_cat(int in_fd, int out_fd)
 {
     pid_t pid = fork();
@@ -492,6 +413,9 @@ static pid_t spawn_cat(int in_fd, int out_fd)
         int fl0 = fcntl(0, F_GETFL), fl1 = fcntl(1, F_GETFL);
         if (fl0 == -1 || (fl0 & O_NONBLOCK) || fl1 == -1 || (fl1 & O_NONBLOCK))
             _exit(3);
+        long k0 = syscall(SYS_fcntl, 0, F_GETFL), k1 = syscall(SYS_fcntl, 1, F_GETFL);
+        if (k0 == -1 || (k0 & O_NONBLOCK) || k1 == -1 || (k1 & O_NONBLOCK))
+            _exit(4);
         execlp("cat", "cat", (char *)NULL);
         _exit(127);
     }
@@ -502,29 +426,33 @@ static void wait_cat(pid_t pid)
 {
     int status;
     CHECK_EQ(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "FAIL: cat: %s %d%s\n", WIFEXITED(status) ? "exit status" : "signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                WIFEXITED(status) && WEXITSTATUS(status) == 3 ? " (O_NONBLOCK on its stdio)"
-                                                              : "");
-        exit(1);
-    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return;
+    const char *why = "";
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+        why = " (fcntl shows O_NONBLOCK on its stdin or stdout)";
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
+        why = " (the file of its stdin or stdout has O_NONBLOCK)";
+    fprintf(stderr, "FAIL: cat: %s %d%s\n", WIFEXITED(status) ? "exit status" : "signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), why);
+    exit(1);
 }
 
 #define CAT_BYTES (1 << 20)
 
-/* An exec'd `cat` copies 1 MiB intact between pipes while one thread of ours writes and
- * another reads (and the child's stdin and stdout are blocking); then the same with one end of
- * a socketpair as both its stdin and stdout. */
-static void test_exec_cat(void)
+/* An exec'd cat copies 1 MiB intact between two pipes (its stdio blocking, as created). */
+static void test_exec_cat_pipes(void)
 {
     /* All with O_CLOEXEC: the child keeps only what dup2 put on 0 and 1. */
     int to_cat[2], from_cat[2];
     CHECK_EQ(pipe2(to_cat, O_CLOEXEC), 0);
     CHECK_EQ(pipe2(from_cat, O_CLOEXEC), 0);
+    use_blocking(to_cat[0], to_cat[1]);
+    use_blocking(from_cat[0], from_cat[1]);
     pid_t pid = spawn_cat(to_cat[0], from_cat[1]);
     CHECK_EQ(close(to_cat[0]), 0);
     CHECK_EQ(close(from_cat[1]), 0);
+    /* One thread writes, another reads, main waits. */
     pthread_t tw, tr;
     struct pattern_writer w = {to_cat[1], CAT_BYTES, 3000, 0};
     struct pattern_reader r = {from_cat[0], CAT_BYTES, 65536};
@@ -534,12 +462,19 @@ static void test_exec_cat(void)
     CHECK_EQ(pthread_join(tr, NULL), 0);
     CHECK_EQ(close(from_cat[0]), 0);
     wait_cat(pid);
+}
 
+/* An exec'd cat with one end of a socketpair as stdin and stdout echoes 1 MiB intact. */
+static void test_exec_cat_socketpair(void)
+{
     int sv[2];
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    pid = spawn_cat(sv[1], sv[1]);
+    use_blocking(sv[0], sv[1]);
+    use_blocking(sv[1], sv[0]);
+    pid_t pid = spawn_cat(sv[1], sv[1]);
     CHECK_EQ(close(sv[1]), 0);
-    struct pattern_writer sw = {sv[0], CAT_BYTES, 5000, 1};
+    pthread_t tw, tr;
+    struct pattern_writer sw = {sv[0], CAT_BYTES, 5000, 1}; /* ends with shutdown(SHUT_WR) */
     struct pattern_reader sr = {sv[0], CAT_BYTES, 32768};
     CHECK_EQ(pthread_create(&tw, NULL, pattern_writer_body, &sw), 0);
     CHECK_EQ(pthread_create(&tr, NULL, pattern_reader_body, &sr), 0);
@@ -555,11 +490,15 @@ int main(void)
     test_pipe_stream();
     test_pipe2_flags();
     test_pipe_nonblock();
-    test_pipe_epipe_eof();
+    test_pipe_epipe();
+    test_pipe_eof();
     test_dup();
-    test_fifo();
-    test_eventfd();
-    test_timerfd();
-    test_exec_cat();
+    test_eventfd_blocking();
+    test_eventfd_nonblock();
+    test_timerfd_oneshot();
+    test_timerfd_others_run();
+    test_timerfd_periodic();
+    test_exec_cat_pipes();
+    test_exec_cat_socketpair();
     return 0;
 }

@@ -116,8 +116,7 @@ static void *connect_refused_body(void *arg)
     return NULL;
 }
 
-/* A blocking connect to a loopback port with no listener fails with ECONNREFUSED (in main and
- * in a thread). */
+/* A blocking connect to a loopback port with no listener fails with ECONNREFUSED. */
 static void test_connect_refused(void)
 {
     struct sockaddr_in addr;
@@ -144,9 +143,7 @@ static void *connect_after_delay_body(void *arg)
     return NULL;
 }
 
-/* accept4(SOCK_CLOEXEC | SOCK_NONBLOCK) gives a socket whose FD_CLOEXEC and O_NONBLOCK are
- * visible with fcntl; plain accept gives neither (Linux: no inheritance from the listener);
- * socket(SOCK_NONBLOCK | SOCK_CLOEXEC) likewise. */
+/* accept4(SOCK_CLOEXEC|SOCK_NONBLOCK) sets FD_CLOEXEC and O_NONBLOCK; accept sets neither. */
 static void test_accept4_flags(void)
 {
     struct sockaddr_in addr;
@@ -230,83 +227,97 @@ static void check_eagain_at_once(int a)
     CHECK(now_seconds(CLOCK_MONOTONIC) - start < 1.0);
 }
 
-/* A user-set O_NONBLOCK (fcntl F_SETFL) is seen by F_GETFL and makes read fail with EAGAIN at
- * once; clearing it makes F_GETFL not show it and read block again (until another thread
- * writes).  The same with ioctl(FIONBIO). */
-static void test_user_nonblock(void)
+/* Blocking: a read on a waits (at least 50 ms) for the bytes another thread writes to b. */
+static void check_read_blocks(int a, int b)
+{
+    char buf[4];
+    pthread_t t;
+    struct delayed_write w = {b, 50, "abc"};
+    double start = now_seconds(CLOCK_MONOTONIC);
+    CHECK_EQ(pthread_create(&t, NULL, delayed_write_body, &w), 0);
+    read_exact(a, buf, 3);
+    CHECK(now_seconds(CLOCK_MONOTONIC) - start >= 0.045);
+    CHECK(memcmp(buf, "abc", 3) == 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
+static void set_nonblock(int fd, int on, int use_ioctl)
+{
+    if (use_ioctl) {
+        CHECK_EQ(ioctl(fd, FIONBIO, &on), 0);
+    } else {
+        int fl = fcntl(fd, F_GETFL);
+        CHECK(fl != -1);
+        CHECK_EQ(fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK), 0);
+    }
+}
+
+/* Sets O_NONBLOCK on a blocking TCP socket (F_SETFL or FIONBIO), checks its effects, clears it. */
+static void check_user_nonblock(int use_ioctl)
 {
     int a, b;
     tcp_pair(&a, &b);
-    char buf[16];
+    CHECK(!has_nonblock(a));
+    set_nonblock(a, 1, use_ioctl);
+    CHECK(has_nonblock(a));
+    CHECK(!has_nonblock(b)); /* the peer is another file */
+    check_eagain_at_once(a);
 
-    for (int round = 0; round < 2; round++) {
-        CHECK(!has_nonblock(a));
-        if (round == 0) {
-            int fl = fcntl(a, F_GETFL);
-            CHECK_EQ(fcntl(a, F_SETFL, fl | O_NONBLOCK), 0);
-        } else {
-            int on = 1;
-            CHECK_EQ(ioctl(a, FIONBIO, &on), 0);
+    /* Fill the send buffer until the non-blocking write fails with EAGAIN. */
+    static char chunk[65536];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = write(a, chunk, sizeof chunk);
+        if (n < 0) {
+            CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+            break;
         }
-        CHECK(has_nonblock(a));
-        CHECK(!has_nonblock(b)); /* the peer is another file */
-        check_eagain_at_once(a);
-
-        /* Fill the send buffer until the non-blocking write fails with EAGAIN. */
-        static char chunk[65536];
-        size_t total = 0;
-        for (;;) {
-            ssize_t n = write(a, chunk, sizeof chunk);
-            if (n < 0) {
-                CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
-                break;
-            }
-            CHECK(n > 0);
-            total += (size_t)n;
-            CHECK(total < (size_t)1 << 30);
-        }
-        CHECK(total > 0);
-        /* Drain it at the peer (blocking reads of a known amount). */
-        while (total > 0) {
-            size_t want = total < sizeof chunk ? total : sizeof chunk;
-            ssize_t n = read(b, chunk, want);
-            CHECK(n > 0);
-            total -= (size_t)n;
-        }
-
-        if (round == 0) {
-            int fl = fcntl(a, F_GETFL);
-            CHECK_EQ(fcntl(a, F_SETFL, fl & ~O_NONBLOCK), 0);
-        } else {
-            int off = 0;
-            CHECK_EQ(ioctl(a, FIONBIO, &off), 0);
-        }
-        CHECK(!has_nonblock(a));
-
-        /* Blocking again: the read waits for the other thread's write. */
-        pthread_t t;
-        struct delayed_write w = {b, 50, "abc"};
-        double start = now_seconds(CLOCK_MONOTONIC);
-        CHECK_EQ(pthread_create(&t, NULL, delayed_write_body, &w), 0);
-        read_exact(a, buf, 3);
-        CHECK(now_seconds(CLOCK_MONOTONIC) - start >= 0.045);
-        CHECK(memcmp(buf, "abc", 3) == 0);
-        CHECK_EQ(pthread_join(t, NULL), 0);
+        CHECK(n > 0);
+        total += (size_t)n;
+        CHECK(total < (size_t)1 << 30);
+    }
+    CHECK(total > 0);
+    /* Drain it at the peer (blocking reads of a known amount). */
+    while (total > 0) {
+        size_t want = total < sizeof chunk ? total : sizeof chunk;
+        ssize_t n = read(b, chunk, want);
+        CHECK(n > 0);
+        total -= (size_t)n;
     }
 
-    /* File status flags belong to the open file description: a dup shares them. */
+    set_nonblock(a, 0, use_ioctl);
+    CHECK(!has_nonblock(a));
+    check_read_blocks(a, b);
+    CHECK_EQ(close(a), 0);
+    CHECK_EQ(close(b), 0);
+}
+
+/* O_NONBLOCK set with F_SETFL shows in F_GETFL and gives EAGAIN at once; cleared, reads block. */
+static void test_fcntl_nonblock(void)
+{
+    check_user_nonblock(0);
+}
+
+/* ioctl(FIONBIO) sets and clears O_NONBLOCK just like F_SETFL, as F_GETFL shows. */
+static void test_fionbio(void)
+{
+    check_user_nonblock(1);
+}
+
+/* O_NONBLOCK belongs to the open file description: set through a dup, the original has it. */
+static void test_nonblock_shared_by_dup(void)
+{
+    int a, b;
+    tcp_pair(&a, &b);
     int d = dup(a);
     CHECK(d >= 0);
-    int fl = fcntl(d, F_GETFL);
-    CHECK_EQ(fcntl(d, F_SETFL, fl | O_NONBLOCK), 0);
+    set_nonblock(d, 1, 0);
     CHECK(has_nonblock(a));
-    errno = 0;
-    CHECK_EQ(read(a, buf, sizeof buf), -1);
-    CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
-    CHECK_EQ(fcntl(a, F_SETFL, fl & ~O_NONBLOCK), 0);
+    check_eagain_at_once(a);
+    set_nonblock(a, 0, 1);
     CHECK(!has_nonblock(d));
+    check_read_blocks(d, b);
     CHECK_EQ(close(d), 0);
-
     CHECK_EQ(close(a), 0);
     CHECK_EQ(close(b), 0);
 }
@@ -324,8 +335,7 @@ static void *blocked_reader_body(void *arg)
     return NULL;
 }
 
-/* A blocking socket never shows O_NONBLOCK in F_GETFL: not while another thread is blocked
- * reading it, not after threads did blocking I/O on it. */
+/* A blocking socket never shows O_NONBLOCK, neither while nor after threads block on it. */
 static void test_blocking_flags_stay(void)
 {
     int a, b;
@@ -366,12 +376,11 @@ static long get_timeout_ms(int fd, int opt)
     return tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/* The kernel keeps socket timeouts in scheduler ticks (CONFIG_HZ, commonly 250 or 1000): a
- * timed-out call may come back up to one tick before the nominal time.  5 ms covers HZ >= 200. */
+/* The kernel counts socket timeouts in scheduler ticks (CONFIG_HZ), not exact time, and does
+ * not document rounding; 5 ms of slack (one tick at HZ >= 200) keeps the bound safe. */
 #define TICK_SLACK 0.005
 
-/* SO_RCVTIMEO: a blocking read with no data fails with EAGAIN/EWOULDBLOCK once the timeout
- * has passed; data that arrives in time is returned; getsockopt gives back the value set. */
+/* SO_RCVTIMEO: a read with no data fails with EAGAIN once the timeout has passed. */
 static void test_rcvtimeo(void)
 {
     int a, b;
@@ -409,8 +418,7 @@ static void test_rcvtimeo(void)
     CHECK_EQ(close(b), 0);
 }
 
-/* SO_SNDTIMEO: with the peer not reading and small buffers, a blocking write cannot complete;
- * once the timeout has passed it returns the partial count, or -1/EAGAIN when nothing was sent. */
+/* SO_SNDTIMEO: a write that cannot finish returns a partial count or EAGAIN after the timeout. */
 static void test_sndtimeo(void)
 {
     int a, b;
@@ -477,8 +485,7 @@ static void *slow_reader_body(void *arg)
     return NULL;
 }
 
-/* One blocking write of 8 MiB to a peer that reads 64 KiB per millisecond returns 8 MiB (the
- * call waits for room as often as needed), and every byte arrives in order. */
+/* A blocking 8 MiB write to a slow reader returns 8 MiB, and every byte arrives in order. */
 static void test_big_write(void)
 {
     int a, b;
@@ -507,9 +514,7 @@ static void *reset_closer_body(void *arg)
     return NULL;
 }
 
-/* A peer that closes with SO_LINGER {1, 0} resets the connection: our blocking read (likely
- * already waiting) fails with ECONNRESET, and a later write fails with EPIPE.  SIGPIPE is
- * ignored here so that the write reports EPIPE instead of killing the process. */
+/* A peer closing with SO_LINGER {1,0} resets: read fails with ECONNRESET, then write with EPIPE. */
 static void test_peer_reset(void)
 {
     int a, b;
@@ -522,6 +527,7 @@ static void test_peer_reset(void)
     CHECK_EQ(errno, ECONNRESET);
     CHECK_EQ(pthread_join(t, NULL), 0);
 
+    /* SIGPIPE ignored, only for this write: it then reports EPIPE instead of killing us. */
     struct sigaction ign = {0}, old;
     ign.sa_handler = SIG_IGN;
     CHECK_EQ(sigaction(SIGPIPE, &ign, &old), 0);
@@ -551,8 +557,7 @@ static void *half_close_peer_body(void *arg)
     return NULL;
 }
 
-/* Half-close: after shutdown(SHUT_WR) the peer reads the data then 0 (EOF), but can still
- * write back, and we read that, then EOF when it closes. */
+/* After shutdown(SHUT_WR) the peer reads EOF but can still write back, and we read that. */
 static void test_half_close(void)
 {
     int a, b;
@@ -577,8 +582,7 @@ static void *read_until_eof_body(void *arg)
     return NULL;
 }
 
-/* shutdown(SHUT_RDWR) by another thread wakes a thread blocked in read on the same socket:
- * its read returns 0.  Checked for TCP and for an AF_UNIX stream socketpair. */
+/* shutdown(SHUT_RDWR) by another thread wakes a thread blocked in read on it: read returns 0. */
 static void test_shutdown_wakes_reader(void)
 {
     for (int kind = 0; kind < 2; kind++) {
@@ -633,8 +637,7 @@ static int so_error(int fd)
     return err;
 }
 
-/* A non-blocking connect driven by the program: -1/EINPROGRESS, poll for POLLOUT, SO_ERROR 0,
- * then the connection carries data.  To a closed port: SO_ERROR becomes ECONNREFUSED. */
+/* Non-blocking connect: EINPROGRESS, then POLLOUT and SO_ERROR 0, then the connection works. */
 static void test_nonblocking_connect(void)
 {
     struct sockaddr_in addr;
@@ -651,7 +654,7 @@ static void test_nonblocking_connect(void)
     CHECK(pfd.revents & POLLOUT);
     CHECK_EQ(so_error(c), 0);
     CHECK(has_nonblock(c));
-    CHECK_EQ(fcntl(c, F_SETFL, fl), 0);
+    CHECK_EQ(fcntl(c, F_SETFL, fl), 0); /* blocking from now on */
     int s = accept(l, NULL, NULL);
     CHECK(s >= 0);
     write_all(c, "nbc", 3);
@@ -664,24 +667,26 @@ static void test_nonblocking_connect(void)
     CHECK_EQ(close(s), 0);
     CHECK_EQ(close(c), 0);
     CHECK_EQ(close(l), 0);
+}
 
+/* Non-blocking connect to a port with no listener: SO_ERROR becomes ECONNREFUSED (read once). */
+static void test_nonblocking_connect_refused(void)
+{
+    struct sockaddr_in addr;
     int holder;
     closed_port(&addr, &holder);
-    c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     CHECK(c >= 0);
     errno = 0;
-    r = connect(c, (struct sockaddr *)&addr, sizeof addr);
-    CHECK_EQ(r, -1);
-    if (errno == EINPROGRESS) {
-        pfd.fd = c;
-        pfd.events = POLLOUT;
-        pfd.revents = 0;
+    CHECK_EQ(connect(c, (struct sockaddr *)&addr, sizeof addr), -1);
+    if (errno == EINPROGRESS) { /* what Linux does, even on loopback */
+        struct pollfd pfd = {c, POLLOUT, 0};
         CHECK_EQ(poll(&pfd, 1, 10000), 1);
         CHECK(pfd.revents & (POLLOUT | POLLERR | POLLHUP));
         CHECK_EQ(so_error(c), ECONNREFUSED);
         CHECK_EQ(so_error(c), 0); /* reading SO_ERROR clears it */
     } else {
-        CHECK_EQ(errno, ECONNREFUSED);
+        CHECK_EQ(errno, ECONNREFUSED); /* also allowed by POSIX */
     }
     CHECK_EQ(close(c), 0);
     CHECK_EQ(close(holder), 0);
@@ -692,7 +697,9 @@ int main(void)
     alarm(20);
     test_connect_refused();
     test_accept4_flags();
-    test_user_nonblock();
+    test_fcntl_nonblock();
+    test_fionbio();
+    test_nonblock_shared_by_dup();
     test_blocking_flags_stay();
     test_rcvtimeo();
     test_sndtimeo();
@@ -702,5 +709,6 @@ int main(void)
     test_shutdown_wakes_reader();
     test_read_after_close();
     test_nonblocking_connect();
+    test_nonblocking_connect_refused();
     return 0;
 }

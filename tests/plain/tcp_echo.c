@@ -280,8 +280,7 @@ static int make_listener(struct run *r)
     return 1;
 }
 
-/* nclients clients echo PAYLOAD bytes each through their own server thread; every byte comes
- * back intact and in order, and each side sees the other's EOF after a half-close. */
+/* Each client's bytes come back intact and in order through its own server thread, then EOF. */
 static void run_echo(int family, int nclients)
 {
     static struct run r;

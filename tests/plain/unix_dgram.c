@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -107,9 +108,7 @@ static void *stream_receiver(void *arg)
     return NULL;
 }
 
-/* An AF_UNIX stream socketpair is a reliable, ordered byte stream in both directions: 10000
- * length-prefixed messages sent by one thread are echoed by a second and read back in order by
- * a third; a half-close reaches the peer as EOF. */
+/* An AF_UNIX stream socketpair is a reliable, ordered byte stream both ways, with EOF. */
 static void test_unix_stream_echo(void)
 {
     int sv[2];
@@ -122,6 +121,131 @@ static void test_unix_stream_echo(void)
     CHECK_EQ(pthread_join(rcv, NULL), 0);
     CHECK_EQ(pthread_join(srv, NULL), 0);
     CHECK_EQ(close(sv[0]), 0);
+}
+
+/* ---- named AF_UNIX sockets ---- */
+
+#define N_UNIX_CLIENTS 5
+
+static int unix_listen_fd;
+static struct sockaddr_un unix_listen_addr;
+static socklen_t unix_listen_len;
+
+static void *unix_acceptor_body(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < N_UNIX_CLIENTS; i++) {
+        int c = accept4(unix_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        CHECK(c >= 0);
+        char buf[16];
+        read_exact(c, buf, 4);
+        buf[0] = (char)(buf[0] + 1);
+        write_all(c, buf, 4);
+        CHECK_EQ(close(c), 0);
+    }
+    return NULL;
+}
+
+static void *unix_client_body(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(fd >= 0);
+    CHECK_EQ(connect(fd, (struct sockaddr *)&unix_listen_addr, unix_listen_len), 0);
+    char msg[4] = {(char)('a' + id), 'x', 'y', 'z'}, back[4];
+    write_all(fd, msg, 4);
+    read_exact(fd, back, 4);
+    CHECK_EQ(back[0], 'a' + id + 1);
+    CHECK(memcmp(back + 1, "xyz", 3) == 0);
+    CHECK_EQ(read(fd, back, 1), 0);
+    CHECK_EQ(close(fd), 0);
+    return NULL;
+}
+
+/* An AF_UNIX stream listener in the abstract namespace: blocking accept and connect work. */
+static void test_unix_abstract_listener(void)
+{
+    unix_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(unix_listen_fd >= 0);
+    memset(&unix_listen_addr, 0, sizeof unix_listen_addr);
+    unix_listen_addr.sun_family = AF_UNIX;
+    /* Abstract: sun_path starts with a NUL byte; the name need not be NUL-terminated. */
+    int n = snprintf(unix_listen_addr.sun_path + 1, sizeof unix_listen_addr.sun_path - 1,
+                     "plain_unix_dgram_%d", (int)getpid());
+    unix_listen_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    CHECK_EQ(bind(unix_listen_fd, (struct sockaddr *)&unix_listen_addr, unix_listen_len), 0);
+    CHECK_EQ(listen(unix_listen_fd, N_UNIX_CLIENTS), 0);
+    pthread_t acc, cl[N_UNIX_CLIENTS];
+    CHECK_EQ(pthread_create(&acc, NULL, unix_acceptor_body, NULL), 0);
+    for (intptr_t i = 0; i < N_UNIX_CLIENTS; i++)
+        CHECK_EQ(pthread_create(&cl[i], NULL, unix_client_body, (void *)i), 0);
+    for (int i = 0; i < N_UNIX_CLIENTS; i++)
+        CHECK_EQ(pthread_join(cl[i], NULL), 0);
+    CHECK_EQ(pthread_join(acc, NULL), 0);
+    CHECK_EQ(close(unix_listen_fd), 0);
+}
+
+static char unix_dir[32];
+
+static void unix_path_addr(struct sockaddr_un *a, const char *name)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    snprintf(a->sun_path, sizeof a->sun_path, "%s/%s", unix_dir, name);
+}
+
+static int unix_dgram_server_fd;
+
+static void *unix_dgram_server_body(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        char buf[64];
+        struct sockaddr_un from;
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(unix_dgram_server_fd, buf, sizeof buf, 0, (struct sockaddr *)&from,
+                             &flen);
+        CHECK(n > 0);
+        CHECK_EQ(from.sun_family, AF_UNIX);
+        CHECK(strstr(from.sun_path, "/client") != NULL);
+        CHECK_EQ(sendto(unix_dgram_server_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, flen),
+                 n);
+    }
+    return NULL;
+}
+
+/* AF_UNIX datagrams between sockets bound to paths: recvfrom names the sender, replies reach it. */
+static void test_unix_dgram_paths(void)
+{
+    strcpy(unix_dir, "/tmp/plain_unix_XXXXXX");
+    CHECK(mkdtemp(unix_dir) != NULL);
+    struct sockaddr_un srv, cli;
+    unix_path_addr(&srv, "server");
+    unix_path_addr(&cli, "client");
+    unix_dgram_server_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(unix_dgram_server_fd >= 0);
+    CHECK_EQ(bind(unix_dgram_server_fd, (struct sockaddr *)&srv, sizeof srv), 0);
+    int c = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(c >= 0);
+    CHECK_EQ(bind(c, (struct sockaddr *)&cli, sizeof cli), 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, unix_dgram_server_body, NULL), 0);
+    for (int i = 0; i < 100; i++) {
+        char msg[32], back[64];
+        int len = snprintf(msg, sizeof msg, "message %d", i);
+        CHECK_EQ(sendto(c, msg, (size_t)len, 0, (struct sockaddr *)&srv, sizeof srv), len);
+        struct sockaddr_un from;
+        socklen_t flen = sizeof from;
+        CHECK_EQ(recvfrom(c, back, sizeof back, 0, (struct sockaddr *)&from, &flen), len);
+        CHECK(memcmp(back, msg, (size_t)len) == 0);
+        CHECK(strcmp(from.sun_path, srv.sun_path) == 0);
+    }
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(close(c), 0);
+    CHECK_EQ(close(unix_dgram_server_fd), 0);
+    CHECK_EQ(unlink(srv.sun_path), 0);
+    CHECK_EQ(unlink(cli.sun_path), 0);
+    CHECK_EQ(rmdir(unix_dir), 0);
 }
 
 /* ---- AF_UNIX datagram and seqpacket ---- */
@@ -150,16 +274,15 @@ static void *dgram_sender(void *arg)
     return NULL;
 }
 
-/* One message per send, in order, with its exact length (including empty ones) - between
- * threads, the receiver blocking whenever the sender is behind; a too-small buffer truncates
- * the message (the rest is discarded, the next recv gets the next message) and recvmsg reports
- * MSG_TRUNC; recv with the MSG_TRUNC flag returns the real length. */
+/* Checks a message socket pair of the type: boundaries, empty messages, truncation. */
 static void check_message_socket(int type)
 {
     int sv[2];
     CHECK_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, dgram_sender, &sv[0]), 0);
+    /* One message per send, in order, with its exact length (empty ones too); the receiver
+     * waits whenever the sender is behind, the sender whenever the queue is full. */
     unsigned char got[4096], want[2048];
     for (int i = 0; i < N_DGRAM; i++) {
         ssize_t n = recv(sv[1], got, sizeof got, 0);
@@ -169,7 +292,8 @@ static void check_message_socket(int type)
     }
     CHECK_EQ(pthread_join(t, NULL), 0);
 
-    /* Truncation. */
+    /* A too-small buffer truncates the message: the rest is discarded, the next recv gets the
+     * next message; recvmsg reports MSG_TRUNC; recv with MSG_TRUNC returns the real length. */
     const char *msgs[] = {"0123456789abcdef", "second", "third message"};
     for (int i = 0; i < 3; i++)
         CHECK_EQ(send(sv[0], msgs[i], strlen(msgs[i]), 0), (ssize_t)strlen(msgs[i]));
@@ -202,13 +326,13 @@ static void check_message_socket(int type)
     CHECK_EQ(close(sv[1]), 0);
 }
 
-/* SOCK_DGRAM socketpair: message boundaries, empty messages, truncation. */
+/* AF_UNIX SOCK_DGRAM socketpair: boundaries kept, empty messages, truncation with MSG_TRUNC. */
 static void test_unix_dgram(void)
 {
     check_message_socket(SOCK_DGRAM);
 }
 
-/* SOCK_SEQPACKET socketpair: the same, and EOF when the peer closes. */
+/* AF_UNIX SOCK_SEQPACKET socketpair: the same, and EOF (0) once the peer has closed. */
 static void test_unix_seqpacket(void)
 {
     check_message_socket(SOCK_SEQPACKET);
@@ -291,9 +415,7 @@ static void *udp_client_body(void *arg)
     return NULL;
 }
 
-/* UDP: a server thread answers 1000 datagrams with sendto to each sender's address (as
- * recvfrom reported it); each client's blocking recvfrom gets every reply, from the server's
- * address. */
+/* UDP on 127.0.0.1: replies sent to the address recvfrom gave all reach their blocked client. */
 static void test_udp_echo(void)
 {
     udp_server_fd = udp_socket(&udp_server_addr);
@@ -354,8 +476,7 @@ static void *mmsg_server_body(void *arg)
     return NULL;
 }
 
-/* sendmmsg sends a batch of 8 datagrams in one call; recvmmsg receives them, each with its own
- * length and sender address; MSG_WAITFORONE returns as soon as one has arrived. */
+/* sendmmsg sends 8 datagrams in one call; recvmmsg receives them with lengths and addresses. */
 static void test_mmsg(void)
 {
     struct sockaddr_in srv_addr, me;
@@ -487,8 +608,7 @@ static void *fd_receiver_body(void *arg)
     return NULL;
 }
 
-/* SCM_RIGHTS over an AF_UNIX socket hands a working descriptor for the same open file to the
- * receiving thread (blocking, no O_NONBLOCK added; FD_CLOEXEC only with MSG_CMSG_CLOEXEC). */
+/* SCM_RIGHTS gives another thread a working, blocking fd for the same file. */
 static void test_scm_rights(void)
 {
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, scm_sock), 0);
@@ -523,6 +643,8 @@ int main(void)
 {
     alarm(20);
     test_unix_stream_echo();
+    test_unix_abstract_listener();
+    test_unix_dgram_paths();
     test_unix_dgram();
     test_unix_seqpacket();
     test_udp_echo();
