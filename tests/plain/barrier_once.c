@@ -7,13 +7,6 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 
 #define BT 8

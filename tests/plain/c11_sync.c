@@ -5,7 +5,8 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
+/* Sleeps through thrd_sleep, the C11 call under test. */
+static void thrd_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (thrd_sleep(&ts, &ts) == -1)
@@ -43,7 +44,7 @@ static void test_mtx_cnd(void)
     CHECK_EQ(cnd_init(&cnd), thrd_success);
     thrd_t t;
     CHECK_EQ(thrd_create(&t, handshake_body, NULL), thrd_success);
-    sleep_ms(10);
+    thrd_sleep_ms(10);
     CHECK_EQ(mtx_lock(&mtx), thrd_success);
     request = 41;
     CHECK_EQ(cnd_signal(&cnd), thrd_success);

@@ -5,19 +5,12 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
+/* Sleeps through thrd_sleep, the C11 call under test. */
+static void thrd_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (thrd_sleep(&ts, &ts) == -1)
         ;
-}
-
-static void wait_flag(atomic_int *flag)
-{
-    for (int i = 0; !atomic_load(flag); i++) {
-        CHECK(i < 10000);
-        sleep_ms(1);
-    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -186,7 +179,7 @@ static void test_tss(void)
         CHECK_EQ(thrd_create(&t[i], tss_body, (void *)i), thrd_success);
     for (int i = 0; atomic_load(&tss_set_count) < TSS_THREADS; i++) {
         CHECK(i < 10000);
-        sleep_ms(1);
+        thrd_sleep_ms(1);
     }
     check_os_threads();
     CHECK(tss_get(key) == NULL);

@@ -7,27 +7,6 @@
 
 #include "plain.h"
 
-static struct timespec abstime_in(clockid_t clock, long ms)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-/* True when the clock has reached the deadline. */
-static int deadline_passed(clockid_t clock, struct timespec dl)
-{
-    struct timespec now;
-    clock_gettime(clock, &now);
-    return now.tv_sec > dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec);
-}
-
 static void init_errorcheck(pthread_mutex_t *m)
 {
     pthread_mutexattr_t a;

@@ -42,13 +42,6 @@
 
 static atomic_long conns_open, conns_total;
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* Writes all n bytes (blocking); returns 0, or -1 on error. */
 static int write_all(int fd, const void *data, size_t n)
 {

@@ -32,13 +32,6 @@ struct Tracker {
     ~Tracker() { log->add(id); }
 };
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // pthread_exit three frames deep unwinds every frame (innermost destructor first) and the value
 // reaches pthread_join.  Several threads do this at once; this is the peak concurrency.

@@ -37,13 +37,6 @@ static void handler(void *arg)
     log_add(e->log, e->id);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* pthread_exit in the innermost of three functions runs every pushed handler, LIFO, each with
  * its own argument; a handler popped with pop(0) never runs, one popped with pop(1) runs once.

@@ -9,21 +9,6 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static void wait_flag(atomic_int *flag)
-{
-    for (int i = 0; !atomic_load(flag); i++) {
-        CHECK(i < 10000);
-        sleep_ms(1);
-    }
-}
-
 /* A thread that stays alive until released. */
 struct waiter {
     pthread_t t;

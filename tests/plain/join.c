@@ -6,22 +6,6 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* Waits (polling with short sleeps) until *flag becomes nonzero; fails after ~10 s. */
-static void wait_flag(atomic_int *flag)
-{
-    for (int i = 0; !atomic_load(flag); i++) {
-        CHECK(i < 10000);
-        sleep_ms(1);
-    }
-}
-
 static void *return_arg_plus_one(void *arg)
 {
     return (void *)((intptr_t)arg + 1);
@@ -108,19 +92,6 @@ static void test_tryjoin(void)
     }
     CHECK_EQ(r, 0);
     CHECK_EQ((intptr_t)res, 1234);
-}
-
-static struct timespec abstime_in(clockid_t clock, long ms)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
 }
 
 /* pthread_timedjoin_np (CLOCK_REALTIME deadline): ETIMEDOUT on a running thread, not before

@@ -17,13 +17,6 @@ static atomic_int finished;
 static int out_fd;
 static double start_time;
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static void *worker(void *arg)
 {
     (void)arg;

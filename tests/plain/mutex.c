@@ -8,53 +8,6 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* Waits (polling with short sleeps) until *flag becomes nonzero; fails after ~10 s. */
-static void wait_flag(atomic_int *flag)
-{
-    for (int i = 0; !atomic_load(flag); i++) {
-        CHECK(i < 10000);
-        sleep_ms(1);
-    }
-}
-
-static struct timespec abstime_in(clockid_t clock, long ms)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-/* True when the clock has reached the deadline. */
-static int deadline_passed(clockid_t clock, struct timespec dl)
-{
-    struct timespec now;
-    clock_gettime(clock, &now);
-    return now.tv_sec > dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec);
-}
-
-/* Runs fn(arg) in a new thread and returns its result (an error number, usually). */
-static int in_thread(void *(*fn)(void *), void *arg)
-{
-    pthread_t t;
-    void *res = NULL;
-    CHECK_EQ(pthread_create(&t, NULL, fn, arg), 0);
-    CHECK_EQ(pthread_join(t, &res), 0);
-    return (int)(intptr_t)res;
-}
-
 static void *trylock_body(void *arg)
 {
     pthread_mutex_t *m = arg;

@@ -14,13 +14,6 @@ __asm__(".symver pthread_join, pthread_join@GLIBC_2.2.5");
 __asm__(".symver pthread_detach, pthread_detach@GLIBC_2.2.5");
 __asm__(".symver nanosleep, nanosleep@GLIBC_2.2.5");
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 #define THREADS 8
 static atomic_int started, go;
 

@@ -9,13 +9,6 @@
 
 #include "plain.h"
 
-static inline void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static inline int has_nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);

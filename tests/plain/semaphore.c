@@ -10,34 +10,6 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static struct timespec abstime_in(clockid_t clock, long ms)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
-/* True when the clock has reached the deadline. */
-static int deadline_passed(clockid_t clock, struct timespec dl)
-{
-    struct timespec now;
-    clock_gettime(clock, &now);
-    return now.tv_sec > dl.tv_sec || (now.tv_sec == dl.tv_sec && now.tv_nsec >= dl.tv_nsec);
-}
-
 /* sem_wait, retried when a signal handler interrupts it (EINTR). */
 static void sem_wait_ok(sem_t *s)
 {

@@ -7,12 +7,6 @@
 
 #include "plain.h"
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, nullptr);
-}
-
 // ---------------------------------------------------------------------------------------------
 // thread_local objects are per thread and are destroyed at thread exit, on return and on
 // pthread_exit alike.
