@@ -198,6 +198,24 @@ compat_python_http() {
 }
 compat_python_http
 
+echo "== install"
+# make install into a scratch prefix: the installed greenrun finds the installed library and
+# runs a plain program green; make uninstall removes every file again.
+install_check() {
+    local prefix log=$LOG/install.log
+    prefix=$(mktemp -d)
+    {
+        make --no-print-directory -s install PREFIX="$prefix" &&
+            "$prefix/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
+            "$prefix/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$prefix"'/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
+            make --no-print-directory -s uninstall PREFIX="$prefix" &&
+            [ -z "$(find "$prefix" -type f)" ]
+    } >"$log" 2>&1
+    record "install:prefix" $? "$log"
+    rm -rf "$prefix"
+}
+install_check
+
 echo "== greenrun"
 log="$LOG/greenrun.log"
 GREENRUN=$PWD/scripts/greenrun timeout -k 5 "$TIMEOUT" tests/greenrun/test-greenrun.sh >"$log" 2>&1
