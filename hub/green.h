@@ -89,6 +89,9 @@ struct Green {
     int sched_priority = 0;
     cpu_set_t* affinity = nullptr;  // recorded mask, or null for the OS thread's
 
+    // ---- what shim/ keeps per green thread ----
+    void* robust_mutexes = nullptr;  // robust mutexes it holds (shim/mutex.cpp), released at exit
+
     // ---- thread-specific data (hub/keys.cpp) ----
     KeyValue** key_blocks = nullptr;  // lazily allocated two-level table of pthread_key values
 };
@@ -222,6 +225,10 @@ int park_until(int64_t deadline);
 // Called when the running green thread has finished unwinding: runs its key destructors,
 // wakes its joiner, and switches away for good.
 [[noreturn]] void green_finish(Green* self);
+
+// Called by green_finish for every green thread that ends, before its joiner is woken: the
+// one way hub/ reaches shim/ (which registers it at start-up), for what shim/ keeps per thread.
+extern void (*green_exit_hook)(Green* self);
 
 // Thread-specific data: destructors of the running green thread's values (glibc's order and
 // PTHREAD_DESTRUCTOR_ITERATIONS rounds).

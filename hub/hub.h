@@ -23,9 +23,10 @@
 // * unpark() from the hub's own OS thread is immediate; from another OS thread it goes through
 //   the hub's ev_async (wake_remote), and a stale wake-up for an earlier park is dropped by the
 //   park sequence number.
-// * Nothing in hub/ calls into shim/.  libev and the hub call libc through the PLT and so land
-//   in shim/'s wrappers, which pass through because they see that the loop context is running
-//   (green_self() returns nullptr there).
+// * Nothing in hub/ calls into shim/, but for the one exit hook shim/ registers
+//   (green_exit_hook: per-thread state of shim/'s own, such as robust mutexes held).  libev and
+//   the hub call libc through the PLT and so land in shim/'s wrappers, which pass through
+//   because they see that the loop context is running (green_self() returns nullptr there).
 // * No hub lock is held across a switch; internal locks are spinlocks, never pthread mutexes
 //   (which shim/ may one day make green).
 #ifndef GREEN_HUB_H

@@ -30,6 +30,7 @@
 namespace green {
 
 std::atomic<long> live_greens{0};
+void (*green_exit_hook)(Green* self) = nullptr;
 
 // ---- the arena ------------------------------------------------------------------------
 
@@ -275,6 +276,8 @@ void cleanup_unwind_next(void* buf)
 void green_finish(Green* self)
 {
     keys_run_destructors(self);
+    if (green_exit_hook)
+        green_exit_hook(self);
     self->state = State::Dead;
     self->dead_word.store(1);
     if (self->os_joiner.load())

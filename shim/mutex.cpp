@@ -6,6 +6,15 @@
 // glibc does: __lock is the futex word (0 free, 1 locked, 2 locked and maybe waited for),
 // __owner the owner's id (owner_id(): green threads share a TID, so they cannot use it),
 // __count the recursion depth, __nusers the holders.
+//
+// Robust mutexes (process-private ones; process-shared ones are glibc's): a green thread keeps
+// the robust mutexes it holds in a list (linked through __list.__next), and when it ends
+// holding one (green_exit_hook), the mutex is released marked "owner died": the next locker
+// gets it with EOWNERDEAD and must call pthread_mutex_consistent, or unlocking makes it
+// permanently ENOTRECOVERABLE, as POSIX says.  The marks live in __spins, which only glibc's
+// adaptive spinning uses.
+#include <climits>
+
 #include "sync.h"
 
 namespace green {
@@ -18,7 +27,77 @@ constexpr int kPrioInherit = 32;  // PTHREAD_MUTEX_PRIO_INHERIT_NP
 constexpr int kPrioProtect = 64;  // PTHREAD_MUTEX_PRIO_PROTECT_NP
 constexpr int kPshared = 128;     // PTHREAD_MUTEX_PSHARED_BIT
 
+constexpr short kOwnerDied = 1;       // in __spins: the last owner ended holding it
+constexpr short kNotRecoverable = 2;  // in __spins: unlocked while inconsistent
+
 bool is_shared(const pthread_mutex_t* m) { return (m->__data.__kind & kPshared) != 0; }
+
+pthread_mutex_t* next_robust(pthread_mutex_t* m)
+{
+    return reinterpret_cast<pthread_mutex_t*>(m->__data.__list.__next);
+}
+
+void set_next_robust(pthread_mutex_t* m, pthread_mutex_t* next)
+{
+    m->__data.__list.__next = reinterpret_cast<__pthread_internal_list*>(next);
+}
+
+void robust_link(pthread_mutex_t* m)
+{
+    if (Green* g = green_self()) {
+        set_next_robust(m, static_cast<pthread_mutex_t*>(g->robust_mutexes));
+        g->robust_mutexes = m;
+    }
+}
+
+void robust_unlink(pthread_mutex_t* m)
+{
+    Green* g = green_self();
+    if (!g)
+        return;
+    pthread_mutex_t* prev = nullptr;
+    for (auto* p = static_cast<pthread_mutex_t*>(g->robust_mutexes); p; prev = p, p = next_robust(p)) {
+        if (p != m)
+            continue;
+        if (prev)
+            set_next_robust(prev, next_robust(m));
+        else
+            g->robust_mutexes = next_robust(m);
+        return;
+    }
+}
+
+void release(pthread_mutex_t* m)
+{
+    m->__data.__owner = 0;
+    m->__data.__nusers--;
+    uint32_t* w = as_word(&m->__data.__lock);
+    if (__atomic_exchange_n(w, 0u, __ATOMIC_RELEASE) == 2)
+        futex_wake(w, 1);
+}
+
+// A green thread ends: the robust mutexes it still holds go to their next lockers.
+void release_robust(Green* self)
+{
+    while (auto* m = static_cast<pthread_mutex_t*>(self->robust_mutexes)) {
+        self->robust_mutexes = next_robust(m);
+        m->__data.__spins = short(m->__data.__spins | kOwnerDied);
+        m->__data.__count = 0;
+        release(m);
+    }
+}
+
+// After acquiring a robust mutex: what its state says the locker gets.
+int robust_acquired(pthread_mutex_t* m)
+{
+    short marks = m->__data.__spins;
+    if (marks & kNotRecoverable) {
+        release(m);
+        return ENOTRECOVERABLE;
+    }
+    robust_link(m);
+    return (marks & kOwnerDied) ? EOWNERDEAD : 0;
+}
 
 // Whether the type checks who unlocks (glibc: recursive, errorcheck, and every robust mutex).
 bool checks_owner(int kind)
@@ -80,7 +159,7 @@ int mutex_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* absti
     m->__data.__owner = me;
     m->__data.__count = 1;
     m->__data.__nusers++;
-    return 0;
+    return (kind & kRobust) ? robust_acquired(m) : 0;
 }
 
 int mutex_unlock(pthread_mutex_t* m)
@@ -94,11 +173,16 @@ int mutex_unlock(pthread_mutex_t* m)
         if ((kind & kKindMask) == PTHREAD_MUTEX_RECURSIVE && --m->__data.__count != 0)
             return 0;
     }
-    m->__data.__owner = 0;
-    m->__data.__nusers--;
-    uint32_t* w = as_word(&m->__data.__lock);
-    if (__atomic_exchange_n(w, 0u, __ATOMIC_RELEASE) == 2)
-        futex_wake(w, 1);
+    if (kind & kRobust) {
+        robust_unlink(m);
+        if (m->__data.__spins & kOwnerDied) {  // never made consistent: unusable from now on
+            m->__data.__spins = kNotRecoverable;
+            release(m);
+            futex_wake(as_word(&m->__data.__lock), INT_MAX);
+            return 0;
+        }
+    }
+    release(m);
     return 0;
 }
 
@@ -122,6 +206,18 @@ GREEN_EXPORT int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_
     m->__data.__kind = (type & kKindMask) | (robust == PTHREAD_MUTEX_ROBUST ? kRobust : 0) |
                        (protocol == PTHREAD_PRIO_INHERIT ? kPrioInherit : 0) |
                        (protocol == PTHREAD_PRIO_PROTECT ? kPrioProtect : 0);
+    return 0;
+}
+
+GREEN_EXPORT int pthread_mutex_consistent(pthread_mutex_t* m)
+{
+    if (is_shared(m))
+        return REAL(pthread_mutex_consistent)(m);
+    if (!(m->__data.__kind & kRobust) || !(m->__data.__spins & kOwnerDied))
+        return EINVAL;
+    if (m->__data.__owner != owner_id())
+        return EPERM;
+    m->__data.__spins &= short(~kOwnerDied);
     return 0;
 }
 
@@ -159,3 +255,14 @@ GREEN_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock,
 }
 
 GREEN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) { return mutex_unlock(m); }
+
+namespace green {
+
+// Registered at start-up (shim/init.cpp).
+void mutex_thread_exit(Green* self)
+{
+    if (self->robust_mutexes)
+        release_robust(self);
+}
+
+}  // namespace green

@@ -89,6 +89,7 @@ int _IO_getc(FILE* fp);
     X(int, pthread_mutex_trylock, (pthread_mutex_t*))                                        \
     X(int, pthread_mutex_clocklock, (pthread_mutex_t*, clockid_t, const struct timespec*))   \
     X(int, pthread_mutex_unlock, (pthread_mutex_t*))                                         \
+    X(int, pthread_mutex_consistent, (pthread_mutex_t*))                                     \
     X(int, pthread_cond_clockwait,                                                           \
       (pthread_cond_t*, pthread_mutex_t*, clockid_t, const struct timespec*))                \
     X(int, pthread_rwlock_init, (pthread_rwlock_t*, const pthread_rwlockattr_t*))            \

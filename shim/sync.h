@@ -49,6 +49,9 @@ inline bool valid_wait_clock(clockid_t clock)
 int mutex_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* abstime, bool try_only);
 int mutex_unlock(pthread_mutex_t* m);
 
+// What a green thread leaves behind in the mutexes when it ends (its robust ones).
+void mutex_thread_exit(Green* self);
+
 }  // namespace green
 
 #endif
