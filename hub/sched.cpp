@@ -105,17 +105,15 @@ void run_next(Hub* h)
 
 void take_remote_wakes(Hub* h)
 {
-    Green* list;
-    {
-        SpinGuard g(h->remote_lock);
-        list = h->remote_head;
-        h->remote_head = nullptr;
-        for (Green* g2 = list; g2; g2 = g2->remote_next)
-            g2->remote_queued = false;
-    }
+    // Under the lock: once a green thread is off the list, another OS thread may queue it
+    // again, rewriting its links.  unpark_wait here only puts it in the run queue.
+    SpinGuard lock(h->remote_lock);
+    Green* list = h->remote_head;
+    h->remote_head = nullptr;
     while (list) {
         Green* g = list;
         list = g->remote_next;
+        g->remote_queued = false;
         unpark_wait(g, g->remote_seq, g->remote_reason);
     }
 }
