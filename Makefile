@@ -2,7 +2,8 @@
 #
 #   make            build build/libgreen.so
 #   make test       install missing Debian packages, build, run every test (tests/run.sh)
-#   make bench      run the benchmarks (scripts/bench.sh); results go in BENCHMARKS.md
+#   make bench      install their packages, run the benchmarks (scripts/bench.sh, then
+#                   scripts/bench_echo.sh); results go in BENCHMARKS.md
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
 #   make install    PREFIX=/usr/local DESTDIR=  library, greenrun, man pages
 #   make uninstall  the same paths, removed
@@ -99,8 +100,12 @@ test: deps
 	@$(MAKE) --no-print-directory tests
 	@tests/run.sh
 
-bench: lib $(BENCH_BIN)
+bench:
+	@scripts/install-deps.sh --bench
+	@$(MAKE) --no-print-directory lib $(BENCH_BIN)
 	@scripts/bench.sh
+	@echo
+	@scripts/bench_echo.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory lib $(B)/plain/sleepers $(B)/plain/echo_server $(B)/tools/echo_load

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages libgreen needs to build and test, and only those missing.
+# With --bench, also those of the benchmarks (Go and gevent for scripts/bench_echo.sh).
 # Runs `apt-get update` first when something is missing; does nothing when all is there.
 set -eu
 
 PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev python3
 valgrind procps util-linux coreutils groff-base"
+if [ "${1:-}" = "--bench" ]; then
+    PACKAGES="$PACKAGES golang-go python3-gevent"
+fi
 
 missing=""
 for p in $PACKAGES; do

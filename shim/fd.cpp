@@ -105,23 +105,18 @@ int green_fcntl(int fd, int cmd, long arg)
 }  // namespace green
 
 // fcntl's third argument is an int or a pointer: read as a long, it carries either.
-GREEN_EXPORT int fcntl(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    return green_fcntl(fd, cmd, arg);
-}
-
-GREEN_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    return green_fcntl(fd, cmd, arg);
-}
+// fcntl64 is the name _FILE_OFFSET_BITS=64 and _TIME_BITS=64 builds use.
+#define GREEN_FCNTL_WRAPPER(name)                                                 \
+    GREEN_EXPORT int name(int fd, int cmd, ...)                                   \
+    {                                                                             \
+        va_list ap;                                                               \
+        va_start(ap, cmd);                                                        \
+        long arg = va_arg(ap, long);                                              \
+        va_end(ap);                                                               \
+        return green_fcntl(fd, cmd, arg);                                         \
+    }
+GREEN_FCNTL_WRAPPER(fcntl)
+GREEN_FCNTL_WRAPPER(fcntl64)
 
 GREEN_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
@@ -166,41 +161,29 @@ GREEN_EXPORT int pipe2(int fds[2], int flags)
 }
 
 // open's mode is there only with O_CREAT or O_TMPFILE; reading it always is harmless.
-GREEN_EXPORT int open(const char* path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = va_arg(ap, mode_t);
-    va_end(ap);
-    return created(REAL(open)(path, flags, mode));
-}
-
-GREEN_EXPORT int open64(const char* path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = va_arg(ap, mode_t);
-    va_end(ap);
-    return created(REAL(open)(path, flags, mode));
-}
-
-GREEN_EXPORT int openat(int dirfd, const char* path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = va_arg(ap, mode_t);
-    va_end(ap);
-    return created(REAL(openat)(dirfd, path, flags, mode));
-}
-
-GREEN_EXPORT int openat64(int dirfd, const char* path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = va_arg(ap, mode_t);
-    va_end(ap);
-    return created(REAL(openat)(dirfd, path, flags, mode));
-}
+// open64 and openat64 are the same functions under the names _FILE_OFFSET_BITS=64 builds use.
+#define GREEN_OPEN_WRAPPER(name)                                                  \
+    GREEN_EXPORT int name(const char* path, int flags, ...)                       \
+    {                                                                             \
+        va_list ap;                                                               \
+        va_start(ap, flags);                                                      \
+        mode_t mode = va_arg(ap, mode_t);                                         \
+        va_end(ap);                                                               \
+        return created(REAL(open)(path, flags, mode));                            \
+    }
+#define GREEN_OPENAT_WRAPPER(name)                                                \
+    GREEN_EXPORT int name(int dirfd, const char* path, int flags, ...)            \
+    {                                                                             \
+        va_list ap;                                                               \
+        va_start(ap, flags);                                                      \
+        mode_t mode = va_arg(ap, mode_t);                                         \
+        va_end(ap);                                                               \
+        return created(REAL(openat)(dirfd, path, flags, mode));                   \
+    }
+GREEN_OPEN_WRAPPER(open)
+GREEN_OPEN_WRAPPER(open64)
+GREEN_OPENAT_WRAPPER(openat)
+GREEN_OPENAT_WRAPPER(openat64)
 
 GREEN_EXPORT int eventfd(unsigned initval, int flags) { return created(REAL(eventfd)(initval, flags)); }
 

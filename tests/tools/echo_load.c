@@ -1,6 +1,6 @@
 /* Load generator for an echo server (single-threaded, non-blocking, epoll; one or more processes).
  *
- *   echo_load HOST PORT CONNS ROUNDS MSGSIZE [PROCS]
+ *   echo_load HOST PORT CONNS ROUNDS MSGSIZE [PROCS [HOLD_SECONDS]]
  *
  * Opens CONNS connections to HOST:PORT (numeric IPv4), spread over PROCS worker processes
  * (default 1), at most 512 connection attempts in flight at once over all processes.  When every
@@ -16,6 +16,11 @@
  * the last round trip is done) and then the server's statistics line prefixed with "server: ".
  * Exit status 0 only when every connection succeeded and every byte was verified; otherwise 1,
  * with the reason on stderr.
+ *
+ * HOLD_SECONDS (default 0: no hold): after the round trips, the parent prints
+ * "holding N connections for S s" on stdout (flushed) and waits that long before it asks for the
+ * statistics and releases the connections, so that a caller can measure the system's memory
+ * while every connection is open.
  *
  * Processes: the parent forks the workers and only coordinates.  Each worker connects its share,
  * reports on the "up" pipe, waits for a byte on the "go" pipe, runs its rounds, reports on the "up"
@@ -511,8 +516,9 @@ static long parse_long(const char *s, const char *what, long min, long max)
 
 int main(int argc, char **argv)
 {
-    if (argc < 6 || argc > 7) {
-        fprintf(stderr, "usage: echo_load HOST PORT CONNS ROUNDS MSGSIZE [PROCS]\n");
+    if (argc < 6 || argc > 8) {
+        fprintf(stderr,
+                "usage: echo_load HOST PORT CONNS ROUNDS MSGSIZE [PROCS [HOLD_SECONDS]]\n");
         return 2;
     }
     memset(&server, 0, sizeof server);
@@ -525,7 +531,8 @@ int main(int argc, char **argv)
     long conns = parse_long(argv[3], "CONNS", 1, 10000000);
     rounds = parse_long(argv[4], "ROUNDS", 0, 1000000000);
     msgsize = (size_t)parse_long(argv[5], "MSGSIZE", 1, 1L << 30);
-    procs = argc == 7 ? parse_long(argv[6], "PROCS", 1, 1024) : 1;
+    procs = argc >= 7 ? parse_long(argv[6], "PROCS", 1, 1024) : 1;
+    long hold_seconds = argc >= 8 ? parse_long(argv[7], "HOLD_SECONDS", 0, 86400) : 0;
     if (procs > conns)
         procs = conns;
 
@@ -585,6 +592,14 @@ int main(int argc, char **argv)
         send_byte(go[1], 'g');
     collect(up[0], procs, "round-trip");
     double seconds = now() - t0;
+
+    if (hold_seconds > 0) {
+        printf("holding %ld connections for %ld s\n", conns, hold_seconds);
+        fflush(stdout);
+        struct timespec hold = {hold_seconds, 0};
+        while (nanosleep(&hold, &hold) != 0 && errno == EINTR)
+            ;
+    }
 
     /* All connections of all workers are still open. */
     char stat_line[512], why[256];
