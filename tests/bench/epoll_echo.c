@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../plain/plain.h"
+
 #define BUF_SIZE 16384
 #define LISTEN_BACKLOG 4096
 #define MAX_EVENTS 1024
@@ -63,34 +65,6 @@ static void die(const char *what)
     exit(1);
 }
 
-static int os_thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 static void close_conn(struct conn *c)
 {
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -113,7 +87,7 @@ static void send_stats(struct conn *c)
     char line[256];
     int n = snprintf(line, sizeof line,
                      "conns_open %ld conns_total %ld os_threads %d rss_kib %ld cpu_ms %ld\n",
-                     conns_open - 1, conns_total, os_thread_count(), rss_kib(), cpu_ms);
+                     conns_open - 1, conns_total, os_thread_count(), status_kib("VmRSS:"), cpu_ms);
     if (n > 0 && (size_t)n < sizeof line) {
         ssize_t w;
         do

@@ -43,7 +43,7 @@
 static atomic_long conns_open, conns_total;
 
 /* Writes all n bytes (blocking); returns 0, or -1 on error. */
-static int write_all(int fd, const void *data, size_t n)
+static int write_fully(int fd, const void *data, size_t n)
 {
     const char *p = data;
     while (n > 0) {
@@ -60,7 +60,7 @@ static int write_all(int fd, const void *data, size_t n)
 }
 
 /* Reads exactly n bytes (blocking); returns 0, or -1 on error or early end of file. */
-static int read_exact(int fd, void *data, size_t n)
+static int read_fully(int fd, void *data, size_t n)
 {
     char *p = data;
     while (n > 0) {
@@ -75,21 +75,6 @@ static int read_exact(int fd, void *data, size_t n)
     return 0;
 }
 
-/* VmRSS of this process in KiB, or -1. */
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 static void send_stats(int fd)
 {
     struct rusage ru;
@@ -101,9 +86,9 @@ static void send_stats(int fd)
     int n = snprintf(line, sizeof line,
                      "conns_open %ld conns_total %ld os_threads %d rss_kib %ld cpu_ms %ld\n",
                      atomic_load(&conns_open), atomic_load(&conns_total), os_thread_count(),
-                     rss_kib(), cpu_ms);
+                     status_kib("VmRSS:"), cpu_ms);
     if (n > 0 && (size_t)n < sizeof line)
-        write_all(fd, line, (size_t)n);
+        write_fully(fd, line, (size_t)n);
 }
 
 /* One connection: blocking read -> blocking write-all until end of file. */
@@ -135,7 +120,7 @@ static void *handle_connection(void *arg)
         close(fd);
         return NULL;
     }
-    if (have > 0 && write_all(fd, buf, have) != 0)
+    if (have > 0 && write_fully(fd, buf, have) != 0)
         n = -1;
 
     while (n > 0) {
@@ -144,7 +129,7 @@ static void *handle_connection(void *arg)
             n = 1;
             continue;
         }
-        if (n > 0 && write_all(fd, buf, (size_t)n) != 0)
+        if (n > 0 && write_fully(fd, buf, (size_t)n) != 0)
             break;
     }
     close(fd);
@@ -292,8 +277,8 @@ static void *st_client(void *arg)
         /* Consecutive bytes differ by a constant, so a message never starts with "STAT\n". */
         for (int i = 0; i < ST_MSG; i++)
             out[i] = (unsigned char)(id * 37 + round * 11 + i * 5 + 1);
-        CHECK(write_all(fd, out, sizeof out) == 0);
-        CHECK(read_exact(fd, in, sizeof in) == 0);
+        CHECK(write_fully(fd, out, sizeof out) == 0);
+        CHECK(read_fully(fd, in, sizeof in) == 0);
         CHECK(memcmp(in, out, sizeof out) == 0);
         if (round == 0) {
             /* Every client holds its connection (and the server its handler) until the main
@@ -338,7 +323,7 @@ static int self_test(void)
 
     /* The statistics request. */
     int fd = st_connect();
-    CHECK(write_all(fd, STAT_REQUEST, STAT_REQUEST_LEN) == 0);
+    CHECK(write_fully(fd, STAT_REQUEST, STAT_REQUEST_LEN) == 0);
     char line[256];
     size_t have = 0;
     for (;;) {

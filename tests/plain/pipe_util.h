@@ -9,31 +9,6 @@
 
 #include "plain.h"
 
-static inline int has_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    CHECK(fl != -1);
-    return (fl & O_NONBLOCK) != 0;
-}
-
-static inline int has_cloexec(int fd)
-{
-    int fl = fcntl(fd, F_GETFD);
-    CHECK(fl != -1);
-    return (fl & FD_CLOEXEC) != 0;
-}
-
-static inline void write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        CHECK(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 static inline unsigned char pattern(size_t i)
 {
     return (unsigned char)(i * 29 + (i >> 10) + 3);

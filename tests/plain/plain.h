@@ -13,6 +13,7 @@
 #define PLAIN_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHECK(cond)                                                                   \
     do {                                                                              \
@@ -125,6 +127,64 @@ static inline int in_thread(void *(*fn)(void *), void *arg)
     CHECK_EQ(pthread_create(&t, NULL, fn, arg), 0);
     CHECK_EQ(pthread_join(t, &res), 0);
     return (int)(intptr_t)res;
+}
+
+/* Descriptor helpers. */
+
+static inline int has_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    CHECK(fl != -1);
+    return (fl & O_NONBLOCK) != 0;
+}
+
+static inline int has_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    CHECK(fl != -1);
+    return (fl & FD_CLOEXEC) != 0;
+}
+
+/* Writes all of buf, failing the test on any error or short progress. */
+static inline void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = (const char *)buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        CHECK(n > 0);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Reads exactly len bytes, failing the test on any error or end of file. */
+static inline void read_exact(int fd, void *buf, size_t len)
+{
+    char *p = (char *)buf;
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        CHECK(n > 0);
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* A "Field:  N kB" line of /proc/self/status (VmRSS:, VmHWM:, ...) in KiB, or -1. */
+static inline long status_kib(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kib = -1;
+    size_t n = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0) {
+            kib = atol(line + n);
+            break;
+        }
+    fclose(f);
+    return kib;
 }
 
 #endif

@@ -58,19 +58,6 @@ void* sleeper(void* arg)
     return nullptr;
 }
 
-long peak_rss_kib()
-{
-    FILE* f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 }  // namespace
 
 int main(int argc, char** argv)
@@ -105,7 +92,7 @@ int main(int argc, char** argv)
     CHECK_EQ(early.load(), 0);
     printf("sleepers: %d threads asked, %d finished; %d OS threads at the peak; "
            "wall %.2f s; peak RSS %.1f MiB\n",
-           n, finished.load(), peak, wall, peak_rss_kib() / 1024.0);
+           n, finished.load(), peak, wall, status_kib("VmHWM:") / 1024.0);
     CHECK(wall < 30.0);  // generous: one second of sleeping, N of them at once
     return 0;
 }

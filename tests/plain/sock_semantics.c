@@ -17,42 +17,6 @@
 
 #include "plain.h"
 
-static int has_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    CHECK(fl != -1);
-    return (fl & O_NONBLOCK) != 0;
-}
-
-static int has_cloexec(int fd)
-{
-    int fl = fcntl(fd, F_GETFD);
-    CHECK(fl != -1);
-    return (fl & FD_CLOEXEC) != 0;
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        CHECK(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-static void read_exact(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        CHECK(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 /* A TCP listener on 127.0.0.1 with a kernel-chosen port; *addr gets its address. */
 static int tcp_listener(struct sockaddr_in *addr)
 {

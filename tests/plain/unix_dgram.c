@@ -15,28 +15,6 @@
 
 #include "plain.h"
 
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        CHECK(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-static void read_exact(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        CHECK(n > 0);
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 /* ---- AF_UNIX stream echo ---- */
 
 #define N_MSG 10000
