@@ -24,12 +24,16 @@ CXXFLAGS ?= -O2 -g
 # -fno-plt: calls to libev, Boost.Context and libc go through the GOT directly, which saves a
 # jump on every context switch.
 LIB_CXXFLAGS := $(CXXFLAGS) -std=c++17 -fPIC -fno-plt -fvisibility=hidden $(WARN) -MMD -MP
-LIB_LDLIBS   := -lev -lboost_context -ldl
+LIB_LDLIBS   := -lev -lboost_context -lcares -ldl
+# The SONAME makes libgreen, once preloaded, the NSS module "green" glibc's dlopen asks for
+# (see shim/dns.cpp).
+SONAME       := -Wl,-soname,libnss_green.so.2
 SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 HUB_SRC  := $(wildcard hub/*.cpp)
+RES_SRC  := $(wildcard resolver/*.cpp)
 SHIM_SRC := $(wildcard shim/*.cpp)
-LIB_SRC  := $(HUB_SRC) $(SHIM_SRC)
+LIB_SRC  := $(HUB_SRC) $(RES_SRC) $(SHIM_SRC)
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(B)/obj/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=$(B)/san/%.o)
 HUB_OBJ  := $(HUB_SRC:%.cpp=$(B)/obj/%.o)
@@ -55,10 +59,10 @@ san: $(B)/san/libgreen.so
 tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN)
 
 $(B)/libgreen.so: $(LIB_OBJ)
-	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(LIB_LDLIBS)
+	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
 
 $(B)/san/libgreen.so: $(SAN_OBJ)
-	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(LIB_LDLIBS)
+	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
 
 $(B)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

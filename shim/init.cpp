@@ -8,6 +8,7 @@
 #include "../hub/hub.h"
 #include "../hub/log.h"
 #include "real.h"
+#include "shim.h"
 #include "sync.h"
 
 namespace {
@@ -16,6 +17,7 @@ __attribute__((constructor)) void libgreen_init()
 {
     green::config_load();
     green::real_resolve();
+    green::dns_setup();
     green::green_exit_hook = green::mutex_thread_exit;
     if (!green::hub_attach())
         GREEN_WARN("cannot set up the main thread's hub; running without green threads");

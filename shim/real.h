@@ -8,7 +8,9 @@
 #ifndef GREEN_SHIM_REAL_H
 #define GREEN_SHIM_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +36,25 @@ int _IO_getc(FILE* fp);
 
 // X(return type, name, parameter list)
 #define GREEN_REAL_FUNCTIONS(X)                                                              \
+    X(struct hostent*, gethostbyname, (const char*))                                         \
+    X(struct hostent*, gethostbyname2, (const char*, int))                                   \
+    X(struct hostent*, gethostbyaddr, (const void*, socklen_t, int))                         \
+    X(int, getnameinfo, (const struct sockaddr*, socklen_t, char*, socklen_t, char*,         \
+                         socklen_t, int))                                                    \
+    X(int, res_query, (const char*, int, int, unsigned char*, int))                          \
+    X(int, res_search, (const char*, int, int, unsigned char*, int))                         \
+    X(int, res_querydomain, (const char*, const char*, int, int, unsigned char*, int))       \
+    X(int, res_send, (const unsigned char*, int, unsigned char*, int))                       \
+    X(int, res_nquery, (res_state, const char*, int, int, unsigned char*, int))              \
+    X(int, res_nsearch, (res_state, const char*, int, int, unsigned char*, int))             \
+    X(int, res_nquerydomain, (res_state, const char*, const char*, int, int, unsigned char*, \
+                              int))                                                          \
+    X(int, res_nsend, (res_state, const unsigned char*, int, unsigned char*, int))           \
+    X(int, __res_ninit, (res_state))                                                         \
+    X(int, getaddrinfo_a, (int, struct gaicb**, int, struct sigevent*))                      \
+    X(int, gai_suspend, (const struct gaicb* const*, int, const struct timespec*))           \
+    X(int, gai_cancel, (struct gaicb*))                                                      \
+    X(int, __res_init, (void))                                                               \
     X(int, pthread_create, (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))     \
     X(int, pthread_join, (pthread_t, void**))                                                \
     X(int, pthread_tryjoin_np, (pthread_t, void**))                                          \

@@ -29,6 +29,9 @@ inline pthread_t as_handle(Green* g) { return reinterpret_cast<pthread_t>(g); }
 // deadline is converted once, now: a later jump of the wall clock does not move it.
 int64_t deadline_from(clockid_t clock, const struct timespec* abstime);
 
+// Re-points the hosts database's "dns" source at libgreen's resolver (shim/dns.cpp).
+void dns_setup();
+
 }  // namespace green
 
 #endif

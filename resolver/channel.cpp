@@ -1,0 +1,312 @@
+// c-ares on the hub: one channel per hub, its sockets watched by libev, its timeouts by one
+// ev_timer; a green thread sends its queries and parks until every answer (or error) is in.
+#include "resolver.h"
+
+#include "../hub/fdtable.h"
+#include "../hub/green.h"
+#include "../hub/hub.h"
+#include "../hub/sys.h"
+
+#include <ares.h>
+#include <arpa/nameser.h>
+#include <ev.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace green::dns {
+
+namespace {
+
+// c-ares's sockets are libgreen's own: created, used and closed by raw system calls, so that
+// they never reach the program's wrappers (which would try to park the loop context) and the
+// per-fd table never mistakes them for the program's.
+long sys_result(long r)
+{
+    if (r < 0) {
+        errno = int(-r);
+        return -1;
+    }
+    return r;
+}
+
+ares_socket_t sock_open(int domain, int type, int protocol, void*)
+{
+    return ares_socket_t(sys_result(raw_syscall(SYS_socket, domain,
+                                                type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol)));
+}
+
+int sock_close(ares_socket_t fd, void*)
+{
+    fd_forget(fd);
+    return int(sys_result(raw_syscall(SYS_close, fd)));
+}
+
+int sock_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*)
+{
+    return int(sys_result(raw_syscall(SYS_connect, fd, long(addr), len)));
+}
+
+ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
+                           ares_socklen_t* fromlen, void*)
+{
+    return sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
+                                  long(fromlen)));
+}
+
+ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void*)
+{
+    return sys_result(raw_syscall(SYS_writev, fd, long(iov), n));
+}
+
+const ares_socket_functions kSocketFunctions = {sock_open, sock_close, sock_connect,
+                                                sock_recvfrom, sock_sendv};
+
+struct Watch {
+    ev_io io;
+    struct Channel* channel;
+    Watch* next;
+};
+
+struct Channel {
+    ares_channel ares = nullptr;
+    Hub* hub = nullptr;
+    ev_timer timer;
+    Watch* watches = nullptr;
+};
+
+thread_local Channel* tl_channel = nullptr;
+
+// c-ares's next deadline, from scratch after every call into it.
+void rearm(Channel* c)
+{
+    ev_timer_stop(c->hub->evloop, &c->timer);
+    timeval tv;
+    if (ares_timeout(c->ares, nullptr, &tv)) {
+        ev_timer_set(&c->timer, double(tv.tv_sec) + double(tv.tv_usec) / 1e6, 0.);
+        ev_timer_start(c->hub->evloop, &c->timer);
+    }
+}
+
+void on_io(struct ev_loop*, ev_io* io, int revents)
+{
+    auto* w = static_cast<Watch*>(io->data);
+    Channel* c = w->channel;
+    int fd = io->fd;
+    ares_process_fd(c->ares, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
+                    (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+    rearm(c);
+}
+
+void on_timer(struct ev_loop*, ev_timer* t, int)
+{
+    auto* c = static_cast<Channel*>(t->data);
+    ares_process_fd(c->ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    rearm(c);
+}
+
+// c-ares says which of its sockets to watch for what; a socket it no longer wants (both
+// false) is about to be closed, so its watcher stops now, before the number can be reused.
+void on_sock_state(void* data, ares_socket_t fd, int readable, int writable)
+{
+    auto* c = static_cast<Channel*>(data);
+    Watch** link = &c->watches;
+    while (*link && (*link)->io.fd != fd)
+        link = &(*link)->next;
+    Watch* w = *link;
+    if (w)
+        ev_io_stop(c->hub->evloop, &w->io);
+    if (!readable && !writable) {
+        if (w) {
+            *link = w->next;
+            free(w);
+        }
+        return;
+    }
+    if (!w) {
+        w = static_cast<Watch*>(calloc(1, sizeof *w));
+        if (!w)
+            return;  // c-ares's own timeout will end the query
+        w->channel = c;
+        w->next = c->watches;
+        c->watches = w;
+        ev_io_init(&w->io, on_io, fd, 0);
+        w->io.data = w;
+    }
+    ev_io_set(&w->io, fd, (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+    ev_io_start(c->hub->evloop, &w->io);
+}
+
+void forget_channel_in_child() { tl_channel = nullptr; }
+
+Channel* channel()
+{
+    if (tl_channel)
+        return tl_channel;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, [] {
+        ares_library_init(ARES_LIB_INIT_ALL);
+        // The child of fork has a fresh hub and loop: it builds a channel of its own.
+        pthread_atfork(nullptr, nullptr, forget_channel_in_child);
+    });
+    const Conf& cf = conf();
+    auto* c = new (std::nothrow) Channel;
+    if (!c)
+        return nullptr;
+    c->hub = hub_self();
+    hub_ensure_loop(c->hub);
+
+    ares_options o = {};
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+               ARES_OPT_LOOKUPS | (cf.rotate ? ARES_OPT_ROTATE : ARES_OPT_NOROTATE) |
+               ARES_OPT_DOMAINS | ARES_OPT_NDOTS;
+    // NOCHECKRESP: c-ares would answer a SERVFAIL, NOTIMP or REFUSED response with a bare
+    // ECONNREFUSED; query() needs the response code (glibc's search goes on after a SERVFAIL).
+    o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP |
+              (cf.use_vc ? ARES_FLAG_USEVC : 0) | (cf.edns0 ? ARES_FLAG_EDNS : 0);
+    o.timeout = (cf.timeout > 0 ? cf.timeout : 1) * 1000;
+    o.tries = cf.attempts > 0 ? cf.attempts : 1;
+    o.sock_state_cb = on_sock_state;
+    o.sock_state_cb_data = c;
+    o.lookups = const_cast<char*>("b");
+    o.ndomains = 0;
+    o.ndots = 1;
+    if (cf.edns0) {
+        mask |= ARES_OPT_EDNSPSZ;
+        o.ednspsz = 1200;  // glibc's RESOLV_EDNS_BUFFER_SIZE
+    }
+    if (ares_init_options(&c->ares, &o, mask) != ARES_SUCCESS) {
+        delete c;
+        return nullptr;
+    }
+    ares_set_socket_functions(c->ares, &kSocketFunctions, nullptr);
+
+    ares_addr_port_node nodes[kMaxServers] = {};
+    for (int i = 0; i < cf.nservers; i++) {
+        const auto* sa = &cf.servers[i];
+        nodes[i].family = sa->sin6_family;
+        if (sa->sin6_family == AF_INET) {
+            const auto* sin = reinterpret_cast<const sockaddr_in*>(sa);
+            memcpy(&nodes[i].addr.addr4, &sin->sin_addr, 4);
+            nodes[i].udp_port = nodes[i].tcp_port = ntohs(sin->sin_port);
+        } else {
+            memcpy(&nodes[i].addr.addr6, &sa->sin6_addr, 16);
+            nodes[i].udp_port = nodes[i].tcp_port = ntohs(sa->sin6_port);
+        }
+        nodes[i].next = i + 1 < cf.nservers ? &nodes[i + 1] : nullptr;
+    }
+    ares_set_servers_ports(c->ares, cf.nservers ? nodes : nullptr);
+
+    ev_timer_init(&c->timer, on_timer, 0., 0.);
+    c->timer.data = c;
+    tl_channel = c;
+    return c;
+}
+
+// One green thread's outstanding queries.
+struct Pending {
+    Green* waiter;
+    int remaining;
+    struct Result {
+        int status;
+        Packet packet;
+    } result[2];
+};
+
+struct Slot {
+    Pending* pending;
+    int index;
+};
+
+void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
+{
+    auto* s = static_cast<Slot*>(arg);
+    Pending* p = s->pending;
+    auto& r = p->result[s->index];
+    r.status = status;
+    if (status == ARES_SUCCESS && abuf && alen > 0) {
+        r.packet.data = static_cast<unsigned char*>(malloc(size_t(alen)));
+        if (r.packet.data) {
+            memcpy(r.packet.data, abuf, size_t(alen));
+            r.packet.len = alen;
+        } else {
+            r.status = ARES_ENOMEM;
+        }
+    }
+    if (--p->remaining == 0 && p->waiter)
+        unpark(p->waiter);
+}
+
+// c-ares's outcome as glibc's transport would report it in errno.
+int status_errno(int status)
+{
+    switch (status) {
+    case ARES_SUCCESS: return 0;
+    case ARES_ECONNREFUSED: return ECONNREFUSED;
+    case ARES_ENOMEM: return ENOMEM;
+    case ARES_EBADQUERY:
+    case ARES_EBADNAME: return EINVAL;
+    default: return ETIMEDOUT;  // timeouts, and servers that kept failing (SERVFAIL, REFUSED)
+    }
+}
+
+}  // namespace
+
+int send_queries(const unsigned char* const* queries, const int* lens, int n, Packet* answers,
+                 int* errs, int* rcodes)
+{
+    Channel* c = channel();
+    if (!c) {
+        for (int i = 0; i < n; i++) {
+            errs[i] = ENOMEM;
+            rcodes[i] = ns_r_noerror;
+        }
+        return -1;
+    }
+    Pending p = {};
+    p.remaining = n;
+    Slot slots[2] = {{&p, 0}, {&p, 1}};
+    for (int i = 0; i < n; i++)
+        ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
+    rearm(c);
+    p.waiter = green_self();
+    while (p.remaining > 0)
+        park();
+    for (int i = 0; i < n; i++) {
+        answers[i] = p.result[i].packet;
+        errs[i] = p.result[i].packet.len > 0 ? 0 : status_errno(p.result[i].status);
+        rcodes[i] = answers[i].len >= NS_HFIXEDSZ ? answers[i].data[3] & 0x0f : ns_r_noerror;
+    }
+    return 0;
+}
+
+bool refused_by_server(int rcode)
+{
+    return rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused;
+}
+
+int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
+{
+    int err = 0, rcode;
+    send_queries(&q, &qlen, 1, answer, &err, &rcode);
+    if (!use_vc && refused_by_server(rcode)) {
+        // glibc's datagram transport takes these for no answer; its stream transport returns
+        // them.
+        free(answer->data);
+        *answer = Packet{};
+        err = ETIMEDOUT;
+    }
+    if (answer->len <= 0) {
+        errno = err;
+        return -1;
+    }
+    return answer->len;
+}
+
+}  // namespace green::dns

@@ -1,0 +1,93 @@
+// The resolver: DNS look-ups on c-ares, running on the hub, with glibc's semantics.
+//
+// Contract
+// --------
+// * glibc's getaddrinfo, gethostbyname*, gethostbyaddr* and getnameinfo stay glibc's: they read
+//   /etc/hosts, sort, build results and map errors themselves.  Only the "dns" source of the
+//   hosts database is replaced (shim/dns.cpp re-points it at libgreen's NSS functions), and only
+//   the network part is new: the search-list walk, the queries and the parsing of the answers,
+//   written to glibc 2.36's rules (resolv/res_query.c and resolv/nss_dns/dns-host.c), so that
+//   the same configuration gives the same answers, in the same order, with the same errors.
+// * Configuration is read once, as glibc reads resolv.conf (nameserver, search, domain,
+//   options ndots/timeout/attempts/rotate/edns0/use-vc/no-aaaa/no-tld-query, LOCALDOMAIN and
+//   RES_OPTIONS), from GREEN_RESOLV_CONF when it is set, else /etc/resolv.conf.
+// * Queries go out through one c-ares channel per hub, which uses raw system calls for its
+//   sockets (never libgreen's own wrappers) and libev watchers and a timer on the hub's loop.
+//   Many concurrent look-ups share the channel; the calling green thread parks until its
+//   answers (or the timeout) come.
+// * Callable only from a green thread (green_self() != nullptr).  Elsewhere shim/ uses glibc's
+//   own code, which blocks the caller as it always did.
+#ifndef GREEN_RESOLVER_H
+#define GREEN_RESOLVER_H
+
+#include <netinet/in.h>
+#include <resolv.h>
+#include <cstddef>
+#include <cstdint>
+
+namespace green::dns {
+
+constexpr int kMaxServers = 3;  // glibc's MAXNS
+
+struct Conf {
+    sockaddr_in6 servers[kMaxServers];  // sockaddr_in or sockaddr_in6 (by family)
+    int nservers;
+    char* search[8];    // search domains, glibc's order; nsearch of them
+    int nsearch;
+    int ndots;
+    int timeout;        // seconds per try, as RES_TIMEOUT / options timeout:
+    int attempts;       // as RES_DFLRETRY / options attempts:
+    bool rotate, edns0, use_vc, no_aaaa, no_tld_query;
+};
+
+// The configuration, read on first use.
+const Conf& conf();
+
+// Reads a resolv.conf file into c (and the environment variables glibc honours).  Exposed for
+// unit tests.
+void conf_parse(const char* path, Conf* c);
+
+// A response: a malloc'd buffer (free() it) and its length; len <= 0 when there is none.
+struct Packet {
+    unsigned char* data = nullptr;
+    int len = 0;
+};
+
+// The query type that asks A and AAAA at once (glibc's T_QUERY_A_AND_AAAA).
+constexpr int kTypeAAndAAAA = 439963904;
+
+// glibc's __res_context_query: one name, one type (or A and AAAA in parallel); returns the
+// length of the first response when it answers the question (ancount > 0 in either), else -1
+// with *herr set (HOST_NOT_FOUND, NO_DATA, TRY_AGAIN, NO_RECOVERY) and errno set by the
+// transport on a send failure (ETIMEDOUT, ECONNREFUSED).  *a2 is the AAAA response.
+// statp: the caller's resolver state (res_nquery and friends), whose options (RES_RECURSE,
+// RES_DEFNAMES, RES_DNSRCH, RES_USE_EDNS0, ...), ndots and search list then apply instead of
+// the configuration's; nullptr for the configuration.
+int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr,
+          res_state statp = nullptr);
+
+// glibc's __res_context_search: query() over the search list, ndots and trailing-dot rules.
+int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr,
+           res_state statp = nullptr);
+
+// glibc's __res_context_querydomain: name.domain (domain may be null), then query().
+int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
+                Packet* a2, int* herr, res_state statp = nullptr);
+
+// Sends n (1 or 2) prepared queries at once and parks until each is answered or failed.  A
+// failed one has len 0 in answers[i] and its errno in errs[i]; rcodes[i] is the response code
+// of an answered one (NOERROR otherwise).
+int send_queries(const unsigned char* const* queries, const int* lens, int n, Packet* answers,
+                 int* errs, int* rcodes);
+
+// Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
+// which glibc's datagram transport treats as no answer (it asks the next server, or again).
+bool refused_by_server(int rcode);
+
+// Sends a query the caller built (res_send); returns the response length or -1 with errno.
+// use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response.
+int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc);
+
+}  // namespace green::dns
+
+#endif

@@ -1,0 +1,243 @@
+// The search-list walk and the response checks of glibc 2.36's res_query.c, over c-ares.
+#include "resolver.h"
+
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <resolv.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace green::dns {
+
+namespace {
+
+struct Header {
+    int rcode;
+    int ancount;
+};
+
+Header header(const Packet& p)
+{
+    return {p.data[3] & 0x0f, (p.data[6] << 8) | p.data[7]};
+}
+
+void drop(Packet* p)
+{
+    free(p->data);
+    *p = Packet{};
+}
+
+// The response code of the first response when it came, else what the servers said in
+// failing (search() treats a SERVFAIL specially).
+thread_local int tl_last_rcode;
+
+}  // namespace
+
+// Builds a query as glibc does (res_mkquery: the same name checks, so the same failures), with
+// glibc's EDNS0 record when resolv.conf asks for it.  Returns its length, or -1.
+int make_query(const char* name, int cls, int type, unsigned char* buf, int size,
+               res_state statp)
+{
+    int n = statp ? res_nmkquery(statp, ns_o_query, name, cls, type, nullptr, 0, nullptr, buf, size)
+                  : res_mkquery(ns_o_query, name, cls, type, nullptr, 0, nullptr, buf, size);
+    bool edns0 = statp ? (statp->options & RES_USE_EDNS0) != 0 : conf().edns0;
+    if (n <= 0 || !edns0)
+        return n;
+    static const unsigned char opt[] = {0, 0, ns_t_opt, 1200 >> 8, 1200 & 0xff, 0, 0, 0, 0, 0, 0};
+    if (n + int(sizeof opt) > size)
+        return -1;
+    memcpy(buf + n, opt, sizeof opt);
+    buf[11]++;  // ARCOUNT
+    return n + int(sizeof opt);
+}
+
+int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
+{
+    bool pair = type == kTypeAAndAAAA;
+    unsigned char qbuf[2][NS_PACKETSZ];
+    const unsigned char* q[2] = {qbuf[0], qbuf[1]};
+    int qlen[2] = {};
+    qlen[0] = make_query(name, cls, pair ? ns_t_a : type, qbuf[0], sizeof qbuf[0], statp);
+    if (qlen[0] > 0 && pair)
+        qlen[1] = make_query(name, cls, ns_t_aaaa, qbuf[1], sizeof qbuf[1], statp);
+    if (qlen[0] <= 0 || (pair && qlen[1] <= 0)) {
+        *herr = NO_RECOVERY;
+        return -1;
+    }
+    Packet got[2];
+    int errs[2] = {}, rcodes[2] = {};
+    send_queries(q, qlen, pair ? 2 : 1, got, errs, rcodes);
+    bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
+    for (int i = 0; i < (pair ? 2 : 1); i++) {
+        if (!use_vc && refused_by_server(rcodes[i])) {
+            drop(&got[i]);
+            errs[i] = ETIMEDOUT;
+        }
+    }
+    *a1 = got[0];
+    if (pair)
+        *a2 = got[1];
+    tl_last_rcode = rcodes[0];
+    bool have1 = got[0].len >= NS_HFIXEDSZ, have2 = pair && got[1].len >= NS_HFIXEDSZ;
+    if (!have1 && !have2) {
+        // No response at all: the transport's error, as glibc's send returns it.
+        drop(a1);
+        if (pair)
+            drop(a2);
+        errno = errs[0] ? errs[0] : errs[1];
+        *herr = TRY_AGAIN;
+        return -1;
+    }
+    errno = 0;  // as glibc's send after a successful poll
+    if (have1)
+        tl_last_rcode = header(got[0]).rcode;
+    // glibc looks at both headers, each standing in for the other when missing.
+    Header h1 = have1 ? header(got[0]) : header(got[1]);
+    Header h2 = have2 ? header(got[1]) : h1;
+    if ((h1.rcode != ns_r_noerror || h1.ancount == 0) &&
+        (h2.rcode != ns_r_noerror || h2.ancount == 0)) {
+        bool any = (h1.rcode == ns_r_noerror && h1.ancount) || (h2.rcode == ns_r_noerror && h2.ancount);
+        switch (h1.rcode == ns_r_noerror ? h2.rcode : h1.rcode) {
+        case ns_r_nxdomain:
+            if (any)
+                return got[0].len;
+            *herr = HOST_NOT_FOUND;
+            break;
+        case ns_r_servfail:
+            *herr = TRY_AGAIN;
+            break;
+        case ns_r_noerror:
+            *herr = NO_DATA;
+            break;
+        case ns_r_formerr:
+        case ns_r_notimpl:
+            if (any)
+                return got[0].len;
+            [[fallthrough]];
+        default:
+            *herr = NO_RECOVERY;
+            break;
+        }
+        return -1;
+    }
+    return got[0].len;
+}
+
+int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
+                Packet* a2, int* herr, res_state statp)
+{
+    char longname[2 * NS_MAXDNAME + 2];
+    size_t n = strlen(name);
+    if (!domain) {
+        // Decremented first, as glibc: an empty name wraps and is refused.
+        if (n - 1 >= NS_MAXDNAME - 1) {
+            *herr = NO_RECOVERY;
+            return -1;
+        }
+        return query(name, cls, type, a1, a2, herr, statp);
+    }
+    if (n + strlen(domain) + 1 >= NS_MAXDNAME) {
+        *herr = NO_RECOVERY;
+        return -1;
+    }
+    snprintf(longname, sizeof longname, "%s.%s", name, domain);
+    return query(longname, cls, type, a1, a2, herr, statp);
+}
+
+int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
+{
+    // The rules: the caller's resolver state, or the configuration with glibc's defaults.
+    const Conf& cf = conf();
+    unsigned ndots = statp ? statp->ndots : unsigned(cf.ndots);
+    unsigned long options = statp ? statp->options
+                                  : RES_DEFNAMES | RES_DNSRCH | (cf.no_tld_query ? RES_NOTLDQUERY : 0);
+    auto search_domain = [&](int i) -> const char* {
+        if (statp)
+            return i < MAXDNSRCH ? statp->dnsrch[i] : nullptr;
+        return i < cf.nsearch ? cf.search[i] : nullptr;
+    };
+    errno = 0;
+    *herr = HOST_NOT_FOUND;  // if no query is ever sent
+    unsigned dots = 0;
+    const char* cp;
+    for (cp = name; *cp; cp++)
+        dots += *cp == '.';
+    bool trailing_dot = cp > name && cp[-1] == '.';
+    bool pair = type == kTypeAAndAAAA;
+
+    // A success is a first response that answers, or (A and AAAA) a second one.
+    auto answered = [&](int ret) { return ret > 0 || (ret == 0 && pair && a2->len > 0); };
+    auto discard = [&] {
+        drop(a1);
+        if (pair)
+            drop(a2);
+    };
+
+    int saved_herr = -1, got_nodata = 0, got_servfail = 0, root_on_list = 0;
+    bool tried_as_is = false, searched = false;
+    if (dots >= ndots || trailing_dot) {
+        int ret = querydomain(name, nullptr, cls, type, a1, a2, herr, statp);
+        if (answered(ret) || trailing_dot)
+            return ret;
+        saved_herr = *herr;
+        tried_as_is = true;
+        discard();
+    }
+    if ((!dots && (options & RES_DEFNAMES)) || (dots && !trailing_dot && (options & RES_DNSRCH))) {
+        bool done = false;
+        for (int i = 0; !done; i++) {
+            const char* domain = search_domain(i);
+            if (!domain)
+                break;
+            searched = true;
+            if (domain[0] == '.')
+                domain++;
+            if (domain[0] == '\0')
+                root_on_list++;
+            int ret = querydomain(name, domain, cls, type, a1, a2, herr, statp);
+            if (answered(ret))
+                return ret;
+            discard();
+            if (errno == ECONNREFUSED) {
+                *herr = TRY_AGAIN;
+                return -1;
+            }
+            switch (*herr) {
+            case NO_DATA:
+                got_nodata++;
+                break;
+            case HOST_NOT_FOUND:
+                break;
+            case TRY_AGAIN:
+                if (tl_last_rcode == ns_r_servfail) {
+                    got_servfail++;
+                    break;
+                }
+                done = true;
+                break;
+            default:
+                done = true;
+            }
+            if (!(options & RES_DNSRCH))
+                done = true;
+        }
+    }
+    if ((dots || !searched || !(options & RES_NOTLDQUERY)) && !(tried_as_is || root_on_list)) {
+        int ret = querydomain(name, nullptr, cls, type, a1, a2, herr, statp);
+        if (answered(ret))
+            return ret;
+        discard();
+    }
+    if (saved_herr != -1)
+        *herr = saved_herr;
+    else if (got_nodata)
+        *herr = NO_DATA;
+    else if (got_servfail)
+        *herr = TRY_AGAIN;
+    return -1;
+}
+
+}  // namespace green::dns
