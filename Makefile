@@ -37,6 +37,7 @@ LIB_SRC  := $(HUB_SRC) $(RES_SRC) $(SHIM_SRC)
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(B)/obj/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=$(B)/san/%.o)
 HUB_OBJ  := $(HUB_SRC:%.cpp=$(B)/obj/%.o)
+RES_OBJ  := $(RES_SRC:%.cpp=$(B)/obj/%.o)
 
 # Plain test programs: every C or C++ file in tests/plain is one program.
 PLAIN_SRC  := $(wildcard tests/plain/*.c tests/plain/*.cpp)
@@ -80,10 +81,10 @@ $(B)/plain/%: tests/plain/%.cpp $(wildcard tests/plain/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
 
-# Unit tests link the hub's objects directly: no preloading, no shim.
-$(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ)
+# Unit tests link the hub's and the resolver's objects directly: no preloading, no shim.
+$(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ) $(RES_OBJ)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $< $(HUB_OBJ) $(LIB_LDLIBS) -lcmocka
+	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $< $(HUB_OBJ) $(RES_OBJ) $(LIB_LDLIBS) -lcmocka
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)

@@ -74,16 +74,33 @@ struct Watch {
     Watch* next;
 };
 
+// Queries in flight per channel, at most.  A burst of ten thousand datagrams overflows the
+// socket buffers of a server (and ours) and turns into timeouts and retries; a window keeps the
+// server busy without loss, as a pipelining client does.
+constexpr int kWindow = 256;
+
+// A green thread waiting for room in the window (on its own stack).
+struct WindowWait {
+    Green* green;
+    WindowWait* next;
+};
+
 struct Channel {
     ares_channel ares = nullptr;
     Hub* hub = nullptr;
     ev_timer timer;
+    double first_try = 0;  // seconds a new query waits for its first answer
     Watch* watches = nullptr;
+    int inflight = 0;
+    WindowWait* wait_head = nullptr;
+    WindowWait* wait_tail = nullptr;
 };
 
 thread_local Channel* tl_channel = nullptr;
 
-// c-ares's next deadline, from scratch after every call into it.
+// c-ares's next deadline.  ares_timeout walks every outstanding query, so it is asked only when
+// the timer fires (ten thousand look-ups in flight would otherwise cost it quadratic time); a
+// timer that fires early only makes it ask again.
 void rearm(Channel* c)
 {
     ev_timer_stop(c->hub->evloop, &c->timer);
@@ -94,14 +111,25 @@ void rearm(Channel* c)
     }
 }
 
+// A query just sent: its first deadline is first_try from now, which needs the timer sooner
+// only if the timer is idle or due later.  (Every later deadline of c-ares's, a retry or a
+// TCP retry after truncation, comes after one the timer already covers.)
+void note_sent(Channel* c)
+{
+    struct ev_loop* loop = c->hub->evloop;
+    if (ev_is_active(&c->timer) && ev_timer_remaining(loop, &c->timer) <= c->first_try)
+        return;
+    ev_timer_stop(loop, &c->timer);
+    ev_timer_set(&c->timer, c->first_try, 0.);
+    ev_timer_start(loop, &c->timer);
+}
+
 void on_io(struct ev_loop*, ev_io* io, int revents)
 {
     auto* w = static_cast<Watch*>(io->data);
-    Channel* c = w->channel;
     int fd = io->fd;
-    ares_process_fd(c->ares, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
+    ares_process_fd(w->channel->ares, (revents & EV_READ) ? fd : ARES_SOCKET_BAD,
                     (revents & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-    rearm(c);
 }
 
 void on_timer(struct ev_loop*, ev_timer* t, int)
@@ -171,6 +199,7 @@ Channel* channel()
     o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP |
               (cf.use_vc ? ARES_FLAG_USEVC : 0) | (cf.edns0 ? ARES_FLAG_EDNS : 0);
     o.timeout = (cf.timeout > 0 ? cf.timeout : 1) * 1000;
+    c->first_try = o.timeout / 1000.;
     o.tries = cf.attempts > 0 ? cf.attempts : 1;
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = c;
@@ -222,7 +251,35 @@ struct Pending {
 struct Slot {
     Pending* pending;
     int index;
+    Channel* channel;
 };
+
+// Room for n more queries: waits its turn, first come first served.
+void window_enter(Channel* c, int n)
+{
+    if (!c->wait_head && c->inflight + n <= kWindow) {
+        c->inflight += n;
+        return;
+    }
+    WindowWait me = {green_self(), nullptr};
+    (c->wait_tail ? c->wait_tail->next : c->wait_head) = &me;
+    c->wait_tail = &me;
+    while (c->wait_head != &me || c->inflight + n > kWindow)
+        park();
+    c->wait_head = me.next;
+    if (!c->wait_head)
+        c->wait_tail = nullptr;
+    c->inflight += n;
+    if (c->wait_head && c->inflight < kWindow)
+        unpark(c->wait_head->green);  // room for the next one too
+}
+
+void window_leave(Channel* c)
+{
+    c->inflight--;
+    if (c->wait_head)
+        unpark(c->wait_head->green);
+}
 
 void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
 {
@@ -239,6 +296,7 @@ void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
             r.status = ARES_ENOMEM;
         }
     }
+    window_leave(s->channel);
     if (--p->remaining == 0 && p->waiter)
         unpark(p->waiter);
 }
@@ -269,12 +327,13 @@ int send_queries(const unsigned char* const* queries, const int* lens, int n, Pa
         }
         return -1;
     }
+    window_enter(c, n);
     Pending p = {};
     p.remaining = n;
-    Slot slots[2] = {{&p, 0}, {&p, 1}};
+    Slot slots[2] = {{&p, 0, c}, {&p, 1, c}};
     for (int i = 0; i < n; i++)
         ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
-    rearm(c);
+    note_sent(c);
     p.waiter = green_self();
     while (p.remaining > 0)
         park();
