@@ -189,13 +189,17 @@ GREEN_EXPORT int gai_suspend(const gaicb* const list[], int n, const struct time
     int64_t deadline = kForever;
     if (timeout)
         deadline = mono_now() + int64_t(timeout->tv_sec) * 1000000000 + timeout->tv_nsec;
+    int saved_errno = errno;
     bool ended = wait_until([&] {
         for (int i = 0; i < n; i++)
             if (running[i] && !in_progress(list[i]))
                 return true;
         return false;
     }, deadline);
-    return ended ? 0 : EAI_AGAIN;
+    errno = saved_errno;
+    // glibc 2.36 reports a timeout as EAI_SYSTEM, errno untouched (its futex wait turns
+    // ETIMEDOUT into EAGAIN, which gai_suspend then does not recognise); programs see that.
+    return ended ? 0 : EAI_SYSTEM;
 }
 
 GREEN_EXPORT int gai_error(gaicb* req)
