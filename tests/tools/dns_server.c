@@ -16,11 +16,13 @@
  *   hN.load        A 10.54.N/256.N%256 (N = 0..65535)
  *   PTRs for 10.53.0.1, 10.53.0.2, 10.53.1.1 and 2001:db8::53:1
  * and names that misbehave, for every query type (see struct special below): fail (SERVFAIL),
- * refused (REFUSED), big (60 A records: TC over UDP, full over TCP), slow (answered after 300
- * ms), silent (never answered), short (5-byte reply), garbage (ID, QR, then pseudo-random bytes,
- * the same every time so that two resolvers see the same input), badcount (ANCOUNT 5, no
- * records), ptrloop (owner name is a compression pointer to itself), wrongid (ID ^ 0x5a5a),
- * spoof (answer sent from another socket), huge (150 A records in one ~2.4 KB UDP reply, TC=0).
+ * refused (REFUSED), big (60 A records: TC over UDP, full over TCP), slow (A 10.53.0.9, sent
+ * 300 ms later from a timer list while others are served), silent (never answered), short
+ * (5-byte reply), garbage (ID, QR, then pseudo-random bytes, the same every time so that two
+ * resolvers see the same input), badcount (ANCOUNT 5, no records), ptrloop (owner name is a
+ * compression pointer to itself), wrongid (A 10.53.0.10 under ID ^ 0x5a5a), spoof (A 10.53.0.11
+ * sent from another UDP socket, i.e. another source port; nothing over TCP), huge (150 A records
+ * in one ~2.4 KB UDP reply, TC=0).
  * Unknown names: NXDOMAIN; known names without the type: NODATA; both with an SOA in authority.
  * Other classes and opcodes: NOTIMP.  QDCOUNT != 1 or an unreadable question: FORMERR.
  * Messages with QR set and anything shorter than a header get no reply.
@@ -109,15 +111,16 @@ static long load_index(const char *name)
     return n <= 65535 && end - name <= 6 && strcmp(end, ".load.green.test") == 0 ? n : -1;
 }
 
-/* A name exists when it owns records or lies above one that does (an empty non-terminal such as
- * sub.green.test, which answers NODATA rather than NXDOMAIN). */
+/* A name exists when it owns records or, inside green.test, lies above one that does (an empty
+ * non-terminal such as sub.green.test answers NODATA, not NXDOMAIN).  Above the zone (test.)
+ * and in the reverse trees only the names with records exist. */
 static int name_exists(const char *name)
 {
-    if (load_index(name) >= 0 || ends_with("x.load.green.test", name) ||
-        strcmp(name, "big.green.test") == 0 || strcmp(name, "huge.green.test") == 0)
+    if (load_index(name) >= 0 || strcmp(name, "big.green.test") == 0 ||
+        strcmp(name, "huge.green.test") == 0 || strcmp(name, "load.green.test") == 0)
         return 1;
     for (size_t i = 0; i < NZONE; i++)
-        if (ends_with(zone[i].name, name))
+        if (ends_with(name, "green.test") ? ends_with(zone[i].name, name) : !strcmp(zone[i].name, name))
             return 1;
     return 0;
 }
@@ -371,7 +374,7 @@ static int ep, udp_fd, tcp_fd, spoof_fd;
 static struct timer *timers, **timers_tail = &timers;  /* FIFO: every delay is the same */
 static long ntimers;
 static long long accept_paused_until;
-static FILE *logf;
+static FILE *qlog;
 static volatile sig_atomic_t stop;
 static uint8_t udp_tag, tcp_tag;  /* epoll data for the two server sockets */
 
@@ -391,8 +394,8 @@ static void die(const char *what)
 static void log_query(const char *proto, const uint8_t *r, size_t len, enum action act)
 {
     static const char *acts[] = {"sent", "dropped", "delayed", "spoofed"};
-    if (logf)
-        fprintf(logf, "%s %s type %u -> %s rcode %d len %zu\n", proto, log_name, log_type,
+    if (qlog)
+        fprintf(qlog, "%s %s type %u -> %s rcode %d len %zu\n", proto, log_name, log_type,
                 acts[act], len >= 4 ? r[3] & 15 : -1, len);
 }
 
@@ -691,7 +694,7 @@ int main(int argc, char **argv)
     int zero = 0;
     if (listen(tcp_fd, 4096) < 0 || (spoof_fd = bound_socket(SOCK_DGRAM, &addr, alen, &zero)) < 0)
         die("listen");
-    if (log_file && !(logf = fopen(log_file, "w")))
+    if (log_file && !(qlog = fopen(log_file, "w")))
         die(log_file);
 
     ep = epoll_create1(EPOLL_CLOEXEC);
@@ -745,8 +748,8 @@ int main(int argc, char **argv)
             }
         }
         run_timers();
-        if (logf)
-            fflush(logf);
+        if (qlog)
+            fflush(qlog);
     }
     return 0;
 }
