@@ -823,6 +823,17 @@ static void res_call(enum res_call call, res_state st, const char *name, int typ
     put_res_result(rc, ans, anslen);
 }
 
+static void res_call_class(const char *name, int class, int type)
+{
+    unsigned char ans[4096];
+    h_errno = 0;
+    int rc = res_query(name, class, type, ans, sizeof ans);
+    fputs("res_query ", stdout);
+    put_str(name);
+    printf(" class=%d %s anslen=%zu", class, type_name(type), sizeof ans);
+    put_res_result(rc, ans, sizeof ans);
+}
+
 static void section_res(void)
 {
     static const char *const names[] = {
@@ -942,6 +953,29 @@ static void section_res(void)
         if (rc < 0)
             printf(" errno=%s", errno_name(errno));
         put_res_result(rc, ans, sizeof ans);
+    }
+    /* Class CHAOS (the server: NOTIMP), and a query without a question (FORMERR). */
+    res_call_class("a.green.test", ns_c_chaos, ns_t_a);
+    res_call_class("a.green.test", ns_c_any, ns_t_a);
+    {
+        unsigned char q[512], ans[4096];
+        int qlen = res_mkquery(ns_o_query, "a.green.test", ns_c_in, ns_t_a, NULL, 0, NULL, q,
+                               sizeof q);
+        if (qlen >= 12) {
+            q[5] = 0; /* QDCOUNT 0 */
+            h_errno = 0;
+            errno = 0;
+            rc = res_send(q, qlen, ans, sizeof ans);
+            printf("res_send QDCOUNT=0%s%s", rc < 0 ? " errno=" : "", rc < 0 ? errno_name(errno) : "");
+            put_res_result(rc, ans, sizeof ans);
+            q[5] = 1;
+            q[qlen - 1] = ns_c_chaos;
+            h_errno = 0;
+            errno = 0;
+            rc = res_send(q, qlen, ans, sizeof ans);
+            printf("res_send class CHAOS%s%s", rc < 0 ? " errno=" : "", rc < 0 ? errno_name(errno) : "");
+            put_res_result(rc, ans, sizeof ans);
+        }
     }
     res_nclose(&st);
 }
@@ -1119,6 +1153,138 @@ static void section_gai_a(void)
     putchar('\n');
 }
 
+/* ---- the same calls from many threads at once -------------------------------------------- */
+
+enum job_kind { JOB_GAI, JOB_GHBN2_R, JOB_GNI };
+
+struct job {
+    enum job_kind kind;
+    const char *name; /* host name, or the address for JOB_GNI */
+    int rc;
+    int herr;
+    struct addrinfo *res;
+    struct hostent he, *result;
+    char buf[8192];
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+};
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_open;
+
+static void *job_thread(void *arg)
+{
+    struct job *j = arg;
+    /* Every thread starts its call at about the same time. */
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_open)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    switch (j->kind) {
+    case JOB_GAI: {
+        struct addrinfo hints = {0};
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_CANONNAME;
+        j->rc = getaddrinfo(j->name, "80", &hints, &j->res);
+        break;
+    }
+    case JOB_GHBN2_R:
+        j->rc = gethostbyname2_r(j->name, AF_INET, &j->he, j->buf, sizeof j->buf, &j->result,
+                                 &j->herr);
+        break;
+    case JOB_GNI: {
+        struct sockaddr_storage ss;
+        struct gni_addr a = {j->name, strchr(j->name, ':') ? AF_INET6 : AF_INET, 0};
+        socklen_t len = make_sockaddr(&ss, &a, 53);
+        j->rc = getnameinfo((struct sockaddr *)&ss, len, j->host, sizeof j->host, j->serv,
+                            sizeof j->serv, 0);
+        break;
+    }
+    }
+    return NULL;
+}
+
+static void section_threads(void)
+{
+    static const char *const names[] = {
+        "a.green.test", "dual.green.test", "slow.green.test", "nosuch.green.test", "alias",
+        "www", "big.green.test", "fail.green.test", "six.green.test", "127.0.0.1", "localhost",
+        "h7.load.green.test", "loop1.green.test", "nodata.green.test",
+    };
+    static const char *const addrs[] = {"10.53.0.1", "2001:db8::53:1", "10.99.0.1", "10.53.1.1"};
+    enum { NN = N_(names), NA = N_(addrs), NJ = 2 * NN + NA };
+    static struct job jobs[NJ];
+    pthread_t th[NJ];
+    int started[NJ];
+    int n = 0;
+    for (int i = 0; i < NN; i++) {
+        if (short_run && strcmp(names[i], "slow.green.test") == 0)
+            continue;
+        jobs[n].kind = JOB_GAI;
+        jobs[n++].name = names[i];
+        jobs[n].kind = JOB_GHBN2_R;
+        jobs[n++].name = names[i];
+    }
+    for (int i = 0; i < NA; i++) {
+        jobs[n].kind = JOB_GNI;
+        jobs[n++].name = addrs[i];
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (int i = 0; i < n; i++)
+        started[i] = pthread_create(&th[i], &attr, job_thread, &jobs[i]) == 0;
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&gate_lock);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    for (int i = 0; i < n; i++) {
+        struct job *j = &jobs[i];
+        if (!started[i]) {
+            printf("thread %d: pthread_create failed\n", i);
+            continue;
+        }
+        pthread_join(th[i], NULL);
+        printf("thread %d: ", i);
+        switch (j->kind) {
+        case JOB_GAI:
+            fputs("getaddrinfo ", stdout);
+            put_str(j->name);
+            fputs(" \"80\" STREAM CANONNAME -> ", stdout);
+            put_gai_rc(j->rc);
+            putchar('\n');
+            if (j->rc == 0) {
+                put_addrinfo_list(j->res);
+                freeaddrinfo(j->res);
+            }
+            break;
+        case JOB_GHBN2_R:
+            fputs("gethostbyname2_r ", stdout);
+            put_str(j->name);
+            printf(" INET -> rc=%s result=%s", errno_name(j->rc),
+                   j->result == NULL ? "NULL" : j->result == &j->he ? "&he" : "other");
+            if (!j->result)
+                printf(" h_errno=%s", herr_name(j->herr));
+            putchar('\n');
+            if (j->result == &j->he)
+                put_hostent(&j->he);
+            break;
+        case JOB_GNI:
+            printf("getnameinfo %s:53 -> ", j->name);
+            put_gai_rc(j->rc);
+            if (j->rc == 0) {
+                fputs(" host=", stdout);
+                put_str(j->host);
+                fputs(" serv=", stdout);
+                put_str(j->serv);
+            }
+            putchar('\n');
+            break;
+        }
+    }
+}
+
 /* ---- names that time out or are ignored ------------------------------------------------- */
 
 static void section_timeouts(void)
@@ -1151,6 +1317,7 @@ static const struct {
     {"gai-services", section_gai_services, 0}, {"gai-families", section_gai_families, 0},
     {"getnameinfo", section_gni, 0},       {"hostent", section_hostent, 0},
     {"res", section_res, 0},               {"getaddrinfo_a", section_gai_a, 0},
+    {"threads", section_threads, 0},
     {"timeouts", section_timeouts, 1},
 };
 
