@@ -112,11 +112,14 @@ glibc_s=$(field seconds <"$TMP/glibc" | median)
 glibc_t=$(field os_threads <"$TMP/glibc" | median)
 green_s=$(field seconds <"$TMP/green" | median)
 green_t=$(field os_threads <"$TMP/green" | median)
-# fast_done_before_slow of each libgreen run: does a look-up wait for another one's answer?
-green_fast=$(field fast_done_before_slow <"$TMP/green" | sort | uniq -c | awk '{printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1}')
+# fast_done_before_slow of each run: does a look-up wait for another one's answer?
+fast() { field fast_done_before_slow <"$TMP/$1" | sort | uniq -c | awk '{printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1}'; }
+glibc_fast=$(fast glibc)
+green_fast=$(fast green)
 
 printf '%-44s %10s s  %s queries/s\n' "capacity (dns_pipeline, no threads)" "$cap_s" "$cap_q"
-printf '%-44s %10s s  %s OS threads\n' "glibc, real threads" "$glibc_s" "$glibc_t"
+printf '%-44s %10s s  %s OS threads  fast look-ups before the slow one: %s\n' \
+    "glibc, real threads" "$glibc_s" "$glibc_t" "${glibc_fast:-?}"
 printf '%-44s %10s s  %s OS threads  fast look-ups before the slow one: %s\n' \
     "libgreen (LD_PRELOAD, GREEN_RESOLV_CONF)" "$green_s" "$green_t" "${green_fast:-?}"
 awk -v g="$glibc_s" -v l="$green_s" -v c="$cap_s" 'BEGIN {

@@ -14,6 +14,8 @@
  *
  * Prints one line:
  *   lookups COUNT ok K seconds S os_threads T fast_done_before_slow yes|no
+ * S is the wall time from the first pthread_create until every thread, the slow one included
+ * (so S is at least 0.3), has been joined.
  * T is the largest number of OS threads (entries of /proc/self/task) seen while the threads
  * were alive, sampled by the main thread and by some of the workers.  Exit status 0 when all
  * COUNT look-ups (and the slow one) returned the right address, 1 otherwise, 2 on bad usage.
