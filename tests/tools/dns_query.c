@@ -10,8 +10,26 @@
  * changes from run to run (DNS IDs are zeroed, no pointers, times or ephemeral ports).
  * h_errno is printed only where a call failed: glibc defines it only then.
  *
+ * Sections, in this order (--section NAME runs one):
+ *   gai-names      every host string (numeric forms, local names, /etc/hosts names read at run
+ *                  time, the zone's names) under five hint sets
+ *   gai-flags      every combination of the seven AI_ flags, seven hosts, three families; bad bits
+ *   gai-services   services x socket types x protocols
+ *   gai-families   good and bad families, NULL hints, every gai_strerror text
+ *   getnameinfo    addresses x NI_ flags, ports, small buffers (EAI_OVERFLOW), bad lengths
+ *   hostent        gethostbyname, gethostbyname2, their _r forms (ERANGE), gethostbyaddr(_r)
+ *   res            res_query/search/querydomain, res_ninit + res_nquery/nsearch with changed
+ *                  options, res_mkquery + res_send and res_nmkquery + res_nsend (packets in hex,
+ *                  ID zeroed)
+ *   getaddrinfo_a  GAI_WAIT, GAI_NOWAIT with gai_suspend and with SIGEV_THREAD, gai_cancel
+ *   threads        32 threads calling at once, results printed in thread order
+ *   timeouts       unanswered, mismatched and unparsable queries: about 2 s each (timeout:1
+ *                  attempts:2), about 14 s in all
+ * The whole corpus takes about 16 s against the test server.
+ *
  * --short leaves out the names that take a timeout or a deliberate delay and the largest
- * cross products, for runs under valgrind.  Exit status 0 when the corpus ran.
+ * cross products, for runs under valgrind (well under a second natively).  Exit status 0 when
+ * the corpus ran, 2 on bad usage.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
