@@ -3,7 +3,7 @@
 #   make            build build/libgreen.so
 #   make test       install missing Debian packages, build, run every test (tests/run.sh)
 #   make bench      install their packages, run the benchmarks (scripts/bench.sh, then
-#                   scripts/bench_echo.sh); results go in BENCHMARKS.md
+#                   scripts/bench_echo.sh and scripts/bench_dns.sh); results go in BENCHMARKS.md
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
 #   make install    PREFIX=/usr/local DESTDIR=  library, greenrun, man pages
 #   make uninstall  the same paths, removed
@@ -48,6 +48,8 @@ TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 BENCH_SRC  := $(wildcard tests/bench/*.c tests/bench/*.cpp)
 BENCH_BIN  := $(patsubst tests/bench/%,$(B)/bench/%,$(basename $(BENCH_SRC)))
+# What scripts/bench_dns.sh runs: the test DNS server, its load client, the look-up flood.
+DNS_BENCH_TOOLS := $(B)/tools/dns_server $(B)/tools/dns_pipeline $(B)/tools/dns_flood
 
 PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
 PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
@@ -107,10 +109,12 @@ test: deps
 
 bench:
 	@scripts/install-deps.sh --bench
-	@$(MAKE) --no-print-directory lib $(BENCH_BIN)
+	@$(MAKE) --no-print-directory lib $(BENCH_BIN) $(DNS_BENCH_TOOLS)
 	@scripts/bench.sh
 	@echo
 	@scripts/bench_echo.sh
+	@echo
+	@scripts/bench_dns.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory lib $(B)/plain/sleepers $(B)/plain/echo_server $(B)/tools/echo_load

@@ -6,6 +6,7 @@
 #   san/      the same under the ASan+UBSan build of libgreen  ("san:NAME")
 #   valgrind  one plain program under libgreen with memcheck
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
+#   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
 # A program listed in tests/known-failures is expected to fail in the mode named there; if it
 # passes, that is a failure too, so the list can only shrink.
 # Ends with one line: "N passed, M failed".
@@ -233,6 +234,24 @@ if [ -n "$summary" ]; then
 fi
 if [ -z "$summary" ] || { [ "$status" -ne 0 ] && [ "${3:-0}" -eq 0 ]; }; then
     record "greenrun" 1 "$log"
+fi
+
+echo "== dns"
+# libgreen's resolver against glibc's on the test zone (tests/dns/compare.sh): its own test lines,
+# and its counts added to the totals.  Each of its steps has its own time limit.
+log="$LOG/dns.log"
+timeout -k 5 400 tests/dns/compare.sh >"$log" 2>&1
+status=$?
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+grep -vE '^[0-9]+ passed, [0-9]+ failed' "$log"
+if [ -n "$summary" ]; then
+    set -- $summary
+    passed=$((passed + $1))
+    failed=$((failed + $3))
+    [ "$3" -gt 0 ] && failures+=("dns")
+fi
+if [ -z "$summary" ] || { [ "$status" -ne 0 ] && [ "${3:-0}" -eq 0 ]; }; then
+    record "dns" 1 "$log"
 fi
 
 echo

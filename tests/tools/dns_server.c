@@ -1,0 +1,755 @@
+/* Authoritative DNS server for the test zone green.test, used to check libgreen's resolver
+ * against glibc's.
+ *
+ *   dns_server --addr A [--port P] [--port-file F] [--log F]
+ *
+ * Serves UDP and TCP on the same address A (IPv4 or IPv6, numeric) and port P (default 53; 0
+ * picks a free one).  F receives the bound port once both sockets are bound; --log writes one
+ * line per query.  One thread, non-blocking sockets, one epoll loop; runs until SIGTERM/SIGINT.
+ *
+ * The zone (green.test., TTL 60, AA set, matching case-insensitive, question echoed as received):
+ *   a              A 10.53.0.1                     six      AAAA 2001:db8::53:1
+ *   dual           A 10.53.0.2, 10.53.0.3, AAAA 2001:db8::53:2, fd00::53
+ *   alias          CNAME alias2; alias2 CNAME dual (answers carry the chain and the targets)
+ *   loop1, loop2   CNAMEs to each other            www.sub  A 10.53.1.1
+ *   nodata         TXT "hello"                     mail     MX 10 a.green.test
+ *   hN.load        A 10.54.N/256.N%256 (N = 0..65535)
+ *   PTRs for 10.53.0.1, 10.53.0.2, 10.53.1.1 and 2001:db8::53:1
+ * and names that misbehave, for every query type (see struct special below): fail (SERVFAIL),
+ * refused (REFUSED), big (60 A records: TC over UDP, full over TCP), slow (A 10.53.0.9, sent
+ * 300 ms later from a timer list while others are served), silent (never answered), short
+ * (5-byte reply), garbage (ID, QR, then pseudo-random bytes, the same every time so that two
+ * resolvers see the same input), badcount (ANCOUNT 5, no records), ptrloop (owner name is a
+ * compression pointer to itself), wrongid (A 10.53.0.10 under ID ^ 0x5a5a), spoof (A 10.53.0.11
+ * sent from another UDP socket, i.e. another source port; nothing over TCP), huge (150 A records
+ * in one ~2.4 KB UDP reply, TC=0).
+ * Unknown names: NXDOMAIN; known names without the type: NODATA; both with an SOA in authority.
+ * Other classes and opcodes: NOTIMP.  QDCOUNT != 1 or an unreadable question: FORMERR.
+ * Messages with QR set and anything shorter than a header get no reply.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_MX = 15, T_TXT = 16, T_AAAA = 28,
+       T_ANY = 255 };
+enum { NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4, REFUSED = 5 };
+enum action { SEND, DROP, DELAY, SPOOF };
+
+#define TTL 60
+#define UDP_LIMIT 512       /* also when the query offers a larger EDNS0 size: TC stays predictable */
+#define SLOW_NS 300000000LL
+#define BATCH 64            /* UDP datagrams per recvmmsg/sendmmsg */
+#define UDP_BUF 4096
+#define OUT_HIGH (1 << 20)  /* a TCP client that does not read gets no more of its queries read */
+#define MAX_TIMERS 100000
+
+/* ---- the zone ---- */
+
+struct rr { const char *name; uint16_t type; const char *data; };
+static const struct rr zone[] = {
+    {"green.test", T_SOA, ""},
+    {"a.green.test", T_A, "10.53.0.1"},
+    {"six.green.test", T_AAAA, "2001:db8::53:1"},
+    {"dual.green.test", T_A, "10.53.0.2"},
+    {"dual.green.test", T_A, "10.53.0.3"},
+    {"dual.green.test", T_AAAA, "2001:db8::53:2"},
+    {"dual.green.test", T_AAAA, "fd00::53"},
+    {"alias.green.test", T_CNAME, "alias2.green.test"},
+    {"alias2.green.test", T_CNAME, "dual.green.test"},
+    {"loop1.green.test", T_CNAME, "loop2.green.test"},
+    {"loop2.green.test", T_CNAME, "loop1.green.test"},
+    {"www.sub.green.test", T_A, "10.53.1.1"},
+    {"nodata.green.test", T_TXT, "hello"},
+    {"mail.green.test", T_MX, "a.green.test"},
+    /* The misbehaving names that carry a real answer. */
+    {"slow.green.test", T_A, "10.53.0.9"},
+    {"wrongid.green.test", T_A, "10.53.0.10"},
+    {"spoof.green.test", T_A, "10.53.0.11"},
+    {"1.0.53.10.in-addr.arpa", T_PTR, "a.green.test"},
+    {"2.0.53.10.in-addr.arpa", T_PTR, "dual.green.test"},
+    {"1.1.53.10.in-addr.arpa", T_PTR, "www.sub.green.test"},
+    {"1.0.0.0.3.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", T_PTR,
+     "six.green.test"},
+};
+#define NZONE (sizeof zone / sizeof zone[0])
+
+enum how { NORMAL, FAIL, REFUSE, BIG, HUGE, SLOW, SILENT, SHORT, GARBAGE, BADCOUNT, PTRLOOP, WRONGID,
+           SPOOFED };
+static const struct special { const char *name; enum how how; } specials[] = {
+    {"fail.green.test", FAIL},         {"refused.green.test", REFUSE},
+    {"big.green.test", BIG},           {"huge.green.test", HUGE},
+    {"slow.green.test", SLOW},         {"silent.green.test", SILENT},
+    {"short.green.test", SHORT},       {"garbage.green.test", GARBAGE},
+    {"badcount.green.test", BADCOUNT}, {"ptrloop.green.test", PTRLOOP},
+    {"wrongid.green.test", WRONGID},   {"spoof.green.test", SPOOFED},
+};
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0 && (n == m || s[n - m - 1] == '.');
+}
+
+/* N of "hN.load.green.test" (decimal, no leading zero, 0..65535), or -1. */
+static long load_index(const char *name)
+{
+    if (name[0] != 'h' || name[1] < '0' || name[1] > '9' || (name[1] == '0' && name[2] != '.'))
+        return -1;
+    char *end;
+    long n = strtol(name + 1, &end, 10);
+    return n <= 65535 && end - name <= 6 && strcmp(end, ".load.green.test") == 0 ? n : -1;
+}
+
+/* A name exists when it owns records or, inside green.test, lies above one that does (an empty
+ * non-terminal such as sub.green.test answers NODATA, not NXDOMAIN).  Above the zone (test.)
+ * and in the reverse trees only the names with records exist. */
+static int name_exists(const char *name)
+{
+    if (load_index(name) >= 0 || strcmp(name, "big.green.test") == 0 ||
+        strcmp(name, "huge.green.test") == 0 || strcmp(name, "load.green.test") == 0)
+        return 1;
+    for (size_t i = 0; i < NZONE; i++)
+        if (ends_with(name, "green.test") ? ends_with(zone[i].name, name) : !strcmp(zone[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* ---- building messages ---- */
+
+struct msg { uint8_t *b; size_t len, cap; int overflow; const char *qname; };
+
+static void put(struct msg *m, const void *p, size_t n)
+{
+    if (m->len + n > m->cap) { m->overflow = 1; return; }
+    memcpy(m->b + m->len, p, n);
+    m->len += n;
+}
+static void put16(struct msg *m, unsigned v) { uint8_t b[2] = {v >> 8, v}; put(m, b, 2); }
+static void put32(struct msg *m, uint32_t v) { put16(m, v >> 16); put16(m, v & 0xffff); }
+
+/* A dotted name; the question's name is written as a pointer to it (offset 12), which keeps
+ * big.green.test's 60 records at 16 bytes each. */
+static void put_name(struct msg *m, const char *name)
+{
+    if (m->qname && strcmp(name, m->qname) == 0) { put16(m, 0xc00c); return; }
+    while (*name) {
+        const char *dot = strchr(name, '.');
+        size_t n = dot ? (size_t)(dot - name) : strlen(name);
+        uint8_t l = n;
+        put(m, &l, 1);
+        put(m, name, n);
+        name += n + (dot != NULL);
+    }
+    put(m, "", 1);
+}
+
+/* Owner, type, class IN, TTL, then the RDATA from its presentation form. */
+static void put_rr(struct msg *m, const char *owner, unsigned type, const char *data)
+{
+    put_name(m, owner);
+    put16(m, type); put16(m, 1); put32(m, TTL);
+    size_t at = m->len;
+    put16(m, 0);
+    uint8_t addr[16];
+    switch (type) {
+    case T_A: inet_pton(AF_INET, data, addr); put(m, addr, 4); break;
+    case T_AAAA: inet_pton(AF_INET6, data, addr); put(m, addr, 16); break;
+    case T_CNAME: case T_PTR: case T_NS: put_name(m, data); break;
+    case T_MX: put16(m, 10); put_name(m, data); break;
+    case T_TXT: { uint8_t l = strlen(data); put(m, &l, 1); put(m, data, l); break; }
+    case T_SOA:
+        put_name(m, "ns.green.test"); put_name(m, "hostmaster.green.test");
+        put32(m, 1); put32(m, 3600); put32(m, 600); put32(m, 86400); put32(m, TTL);
+        break;
+    }
+    if (!m->overflow) { m->b[at] = (m->len - at - 2) >> 8; m->b[at + 1] = m->len - at - 2; }
+}
+
+/* The records of NAME that answer QTYPE; returns their number, and the CNAME's target in
+ * *cname when NAME is an alias and the question is not about the alias itself. */
+static int put_rrset(struct msg *m, const char *name, unsigned qtype, const char **cname)
+{
+    int n = 0;
+    char a[32];
+    long idx = load_index(name);
+    int many = strcmp(name, "big.green.test") == 0 ? 60 : strcmp(name, "huge.green.test") == 0 ? 150 : 0;
+    if (idx >= 0 && (qtype == T_A || qtype == T_ANY)) {
+        snprintf(a, sizeof a, "10.54.%ld.%ld", idx / 256, idx % 256);
+        put_rr(m, name, T_A, a);
+        n++;
+    }
+    for (int i = 1; i <= many && (qtype == T_A || qtype == T_ANY); i++, n++) {
+        snprintf(a, sizeof a, "10.53.%d.%d", many == 60 ? 2 : 3, i);
+        put_rr(m, name, T_A, a);
+    }
+    for (size_t i = 0; i < NZONE; i++) {
+        if (strcmp(zone[i].name, name) != 0)
+            continue;
+        if (zone[i].type == T_CNAME && qtype != T_CNAME && qtype != T_ANY)
+            *cname = zone[i].data;
+        if (zone[i].type == qtype || qtype == T_ANY || zone[i].type == T_CNAME) {
+            put_rr(m, name, zone[i].type, zone[i].data);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The zone whose SOA goes in the authority section of a negative answer. */
+static const char *apex(const char *name)
+{
+    return ends_with(name, "in-addr.arpa") ? "in-addr.arpa"
+         : ends_with(name, "ip6.arpa") ? "ip6.arpa" : "green.test";
+}
+
+/* Reads the question's name (labels only: a pointer has nothing to point to in a question) into
+ * OUT, dotted and lower case, "" for the root.  Returns the offset after it, or 0 when it cannot
+ * be read.  *plain becomes 0 for a label holding '.' or NUL, which no zone name matches. */
+static size_t read_qname(const uint8_t *q, size_t len, char out[256], int *plain)
+{
+    size_t i = 12, o = 0;
+    *plain = 1;
+    for (;;) {
+        if (i >= len)
+            return 0;
+        unsigned l = q[i++];
+        if (l == 0)
+            break;
+        if (l > 63 || i + l > len || o + l + 1 > 254)
+            return 0;
+        if (o)
+            out[o++] = '.';
+        for (unsigned k = 0; k < l; k++) {
+            uint8_t c = q[i + k];
+            *plain &= c != '.' && c != 0;
+            out[o++] = c >= 'A' && c <= 'Z' ? c + 32 : c;
+        }
+        i += l;
+    }
+    out[o] = 0;
+    return i;
+}
+
+static uint64_t garbage_state;
+static uint8_t garbage_byte(void)  /* xorshift64 */
+{
+    garbage_state ^= garbage_state << 13;
+    garbage_state ^= garbage_state >> 7;
+    garbage_state ^= garbage_state << 17;
+    return garbage_state >> 24;
+}
+
+/* What the last query asked, for the log. */
+static char log_name[256];
+static unsigned log_type;
+
+/* Builds the reply to query Q (LEN bytes) in R (CAP bytes); returns its length and, in *act,
+ * whether to send it now, later, from the spoofing socket, or not at all. */
+static size_t answer(const uint8_t *q, size_t len, int tcp, uint8_t *r, size_t cap, enum action *act)
+{
+    struct msg m = {r, 0, cap, 0, NULL};
+    char name[256];
+    int plain;
+    size_t qend;
+
+    *act = DROP;
+    strcpy(log_name, "-");
+    log_type = 0;
+    if (len < 12 || (q[2] & 0x80))
+        return 0;
+    *act = SEND;
+    /* Header: ID, QR, the query's opcode and RD, AA; counts are patched in below. */
+    put(&m, q, 2);
+    uint8_t flags[2] = {0x80 | (q[2] & 0x79) | 0x04, NOERROR};
+    put(&m, flags, 2);
+    put(&m, "\0\0\0\0\0\0\0\0", 8);
+    if ((q[2] >> 3 & 15) != 0) {
+        r[3] = NOTIMP;
+        return m.len;
+    }
+    if (q[4] != 0 || q[5] != 1 || !(qend = read_qname(q, len, name, &plain)) || qend + 4 > len) {
+        r[3] = FORMERR;
+        return m.len;
+    }
+    unsigned qtype = q[qend] << 8 | q[qend + 1], qclass = q[qend + 2] << 8 | q[qend + 3];
+    strcpy(log_name, name);
+    log_type = qtype;
+    put(&m, q + 12, qend + 4 - 12); /* the question, as received */
+    r[5] = 1;
+    m.qname = name;
+    if (qclass != 1) {
+        r[3] = NOTIMP;
+        return m.len;
+    }
+
+    const struct special *sp = NULL;
+    for (size_t i = 0; plain && i < sizeof specials / sizeof specials[0]; i++)
+        if (strcmp(name, specials[i].name) == 0)
+            sp = &specials[i];
+    switch (sp ? sp->how : NORMAL) {
+    case FAIL: r[3] = SERVFAIL; return m.len;
+    case REFUSE: r[3] = REFUSED; return m.len;
+    case SILENT: *act = DROP; return 0;
+    case SHORT: return 5;
+    case GARBAGE:
+        garbage_state = 0x9e3779b97f4a7c15ULL ^ qtype;
+        r[2] = 0x80 | garbage_byte();
+        for (size_t i = 3; i < 60; i++)
+            r[i] = garbage_byte();
+        return 60;
+    case BADCOUNT: r[7] = 5; return m.len;
+    case PTRLOOP: {
+        size_t at = m.len;
+        put16(&m, 0xc000 | at); put16(&m, T_A); put16(&m, 1); put32(&m, TTL);
+        put16(&m, 4); put(&m, "\x0a\x35\x00\x0c", 4);
+        r[7] = 1;
+        return m.len;
+    }
+    case SLOW: *act = DELAY; break;
+    case WRONGID: r[0] ^= 0x5a; r[1] ^= 0x5a; break;
+    case SPOOFED: *act = tcp ? DROP : SPOOF; break;
+    default: break;
+    }
+
+    /* Follow the CNAME chain inside the zone, each name once (loop1/loop2 stop there with the
+     * two CNAMEs and NOERROR). */
+    const char *at = name, *seen[8], *next;
+    int an = 0, n, nseen = 0, loop = 0;
+    do {
+        seen[nseen++] = at;
+        next = NULL;
+        an += n = put_rrset(&m, at, qtype, &next);
+        for (int i = 0; next && i < nseen; i++)
+            loop |= strcmp(seen[i], next) == 0;
+        at = next ? next : at;
+    } while (next && !loop && nseen < 8);
+    r[6] = an >> 8;
+    r[7] = an;
+    if (!next && n == 0) {
+        /* Negative answer at the end of the chain: NXDOMAIN or NODATA, with the zone's SOA. */
+        if (!plain || !name_exists(at))
+            r[3] = NXDOMAIN;
+        put_rr(&m, apex(at), T_SOA, "");
+        r[9] = 1;
+    }
+    if ((!tcp && m.len > UDP_LIMIT && !(sp && sp->how == HUGE)) || m.overflow) {
+        r[2] |= 0x02; /* TC: the question only */
+        r[6] = r[7] = r[9] = 0;
+        m.len = qend + 4;
+    }
+    return m.len;
+}
+
+/* ---- the event loop ---- */
+
+struct conn {                     /* one TCP client */
+    int fd;
+    uint32_t events;              /* what epoll watches for it now */
+    uint8_t *in, *out;            /* received bytes not yet handled; replies not yet sent */
+    size_t inlen, incap, outoff, outlen, outcap;
+};
+
+struct timer {                    /* a reply held back (slow.green.test) */
+    struct timer *next;
+    long long due;
+    struct conn *conn;            /* TCP, or NULL: UDP to peer */
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
+    size_t len;
+    uint8_t data[];
+};
+
+static int ep, udp_fd, tcp_fd, spoof_fd;
+static struct timer *timers, **timers_tail = &timers;  /* FIFO: every delay is the same */
+static long ntimers;
+static long long accept_paused_until;
+static FILE *qlog;
+static volatile sig_atomic_t stop;
+static uint8_t udp_tag, tcp_tag;  /* epoll data for the two server sockets */
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "dns_server: %s: %s\n", what, strerror(errno));
+    exit(1);
+}
+
+static void log_query(const char *proto, const uint8_t *r, size_t len, enum action act)
+{
+    static const char *acts[] = {"sent", "dropped", "delayed", "spoofed"};
+    if (qlog)
+        fprintf(qlog, "%s %s type %u -> %s rcode %d len %zu\n", proto, log_name, log_type,
+                acts[act], len >= 4 ? r[3] & 15 : -1, len);
+}
+
+static void add_timer(struct conn *c, const struct sockaddr_storage *peer, socklen_t peerlen,
+                      const uint8_t *data, size_t len)
+{
+    struct timer *t;
+    if (ntimers >= MAX_TIMERS || !(t = malloc(sizeof *t + len)))
+        return;
+    *t = (struct timer){NULL, now_ns() + SLOW_NS, c, {0}, peerlen, len};
+    if (peer)
+        memcpy(&t->peer, peer, peerlen);
+    memcpy(t->data, data, len);
+    *timers_tail = t;
+    timers_tail = &t->next;
+    ntimers++;
+}
+
+static void set_events(struct conn *c, uint32_t events)
+{
+    if (events != c->events) {
+        struct epoll_event ev = {.events = events, .data.ptr = c};
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+        c->events = events;
+    }
+}
+
+static void conn_close(struct conn *c)
+{
+    for (struct timer **p = &timers, *t; (t = *p);) {  /* its held-back replies go too */
+        if (t->conn == c) {
+            *p = t->next;
+            free(t);
+            ntimers--;
+        } else {
+            p = &t->next;
+        }
+    }
+    for (timers_tail = &timers; *timers_tail; timers_tail = &(*timers_tail)->next)
+        ;
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* Sends what is queued; returns -1 when the connection is dead. */
+static int conn_flush(struct conn *c)
+{
+    while (c->outoff < c->outlen) {
+        ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0)
+            return -1;
+        c->outoff += n;
+    }
+    if (c->outoff == c->outlen)
+        c->outoff = c->outlen = 0;
+    size_t queued = c->outlen - c->outoff;
+    set_events(c, (queued < OUT_HIGH ? EPOLLIN : 0) | (queued ? EPOLLOUT : 0));
+    return 0;
+}
+
+/* Queues one reply with its 2-byte length. */
+static int conn_reply(struct conn *c, const uint8_t *data, size_t len)
+{
+    if (c->outoff && c->outlen + len + 2 > c->outcap) {
+        memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+        c->outlen -= c->outoff;
+        c->outoff = 0;
+    }
+    if (c->outlen + len + 2 > c->outcap) {
+        size_t cap = c->outcap ? c->outcap : 4096;
+        while (cap < c->outlen + len + 2)
+            cap *= 2;
+        uint8_t *p = realloc(c->out, cap);
+        if (!p)
+            return -1;
+        c->out = p;
+        c->outcap = cap;
+    }
+    c->out[c->outlen] = len >> 8;
+    c->out[c->outlen + 1] = len;
+    memcpy(c->out + c->outlen + 2, data, len);
+    c->outlen += len + 2;
+    return conn_flush(c);
+}
+
+/* Reads what the client sent and answers every complete query; returns -1 to close. */
+static int conn_read(struct conn *c)
+{
+    static uint8_t reply[65536];
+    for (int rounds = 0; rounds < 16; rounds++) {  /* bounded: other clients get their turn */
+        if (c->incap - c->inlen < 4096) {
+            size_t cap = c->incap ? c->incap * 2 : 4096;
+            uint8_t *p = realloc(c->in, cap);
+            if (!p)
+                return -1;
+            c->in = p;
+            c->incap = cap;
+        }
+        ssize_t n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return 0;
+        if (n <= 0) {
+            conn_flush(c);  /* a client that shut down its side after asking still gets answers */
+            return -1;
+        }
+        c->inlen += n;
+        size_t off = 0;
+        while (c->inlen - off >= 2) {
+            size_t len = c->in[off] << 8 | c->in[off + 1];
+            if (c->inlen - off - 2 < len)
+                break;
+            enum action act;
+            size_t rlen = answer(c->in + off + 2, len, 1, reply, sizeof reply, &act);
+            log_query("tcp", reply, rlen, act);
+            off += 2 + len;
+            if (act == SEND && conn_reply(c, reply, rlen) < 0)
+                return -1;
+            if (act == DELAY)
+                add_timer(c, NULL, 0, reply, rlen);
+        }
+        memmove(c->in, c->in + off, c->inlen - off);
+        c->inlen -= off;
+        if (c->incap > 131072 && c->inlen < 4096) {  /* one big message passed: shrink again */
+            free(c->in);
+            c->in = malloc(4096);
+            c->incap = c->in ? 4096 : 0;
+            if (!c->in)
+                return -1;
+        }
+        if (!(c->events & EPOLLIN))
+            return 0;
+    }
+    return 0;
+}
+
+static void tcp_accept(void)
+{
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: stop accepting for a while rather than spin. */
+                struct epoll_event ev = {.events = 0, .data.ptr = &tcp_tag};
+                epoll_ctl(ep, EPOLL_CTL_MOD, tcp_fd, &ev);
+                accept_paused_until = now_ns() + 100000000LL;
+            }
+            return;
+        }
+        struct conn *c = calloc(1, sizeof *c);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (!c || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->fd = fd;
+        c->events = EPOLLIN;
+    }
+}
+
+/* Answers up to BATCH datagrams at once, with one recvmmsg and one sendmmsg. */
+static int udp_batch(void)
+{
+    static uint8_t in[BATCH][UDP_BUF], out[BATCH][UDP_BUF];
+    static struct sockaddr_storage peers[BATCH];
+    static struct mmsghdr msgs[BATCH], replies[BATCH];
+    static struct iovec iov[BATCH], riov[BATCH];
+    for (int i = 0; i < BATCH; i++) {
+        iov[i] = (struct iovec){in[i], UDP_BUF};
+        msgs[i].msg_hdr = (struct msghdr){.msg_name = &peers[i], .msg_namelen = sizeof peers[i],
+                                          .msg_iov = &iov[i], .msg_iovlen = 1};
+    }
+    int n = recvmmsg(udp_fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0)
+        return 0;
+    int nr = 0;
+    for (int i = 0; i < n; i++) {
+        enum action act;
+        size_t len = answer(in[i], msgs[i].msg_len, 0, out[nr], UDP_BUF, &act);
+        struct sockaddr *peer = (struct sockaddr *)&peers[i];
+        socklen_t peerlen = msgs[i].msg_hdr.msg_namelen;
+        log_query("udp", out[nr], len, act);
+        if (act == SEND) {
+            riov[nr] = (struct iovec){out[nr], len};
+            replies[nr].msg_hdr = (struct msghdr){.msg_name = peer, .msg_namelen = peerlen,
+                                                  .msg_iov = &riov[nr], .msg_iovlen = 1};
+            nr++;
+        } else if (act == DELAY) {
+            add_timer(NULL, &peers[i], peerlen, out[nr], len);
+        } else if (act == SPOOF) {
+            sendto(spoof_fd, out[nr], len, MSG_DONTWAIT, peer, peerlen);
+        }
+    }
+    /* A reply that does not fit in the socket buffer now is lost, as UDP may lose it. */
+    for (int done = 0; done < nr;) {
+        int k = sendmmsg(udp_fd, replies + done, nr - done, MSG_DONTWAIT);
+        if (k <= 0)
+            done++;  /* skip the one that failed (e.g. an unreachable peer) */
+        else
+            done += k;
+    }
+    return n;
+}
+
+static void run_timers(void)
+{
+    long long now = now_ns();
+    struct timer *t;
+    while ((t = timers) && t->due <= now) {
+        timers = t->next;
+        if (!timers)
+            timers_tail = &timers;
+        ntimers--;
+        if (!t->conn)
+            sendto(udp_fd, t->data, t->len, MSG_DONTWAIT, (struct sockaddr *)&t->peer, t->peerlen);
+        else if (conn_reply(t->conn, t->data, t->len) < 0)
+            conn_close(t->conn);  /* also unlinks the connection's other timers: fetch anew */
+        free(t);
+    }
+    if (accept_paused_until && accept_paused_until <= now) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tcp_tag};
+        epoll_ctl(ep, EPOLL_CTL_MOD, tcp_fd, &ev);
+        accept_paused_until = 0;
+    }
+}
+
+static void on_signal(int sig) { (void)sig; stop = 1; }
+
+/* A socket of TYPE bound to ADDR; with *port 0 the kernel picks one and *port receives it. */
+static int bound_socket(int type, const struct sockaddr_storage *addr, socklen_t len, int *port)
+{
+    struct sockaddr_storage a = *addr;
+    int fd = socket(a.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        die("socket");
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a.ss_family == AF_INET)
+        ((struct sockaddr_in *)&a)->sin_port = htons(*port);
+    else
+        ((struct sockaddr_in6 *)&a)->sin6_port = htons(*port);
+    if (bind(fd, (struct sockaddr *)&a, len) < 0) {
+        close(fd);
+        return -1;
+    }
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.ss_family == AF_INET ? ((struct sockaddr_in *)&a)->sin_port
+                                         : ((struct sockaddr_in6 *)&a)->sin6_port);
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    const char *addr_s = NULL, *port_file = NULL, *log_file = NULL;
+    int port = 53;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--addr") == 0) addr_s = argv[i + 1];
+        else if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--port-file") == 0) port_file = argv[i + 1];
+        else if (strcmp(argv[i], "--log") == 0) log_file = argv[i + 1];
+        else addr_s = NULL, i = argc;
+    }
+    struct sockaddr_storage addr = {0};
+    socklen_t alen;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    if (addr_s && inet_pton(AF_INET, addr_s, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        alen = sizeof *a4;
+    } else if (addr_s && inet_pton(AF_INET6, addr_s, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        alen = sizeof *a6;
+    } else {
+        fprintf(stderr, "usage: dns_server --addr A [--port P] [--port-file F] [--log F]\n");
+        return 2;
+    }
+    if (port < 0 || port > 65535 || (argc - 1) % 2)
+        return fprintf(stderr, "dns_server: bad arguments\n"), 2;
+
+    /* With port 0 the UDP socket's port may be taken for TCP: try a few. */
+    for (int tries = 0;; tries++) {
+        int p = port;
+        if ((udp_fd = bound_socket(SOCK_DGRAM, &addr, alen, &p)) < 0)
+            die("bind (udp)");
+        if ((tcp_fd = bound_socket(SOCK_STREAM, &addr, alen, &p)) >= 0) {
+            port = p;
+            break;
+        }
+        if (port != 0 || tries == 20)
+            die("bind (tcp)");
+        close(udp_fd);
+    }
+    int zero = 0;
+    if (listen(tcp_fd, 4096) < 0 || (spoof_fd = bound_socket(SOCK_DGRAM, &addr, alen, &zero)) < 0)
+        die("listen");
+    if (log_file && !(qlog = fopen(log_file, "w")))
+        die(log_file);
+
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &udp_tag};
+    epoll_ctl(ep, EPOLL_CTL_ADD, udp_fd, &ev);
+    ev.data.ptr = &tcp_tag;
+    epoll_ctl(ep, EPOLL_CTL_ADD, tcp_fd, &ev);
+
+    /* The signals are blocked but while epoll waits: none can slip in between check and wait. */
+    sigset_t block, empty;
+    sigemptyset(&block);
+    sigemptyset(&empty);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0)
+            die(port_file);
+    }
+
+    struct epoll_event events[256];
+    while (!stop) {
+        int timeout = -1;
+        long long next = timers ? timers->due : 0, now = now_ns();
+        if (accept_paused_until && (!next || accept_paused_until < next))
+            next = accept_paused_until;
+        if (next)
+            timeout = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+        int n = epoll_pwait(ep, events, 256, timeout, &empty);
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait");
+        for (int i = 0; i < n; i++) {
+            void *p = events[i].data.ptr;
+            if (p == &udp_tag) {
+                for (int k = 0; k < 16 && udp_batch() == BATCH; k++)
+                    ;
+            } else if (p == &tcp_tag) {
+                tcp_accept();
+            } else {
+                struct conn *c = p;
+                uint32_t e = events[i].events;
+                if ((e & (EPOLLERR | EPOLLHUP) && !(e & EPOLLIN)) ||
+                    (e & EPOLLIN && conn_read(c) < 0) || (e & EPOLLOUT && conn_flush(c) < 0))
+                    conn_close(c);
+            }
+        }
+        run_timers();
+        if (qlog)
+            fflush(qlog);
+    }
+    return 0;
+}
