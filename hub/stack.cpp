@@ -75,8 +75,15 @@ void stack_put(Stack* s)
 {
     if (!s->map)
         return;
-    // Give the pages back before pooling: a pooled stack must cost no memory.
-    if (madvise(s->lo, s->size, MADV_DONTNEED) == 0) {
+    // Give the pages back before pooling: a pooled stack must cost no memory.  When the pool
+    // is full the stack is unmapped instead, and giving its pages back first would be a
+    // second system call for nothing.
+    bool room;
+    {
+        SpinGuard g(pool_lock);
+        room = pool_count < kStackPoolMax;
+    }
+    if (room && madvise(s->lo, s->size, MADV_DONTNEED) == 0) {
         SpinGuard g(pool_lock);
         if (pool_count < kStackPoolMax) {
             pool[pool_count++] = *s;

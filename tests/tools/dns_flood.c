@@ -14,8 +14,8 @@
  *
  * Prints one line:
  *   lookups COUNT ok K seconds S os_threads T fast_done_before_slow yes|no
- * S is the wall time from the first pthread_create until every thread, the slow one included
- * (so S is at least 0.3), has been joined.
+ * S is the wall time from the first pthread_create until every fast look-up's thread has been
+ * joined (the slow one is waited for afterwards, and is not counted in S).
  * T is the largest number of OS threads (entries of /proc/self/task) seen while the threads
  * were alive, sampled by the main thread and by some of the workers.  Exit status 0 when all
  * COUNT look-ups (and the slow one) returned the right address, 1 otherwise, 2 on bad usage.
@@ -221,8 +221,8 @@ int main(int argc, char **argv)
     sample_threads();
     for (int i = 0; i < created; i++)
         pthread_join(threads[i], NULL);
-    pthread_join(slow, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(slow, NULL);
 
     int ok = atomic_load(&ok_count);
     int fast_first = atomic_load(&first_fast_seq);

@@ -636,6 +636,14 @@ static int bound_socket(int type, const struct sockaddr_storage *addr, socklen_t
     if (fd < 0)
         die("socket");
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (type == SOCK_DGRAM) {
+        /* Thousands of queries can arrive at once (one per thread of a client): a default
+           receive buffer holds a few hundred datagrams and drops the rest.  FORCE passes
+           rmem_max as root; otherwise the kernel clamps the plain request. */
+        int size = 8 << 20;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
     if (a.ss_family == AF_INET)
         ((struct sockaddr_in *)&a)->sin_port = htons(*port);
     else
