@@ -1,0 +1,137 @@
+// syscall(): the system calls a program makes through glibc's generic entry point.
+//
+// SYS_futex: the program's own futexes, which C++20 std::atomic::wait/notify,
+// std::counting_semaphore and libstdc++'s futures use.  A green thread's
+// FUTEX_WAIT/FUTEX_WAIT_BITSET parks it on libgreen's futex; every FUTEX_WAKE/FUTEX_WAKE_BITSET
+// wakes green waiters first, then also makes the real system call, for waiters libgreen cannot
+// know about (real threads, other processes).
+//
+// The blocking I/O, polling and sleep calls a green thread makes this way go to libgreen's own
+// wrappers of the same calls, which have the same contract (-1 and errno), so a socket read
+// through syscall(SYS_read) parks like read() does.  clock_nanosleep is the one whose C
+// function reports errors differently (it returns the error number).
+//
+// Other operations, other system calls, and callers that are not green threads go to the real
+// syscall() unchanged.  System calls made inline, without syscall(), are never seen.
+#include <linux/futex.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdint>
+
+#include "sync.h"
+
+using namespace green;
+
+namespace {
+
+constexpr int kCmdMask = ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+
+long fail(int e)
+{
+    errno = e;
+    return -1;
+}
+
+long green_futex_wait(const uint32_t* word, int op, uint32_t val, const timespec* ts, uint32_t bitset)
+{
+    int cmd = op & kCmdMask;
+    if (cmd == FUTEX_WAIT_BITSET && bitset == 0)
+        return fail(EINVAL);
+    int64_t deadline = kForever;
+    if (ts) {
+        if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+            return fail(EINVAL);
+        int64_t t = int64_t(ts->tv_sec) * 1000000000 + ts->tv_nsec;
+        if (cmd == FUTEX_WAIT)  // relative, on CLOCK_MONOTONIC
+            deadline = mono_now() + t;
+        else
+            deadline = deadline_from((op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, ts);
+    }
+    int r = futex_wait(word, val, deadline, false, "futex", !(op & FUTEX_PRIVATE_FLAG));
+    return r == 0 ? 0 : fail(-r);
+}
+
+// The green form of a system call that has a wrapper here; false when there is none.
+bool green_call(long number, long a1, long a2, long a3, long a4, long a5, long a6, long* result)
+{
+    auto p = [](long v) { return reinterpret_cast<void*>(v); };
+    switch (number) {
+    case SYS_read: *result = read(int(a1), p(a2), size_t(a3)); return true;
+    case SYS_write: *result = write(int(a1), p(a2), size_t(a3)); return true;
+    case SYS_readv: *result = readv(int(a1), static_cast<iovec*>(p(a2)), int(a3)); return true;
+    case SYS_writev: *result = writev(int(a1), static_cast<iovec*>(p(a2)), int(a3)); return true;
+    case SYS_recvfrom:
+        *result = recvfrom(int(a1), p(a2), size_t(a3), int(a4), static_cast<sockaddr*>(p(a5)),
+                           static_cast<socklen_t*>(p(a6)));
+        return true;
+    case SYS_sendto:
+        *result = sendto(int(a1), p(a2), size_t(a3), int(a4), static_cast<sockaddr*>(p(a5)),
+                         socklen_t(a6));
+        return true;
+    case SYS_recvmsg: *result = recvmsg(int(a1), static_cast<msghdr*>(p(a2)), int(a3)); return true;
+    case SYS_sendmsg: *result = sendmsg(int(a1), static_cast<msghdr*>(p(a2)), int(a3)); return true;
+    case SYS_accept:
+        *result = accept(int(a1), static_cast<sockaddr*>(p(a2)), static_cast<socklen_t*>(p(a3)));
+        return true;
+    case SYS_accept4:
+        *result = accept4(int(a1), static_cast<sockaddr*>(p(a2)), static_cast<socklen_t*>(p(a3)),
+                          int(a4));
+        return true;
+    case SYS_connect:
+        *result = connect(int(a1), static_cast<sockaddr*>(p(a2)), socklen_t(a3));
+        return true;
+    case SYS_poll: *result = poll(static_cast<pollfd*>(p(a1)), nfds_t(a2), int(a3)); return true;
+    case SYS_select:
+        *result = select(int(a1), static_cast<fd_set*>(p(a2)), static_cast<fd_set*>(p(a3)),
+                         static_cast<fd_set*>(p(a4)), static_cast<timeval*>(p(a5)));
+        return true;
+    case SYS_epoll_wait:
+        *result = epoll_wait(int(a1), static_cast<epoll_event*>(p(a2)), int(a3), int(a4));
+        return true;
+    case SYS_nanosleep:
+        *result = nanosleep(static_cast<timespec*>(p(a1)), static_cast<timespec*>(p(a2)));
+        return true;
+    case SYS_clock_nanosleep: {
+        int err = clock_nanosleep(clockid_t(a1), int(a2), static_cast<timespec*>(p(a3)),
+                                  static_cast<timespec*>(p(a4)));
+        *result = err ? fail(err) : 0;
+        return true;
+    }
+    default: return false;
+    }
+}
+
+}  // namespace
+
+GREEN_EXPORT long syscall(long number, ...)
+{
+    va_list ap;
+    va_start(ap, number);
+    long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+    long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+    va_end(ap);
+    if (number == SYS_futex) {
+        auto* word = reinterpret_cast<const uint32_t*>(a1);
+        int op = int(a2);
+        int cmd = op & kCmdMask;
+        if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && green_self())
+            return green_futex_wait(word, op, uint32_t(a3), reinterpret_cast<const timespec*>(a4),
+                                    uint32_t(a6));
+        if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {
+            // Green waiters first; then the kernel's, for the rest of the count.
+            return futex_wake(word, int(a3), true, !(op & FUTEX_PRIVATE_FLAG));
+        }
+    } else if (green_self()) {
+        long result;
+        if (green_call(number, a1, a2, a3, a4, a5, a6, &result))
+            return result;
+    }
+    return REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
+}
