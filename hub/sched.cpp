@@ -12,8 +12,12 @@
 #include <cstring>
 #include <new>
 
+#include <sys/syscall.h>
+
+#include "diag.h"
 #include "green.h"
 #include "log.h"
+#include "sys.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -23,6 +27,7 @@
 namespace green {
 
 __attribute__((tls_model("initial-exec"))) thread_local Hub* tl_hub = nullptr;
+std::atomic<Hub*> all_hubs{nullptr};
 
 namespace {
 
@@ -68,6 +73,7 @@ void switch_to(Hub* h, Green* next)
     h->current = next;
     next->state = State::Running;
     h->stats.switches++;
+    h->heartbeat.store(h->stats.switches, std::memory_order_relaxed);  // for the watchdog
     asan_start(self, next);
     ctx::transfer_t t = ctx::jump_fcontext(next->ctx, self);
     after_resume(t);
@@ -155,10 +161,27 @@ void report_deadlock(Hub* h)
     after_resume(t);
     Hub* h = tl_hub;
     for (;;) {
+        // The stretch since the last poll, when someone else could have been waiting for the
+        // loop: the hub's longest stall (GREEN_STATS).  Two clock reads per poll, none per
+        // switch.
+        if (h->live > 1 || h->timed_waits > 0 || h->fd_waits > 0) {
+            int64_t stall = mono_now() - h->loop_now;
+            if (stall > h->stats.max_stall_ns)
+                h->stats.max_stall_ns = stall;
+        }
         h->stats.polls++;
         if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
             report_deadlock(h);
-        ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
+        bool block = h->runq.empty();
+        if (block)
+            h->idle.store(true, std::memory_order_relaxed);  // waiting is no stall
+        ev_run(h->evloop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
+        if (block)
+            h->idle.store(false, std::memory_order_relaxed);
+        h->loop_now = mono_now();
+        if (h->dump_requested.load(std::memory_order_relaxed) &&
+            h->dump_requested.exchange(false))
+            dump_hub(h);
         // The next poll comes after every green thread now runnable had its turn, and after
         // kPollBudget switches at least.
         h->budget = h->runq.length > kPollBudget ? h->runq.length : kPollBudget;
@@ -193,6 +216,7 @@ void after_fork_child()
         return;
     arena_after_fork();
     stack_after_fork();
+    h->loop_ready.store(false);
     if (h->evloop) {
         ev_loop_destroy(h->evloop);
         h->evloop = nullptr;
@@ -203,6 +227,15 @@ void after_fork_child()
     h->remote_head = nullptr;
     h->budget = kPollBudget;
     live_greens.store(1);
+    // Its counters start again (GREEN_STATS at the child's exit tells of the child), and it
+    // is the only hub left.
+    h->stats = HubStats{};
+    h->stats.peak_live = 1;
+    h->live = 1;
+    h->loop_now = mono_now();
+    h->tid = int(raw_syscall(SYS_gettid));
+    h->next_hub = nullptr;
+    all_hubs.store(h, std::memory_order_release);
 }
 
 }  // namespace
@@ -230,8 +263,15 @@ bool hub_attach()
     h->loop.hub = h;
     h->os_thread = pthread_self();
     h->errno_ptr = &errno;
-    live_greens.fetch_add(1);
+    h->tid = int(raw_syscall(SYS_gettid));
+    h->live = 1;
+    h->loop_now = mono_now();
+    h->stats.peak_live = uint64_t(live_greens.fetch_add(1) + 1);
     tl_hub = h;
+    Hub* head = all_hubs.load(std::memory_order_relaxed);
+    do
+        h->next_hub = head;
+    while (!all_hubs.compare_exchange_weak(head, h, std::memory_order_release));
     if (!started.exchange(true))
         pthread_atfork(nullptr, nullptr, after_fork_child);
     return true;
@@ -257,13 +297,17 @@ void hub_ensure_loop(Hub* h)
     ev_async_init(&h->remote_async, on_remote);
     h->remote_async.data = h;
     ev_async_start(h->evloop, &h->remote_async);
+    h->loop_ready.store(true, std::memory_order_release);
 }
 
-int park()
+int park(int kind)
 {
     Hub* h = tl_hub;
     Green* self = h->current;
     hub_ensure_loop(h);  // a waker on another OS thread will need its ev_async
+    h->stats.parks[kind]++;
+    self->wait_kind = uint8_t(kind);
+    self->wait_since = h->loop_now;
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -310,12 +354,13 @@ void yield()
     run_next(h);
 }
 
-int park_until(int64_t deadline)
+int park_until(int64_t deadline, int kind)
 {
     Hub* h = tl_hub;
     Green* self = h->current;
+    self->wait_deadline = deadline;
     if (deadline == kForever)
-        return park();
+        return park(kind);
     hub_ensure_loop(h);
     // libev adds the interval to its cached monotonic time, which is stale when green threads
     // ran for a while without polling: refresh it, or the timer fires early.
@@ -325,7 +370,7 @@ int park_until(int64_t deadline)
     self->timer.data = self;
     ev_timer_start(h->evloop, &self->timer);
     h->timed_waits++;
-    int reason = park();
+    int reason = park(kind);
     h->timed_waits--;
     ev_timer_stop(h->evloop, &self->timer);
     return reason;
@@ -363,7 +408,7 @@ int sleep_until(int64_t deadline, bool cancellable)
         if (mono_now() >= deadline)
             return 0;
         self->in_cancel_point = cancellable;
-        park_until(deadline);
+        park_until(deadline, kWaitTimer);
         self->in_cancel_point = false;
     }
 }
