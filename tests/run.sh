@@ -275,6 +275,30 @@ dump_signal_check() {
 dump_signal_check
 rm -rf "$DIAG"
 
+# The manual pages and the code name the same GREEN_* variables and greenrun options, both
+# ways, and the pages format without groff warnings (tests/greenrun/test-docs.sh).
+docs_check() {
+    local log=$LOG/docs.log line name
+    timeout -k 5 "$TIMEOUT" tests/greenrun/test-docs.sh >"$log" 2>&1
+    local status=$?
+    while IFS= read -r line; do
+        case $line in
+        "ok - "*) record "docs:${line#ok - }" 0 /dev/null ;;
+        "not ok - "*)
+            name=${line#not ok - }
+            printf '%s\n' "$line" >"$LOG/docs_case.log"
+            record "docs:${name%%: *}" 1 "$LOG/docs_case.log"
+            ;;
+        esac
+    done <"$log"
+    # A script that stopped early, or failed without saying which case: one failure more.
+    if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log" ||
+        { [ $status -ne 0 ] && ! grep -q '^not ok' "$log"; }; then
+        record "docs" 1 "$log"
+    fi
+}
+docs_check
+
 echo "== scale"
 # A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at
 # most 2 OS threads, every byte checked by the load client (which runs plain, in 2 processes:
