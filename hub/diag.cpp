@@ -1,6 +1,7 @@
 #include "diag.h"
 
 #include <execinfo.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -124,6 +125,27 @@ bool backtrace_handler_installed()
            sa.sa_handler == on_backtrace_signal;
 }
 
+// Whether OS thread tid blocks sig (its SigBlk in /proc): a blocked backtrace signal would
+// stay pending and run its handler at some later, unrelated moment.
+bool signal_blocked(int tid, int sig)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = raw_syscall(SYS_read, fd, long(buf), sizeof buf - 1);
+    raw_syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char* line = strstr(buf, "\nSigBlk:");
+    if (!line)
+        return false;
+    unsigned long long mask = strtoull(line + 8, nullptr, 16);
+    return (mask >> (sig - 1)) & 1;
+}
+
 void watchdog_report(Hub* h, int64_t stalled)
 {
     char d1[32], d2[32], who[64];
@@ -137,9 +159,18 @@ void watchdog_report(Hub* h, int64_t stalled)
         b.line("watchdog: OS thread %d has not come back to its hub for %s (GREEN_WATCHDOG is "
                "%s); running: green %s", h->tid, duration(stalled, d1, sizeof d1),
                duration(config.watchdog_ns, d2, sizeof d2), who);
-        // Only while the handler is still ours: the program may have taken the signal since.
-        if (!backtrace_handler_installed())
+        // Only while the handler is still ours (the program may have taken the signal since)
+        // and the thread can take it now.
+        if (!backtrace_handler_installed()) {
+            b.line("watchdog: no backtrace: the program handles signal %d itself",
+                   backtrace_signal());
             return;
+        }
+        if (signal_blocked(h->tid, backtrace_signal())) {
+            b.line("watchdog: no backtrace: OS thread %d blocks signal %d", h->tid,
+                   backtrace_signal());
+            return;
+        }
         b.line("watchdog: backtrace of OS thread %d:", h->tid);
     }
     backtrace_done.store(false);
@@ -257,12 +288,12 @@ void dump_hub(Hub* h)
             snprintf(what, sizeof what, "timer");
             break;
         case kWaitFutex:
-            snprintf(what, sizeof what, "%s %p", g->wait_call ? g->wait_call : "futex",
-                     g->wait_obj);
+            snprintf(what, sizeof what, "%s %p", g->wait_what ? g->wait_what : "futex",
+                     g->wait_addr);
             break;
         case kWaitJoin:
             snprintf(what, sizeof what, "pthread_join of thread %" PRIu64,
-                     is_green(g->wait_obj) ? static_cast<const Green*>(g->wait_obj)->id : 0);
+                     is_green(g->wait_addr) ? static_cast<const Green*>(g->wait_addr)->id : 0);
             break;
         default:
             snprintf(what, sizeof what, "other");

@@ -46,14 +46,12 @@ struct Green {
     std::atomic<uint32_t> park_seq{0};  // bumped after every park: a wake for an old wait is dropped
     ev_timer timer;                 // the deadline of its current wait
     int io_revents = 0;             // what libev reported for the fds of its current wait
-    const char* wait_what = nullptr;  // the call it waits in forever, for deadlock reports
-    const void* wait_addr = nullptr;  // and on what
+    const char* wait_what = nullptr;  // the call it waits in (locks, join), while it waits
+    const void* wait_addr = nullptr;  // and on what (the futex word, the thread joined)
     uint8_t wait_kind = kWaitOther; // what its current (or last) park waits for (WaitKind)
     uint8_t wait_events = 0;        // kWaitFd: EV_READ and/or EV_WRITE
     int wait_fd = -1;               // kWaitFd: the (first) descriptor
     int wait_nfds = 0;              // kWaitFd: how many descriptors
-    const void* wait_obj = nullptr; // kWaitFutex: the word; kWaitJoin: the thread joined
-    const char* wait_call = nullptr;  // kWaitFutex, kWaitJoin: the call that waits
     int64_t wait_deadline = kForever;  // of the current park
     int64_t wait_since = 0;         // when it parked (the hub's loop time: see Hub::loop_now)
     Green* remote_next = nullptr;   // link in the hub's list of wakes from other OS threads

@@ -128,9 +128,16 @@ void on_remote(struct ev_loop*, ev_async* w, int) { take_remote_wakes(static_cas
 
 void on_timer(struct ev_loop*, ev_timer* w, int) { unpark(static_cast<Green*>(w->data), kWakeTimeout); }
 
+// Parked in a lock or a join with no deadline (a timed wait is no deadlock).
+bool waits_forever(const Green* g)
+{
+    return g->state == State::Parked && g->wait_what && g->wait_deadline == kForever;
+}
+
 // Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
 // this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
 // does, and then keep waiting (a real thread or a signal may still wake one).
+
 void report_deadlock(Hub* h)
 {
     if (h->deadlock_reported)
@@ -139,14 +146,14 @@ void report_deadlock(Hub* h)
     for_each_green([&](Green* g) {
         if (g->hub != h || g->state == State::Dead)
             return;
-        (g->state == State::Parked && g->wait_what ? waiting : other)++;
+        (waits_forever(g) ? waiting : other)++;
     });
     if (other > 0 || waiting == 0)
         return;
     h->deadlock_reported = true;
     GREEN_WARN("all %d green threads of this OS thread wait for one another (deadlock?):", waiting);
     for_each_green([&](Green* g) {
-        if (g->hub == h && g->state == State::Parked && g->wait_what)
+        if (g->hub == h && waits_forever(g))
             GREEN_WARN("  thread %llu%s%s%s: in %s(%p)", (unsigned long long)g->id,
                        g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
                        g->wait_what, g->wait_addr);
@@ -162,12 +169,12 @@ void report_deadlock(Hub* h)
     Hub* h = tl_hub;
     for (;;) {
         // The stretch since the last poll, when someone else could have been waiting for the
-        // loop: the hub's longest stall (GREEN_STATS).  Two clock reads per poll, none per
-        // switch.
+        // loop: the hub's longest stall (GREEN_STATS).  One clock read per poll (two when the
+        // poll may block), none per switch.
+        int64_t now = mono_now();
         if (h->live > 1 || h->timed_waits > 0 || h->fd_waits > 0) {
-            int64_t stall = mono_now() - h->loop_now;
-            if (stall > h->stats.max_stall_ns)
-                h->stats.max_stall_ns = stall;
+            if (now - h->loop_now > h->stats.max_stall_ns)
+                h->stats.max_stall_ns = now - h->loop_now;
         }
         h->stats.polls++;
         if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
@@ -176,9 +183,11 @@ void report_deadlock(Hub* h)
         if (block)
             h->idle.store(true, std::memory_order_relaxed);  // waiting is no stall
         ev_run(h->evloop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
-        if (block)
+        if (block) {
             h->idle.store(false, std::memory_order_relaxed);
-        h->loop_now = mono_now();
+            now = mono_now();
+        }
+        h->loop_now = now;
         if (h->dump_requested.load(std::memory_order_relaxed) &&
             h->dump_requested.exchange(false))
             dump_hub(h);
@@ -300,14 +309,18 @@ void hub_ensure_loop(Hub* h)
     h->loop_ready.store(true, std::memory_order_release);
 }
 
-int park(int kind)
+namespace {
+
+// since: when the wait began, as far as known without another clock read (the dump signal
+// shows it).
+int park_since(int kind, int64_t since)
 {
     Hub* h = tl_hub;
     Green* self = h->current;
     hub_ensure_loop(h);  // a waker on another OS thread will need its ev_async
     h->stats.parks[kind]++;
     self->wait_kind = uint8_t(kind);
-    self->wait_since = h->loop_now;
+    self->wait_since = since;
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -315,6 +328,10 @@ int park(int kind)
     self->park_seq.fetch_add(1, std::memory_order_relaxed);
     return self->wake_reason;
 }
+
+}  // namespace
+
+int park(int kind) { return park_since(kind, tl_hub->loop_now); }
 
 void unpark(Green* g, int reason) { unpark_wait(g, g->park_seq.load(std::memory_order_relaxed), reason); }
 
@@ -365,12 +382,13 @@ int park_until(int64_t deadline, int kind)
     // libev adds the interval to its cached monotonic time, which is stale when green threads
     // ran for a while without polling: refresh it, or the timer fires early.
     ev_now_update(h->evloop);
-    int64_t left = deadline - mono_now();
+    int64_t now = mono_now();
+    int64_t left = deadline - now;
     ev_timer_init(&self->timer, on_timer, left > 0 ? double(left) / 1e9 : 0., 0.);
     self->timer.data = self;
     ev_timer_start(h->evloop, &self->timer);
     h->timed_waits++;
-    int reason = park(kind);
+    int reason = park_since(kind, now);
     h->timed_waits--;
     ev_timer_stop(h->evloop, &self->timer);
     return reason;

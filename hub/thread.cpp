@@ -327,10 +327,8 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             testcancel();  // pthread_join is a cancellation point
             t->joiner = self;
             self->in_cancel_point = true;
-            self->wait_what = deadline == kForever ? "pthread_join" : nullptr;
+            self->wait_what = "pthread_join";
             self->wait_addr = t;
-            self->wait_obj = t;
-            self->wait_call = "pthread_join";
             int reason = park_until(deadline, kWaitJoin);
             self->wait_what = nullptr;
             self->in_cancel_point = false;

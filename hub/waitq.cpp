@@ -99,10 +99,8 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
             return -EAGAIN;
         link(b, &w);
     }
-    self->wait_what = deadline == kForever ? what : nullptr;  // a timed wait is no deadlock
+    self->wait_what = what;
     self->wait_addr = word;
-    self->wait_obj = word;
-    self->wait_call = what;
     self->in_cancel_point = cancellable;
     int reason = park_until(deadline, kWaitFutex);
     self->in_cancel_point = false;

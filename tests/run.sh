@@ -273,6 +273,12 @@ dump_signal_check() {
     record "config:dump-signal-echo-server" $status "$log"
 }
 dump_signal_check
+# A program that installs its own handler for the dump signal gets the signal: no dump.
+check dump-signal-program-handler-wins 0 '^program handler$' env "$GREEN" GREEN_DUMP_SIGNAL=USR2 \
+    python3 -c 'import os, signal, time
+signal.signal(signal.SIGUSR2, lambda *args: print("program handler", flush=True))
+os.kill(os.getpid(), signal.SIGUSR2)
+time.sleep(0.2)'
 rm -rf "$DIAG"
 
 # The manual pages and the code name the same GREEN_* variables and greenrun options, both
