@@ -279,6 +279,27 @@ check dump-signal-program-handler-wins 0 '^program handler$' env "$GREEN" GREEN_
 signal.signal(signal.SIGUSR2, lambda *args: print("program handler", flush=True))
 os.kill(os.getpid(), signal.SIGUSR2)
 time.sleep(0.2)'
+# greenrun and the library judge every value alike: greenrun refuses (exit 2) exactly the
+# values the library warns about.
+agreement_check() {
+    local log=$LOG/agreement.log pair var value lib_says gr_says status=0
+    : >"$log"
+    for pair in GREEN_WATCHDOG={0,10ms,9ms,500ms,2s,3600s,3601s,3600000ms,3600001ms,1.5s,5,0ms,0s,010s,500MS,2m} \
+        GREEN_DUMP_SIGNAL={USR2,SIGUSR2,12,HUP,POLL,IO,RTMIN,SIGRTMIN+0,RTMIN+003,RTMIN+30,RTMIN+31,RTMAX,RTMAX-30,RTMAX-31,KILL,9,SEGV,32,33,34,64,65,0,usr2,SIG} \
+        GREEN_STATS={0,1,2,yes} GREEN_STACK_SIZE={16k,15k,1g,2g,64kb} GREEN_LOG_LEVEL={warn,loud} \
+        "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG"; do
+        var=${pair%%=*} value=${pair#*=}
+        lib_says=accepts
+        env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses
+        gr_says=accepts
+        env "$pair" scripts/greenrun true >/dev/null 2>&1 || gr_says=refuses
+        echo "$var='$value': library $lib_says, greenrun $gr_says" >>"$log"
+        [ "$lib_says" = "$gr_says" ] || status=1
+    done
+    grep -q refuses "$log" && grep -q 'library accepts, greenrun accepts' "$log" || status=1
+    record "config:greenrun-agrees-with-library" $status "$log"
+}
+agreement_check
 rm -rf "$DIAG"
 
 # The manual pages and the code name the same GREEN_* variables and greenrun options, both
