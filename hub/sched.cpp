@@ -5,14 +5,13 @@
 // was jumped to), where the stack of a green thread that just died is released (it could not
 // release its own stack while running on it), and where errno comes back.
 #include <pthread.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
-
-#include <sys/syscall.h>
 
 #include "diag.h"
 #include "green.h"
@@ -137,7 +136,6 @@ bool waits_forever(const Green* g)
 // Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
 // this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
 // does, and then keep waiting (a real thread or a signal may still wake one).
-
 void report_deadlock(Hub* h)
 {
     if (h->deadlock_reported)
@@ -226,6 +224,7 @@ void after_fork_child()
     arena_after_fork();
     stack_after_fork();
     h->loop_ready.store(false);
+    h->dump_requested.store(false);
     if (h->evloop) {
         ev_loop_destroy(h->evloop);
         h->evloop = nullptr;

@@ -89,6 +89,10 @@ result "greenrun(1) describes '. greenrun on' and '. greenrun off'" \
 for page in man/greenrun.1 man/libgreen.7; do
     warnings=$(groff -ww -man -Tutf8 "$page" 2>&1 >/dev/null)
     result "$page formats without groff warnings" "${warnings:+$(printf '%s' "$warnings" | head -n 3 | tr '\n' ' ')}"
+    # groff passes control characters through silently (a lost backslash: \f became a form
+    # feed), so look for them.
+    result "$page has no control characters" \
+        "$(LC_ALL=C grep -nP '[\x00-\x08\x0b-\x1f\x7f]' "$page" | head -n 3 | cat -v | tr '\n' ' ')"
 done
 
 echo "$passed passed, $failed failed"
