@@ -526,6 +526,9 @@ t "sourced off unsets an LD_PRELOAD that held only the library" \
 t "sourced, greenrun leaves no variable and no shell option behind" \
     succeeds "" bash -c 'before=$(set -o); . "$0" on 2>/dev/null; compgen -v | grep __greenrun;
         [ "$(set -o)" = "$before" ] || echo "shell options changed"' "$GR"
+t "sourced into a shell with set -eu -o pipefail, on and off work and the shell lives on" \
+    succeeds "$lib|unset|alive" bash -c 'set -eu -o pipefail; . "$0" on 2>/dev/null; a=$LD_PRELOAD
+        . "$0" off 2>/dev/null; echo "$a|${LD_PRELOAD-unset}|alive"' "$GR"
 t "sourced without on or off, greenrun returns 2 and changes nothing" \
     succeeds "2 unset" bash -c '. "$0" 2>/dev/null; echo "$? ${LD_PRELOAD-unset}"' "$GR"
 t "sourced on says so on stderr" \
