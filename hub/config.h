@@ -14,6 +14,10 @@ struct Config {
     size_t stack_size;   // GREEN_STACK_SIZE: stack of a green thread whose attribute sets none
     size_t guard_size;   // the default guard below it (glibc's: one page)
     int log_level;       // GREEN_LOG_LEVEL: error, warn, info, debug
+    bool stats;          // GREEN_STATS: print a summary of the hub's counters at exit
+    long long watchdog_ns;  // GREEN_WATCHDOG: report a hub stalled longer than this; 0: off
+    int dump_signal;     // GREEN_DUMP_SIGNAL: print every green thread on this signal; 0: off
+    const char* resolv_conf;  // GREEN_RESOLV_CONF: read instead of /etc/resolv.conf; null: that
 };
 
 extern Config config;
@@ -24,6 +28,15 @@ void config_load();
 // Parses a size as GREEN_STACK_SIZE takes it: digits, then optionally k, m or g (powers of
 // 1024, either case).  Returns 0 when text is not a size.
 size_t parse_size(const char* text);
+
+// Parses a duration as GREEN_WATCHDOG takes it: "0", or digits followed by ms or s.  Returns
+// nanoseconds, or -1 when text is not one (or is out of range: 10ms to 3600s, or 0).
+long long parse_duration(const char* text);
+
+// Parses a signal as GREEN_DUMP_SIGNAL takes it: a name (USR2, SIGUSR2, RTMIN+3, RTMAX-1) or
+// a number, not one that the kernel or the C library keeps (KILL, STOP, the fault signals,
+// glibc's internal 32 and 33).  Returns the number, or 0.
+int parse_signal(const char* text);
 
 constexpr size_t kStackSizeMin = 16 * 1024;
 constexpr size_t kStackSizeMax = size_t(1) << 30;

@@ -240,6 +240,9 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
         link(slot(w[i].fd), &w[i].wait);
     }
     h->fd_waits++;
+    self->wait_fd = n > 0 ? w[0].fd : -1;
+    self->wait_events = uint8_t(n > 0 ? w[0].events & (EV_READ | EV_WRITE) : 0);
+    self->wait_nfds = n;
     int result;
     for (;;) {
         if (cancellable && self->cancel_pending && !self->cancel_disabled && !self->exiting) {
@@ -247,7 +250,7 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
             green_exit(PTHREAD_CANCELED);
         }
         self->in_cancel_point = cancellable;
-        int reason = park_until(deadline);
+        int reason = park_until(deadline, kWaitFd);
         self->in_cancel_point = false;
         if (closed) {
             result = -EBADF;

@@ -46,8 +46,14 @@ struct Green {
     std::atomic<uint32_t> park_seq{0};  // bumped after every park: a wake for an old wait is dropped
     ev_timer timer;                 // the deadline of its current wait
     int io_revents = 0;             // what libev reported for the fds of its current wait
-    const char* wait_what = nullptr;  // the call it waits in forever, for deadlock reports
-    const void* wait_addr = nullptr;  // and on what
+    const char* wait_what = nullptr;  // the call it waits in (locks, join), while it waits
+    const void* wait_addr = nullptr;  // and on what (the futex word, the thread joined)
+    uint8_t wait_kind = kWaitOther; // what its current (or last) park waits for (WaitKind)
+    uint8_t wait_events = 0;        // kWaitFd: EV_READ and/or EV_WRITE
+    int wait_fd = -1;               // kWaitFd: the (first) descriptor
+    int wait_nfds = 0;              // kWaitFd: how many descriptors
+    int64_t wait_deadline = kForever;  // of the current park
+    int64_t wait_since = 0;         // when it parked (the hub's loop time: see Hub::loop_now)
     Green* remote_next = nullptr;   // link in the hub's list of wakes from other OS threads
     uint32_t remote_seq = 0;        // park_seq that the queued remote wake is for
     int remote_reason = 0;          // reason of the queued remote wake
@@ -145,7 +151,24 @@ struct Hub {
     pthread_t os_thread;            // the real pthread_t of this OS thread
     int* errno_ptr = nullptr;       // this OS thread's errno (saves a call on every switch)
     HubStats stats = {};
+
+    // ---- diagnostics (hub/diag.cpp) ----
+    int live = 0;                   // green threads of this hub alive, root included
+    int64_t loop_now = 0;           // CLOCK_MONOTONIC after the latest poll (or attach)
+    std::atomic<uint64_t> heartbeat{0};  // bumped at every switch: the watchdog reads it
+    std::atomic<bool> idle{false};  // blocked in the loop with nothing runnable: no stall
+    std::atomic<bool> loop_ready{false};  // evloop and remote_async usable from a signal handler
+    std::atomic<bool> dump_requested{false};  // the dump signal came: print from the loop
+    int tid = 0;                    // kernel thread id of its OS thread
+    Hub* next_hub = nullptr;        // the process's list of hubs (push only, never freed)
+    uint64_t wd_seen = 0;           // the watchdog's own: heartbeat it saw last,
+    int64_t wd_since = 0;           //   since when it has not changed,
+    bool wd_reported = false;       //   and whether this stall was reported
 };
+
+// Every hub of the process, newest first (hubs are never freed).  Safe to walk from a signal
+// handler or another OS thread.
+extern std::atomic<Hub*> all_hubs;
 
 // The calling OS thread's hub (initial-exec TLS: libgreen is loaded at start-up, never
 // dlopen'd, so its thread-local data is in the static TLS block and costs one load).
@@ -219,8 +242,9 @@ void hub_ensure_loop(Hub* h);
 // Process-wide count of green threads alive (not Dead), roots included.
 extern std::atomic<long> live_greens;
 
-// Parks the running green thread until woken or the deadline; returns the Wake reason.
-int park_until(int64_t deadline);
+// Parks the running green thread until woken or the deadline; returns the Wake reason.  kind
+// as for park().
+int park_until(int64_t deadline, int kind = kWaitOther);
 
 // Called when the running green thread has finished unwinding: runs its key destructors,
 // wakes its joiner, and switches away for good.

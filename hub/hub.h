@@ -75,8 +75,9 @@ bool hub_attach();
 // Whether libgreen has started (the first hub exists).
 bool hub_started();
 
-// Parks the running green thread until someone unparks it; returns the Wake reason.
-int park();
+// Parks the running green thread until someone unparks it; returns the Wake reason.  kind
+// (a WaitKind) says what it waits for, for GREEN_STATS and the dump signal.
+int park(int kind = 0);
 
 // Makes a parked green thread runnable with the given reason.  Ignored when it is not parked
 // (it was already woken by another event) or, for a remote wake, when it has parked again since.
@@ -96,12 +97,24 @@ int sleep_until(int64_t deadline, bool cancellable);
 // Acts on a pending, enabled cancellation of the running green thread (pthread_testcancel).
 void testcancel();
 
+// What a parked green thread waits for (counted per hub, shown by the dump signal).
+enum WaitKind : uint8_t {
+    kWaitOther = 0,  // anything else (poll with nothing to watch, a bare park)
+    kWaitFd,         // a descriptor (read, write, accept, poll, ...)
+    kWaitTimer,      // a sleep
+    kWaitFutex,      // a lock, condition variable, semaphore, futex
+    kWaitJoin,       // pthread_join
+    kWaitKinds
+};
+
 // Counters for diagnostics and benchmarks.
 struct HubStats {
     uint64_t switches;    // context switches between green threads or to the loop
     uint64_t polls;       // iterations of the libev loop
     uint64_t created;     // green threads created
     uint64_t peak_live;   // most green threads alive at once
+    uint64_t parks[kWaitKinds];  // parks, by what the green thread waited for
+    int64_t max_stall_ns; // longest stretch without polling while others waited (see sched.cpp)
 };
 HubStats hub_stats();
 

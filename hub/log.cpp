@@ -2,6 +2,8 @@
 
 #include "sys.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +15,45 @@
 namespace green {
 
 int log_level = kLogWarn;
+int log_fd = 2;
+
+void log_write(const char* buf, size_t n)
+{
+    while (n > 0) {
+        long r = raw_syscall(SYS_write, log_fd, long(buf), long(n));  // not write(): wrapped
+        if (r == -EINTR)
+            continue;
+        if (r <= 0)
+            return;
+        buf += r;
+        n -= size_t(r);
+    }
+}
+
+int log_open_file(const char* path)
+{
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path),
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return int(-fd);
+    // Move it high, out of the way of the program's own numbers (some programs expect the
+    // lowest free number from open, or close a range of low ones).
+    rlimit lim;
+    long high = 0;
+    if (raw_syscall(SYS_getrlimit, RLIMIT_NOFILE, long(&lim)) == 0 && lim.rlim_cur > 256) {
+        rlim_t cur = lim.rlim_cur > 65536 ? 65536 : lim.rlim_cur;
+        high = long(cur > 1024 ? cur - 64 : cur - 16);
+    }
+    if (high > fd) {
+        long moved = raw_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high);
+        if (moved >= 0) {
+            raw_syscall(SYS_close, fd);
+            fd = moved;
+        }
+    }
+    log_fd = int(fd);
+    return 0;
+}
 
 namespace {
 
@@ -26,7 +67,7 @@ void vlog(const char* fmt, va_list ap)
     int m = vsnprintf(buf + n, sizeof buf - 1 - n, fmt, ap);
     n = (m < 0) ? n : (n + m > int(sizeof buf) - 2 ? int(sizeof buf) - 2 : n + m);
     buf[n++] = '\n';
-    raw_syscall(SYS_write, 2, long(buf), n);  // not write(): libgreen may wrap it
+    log_write(buf, size_t(n));
     errno = saved;
 }
 
@@ -36,6 +77,14 @@ void log_msg(int level, const char* fmt, ...)
 {
     if (level > log_level)
         return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+}
+
+void log_print(const char* fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     vlog(fmt, ap);

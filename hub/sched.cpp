@@ -5,6 +5,7 @@
 // was jumped to), where the stack of a green thread that just died is released (it could not
 // release its own stack while running on it), and where errno comes back.
 #include <pthread.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -12,8 +13,10 @@
 #include <cstring>
 #include <new>
 
+#include "diag.h"
 #include "green.h"
 #include "log.h"
+#include "sys.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -23,6 +26,7 @@
 namespace green {
 
 __attribute__((tls_model("initial-exec"))) thread_local Hub* tl_hub = nullptr;
+std::atomic<Hub*> all_hubs{nullptr};
 
 namespace {
 
@@ -68,6 +72,7 @@ void switch_to(Hub* h, Green* next)
     h->current = next;
     next->state = State::Running;
     h->stats.switches++;
+    h->heartbeat.store(h->stats.switches, std::memory_order_relaxed);  // for the watchdog
     asan_start(self, next);
     ctx::transfer_t t = ctx::jump_fcontext(next->ctx, self);
     after_resume(t);
@@ -122,6 +127,12 @@ void on_remote(struct ev_loop*, ev_async* w, int) { take_remote_wakes(static_cas
 
 void on_timer(struct ev_loop*, ev_timer* w, int) { unpark(static_cast<Green*>(w->data), kWakeTimeout); }
 
+// Parked in a lock or a join with no deadline (a timed wait is no deadlock).
+bool waits_forever(const Green* g)
+{
+    return g->state == State::Parked && g->wait_what && g->wait_deadline == kForever;
+}
+
 // Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
 // this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
 // does, and then keep waiting (a real thread or a signal may still wake one).
@@ -133,14 +144,14 @@ void report_deadlock(Hub* h)
     for_each_green([&](Green* g) {
         if (g->hub != h || g->state == State::Dead)
             return;
-        (g->state == State::Parked && g->wait_what ? waiting : other)++;
+        (waits_forever(g) ? waiting : other)++;
     });
     if (other > 0 || waiting == 0)
         return;
     h->deadlock_reported = true;
     GREEN_WARN("all %d green threads of this OS thread wait for one another (deadlock?):", waiting);
     for_each_green([&](Green* g) {
-        if (g->hub == h && g->state == State::Parked && g->wait_what)
+        if (g->hub == h && waits_forever(g))
             GREEN_WARN("  thread %llu%s%s%s: in %s(%p)", (unsigned long long)g->id,
                        g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
                        g->wait_what, g->wait_addr);
@@ -155,10 +166,29 @@ void report_deadlock(Hub* h)
     after_resume(t);
     Hub* h = tl_hub;
     for (;;) {
+        // The stretch since the last poll, when someone else could have been waiting for the
+        // loop: the hub's longest stall (GREEN_STATS).  One clock read per poll (two when the
+        // poll may block), none per switch.
+        int64_t now = mono_now();
+        if (h->live > 1 || h->timed_waits > 0 || h->fd_waits > 0) {
+            if (now - h->loop_now > h->stats.max_stall_ns)
+                h->stats.max_stall_ns = now - h->loop_now;
+        }
         h->stats.polls++;
         if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
             report_deadlock(h);
-        ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
+        bool block = h->runq.empty();
+        if (block)
+            h->idle.store(true, std::memory_order_relaxed);  // waiting is no stall
+        ev_run(h->evloop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
+        if (block) {
+            h->idle.store(false, std::memory_order_relaxed);
+            now = mono_now();
+        }
+        h->loop_now = now;
+        if (h->dump_requested.load(std::memory_order_relaxed) &&
+            h->dump_requested.exchange(false))
+            dump_hub(h);
         // The next poll comes after every green thread now runnable had its turn, and after
         // kPollBudget switches at least.
         h->budget = h->runq.length > kPollBudget ? h->runq.length : kPollBudget;
@@ -193,6 +223,8 @@ void after_fork_child()
         return;
     arena_after_fork();
     stack_after_fork();
+    h->loop_ready.store(false);
+    h->dump_requested.store(false);
     if (h->evloop) {
         ev_loop_destroy(h->evloop);
         h->evloop = nullptr;
@@ -203,6 +235,15 @@ void after_fork_child()
     h->remote_head = nullptr;
     h->budget = kPollBudget;
     live_greens.store(1);
+    // Its counters start again (GREEN_STATS at the child's exit tells of the child), and it
+    // is the only hub left.
+    h->stats = HubStats{};
+    h->stats.peak_live = 1;
+    h->live = 1;
+    h->loop_now = mono_now();
+    h->tid = int(raw_syscall(SYS_gettid));
+    h->next_hub = nullptr;
+    all_hubs.store(h, std::memory_order_release);
 }
 
 }  // namespace
@@ -230,8 +271,15 @@ bool hub_attach()
     h->loop.hub = h;
     h->os_thread = pthread_self();
     h->errno_ptr = &errno;
-    live_greens.fetch_add(1);
+    h->tid = int(raw_syscall(SYS_gettid));
+    h->live = 1;
+    h->loop_now = mono_now();
+    h->stats.peak_live = uint64_t(live_greens.fetch_add(1) + 1);
     tl_hub = h;
+    Hub* head = all_hubs.load(std::memory_order_relaxed);
+    do
+        h->next_hub = head;
+    while (!all_hubs.compare_exchange_weak(head, h, std::memory_order_release));
     if (!started.exchange(true))
         pthread_atfork(nullptr, nullptr, after_fork_child);
     return true;
@@ -257,13 +305,21 @@ void hub_ensure_loop(Hub* h)
     ev_async_init(&h->remote_async, on_remote);
     h->remote_async.data = h;
     ev_async_start(h->evloop, &h->remote_async);
+    h->loop_ready.store(true, std::memory_order_release);
 }
 
-int park()
+namespace {
+
+// since: when the wait began, as far as known without another clock read (the dump signal
+// shows it).
+int park_since(int kind, int64_t since)
 {
     Hub* h = tl_hub;
     Green* self = h->current;
     hub_ensure_loop(h);  // a waker on another OS thread will need its ev_async
+    h->stats.parks[kind]++;
+    self->wait_kind = uint8_t(kind);
+    self->wait_since = since;
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -271,6 +327,10 @@ int park()
     self->park_seq.fetch_add(1, std::memory_order_relaxed);
     return self->wake_reason;
 }
+
+}  // namespace
+
+int park(int kind) { return park_since(kind, tl_hub->loop_now); }
 
 void unpark(Green* g, int reason) { unpark_wait(g, g->park_seq.load(std::memory_order_relaxed), reason); }
 
@@ -310,22 +370,24 @@ void yield()
     run_next(h);
 }
 
-int park_until(int64_t deadline)
+int park_until(int64_t deadline, int kind)
 {
     Hub* h = tl_hub;
     Green* self = h->current;
+    self->wait_deadline = deadline;
     if (deadline == kForever)
-        return park();
+        return park(kind);
     hub_ensure_loop(h);
     // libev adds the interval to its cached monotonic time, which is stale when green threads
     // ran for a while without polling: refresh it, or the timer fires early.
     ev_now_update(h->evloop);
-    int64_t left = deadline - mono_now();
+    int64_t now = mono_now();
+    int64_t left = deadline - now;
     ev_timer_init(&self->timer, on_timer, left > 0 ? double(left) / 1e9 : 0., 0.);
     self->timer.data = self;
     ev_timer_start(h->evloop, &self->timer);
     h->timed_waits++;
-    int reason = park();
+    int reason = park_since(kind, now);
     h->timed_waits--;
     ev_timer_stop(h->evloop, &self->timer);
     return reason;
@@ -363,7 +425,7 @@ int sleep_until(int64_t deadline, bool cancellable)
         if (mono_now() >= deadline)
             return 0;
         self->in_cancel_point = cancellable;
-        park_until(deadline);
+        park_until(deadline, kWaitTimer);
         self->in_cancel_point = false;
     }
 }

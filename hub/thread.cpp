@@ -154,6 +154,7 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
     g->sched_priority = attr.sched_priority;
     g->ctx = ctx::make_fcontext(g->stack_lo + g->stack_size, g->stack_size, green_entry);
     long live = live_greens.fetch_add(1) + 1;
+    h->live++;
     h->stats.created++;
     if (uint64_t(live) > h->stats.peak_live)
         h->stats.peak_live = uint64_t(live);
@@ -279,6 +280,7 @@ void green_finish(Green* self)
     if (green_exit_hook)
         green_exit_hook(self);
     self->state = State::Dead;
+    self->hub->live--;
     self->dead_word.store(1);
     if (self->os_joiner.load())
         raw_syscall(SYS_futex, long(&self->dead_word), FUTEX_WAKE, INT_MAX);
@@ -325,9 +327,9 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             testcancel();  // pthread_join is a cancellation point
             t->joiner = self;
             self->in_cancel_point = true;
-            self->wait_what = deadline == kForever ? "pthread_join" : nullptr;
+            self->wait_what = "pthread_join";
             self->wait_addr = t;
-            int reason = park_until(deadline);
+            int reason = park_until(deadline, kWaitJoin);
             self->wait_what = nullptr;
             self->in_cancel_point = false;
             t->joiner = nullptr;

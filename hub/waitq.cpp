@@ -99,10 +99,10 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
             return -EAGAIN;
         link(b, &w);
     }
-    self->wait_what = deadline == kForever ? what : nullptr;  // a timed wait is no deadlock
+    self->wait_what = what;
     self->wait_addr = word;
     self->in_cancel_point = cancellable;
-    int reason = park_until(deadline);
+    int reason = park_until(deadline, kWaitFutex);
     self->in_cancel_point = false;
     self->wait_what = nullptr;
     if (!__atomic_load_n(&w.woken, __ATOMIC_ACQUIRE)) {

@@ -4,6 +4,7 @@
 // list taken from the host name when none is given.
 #include "resolver.h"
 
+#include "../hub/config.h"
 #include "../hub/spinlock.h"
 
 #include <arpa/inet.h>
@@ -185,8 +186,7 @@ const Conf& conf()
     if (!ready.load(std::memory_order_acquire)) {
         SpinGuard guard(lock);
         if (!ready.load(std::memory_order_relaxed)) {
-            const char* path = getenv("GREEN_RESOLV_CONF");
-            conf_parse(path && *path ? path : "/etc/resolv.conf", &c);
+            conf_parse(config.resolv_conf ? config.resolv_conf : "/etc/resolv.conf", &c);
             ready.store(true, std::memory_order_release);
         }
     }

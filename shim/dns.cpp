@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../hub/config.h"
 #include "../hub/log.h"
 #include "../hub/waitq.h"
 #include "../resolver/hosts.h"
@@ -501,7 +502,7 @@ void apply_green_conf(res_state s)
     s->dnsrch[k] = nullptr;
 }
 
-bool green_conf_file() { return getenv("GREEN_RESOLV_CONF") && *getenv("GREEN_RESOLV_CONF"); }
+bool green_conf_file() { return config.resolv_conf != nullptr; }
 
 }  // namespace
 

@@ -4,7 +4,12 @@
 // Until it has run every wrapper passes through, so libraries initialised earlier see plain
 // glibc.  Only the OS thread that runs it becomes managed: OS threads that existed before, or
 // that a library creates behind glibc's back, keep plain behaviour (see libgreen(7)).
+#include <signal.h>
+
+#include <cstring>
+
 #include "../hub/config.h"
+#include "../hub/diag.h"
 #include "../hub/hub.h"
 #include "../hub/log.h"
 #include "real.h"
@@ -13,14 +18,39 @@
 
 namespace {
 
+// The watchdog is an OS thread of libgreen's own: created with the real pthread_create, so
+// that it never becomes green, and with every signal blocked, so that the program's signals
+// are never handled on it.
+void start_watchdog()
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int err = REAL(pthread_create)(&t, nullptr, green::watchdog_main, nullptr);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (err != 0)
+        GREEN_WARN("cannot start the watchdog thread: %s", strerror(err));
+    else
+        REAL(pthread_detach)(t);
+}
+
 __attribute__((constructor)) void libgreen_init()
 {
     green::config_load();
     green::real_resolve();
     green::dns_setup();
     green::green_exit_hook = green::mutex_thread_exit;
-    if (!green::hub_attach())
+    if (!green::hub_attach()) {
         GREEN_WARN("cannot set up the main thread's hub; running without green threads");
+        return;
+    }
+    if (green::diag_start()) {
+        start_watchdog();
+        // A child of fork has no watchdog thread (only the forking thread is copied): it
+        // gets one of its own.
+        pthread_atfork(nullptr, nullptr, start_watchdog);
+    }
 }
 
 }  // namespace

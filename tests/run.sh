@@ -141,6 +141,192 @@ check deadlock-report 124 "all 2 green threads of this OS thread wait for one an
 .*thread 1 \\(main\\): in pthread_mutex_lock.*
 .*thread 2: in pthread_mutex_lock" env "$GREEN" timeout 3 "$B/tools/deadlock"
 
+# ---- diagnostics: GREEN_STATS, GREEN_LOG_FILE, GREEN_WATCHDOG, GREEN_DUMP_SIGNAL
+DIAG=$(mktemp -d)
+
+# stat_value TEXT LABEL: the first number after "LABEL: " in a statistics block.
+stat_value() {
+    printf '%s\n' "$1" | sed -n "s/^libgreen:   .*$2: \([0-9][0-9]*\).*/\1/p" | head -n 1
+}
+
+# The statistics of a plain program: one block at exit, with numbers that fit what it did
+# (join creates and joins over a hundred threads, so every counter must have moved).
+stats_plain_join() {
+    local out log=$LOG/stats.log created peak switches joins polls
+    out=$(env "$GREEN" GREEN_STATS=1 TEST_MAX_OS_THREADS=2 timeout 20 "$B/plain/join" 2>&1)
+    local status=$?
+    printf '%s\n' "$out" >"$log"
+    created=$(stat_value "$out" "green threads created")
+    peak=$(printf '%s\n' "$out" | sed -n 's/.*peak alive: \([0-9]*\)$/\1/p')
+    switches=$(stat_value "$out" "context switches")
+    joins=$(printf '%s\n' "$out" | sed -n 's/.*parks: .* join \([0-9]*\),.*/\1/p')
+    polls=$(stat_value "$out" "hub loop iterations")
+    if [ $status -eq 0 ] && [ "$(grep -c '^libgreen: statistics of process' "$log")" -eq 1 ] &&
+        [ "${created:-0}" -ge 100 ] && [ "${peak:-0}" -ge 2 ] && [ "${peak:-0}" -le $((created + 1)) ] &&
+        [ "${switches:-0}" -ge "$created" ] && [ "${joins:-0}" -ge 1 ] && [ "${polls:-0}" -ge 1 ] &&
+        grep -q '^libgreen:   longest hub stall: [0-9.]* \(us\|ms\|s\)$' "$log" &&
+        grep -q '^libgreen:   OS threads managed: 1$' "$log"; then
+        record "config:stats-plain-join" 0 "$log"
+    else
+        echo "status $status; created '$created' peak '$peak' switches '$switches' joins '$joins' polls '$polls'" >>"$log"
+        record "config:stats-plain-join" 1 "$log"
+    fi
+}
+stats_plain_join
+check stats-off-by-default 0 '^$' env "$GREEN" "$B/plain/join"
+
+# A child of fork that ends with exit() prints its own block: 1 thread created there, 3 in
+# its parent.
+stats_fork_child() {
+    local log=$LOG/stats_fork.log parent child
+    env "$GREEN" GREEN_STATS=1 timeout 20 "$B/tools/fork_stats" >"$log" 2>&1
+    local status=$?
+    parent=$(sed -n 's/^fork_stats: parent \([0-9]*\), child \([0-9]*\)$/\1/p' "$log")
+    child=$(sed -n 's/^fork_stats: parent \([0-9]*\), child \([0-9]*\)$/\2/p' "$log")
+    # created_by PID: the "green threads created" count of that process's block.
+    created_by() {
+        awk -v pid="$1" '$0 == "libgreen: statistics of process " pid ":" {on = 1; next}
+            on && /green threads created:/ {sub(/,.*/, ""); print $NF; exit}' "$log"
+    }
+    [ $status -eq 0 ] && [ -n "$parent" ] && [ "$(created_by "$parent")" = 3 ] &&
+        [ "$(created_by "$child")" = 1 ] &&
+        [ "$(grep -c '^libgreen: statistics of process' "$log")" -eq 2 ]
+    record "config:stats-fork-child" $? "$log"
+}
+stats_fork_child
+
+# GREEN_LOG_FILE: the warning of a bad value goes there, not to stderr, and so does the
+# statistics block; the program's output stays where it was.
+log_file_check() {
+    local log=$LOG/logfile.log file=$DIAG/green.log out
+    rm -f "$file"
+    out=$(env "$GREEN" GREEN_LOG_FILE="$file" GREEN_STACK_SIZE=12q GREEN_STATS=1 "$STACK" 2>&1)
+    local status=$?
+    { echo "output: $out"; echo "log file:"; cat "$file" 2>&1; } >"$log"
+    if [ $status -eq 0 ] && [ "$out" = "$($STACK)" ] &&
+        grep -q "^libgreen: GREEN_STACK_SIZE='12q' is not valid: .*16k to 1g" "$file" &&
+        grep -q '^libgreen: statistics of process' "$file"; then
+        record "config:log-file" 0 "$log"
+    else
+        record "config:log-file" 1 "$log"
+    fi
+}
+log_file_check
+# The log's descriptor is close-on-exec and high, out of the program's way: ls under libgreen
+# lists its own /proc/self/fd, where the log file must appear once, above 1000.
+check log-file-descriptor-high 0 "(^|
+)[l-][^ ]* .* 1[0-9][0-9][0-9][0-9]* -> $DIAG/green.log
+" env "$GREEN" GREEN_LOG_FILE="$DIAG/green.log" ls -l /proc/self/fd
+check log-file-unusable 0 "^libgreen: GREEN_LOG_FILE='$DIAG/no-such-dir/log' is not valid: .*appending.*standard error.*
+$($STACK)\$" env "$GREEN" GREEN_LOG_FILE="$DIAG/no-such-dir/log" "$STACK"
+check bad-stats 0 "^libgreen: GREEN_STATS='yes' is not valid: expected 1 .* or 0.*
+$($STACK)\$" env "$GREEN" GREEN_STATS=yes "$STACK"
+check bad-watchdog 0 "^libgreen: GREEN_WATCHDOG='5' is not valid: .*ms or s, from 10ms to 3600s.*
+$($STACK)\$" env "$GREEN" GREEN_WATCHDOG=5 "$STACK"
+check bad-dump-signal 0 "^libgreen: GREEN_DUMP_SIGNAL='KILL' is not valid: .*USR2.*
+$($STACK)\$" env "$GREEN" GREEN_DUMP_SIGNAL=KILL "$STACK"
+
+# The watchdog: a green thread blocks its OS thread for 1.5 s in a call libgreen does not see;
+# the report (once) names it and shows where its OS thread is, and the program still ends well.
+check watchdog-stall 0 "^libgreen: watchdog: OS thread [0-9]+ has not come back to its hub for [0-9.]+ ms \\(GREEN_WATCHDOG is 300.0 ms\\); running: green thread 2 \"staller\"
+libgreen: watchdog: backtrace of OS thread [0-9]+:
+(.*
+)*.*stall.*
+(.*
+)*libgreen: watchdog: end of backtrace
+stall: done\$" env "$GREEN" GREEN_WATCHDOG=300ms "$B/tools/stall"
+check watchdog-off-by-default 0 '^stall: done$' env "$GREEN" "$B/tools/stall"
+# The watchdog thread is libgreen's second OS thread, the most a plain program may see.
+run "config:watchdog-os-threads" "$GREEN" GREEN_WATCHDOG=1s TEST_MAX_OS_THREADS=2 -- "$B/plain/join"
+
+# The dump signal on a running thread-per-connection server: every green thread is listed with
+# what it waits on (the listener in accept, each handler in a read), and the server goes on
+# serving afterwards.
+dump_signal_check() {
+    local log=$LOG/dump.log dir=$DIAG/dump pid port load_pid status=1 listed=0
+    mkdir -p "$dir"
+    env "$GREEN" GREEN_DUMP_SIGNAL=SIGUSR2 GREEN_LOG_FILE="$dir/log" \
+        "$B/plain/echo_server" serve 0 "$dir/port" >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    port=$(cat "$dir/port" 2>/dev/null || echo 0)
+    # 20 connections, held open for 3 s after their round trips.
+    timeout -k 5 30 "$B/tools/echo_load" 127.0.0.1 "$port" 20 3 64 1 3 >"$dir/load" 2>&1 &
+    load_pid=$!
+    for _ in $(seq 100); do grep -q '^holding' "$dir/load" && break; sleep 0.05; done
+    kill -USR2 "$pid"
+    for _ in $(seq 100); do
+        listed=$(grep -c '^libgreen:   thread .*: parked for .* on fd [0-9]* read' "$dir/log" 2>/dev/null)
+        [ "${listed:-0}" -ge 21 ] && break
+        sleep 0.05
+    done
+    wait "$load_pid"
+    local load_status=$?
+    timeout -k 5 30 "$B/tools/echo_load" 127.0.0.1 "$port" 10 3 64 >>"$dir/load" 2>&1
+    local again=$?
+    kill -0 "$pid" 2>/dev/null && [ $load_status -eq 0 ] && [ $again -eq 0 ] &&
+        grep -q '^libgreen: dump: process [0-9]*, OS thread [0-9]*: 2[1-9] green threads$' "$dir/log" &&
+        grep -q '^libgreen:   thread 1 (main): parked for .* on fd [0-9]* read$' "$dir/log" &&
+        [ "${listed:-0}" -ge 21 ] && status=0
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    { cat "$dir/load"; cat "$dir/log"; echo "load $load_status, again $again, listed $listed"; } >>"$log"
+    record "config:dump-signal-echo-server" $status "$log"
+}
+dump_signal_check
+# A program that installs its own handler for the dump signal gets the signal: no dump.
+check dump-signal-program-handler-wins 0 '^program handler$' env "$GREEN" GREEN_DUMP_SIGNAL=USR2 \
+    python3 -c 'import os, signal, time
+signal.signal(signal.SIGUSR2, lambda *args: print("program handler", flush=True))
+os.kill(os.getpid(), signal.SIGUSR2)
+time.sleep(0.2)'
+# greenrun and the library judge every value alike: greenrun refuses (exit 2) exactly the
+# values the library warns about.
+agreement_check() {
+    local log=$LOG/agreement.log pair var value lib_says gr_says status=0
+    : >"$log"
+    for pair in GREEN_WATCHDOG={0,10ms,9ms,500ms,2s,3600s,3601s,3600000ms,3600001ms,1.5s,5,0ms,0s,010s,500MS,2m} \
+        GREEN_DUMP_SIGNAL={USR2,SIGUSR2,12,HUP,POLL,IO,RTMIN,SIGRTMIN+0,RTMIN+003,RTMIN+30,RTMIN+31,RTMAX,RTMAX-30,RTMAX-31,KILL,9,SEGV,32,33,34,64,65,0,usr2,SIG} \
+        GREEN_STATS={0,1,2,yes} GREEN_STACK_SIZE={16k,15k,1g,2g,64kb} GREEN_LOG_LEVEL={warn,loud} \
+        "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG"; do
+        var=${pair%%=*} value=${pair#*=}
+        lib_says=accepts
+        env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses
+        gr_says=accepts
+        env "$pair" scripts/greenrun true >/dev/null 2>&1 || gr_says=refuses
+        echo "$var='$value': library $lib_says, greenrun $gr_says" >>"$log"
+        [ "$lib_says" = "$gr_says" ] || status=1
+    done
+    grep -q refuses "$log" && grep -q 'library accepts, greenrun accepts' "$log" || status=1
+    record "config:greenrun-agrees-with-library" $status "$log"
+}
+agreement_check
+rm -rf "$DIAG"
+
+# The manual pages and the code name the same GREEN_* variables and greenrun options, both
+# ways, and the pages format without groff warnings (tests/greenrun/test-docs.sh).
+docs_check() {
+    local log=$LOG/docs.log line name
+    timeout -k 5 "$TIMEOUT" tests/greenrun/test-docs.sh >"$log" 2>&1
+    local status=$?
+    while IFS= read -r line; do
+        case $line in
+        "ok - "*) record "docs:${line#ok - }" 0 /dev/null ;;
+        "not ok - "*)
+            name=${line#not ok - }
+            printf '%s\n' "$line" >"$LOG/docs_case.log"
+            record "docs:${name%%: *}" 1 "$LOG/docs_case.log"
+            ;;
+        esac
+    done <"$log"
+    # A script that stopped early, or failed without saying which case: one failure more.
+    if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log" ||
+        { [ $status -ne 0 ] && ! grep -q '^not ok' "$log"; }; then
+        record "docs" 1 "$log"
+    fi
+}
+docs_check
+
 echo "== scale"
 # A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at
 # most 2 OS threads, every byte checked by the load client (which runs plain, in 2 processes:

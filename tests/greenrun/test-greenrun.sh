@@ -42,7 +42,8 @@ finish() {
 }
 
 # The variables greenrun reads or sets must not leak in from the caller.
-unset GREEN_STACK_SIZE GREEN_LOG_LEVEL LD_PRELOAD
+unset GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
+    GREEN_DUMP_SIGNAL LD_PRELOAD
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
     not_ok setup "cannot create a temporary directory"
@@ -237,8 +238,10 @@ case_help() {
     run "$GR" --help
     want_status 0 && want_quiet || return 1
     local word
-    for word in --stack-size --log-level -h --help --version -- \
-        GREEN_STACK_SIZE GREEN_LOG_LEVEL LD_PRELOAD error warn info debug 126 127; do
+    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal \
+        --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
+        GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
+        GREEN_DUMP_SIGNAL LD_PRELOAD error warn info debug 126 127; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -382,12 +385,182 @@ t "no command is refused" refused 2 -- "$GR"
 t "no command after -- is refused" refused 2 -- "$GR" --
 t "no command after options is refused" refused 2 -- "$GR" --stack-size 64k
 
+# --- diagnostics options
+
+t "--stats sets GREEN_STATS=1" \
+    succeeds "GREEN_STATS=1" "$GR" --stats sh -c 'env | grep "^GREEN_"'
+t "--stats takes no value" refused 2 "--stats=1" -- "$GR" --stats=1 true
+
+t "--log-file VALUE sets GREEN_LOG_FILE" \
+    succeeds "GREEN_LOG_FILE=$work/green.log" "$GR" --log-file "$work/green.log" sh -c 'env | grep "^GREEN_"'
+t "--log-file=VALUE sets GREEN_LOG_FILE" \
+    succeeds "$work/green.log" "$GR" --log-file="$work/green.log" printenv GREEN_LOG_FILE
+t "--log-file may name a file that exists" \
+    succeeds "$work/out" "$GR" --log-file "$work/out" printenv GREEN_LOG_FILE
+for path in "$work/no-such-dir/log" "$work" ''; do
+    t "--log-file '$path' is refused" \
+        refused 2 "--log-file" "GREEN_LOG_FILE" "created or appended to" -- "$GR" --log-file="$path" true
+done
+
+for duration in 0 10ms 500ms 2s 3600s 3600000ms 010s; do
+    t "--watchdog $duration is accepted" \
+        succeeds "$duration" "$GR" --watchdog "$duration" printenv GREEN_WATCHDOG
+done
+t "--watchdog=VALUE sets GREEN_WATCHDOG" \
+    succeeds "GREEN_WATCHDOG=2s" "$GR" --watchdog=2s sh -c 'env | grep "^GREEN_"'
+for duration in 5 9ms 0ms 0s 3601s 1.5s -1s '' 2m 1h 500MS ' 2s' 99999999999999s; do
+    t "--watchdog '$duration' is refused" \
+        refused 2 "--watchdog" "GREEN_WATCHDOG" "ms or s" "10ms to 3600s" -- "$GR" --watchdog="$duration" true
+done
+
+for sig in USR2 SIGUSR2 12 HUP SIGRTMIN RTMIN+3 RTMAX RTMAX-1 34 64 31; do
+    t "--dump-signal $sig is accepted" \
+        succeeds "$sig" "$GR" --dump-signal "$sig" printenv GREEN_DUMP_SIGNAL
+done
+t "--dump-signal=VALUE sets GREEN_DUMP_SIGNAL" \
+    succeeds "GREEN_DUMP_SIGNAL=USR1" "$GR" --dump-signal=USR1 sh -c 'env | grep "^GREEN_"'
+for sig in KILL SIGKILL 9 STOP 19 SEGV 11 ABRT 32 33 0 65 usr2 RTMIN+31 RTMAX-31 RTMIN-1 BOGUS '' SIG; do
+    t "--dump-signal '$sig' is refused" \
+        refused 2 "--dump-signal" "GREEN_DUMP_SIGNAL" "USR2" "KILL" -- "$GR" --dump-signal="$sig" true
+done
+
+for opt in --log-file --watchdog --dump-signal; do
+    t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
+done
+
+# --- --check
+
+case_check_fields() {
+    run "$GR" --check
+    want_status 0 && want_quiet || return 1
+    local line
+    for line in "open files (ulimit -n): soft $(ulimit -Sn), hard $(ulimit -Hn)" \
+        "vm.max_map_count: $(cat /proc/sys/vm/max_map_count) (fewer than $(($(cat /proc/sys/vm/max_map_count) / 2)) green threads alive at once: 2 mappings per stack)" \
+        "kernel.pid_max: $(cat /proc/sys/kernel/pid_max)" \
+        "kernel.threads-max: $(cat /proc/sys/kernel/threads-max)"; do
+        want_out_line "$line" || return 1
+    done
+    local field
+    for field in 'vm.overcommit_memory: ' 'stack size: ' 'library: '; do
+        if ! grep -q "^$field" "$work/out"; then
+            echo "no '$field' line: $out"
+            return 1
+        fi
+    done
+    if grep -q '^command:' "$work/out"; then
+        echo "a command line without a command: $out"
+        return 1
+    fi
+}
+t "--check prints every limit and exits 0" case_check_fields
+
+case_check_stack() {
+    run "$GR" --stack-size 64k --check
+    want_status 0 && want_out_line "stack size: 64k (GREEN_STACK_SIZE)"
+}
+t "--check reports the stack size an option sets" case_check_stack
+
+case_check_command() {
+    local want=$1
+    shift
+    run "$GR" --check "$@"
+    want_status 0 || return 1
+    if ! grep -qF -- "$want" "$work/out"; then
+        echo "no '$want' in: $(grep '^command:' "$work/out")"
+        return 1
+    fi
+}
+t "--check on a dynamic program says LD_PRELOAD will work" \
+    case_check_command "command: $(type -P true): dynamically linked; LD_PRELOAD will work" true
+t "--check on a setuid program says LD_PRELOAD will not work" \
+    case_check_command "command: $work/setuid-true: setuid; LD_PRELOAD will not work" "$work/setuid-true"
+t "--check on a script names its interpreter" \
+    case_check_command "command: $work/sh-script: a script run by /bin/sh; LD_PRELOAD will work" "$work/sh-script"
+t "--check on a missing command says so and exits 0" \
+    case_check_command "command: no-such-command-here: command not found" no-such-command-here
+if ((have_static)); then
+    t "--check on a static program says LD_PRELOAD will not work" \
+        case_check_command "command: $work/static: statically linked; LD_PRELOAD will not work" "$work/static"
+else
+    skip "--check on a static program says LD_PRELOAD will not work" "gcc -static does not work here"
+fi
+
+# --- on, off, --show
+
+make_script bin/on '#!/bin/sh
+echo "the command named on"
+'
+t "greenrun -- on runs a command named on" \
+    succeeds "the command named on" env PATH="$work/bin:$PATH" "$GR" -- on
+
+case_on_executed() {
+    run "$GR" on
+    want_status 2 && want_out "export LD_PRELOAD='$lib'" || return 1
+    if ((err_lines != 1)) || [[ $err != 'greenrun: '*'. greenrun on'* ]]; then
+        echo "stderr: $err"
+        return 1
+    fi
+}
+t "greenrun on, executed, prints the line to eval and exits 2" case_on_executed
+
+case_off_executed() {
+    run env LD_PRELOAD="$work/other.so $lib" "$GR" off
+    want_status 2 && want_out "export LD_PRELOAD='$work/other.so'" || return 1
+    [[ $err == 'greenrun: '*'. greenrun off'* ]] || { echo "stderr: $err"; return 1; }
+    run env LD_PRELOAD="$lib" "$GR" off
+    want_status 2 && want_out "unset LD_PRELOAD"
+}
+t "greenrun off, executed, prints the line to eval and exits 2" case_off_executed
+
+t "eval of what greenrun on prints turns libgreen on" \
+    succeeds "$lib $work/other.so" env LD_PRELOAD="$work/other.so" bash -c 'eval "$("$0" on 2>/dev/null)"; printenv LD_PRELOAD' "$GR"
+
+# Sourced: bash -c '. "$0" ...' "$GR" reads greenrun into that bash, as a user's shell would.
+t "sourced in bash, on puts the library first and keeps the rest" \
+    succeeds "$lib $work/other.so|$work/other.so" env LD_PRELOAD="$work/other.so" bash -c '
+        . "$0" on 2>/dev/null; a=$LD_PRELOAD; . "$0" off 2>/dev/null; echo "$a|$LD_PRELOAD"' "$GR"
+t "sourced twice, on preloads the library once" \
+    succeeds "$lib" bash -c '. "$0" on 2>/dev/null; . "$0" on 2>/dev/null; printenv LD_PRELOAD' "$GR"
+t "sourced off unsets an LD_PRELOAD that held only the library" \
+    succeeds "unset" bash -c '. "$0" on 2>/dev/null; . "$0" off 2>/dev/null; echo "${LD_PRELOAD-unset}"' "$GR"
+t "sourced, greenrun leaves no variable and no shell option behind" \
+    succeeds "" bash -c 'before=$(set -o); . "$0" on 2>/dev/null; compgen -v | grep __greenrun;
+        [ "$(set -o)" = "$before" ] || echo "shell options changed"' "$GR"
+t "sourced into a shell with set -eu -o pipefail, on and off work and the shell lives on" \
+    succeeds "$lib|unset|alive" bash -c 'set -eu -o pipefail; . "$0" on 2>/dev/null; a=$LD_PRELOAD
+        . "$0" off 2>/dev/null; echo "$a|${LD_PRELOAD-unset}|alive"' "$GR"
+t "sourced without on or off, greenrun returns 2 and changes nothing" \
+    succeeds "2 unset" bash -c '. "$0" 2>/dev/null; echo "$? ${LD_PRELOAD-unset}"' "$GR"
+t "sourced on says so on stderr" \
+    refused 0 "libgreen is on" -- bash -c '. "$0" on' "$GR"
+mkdir -p "$work/grbin" && ln -sf "$GR" "$work/grbin/greenrun"
+if command -v dash >/dev/null; then
+    t "sourced by dash from PATH (set -- on; . greenrun)" \
+        succeeds "$lib" env PATH="$work/grbin:$PATH" dash -c 'set -- on; . greenrun 2>/dev/null; printenv LD_PRELOAD'
+else
+    skip "sourced by dash from PATH (set -- on; . greenrun)" "no dash here"
+fi
+
+t "--show with the library preloaded" \
+    succeeds "libgreen is on: LD_PRELOAD=$lib" env LD_PRELOAD="$lib" "$GR" --show
+t "--show without it" \
+    succeeds "libgreen is off: LD_PRELOAD=$work/other.so" env LD_PRELOAD="$work/other.so" "$GR" --show
+
 # --- variables already in the environment
 
 t "an invalid GREEN_STACK_SIZE in the environment is refused" \
     refused 2 "GREEN_STACK_SIZE" "12q" -- env GREEN_STACK_SIZE=12q "$GR" true
 t "an invalid GREEN_LOG_LEVEL in the environment is refused" \
     refused 2 "GREEN_LOG_LEVEL" "loud" -- env GREEN_LOG_LEVEL=loud "$GR" true
+for pair in GREEN_STATS=yes GREEN_STATS=2 GREEN_WATCHDOG=5 GREEN_WATCHDOG=1.5s \
+    GREEN_DUMP_SIGNAL=KILL GREEN_DUMP_SIGNAL=99 "GREEN_LOG_FILE=$work/no-such-dir/log"; do
+    t "an invalid ${pair%%=*} in the environment is refused (${pair#*=})" \
+        refused 2 "${pair%%=*}" "in the environment" -- env "$pair" "$GR" true
+done
+for pair in GREEN_STATS=0 GREEN_WATCHDOG=2s GREEN_DUMP_SIGNAL=SIGUSR2 "GREEN_LOG_FILE=$work/green.log"; do
+    t "a valid ${pair%%=*} in the environment is kept (${pair#*=})" \
+        succeeds "${pair#*=}" env "$pair" "$GR" printenv "${pair%%=*}"
+done
 t "a valid GREEN_STACK_SIZE in the environment is kept" \
     succeeds "256k" env GREEN_STACK_SIZE=256k "$GR" printenv GREEN_STACK_SIZE
 t "an empty GREEN_STACK_SIZE in the environment counts as unset" \

@@ -1,0 +1,339 @@
+#include "diag.h"
+
+#include <execinfo.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "config.h"
+#include "green.h"
+#include "log.h"
+#include "sys.h"
+
+namespace green {
+
+namespace {
+
+// A block of lines formatted on the stack and written at once, so that a report is not
+// interleaved with the program's output line by line.  snprintf into a caller's buffer
+// allocates nothing for the conversions used here.
+class Block {
+public:
+    void line(const char* fmt, ...) __attribute__((format(printf, 2, 3)))
+    {
+        if (sizeof buf_ - n_ < 512)
+            flush();
+        int m = snprintf(buf_ + n_, sizeof buf_ - n_, "libgreen: ");
+        n_ += size_t(m);
+        va_list ap;
+        va_start(ap, fmt);
+        m = vsnprintf(buf_ + n_, sizeof buf_ - n_ - 1, fmt, ap);
+        va_end(ap);
+        n_ = m < 0 ? n_ : n_ + size_t(m) > sizeof buf_ - 2 ? sizeof buf_ - 2 : n_ + size_t(m);
+        buf_[n_++] = '\n';
+    }
+    void flush()
+    {
+        log_write(buf_, n_);
+        n_ = 0;
+    }
+    ~Block() { flush(); }
+
+private:
+    char buf_[2048];
+    size_t n_ = 0;
+};
+
+// Nanoseconds as a short human duration: "850 us", "12.3 ms", "1.52 s".
+const char* duration(int64_t ns, char* buf, size_t size)
+{
+    if (ns < 0)
+        ns = 0;
+    if (ns < 1000000)
+        snprintf(buf, size, "%" PRId64 " us", ns / 1000);
+    else if (ns < 1000000000)
+        snprintf(buf, size, "%.1f ms", double(ns) / 1e6);
+    else
+        snprintf(buf, size, "%.2f s", double(ns) / 1e9);
+    return buf;
+}
+
+// "thread 3 (main) \"name\"" for reports.
+const char* describe(const Green* g, char* buf, size_t size)
+{
+    char name[20] = "";
+    if (g->name[0]) {
+        char copy[16];
+        memcpy(copy, g->name, sizeof copy);  // another OS thread may be renaming it
+        copy[15] = '\0';
+        snprintf(name, sizeof name, " \"%s\"", copy);
+    }
+    snprintf(buf, size, "thread %" PRIu64 "%s%s", g->id, g->is_root ? " (main)" : "", name);
+    return buf;
+}
+
+// ---- statistics ---------------------------------------------------------------------------
+
+void stats_at_exit() { print_stats(); }
+
+// ---- dump signal --------------------------------------------------------------------------
+
+// Only flags and wakes: the hub prints from its loop context (ev_async_send is safe here).
+void on_dump_signal(int)
+{
+    int saved = errno;
+    for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub) {
+        h->dump_requested.store(true, std::memory_order_relaxed);
+        if (h->loop_ready.load(std::memory_order_acquire))
+            ev_async_send(h->evloop, &h->remote_async);
+    }
+    errno = saved;
+}
+
+// ---- watchdog -----------------------------------------------------------------------------
+
+int backtrace_signal() { return SIGRTMAX - 3; }
+
+std::atomic<bool> backtrace_done{false};
+
+// Runs on the stalled OS thread itself, interrupting whatever it does (a restartable system
+// call is restarted: SA_RESTART).  backtrace() was called once at start-up, so the unwinder
+// library is already loaded and it allocates nothing here.
+void on_backtrace_signal(int)
+{
+    int saved = errno;
+    static void* frames[64];
+    int n = backtrace(frames, 64);
+    backtrace_symbols_fd(frames, n, log_fd);
+    backtrace_done.store(true, std::memory_order_release);
+    errno = saved;
+}
+
+bool backtrace_handler_installed()
+{
+    struct sigaction sa;
+    return sigaction(backtrace_signal(), nullptr, &sa) == 0 &&
+           sa.sa_handler == on_backtrace_signal;
+}
+
+// Whether OS thread tid blocks sig (its SigBlk in /proc): a blocked backtrace signal would
+// stay pending and run its handler at some later, unrelated moment.
+bool signal_blocked(int tid, int sig)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = raw_syscall(SYS_read, fd, long(buf), sizeof buf - 1);
+    raw_syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char* line = strstr(buf, "\nSigBlk:");
+    if (!line)
+        return false;
+    unsigned long long mask = strtoull(line + 8, nullptr, 16);
+    return (mask >> (sig - 1)) & 1;
+}
+
+void watchdog_report(Hub* h, int64_t stalled)
+{
+    char d1[32], d2[32], who[64];
+    const Green* g = __atomic_load_n(&h->current, __ATOMIC_RELAXED);
+    {
+        Block b;
+        if (g == &h->loop)
+            snprintf(who, sizeof who, "its loop context (a libev callback)");
+        else
+            describe(g, who, sizeof who);
+        b.line("watchdog: OS thread %d has not come back to its hub for %s (GREEN_WATCHDOG is "
+               "%s); running: green %s", h->tid, duration(stalled, d1, sizeof d1),
+               duration(config.watchdog_ns, d2, sizeof d2), who);
+        // Only while the handler is still ours (the program may have taken the signal since)
+        // and the thread can take it now.
+        if (!backtrace_handler_installed()) {
+            b.line("watchdog: no backtrace: the program handles signal %d itself",
+                   backtrace_signal());
+            return;
+        }
+        if (signal_blocked(h->tid, backtrace_signal())) {
+            b.line("watchdog: no backtrace: OS thread %d blocks signal %d", h->tid,
+                   backtrace_signal());
+            return;
+        }
+        b.line("watchdog: backtrace of OS thread %d:", h->tid);
+    }
+    backtrace_done.store(false);
+    if (raw_syscall(SYS_tgkill, getpid(), h->tid, backtrace_signal()) != 0)
+        return;
+    for (int i = 0; i < 50 && !backtrace_done.load(std::memory_order_acquire); i++) {
+        timespec ts = {0, 10 * 1000000};
+        raw_syscall(SYS_nanosleep, long(&ts), 0);
+    }
+    log_print("watchdog: end of backtrace");
+}
+
+void watch(Hub* h, int64_t now)
+{
+    uint64_t beat = h->heartbeat.load(std::memory_order_relaxed);
+    bool busy = !h->idle.load(std::memory_order_relaxed) &&
+                (__atomic_load_n(&h->live, __ATOMIC_RELAXED) > 1 ||
+                 __atomic_load_n(&h->timed_waits, __ATOMIC_RELAXED) > 0 ||
+                 __atomic_load_n(&h->fd_waits, __ATOMIC_RELAXED) > 0);
+    if (beat != h->wd_seen || !busy) {
+        h->wd_seen = beat;
+        h->wd_since = now;
+        h->wd_reported = false;
+        return;
+    }
+    if (!h->wd_reported && now - h->wd_since > config.watchdog_ns) {
+        h->wd_reported = true;
+        watchdog_report(h, now - h->wd_since);
+    }
+}
+
+}  // namespace
+
+bool diag_start()
+{
+    if (config.stats)
+        atexit(stats_at_exit);
+    if (config.dump_signal) {
+        // The loop must exist before the signal can wake it.
+        if (Hub* h = hub_self())
+            hub_ensure_loop(h);
+        struct sigaction sa = {};
+        sa.sa_handler = on_dump_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(config.dump_signal, &sa, nullptr);
+    }
+    if (config.watchdog_ns <= 0)
+        return false;
+    void* warm[4];
+    backtrace(warm, 4);  // its first call loads libgcc_s: not in a signal handler
+    struct sigaction sa = {};
+    sa.sa_handler = on_backtrace_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(backtrace_signal(), &sa, nullptr);
+    return true;
+}
+
+void* watchdog_main(void*)
+{
+    raw_syscall(SYS_prctl, PR_SET_NAME, long("green-watchdog"));
+    int64_t period = config.watchdog_ns / 4;
+    int64_t next = mono_now();
+    for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub)
+        h->wd_since = next;
+    for (;;) {
+        next += period;
+        timespec ts = {time_t(next / 1000000000), long(next % 1000000000)};
+        while (raw_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, long(&ts), 0) ==
+               -EINTR) {
+        }
+        int64_t now = mono_now();
+        for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub)
+            watch(h, now);
+    }
+}
+
+void dump_hub(Hub* h)
+{
+    int64_t now = mono_now();
+    int count = 0;
+    for_each_green([&](Green* g) { count += g->hub == h && g->state != State::Dead; });
+    Block b;
+    b.line("dump: process %d, OS thread %d: %d green threads", int(getpid()), h->tid, count);
+    for_each_green([&](Green* g) {
+        if (g->hub != h || g->state == State::Dead)
+            return;
+        char who[64], d1[32], d2[32], what[128] = "", until[48] = "";
+        describe(g, who, sizeof who);
+        if (g->state == State::Running) {
+            b.line("  %s: running", who);
+            return;
+        }
+        if (g->state == State::Runnable) {
+            b.line("  %s: runnable", who);
+            return;
+        }
+        if (g->wait_deadline != kForever)
+            snprintf(until, sizeof until, ", until %s from now",
+                     duration(g->wait_deadline - now, d2, sizeof d2));
+        switch (g->wait_kind) {
+        case kWaitFd: {
+            const char* dir = g->wait_events == (EV_READ | EV_WRITE) ? "read/write"
+                              : g->wait_events == EV_WRITE          ? "write"
+                                                                    : "read";
+            if (g->wait_nfds > 1)
+                snprintf(what, sizeof what, "fd %d %s (and %d more fds)", g->wait_fd, dir,
+                         g->wait_nfds - 1);
+            else
+                snprintf(what, sizeof what, "fd %d %s", g->wait_fd, dir);
+            break;
+        }
+        case kWaitTimer:
+            snprintf(what, sizeof what, "timer");
+            break;
+        case kWaitFutex:
+            snprintf(what, sizeof what, "%s %p", g->wait_what ? g->wait_what : "futex",
+                     g->wait_addr);
+            break;
+        case kWaitJoin:
+            snprintf(what, sizeof what, "pthread_join of thread %" PRIu64,
+                     is_green(g->wait_addr) ? static_cast<const Green*>(g->wait_addr)->id : 0);
+            break;
+        default:
+            snprintf(what, sizeof what, "other");
+            break;
+        }
+        b.line("  %s: parked for %s on %s%s", who, duration(now - g->wait_since, d1, sizeof d1),
+               what, until);
+    });
+}
+
+void print_stats()
+{
+    HubStats sum = {};
+    int hubs = 0;
+    for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub) {
+        const HubStats& s = h->stats;
+        hubs++;
+        sum.switches += s.switches;
+        sum.polls += s.polls;
+        sum.created += s.created;
+        if (s.peak_live > sum.peak_live)
+            sum.peak_live = s.peak_live;
+        for (int k = 0; k < kWaitKinds; k++)
+            sum.parks[k] += s.parks[k];
+        if (s.max_stall_ns > sum.max_stall_ns)
+            sum.max_stall_ns = s.max_stall_ns;
+    }
+    char d[32];
+    Block b;
+    b.line("statistics of process %d:", int(getpid()));
+    b.line("  green threads created: %" PRIu64 ", peak alive: %" PRIu64, sum.created,
+           sum.peak_live);
+    b.line("  context switches: %" PRIu64, sum.switches);
+    b.line("  parks: fd %" PRIu64 ", timer %" PRIu64 ", lock %" PRIu64 ", join %" PRIu64
+           ", other %" PRIu64,
+           sum.parks[kWaitFd], sum.parks[kWaitTimer], sum.parks[kWaitFutex], sum.parks[kWaitJoin],
+           sum.parks[kWaitOther]);
+    b.line("  hub loop iterations: %" PRIu64, sum.polls);
+    b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
+    b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");
+}
+
+}  // namespace green

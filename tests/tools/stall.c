@@ -1,0 +1,32 @@
+/* A green thread named "staller" blocks its OS thread for 1.5 s in a call libgreen does not
+ * intercept (a direct nanosleep system call, resumed after a signal handler interrupts it),
+ * while the main thread waits for it in pthread_join: the runner checks that GREEN_WATCHDOG
+ * reports the stall and names the running green thread. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *staller(void *arg)
+{
+    (void)arg;
+    struct timespec left = {1, 500000000};
+    while (syscall(SYS_nanosleep, &left, &left) != 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, staller, NULL) != 0)
+        return 1;
+    pthread_setname_np(t, "staller");
+    if (pthread_join(t, NULL) != 0)
+        return 1;
+    puts("stall: done");
+    return 0;
+}
