@@ -225,6 +225,8 @@ check bad-watchdog 0 "^libgreen: GREEN_WATCHDOG='5' is not valid: .*ms or s, fro
 $($STACK)\$" env "$GREEN" GREEN_WATCHDOG=5 "$STACK"
 check bad-dump-signal 0 "^libgreen: GREEN_DUMP_SIGNAL='KILL' is not valid: .*USR2.*
 $($STACK)\$" env "$GREEN" GREEN_DUMP_SIGNAL=KILL "$STACK"
+check bad-resolv-conf 0 "^libgreen: GREEN_RESOLV_CONF='/nonexistent' is not valid: .*readable file.*
+$($STACK)\$" env "$GREEN" GREEN_RESOLV_CONF=/nonexistent "$STACK"
 
 # The watchdog: a green thread blocks its OS thread for 1.5 s in a call libgreen does not see;
 # the report (once) names it and shows where its OS thread is, and the program still ends well.
@@ -288,7 +290,8 @@ agreement_check() {
     for pair in GREEN_WATCHDOG={0,10ms,9ms,500ms,2s,3600s,3601s,3600000ms,3600001ms,1.5s,5,0ms,0s,010s,500MS,2m} \
         GREEN_DUMP_SIGNAL={USR2,SIGUSR2,12,HUP,POLL,IO,RTMIN,SIGRTMIN+0,RTMIN+003,RTMIN+30,RTMIN+31,RTMAX,RTMAX-30,RTMAX-31,KILL,9,SEGV,32,33,34,64,65,0,usr2,SIG} \
         GREEN_STATS={0,1,2,yes} GREEN_STACK_SIZE={16k,15k,1g,2g,64kb} GREEN_LOG_LEVEL={warn,loud} \
-        "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG"; do
+        "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG" \
+        GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} ; do
         var=${pair%%=*} value=${pair#*=}
         lib_says=accepts
         env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses

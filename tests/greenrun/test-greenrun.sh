@@ -238,10 +238,10 @@ case_help() {
     run "$GR" --help
     want_status 0 && want_quiet || return 1
     local word
-    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal \
+    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf \
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-        GREEN_DUMP_SIGNAL LD_PRELOAD error warn info debug 126 127; do
+        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF LD_PRELOAD error warn info debug 126 127; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -424,7 +424,16 @@ for sig in KILL SIGKILL 9 STOP 19 SEGV 11 ABRT 32 33 0 65 usr2 RTMIN+31 RTMAX-31
         refused 2 "--dump-signal" "GREEN_DUMP_SIGNAL" "USR2" "KILL" -- "$GR" --dump-signal="$sig" true
 done
 
-for opt in --log-file --watchdog --dump-signal; do
+t "--resolv-conf VALUE sets GREEN_RESOLV_CONF" \
+    succeeds "GREEN_RESOLV_CONF=/etc/hosts" "$GR" --resolv-conf /etc/hosts sh -c 'env | grep "^GREEN_RESOLV"'
+t "--resolv-conf=VALUE sets GREEN_RESOLV_CONF" \
+    succeeds "/etc/hosts" "$GR" --resolv-conf=/etc/hosts printenv GREEN_RESOLV_CONF
+for path in "$work/no-such-file" "$work"; do
+    t "--resolv-conf '$path' is refused" \
+        refused 2 "--resolv-conf" "GREEN_RESOLV_CONF" "readable file" -- "$GR" --resolv-conf="$path" true
+done
+
+for opt in --log-file --watchdog --dump-signal --resolv-conf; do
     t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
 done
 
