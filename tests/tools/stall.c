@@ -1,5 +1,6 @@
 /* A green thread named "staller" blocks its OS thread for 1.5 s in a call libgreen does not
- * intercept (a direct nanosleep system call, resumed after a signal handler interrupts it),
+ * intercept (a nanosleep system call made inline, as some runtimes do, not through syscall(),
+ * which libgreen sees; resumed after a signal handler interrupts it),
  * while the main thread waits for it in pthread_join: the runner checks that GREEN_WATCHDOG
  * reports the stall and names the running green thread. */
 #define _GNU_SOURCE
@@ -10,11 +11,21 @@
 #include <time.h>
 #include <unistd.h>
 
+static long inline_nanosleep(struct timespec *req, struct timespec *rem)
+{
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)SYS_nanosleep), "D"(req), "S"(rem)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+
 static void *staller(void *arg)
 {
     (void)arg;
     struct timespec left = {1, 500000000};
-    while (syscall(SYS_nanosleep, &left, &left) != 0 && errno == EINTR) {
+    while (inline_nanosleep(&left, &left) == -EINTR) {
     }
     return NULL;
 }
