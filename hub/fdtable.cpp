@@ -264,6 +264,10 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
             result = -ETIMEDOUT;
             break;
         }
+        if (reason == kWakeInterrupt) {
+            result = -EINTR;
+            break;
+        }
         // Woken for nothing (a stale wake-up) or for a cancellation: look again.
     }
     stop_watches(h, w, n);

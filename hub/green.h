@@ -47,6 +47,9 @@ struct Green {
     ev_timer timer;                 // the deadline of its current wait
     int io_revents = 0;             // what libev reported for the fds of its current wait
     const char* wait_what = nullptr;  // the call it waits in (locks, join), while it waits
+    bool interruptible = false;     // in a call a signal handler interrupts (EINTR)
+    bool waits_signal = false;      // in pause or sigsuspend: first to take a signal
+    bool interrupt_restart = false; // the interrupting handler had SA_RESTART
     const void* wait_addr = nullptr;  // and on what (the futex word, the thread joined)
     uint8_t wait_kind = kWaitOther; // what its current (or last) park waits for (WaitKind)
     uint8_t wait_events = 0;        // kWaitFd: EV_READ and/or EV_WRITE
@@ -159,6 +162,8 @@ struct Hub {
     std::atomic<bool> idle{false};  // blocked in the loop with nothing runnable: no stall
     std::atomic<bool> loop_ready{false};  // evloop and remote_async usable from a signal handler
     std::atomic<bool> dump_requested{false};  // the dump signal came: print from the loop
+    std::atomic<uint64_t> pending_signals{0};  // handled signals not yet delivered (bit sig-1)
+    std::atomic<uint64_t> restart_signals{0};  //   of which their handlers had SA_RESTART
     int tid = 0;                    // kernel thread id of its OS thread
     Hub* next_hub = nullptr;        // the process's list of hubs (push only, never freed)
     uint64_t wd_seen = 0;           // the watchdog's own: heartbeat it saw last,

@@ -17,7 +17,8 @@
 //   restored when it resumes.
 // * Blocking primitives (sleep_until, wait_fd) may be called only by a green thread of the
 //   calling OS thread's hub.  They return 0 or a positive result, or -ETIMEDOUT when the
-//   deadline passed.  When the caller says the call is a cancellation point and a cancellation
+//   deadline passed, or -EINTR when a signal handler ran while the green thread was
+//   interruptible (hub/signal.h).  When the caller says the call is a cancellation point and a cancellation
 //   is due (pthread_cancel, deferred), they do not return: the green thread exits as by
 //   pthread_exit(PTHREAD_CANCELED).
 // * unpark() from the hub's own OS thread is immediate; from another OS thread it goes through
@@ -49,6 +50,7 @@ enum Wake : int {
     kWakeNormal = 0,   // unparked by whoever it waited for
     kWakeTimeout = 1,  // its deadline passed
     kWakeCancel = 2,   // pthread_cancel reached it in a cancellation point
+    kWakeInterrupt = 3,  // a signal handler ran while it waited interruptibly (hub/signal.h)
 };
 
 inline int64_t clock_ns(clockid_t clock)
@@ -86,7 +88,8 @@ void unpark(Green* g, int reason = kWakeNormal);
 // Puts the running green thread at the back of the run queue and runs the next one.
 void yield();
 
-// Parks until the CLOCK_MONOTONIC deadline; returns 0.  Never returns early.
+// Parks until the CLOCK_MONOTONIC deadline; returns 0.  Never returns early, but for a signal
+// handler when the green thread is interruptible (hub/signal.h): then -EINTR.
 int sleep_until(int64_t deadline, bool cancellable);
 
 // Ends the running green thread as pthread_exit does: unwinds its stack (C++ destructors,

@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "green.h"
 #include "log.h"
+#include "signal.h"
 #include "sys.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -189,6 +190,8 @@ void report_deadlock(Hub* h)
         if (h->dump_requested.load(std::memory_order_relaxed) &&
             h->dump_requested.exchange(false))
             dump_hub(h);
+        if (h->pending_signals.load(std::memory_order_relaxed))
+            signal_deliver(h);
         // The next poll comes after every green thread now runnable had its turn, and after
         // kPollBudget switches at least.
         h->budget = h->runq.length > kPollBudget ? h->runq.length : kPollBudget;
@@ -425,8 +428,10 @@ int sleep_until(int64_t deadline, bool cancellable)
         if (mono_now() >= deadline)
             return 0;
         self->in_cancel_point = cancellable;
-        park_until(deadline, kWaitTimer);
+        int reason = park_until(deadline, kWaitTimer);
         self->in_cancel_point = false;
+        if (reason == kWakeInterrupt)
+            return -EINTR;
     }
 }
 

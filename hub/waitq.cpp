@@ -116,6 +116,8 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
         return -ECANCELED;
     if (reason == kWakeTimeout)
         return -ETIMEDOUT;
+    if (reason == kWakeInterrupt)
+        return -EINTR;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "../hub/fdtable.h"
+#include "../hub/signal.h"
 #include "shim.h"
 
 namespace green {
@@ -25,7 +26,9 @@ inline FdRecord* green_fd(int fd)
 
 // Runs attempt() until it does not fail with EAGAIN, waiting for events on fd in between.
 // timeout_ns (SO_RCVTIMEO/SO_SNDTIMEO, 0 for none) ends the wait with EAGAIN, as the kernel
-// does.  errno is left as the program had it when the call succeeds.
+// does.  A signal handler ends the wait with EINTR, unless it had SA_RESTART and there is no
+// timeout (the kernel then restarts the call: signal(7)).  errno is left as the program had it
+// when the call succeeds.
 template <class Attempt>
 auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt) -> decltype(attempt())
 {
@@ -34,8 +37,19 @@ auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt) -> decltyp
     if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
         return n;
     int64_t deadline = timeout_ns ? mono_now() + timeout_ns : kForever;
+    Green* self = green_self();
     for (;;) {
-        int w = wait_fd(fd, events, deadline, true);
+        int w;
+        {
+            Interruptible scope(self);
+            w = wait_fd(fd, events, deadline, true);
+        }
+        if (w == -EINTR) {
+            if (self->interrupt_restart && !timeout_ns)
+                continue;
+            errno = EINTR;
+            return -1;
+        }
         if (w == -ETIMEDOUT) {
             errno = EAGAIN;
             return -1;

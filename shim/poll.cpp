@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../hub/signal.h"
 #include "fdio.h"
 
 extern "C" void __chk_fail(void) __attribute__((noreturn));
@@ -66,10 +67,12 @@ private:
 };
 
 // Repeats check() (which must not wait) until it reports something or the deadline passes;
-// between checks, waits on the watches that add_watches() sets up.
+// between checks, waits on the watches that add_watches() sets up.  A signal handler ends the
+// wait with EINTR whatever its SA_RESTART (signal(7)), unless a check then finds something.
 template <class Check, class AddWatches>
 int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches add_watches)
 {
+    Interruptible scope(green_self());
     for (;;) {
         Watches w(capacity);
         if (!w.get()) {
@@ -80,14 +83,16 @@ int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches a
         int r;
         if (w.size()) {
             r = wait_fds(w.get(), w.size(), deadline, true);
-        } else if (deadline == kForever) {  // nothing to watch, no timeout: wait for ever
-            park();
-            r = 0;
-        } else {
-            sleep_until(deadline, true);
-            r = -ETIMEDOUT;
+        } else {  // nothing to watch: a sleep (for ever without a timeout)
+            r = sleep_until(deadline == kForever ? INT64_MAX : deadline, true);
+            if (r == 0)
+                r = -ETIMEDOUT;
         }
         int n = check();
+        if (r == -EINTR && n == 0) {
+            errno = EINTR;
+            return -1;
+        }
         if (n != 0 || r == -ETIMEDOUT)
             return n;
     }
@@ -246,6 +251,7 @@ int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
     int n = REAL(epoll_pwait)(epfd, events, max, 0, mask);
     if (n != 0)
         return n;
+    Interruptible scope(green_self());
     for (;;) {
         int w = wait_fd(epfd, EV_READ, deadline, true);
         if (w == -EBADF) {
@@ -253,6 +259,10 @@ int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
             return -1;
         }
         n = REAL(epoll_pwait)(epfd, events, max, 0, mask);
+        if (w == -EINTR && n == 0) {
+            errno = EINTR;
+            return -1;
+        }
         if (n != 0 || w == -ETIMEDOUT)
             return n;
     }

@@ -52,6 +52,13 @@ int _IO_getc(FILE* fp);
     X(int, res_nsend, (res_state, const unsigned char*, int, unsigned char*, int))           \
     X(int, __res_ninit, (res_state))                                                         \
     X(int, getaddrinfo_a, (int, struct gaicb**, int, struct sigevent*))                      \
+    X(int, sigaction, (int, const struct sigaction*, struct sigaction*))                     \
+    X(int, pthread_sigmask, (int, const sigset_t*, sigset_t*))                               \
+    X(int, pause, (void))                                                                    \
+    X(int, sigsuspend, (const sigset_t*))                                                    \
+    X(int, sigtimedwait, (const sigset_t*, siginfo_t*, const struct timespec*))              \
+    X(int, sigwaitinfo, (const sigset_t*, siginfo_t*))                                       \
+    X(int, sigwait, (const sigset_t*, int*))                                                 \
     X(int, gai_suspend, (const struct gaicb* const*, int, const struct timespec*))           \
     X(int, gai_cancel, (struct gaicb*))                                                      \
     X(int, __res_init, (void))                                                               \

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstddef>
 
+#include "../hub/signal.h"
 #include "sync.h"
 
 namespace green {
@@ -59,16 +60,21 @@ int sem_take(sem_t* sem, clockid_t clock, const struct timespec* abstime)
     }
     __atomic_fetch_add(&s->waiters, 1u, __ATOMIC_SEQ_CST);
     int r = 0;
+    Green* self = green_self();
     while (!try_take(s)) {
-        r = futex_wait(&s->value, 0, deadline, true, "sem_wait");
-        if (r == -ETIMEDOUT || r == -ECANCELED)
+        {
+            Interruptible scope(self);
+            r = futex_wait(&s->value, 0, deadline, true, "sem_wait");
+        }
+        // A signal handler: EINTR, unless it had SA_RESTART (the kernel restarts the wait).
+        if (r == -ETIMEDOUT || r == -ECANCELED || (r == -EINTR && !(self && self->interrupt_restart)))
             break;
         r = 0;
     }
     __atomic_fetch_sub(&s->waiters, 1u, __ATOMIC_SEQ_CST);
     if (r == -ECANCELED)
         green_exit(PTHREAD_CANCELED);  // sem_wait is a cancellation point
-    return r == -ETIMEDOUT ? fail(ETIMEDOUT) : 0;
+    return r == -ETIMEDOUT ? fail(ETIMEDOUT) : r == -EINTR ? fail(EINTR) : 0;
 }
 
 }  // namespace

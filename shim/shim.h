@@ -29,6 +29,9 @@ inline pthread_t as_handle(Green* g) { return reinterpret_cast<pthread_t>(g); }
 // deadline is converted once, now: a later jump of the wall clock does not move it.
 int64_t deadline_from(clockid_t clock, const struct timespec* abstime);
 
+// Whether the program has a handler (a function) for sig, and its SA_RESTART (shim/signals.cpp).
+bool program_handles(int sig, bool* restart);
+
 // Re-points the hosts database's "dns" source at libgreen's resolver (shim/dns.cpp).
 void dns_setup();
 

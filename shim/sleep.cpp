@@ -6,6 +6,7 @@
 // CLOCK_MONOTONIC (as the kernel does for nanosleep), an absolute one on the clock asked for.
 #include <cerrno>
 
+#include "../hub/signal.h"
 #include "shim.h"
 
 using namespace green;
@@ -27,16 +28,35 @@ bool green_clock(clockid_t clock)
            clock == CLOCK_TAI;
 }
 
-// Sleeps for ns on CLOCK_MONOTONIC; an absolute sleep on another clock re-checks that clock,
-// so that it never ends before its own deadline even if the clocks drift apart.
-void green_sleep(clockid_t clock, int64_t abs_on_clock)
+// Sleeps until the clock reaches abs_on_clock; an absolute sleep on another clock than
+// CLOCK_MONOTONIC re-checks that clock, so that it never ends before its own deadline even if
+// the clocks drift apart.  Returns 0, or EINTR when a signal handler ran (sleeps are never
+// restarted, whatever SA_RESTART says: signal(7)).
+int green_sleep(clockid_t clock, int64_t abs_on_clock)
 {
+    Interruptible scope(green_self());
     for (;;) {
         int64_t left = abs_on_clock - clock_ns(clock);
         if (left <= 0)
-            return;
-        sleep_until(mono_now() + left, true);
+            return 0;
+        if (sleep_until(mono_now() + left, true) == -EINTR)
+            return EINTR;
     }
+}
+
+// A relative sleep of ns; on EINTR, *remaining (if any) gets what was left.
+int relative_sleep(int64_t ns, struct timespec* remaining)
+{
+    int64_t end = mono_now() + ns;
+    int r = green_sleep(CLOCK_MONOTONIC, end);
+    if (r == EINTR && remaining) {
+        int64_t left = end - mono_now();
+        if (left < 0)
+            left = 0;
+        remaining->tv_sec = time_t(left / 1000000000);
+        remaining->tv_nsec = long(left % 1000000000);
+    }
+    return r;
 }
 
 }  // namespace
@@ -48,14 +68,11 @@ GREEN_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timesp
         return REAL(clock_nanosleep)(clock, flags, request, remaining);
     if (request->tv_nsec < 0 || request->tv_nsec >= 1000000000)
         return EINVAL;
-    if (flags & TIMER_ABSTIME) {
-        green_sleep(clock, to_ns(request));
-    } else if (request->tv_sec >= 0) {
-        sleep_until(mono_now() + to_ns(request), true);
-    } else {
+    if (flags & TIMER_ABSTIME)
+        return green_sleep(clock, to_ns(request));
+    if (request->tv_sec < 0)
         return EINVAL;
-    }
-    return 0;
+    return relative_sleep(to_ns(request), remaining);
 }
 
 GREEN_EXPORT int nanosleep(const struct timespec* request, struct timespec* remaining)
@@ -66,7 +83,10 @@ GREEN_EXPORT int nanosleep(const struct timespec* request, struct timespec* rema
         errno = EINVAL;
         return -1;
     }
-    sleep_until(mono_now() + to_ns(request), true);
+    if (relative_sleep(to_ns(request), remaining) == EINTR) {
+        errno = EINTR;
+        return -1;
+    }
     return 0;
 }
 
@@ -74,7 +94,10 @@ GREEN_EXPORT int usleep(useconds_t usec)
 {
     if (!green_self())
         return REAL(usleep)(usec);
-    sleep_until(mono_now() + int64_t(usec) * 1000, true);
+    if (relative_sleep(int64_t(usec) * 1000, nullptr) == EINTR) {
+        errno = EINTR;
+        return -1;
+    }
     return 0;
 }
 
@@ -83,9 +106,11 @@ GREEN_EXPORT unsigned sleep(unsigned seconds)
     if (!green_self())
         return REAL(sleep)(seconds);
     int saved = errno;  // glibc's sleep leaves errno as it found it
-    sleep_until(mono_now() + int64_t(seconds) * 1000000000, true);
+    struct timespec left = {0, 0};
+    relative_sleep(int64_t(seconds) * 1000000000, &left);
     errno = saved;
-    return 0;
+    // Interrupted: the seconds left, rounded up as glibc does.
+    return unsigned(left.tv_sec + (left.tv_nsec > 0 ? 1 : 0));
 }
 
 GREEN_EXPORT int sched_yield(void)

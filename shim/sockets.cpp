@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 
+#include "../hub/signal.h"
 #include "fdio.h"
 
 using namespace green;
@@ -23,11 +24,21 @@ int64_t timeval_ns(const void* value, socklen_t len)
 }
 
 // The kernel's blocking connect, on a non-blocking attempt: wait until writable, then the
-// result is SO_ERROR; SO_SNDTIMEO expiry gives EINPROGRESS, as Linux does.
+// result is SO_ERROR; SO_SNDTIMEO expiry gives EINPROGRESS, as Linux does.  A signal handler
+// gives EINTR (the connection goes on), unless it had SA_RESTART and there is no timeout.
 int finish_connect(int fd, FdRecord* r)
 {
     int64_t deadline = r->sndtimeo ? mono_now() + r->sndtimeo : kForever;
-    int w = wait_fd(fd, EV_WRITE, deadline, true);
+    Green* self = green_self();
+    int w;
+    do {
+        Interruptible scope(self);
+        w = wait_fd(fd, EV_WRITE, deadline, true);
+    } while (w == -EINTR && self->interrupt_restart && !r->sndtimeo);
+    if (w == -EINTR) {
+        errno = EINTR;
+        return -1;
+    }
     if (w == -ETIMEDOUT) {
         errno = EINPROGRESS;
         return -1;

@@ -25,6 +25,7 @@
 #include <cstdarg>
 #include <cstdint>
 
+#include "../hub/signal.h"
 #include "sync.h"
 
 using namespace green;
@@ -54,8 +55,18 @@ long green_futex_wait(const uint32_t* word, int op, uint32_t val, const timespec
         else
             deadline = deadline_from((op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, ts);
     }
-    int r = futex_wait(word, val, deadline, false, "futex", !(op & FUTEX_PRIVATE_FLAG));
-    return r == 0 ? 0 : fail(-r);
+    // A signal handler: EINTR, unless it had SA_RESTART (the kernel then restarts the wait).
+    Green* self = green_self();
+    for (;;) {
+        int r;
+        {
+            Interruptible scope(self);
+            r = futex_wait(word, val, deadline, false, "futex", !(op & FUTEX_PRIVATE_FLAG));
+        }
+        if (r == -EINTR && self->interrupt_restart)
+            continue;  // the restarted call compares the word again
+        return r == 0 ? 0 : fail(-r);
+    }
 }
 
 // The green form of a system call that has a wrapper here; false when there is none.

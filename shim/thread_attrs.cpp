@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../hub/signal.h"
 #include "shim.h"
 
 using namespace green;
@@ -170,14 +171,29 @@ GREEN_EXPORT int pthread_setschedprio(pthread_t thread, int priority)
     return 0;
 }
 
-// A signal for a green thread goes to the OS thread it runs on; its handler runs in whichever
-// green thread is running then (libgreen(7)).
+// A signal for a green thread goes to the OS thread it runs on, whose handler runs at once in
+// whichever green thread is running (libgreen(7)); then the green thread it was for gets the
+// EINTR it would have got, if it waits in a call a handler interrupts.
+namespace {
+
+void interrupt_target(Green* g, int sig)
+{
+    bool restart;
+    if (g && g != green_self() && g->hub == hub_self() && sig && program_handles(sig, &restart))
+        signal_interrupt(g, restart);
+}
+
+}  // namespace
+
 GREEN_EXPORT int pthread_kill(pthread_t thread, int sig)
 {
     Green* g = as_green(thread);
     if (g && g->state == State::Dead)
         return 0;  // glibc 2.34+: a thread that has exited is not an error
-    return REAL(pthread_kill)(os_handle(thread), sig);
+    int rc = REAL(pthread_kill)(os_handle(thread), sig);
+    if (rc == 0)
+        interrupt_target(g, sig);
+    return rc;
 }
 
 GREEN_EXPORT int pthread_sigqueue(pthread_t thread, int sig, const union sigval value)
@@ -185,7 +201,10 @@ GREEN_EXPORT int pthread_sigqueue(pthread_t thread, int sig, const union sigval 
     Green* g = as_green(thread);
     if (g && g->state == State::Dead)
         return ESRCH;
-    return REAL(pthread_sigqueue)(os_handle(thread), sig, value);
+    int rc = REAL(pthread_sigqueue)(os_handle(thread), sig, value);
+    if (rc == 0)
+        interrupt_target(g, sig);
+    return rc;
 }
 
 // Green threads share their OS thread's CPU clock.

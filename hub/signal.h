@@ -1,0 +1,64 @@
+// Signals and green threads: which green thread a signal handler's run interrupts.
+//
+// The program's handlers run as they would without libgreen: on the OS thread the kernel picked,
+// at once (shim/signals.cpp installs a trampoline that calls them).  What libgreen adds is the
+// EINTR a blocked call returns when a handler ran: with real threads the kernel interrupts the
+// thread it delivered the signal to; here that thread is a green thread, chosen as Linux chooses
+// for a process-directed signal:
+//   1. a green thread waiting for signals (pause, sigsuspend), if one is;
+//   2. else the main thread (the hub's root green thread) while it lives: if it is not parked in
+//      an interruptible call, nobody gets EINTR (it "took" the signal, as Linux gives it to the
+//      main thread);
+//   3. else the first green thread, in creation order, parked in an interruptible call.
+// A signal sent to one thread (raise, pthread_kill) interrupts that green thread only.
+// "Interruptible" is set by the wrapper of a call that can fail with EINTR (shim/), around its
+// wait; the wait then ends with -EINTR and green->interrupt_restart says whether the handler had
+// SA_RESTART, for the calls the kernel restarts.
+#ifndef GREEN_SIGNAL_H
+#define GREEN_SIGNAL_H
+
+#include "green.h"
+
+namespace green {
+
+// From a signal handler (async-signal-safe): a handler of the program ran for sig; restart is its
+// SA_RESTART.  A signal sent to this OS thread while one of its green threads ran was that green
+// thread's (it was not blocked): thread_directed says so, and then nothing is interrupted.
+void signal_handled(int sig, bool restart, bool thread_directed);
+
+// Interrupts g (a green thread of the calling OS thread's hub) if it is parked in an
+// interruptible call: pthread_kill's delivery to a green thread, after the handler ran.
+void signal_interrupt(Green* g, bool restart);
+
+// Called by the hub's loop after each poll: delivers the interrupts signal_handled queued.
+void signal_deliver(Hub* h);
+
+// Marks the running green thread's waits interruptible while it lives (a wrapper's scope);
+// self null (not a green thread): nothing.
+class Interruptible {
+public:
+    explicit Interruptible(Green* self, bool waits_signal = false) : self_(self)
+    {
+        if (self_) {
+            self_->interruptible = true;
+            self_->waits_signal = waits_signal;
+            self_->interrupt_restart = false;
+        }
+    }
+    ~Interruptible()
+    {
+        if (self_) {
+            self_->interruptible = false;
+            self_->waits_signal = false;
+        }
+    }
+    Interruptible(const Interruptible&) = delete;
+    Interruptible& operator=(const Interruptible&) = delete;
+
+private:
+    Green* self_;
+};
+
+}  // namespace green
+
+#endif

@@ -1,0 +1,313 @@
+// Signals: sigaction and its older forms, pause, sigsuspend, sigwait and its timed forms.
+//
+// The program's handlers run as before, at once, on the OS thread the kernel picked.  libgreen
+// installs, in the program's place, a trampoline that calls the program's handler and then
+// tells the hub (hub/signal.h), which gives the green thread that would have been interrupted
+// its EINTR.  The program sees the actions it set, never the trampoline: sigaction reports them
+// back as given.  glibc's signal(), sysv_signal() and siginterrupt() set actions through an
+// internal sigaction, so they are wrapped too.
+//
+// pause and sigsuspend park interruptibly, first in line for the next signal.  sigwait,
+// sigwaitinfo and sigtimedwait wait on a signalfd of the set (the signals are blocked, so a
+// signalfd sees them pending) and then take the signal with the real call.
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "../hub/fdtable.h"
+#include "../hub/signal.h"
+#include "../hub/spinlock.h"
+#include "../hub/sys.h"
+#include "shim.h"
+
+using namespace green;
+
+namespace {
+
+constexpr int kMaxSignal = 64;
+
+// The program's view of each signal's action, for the signals it set through these wrappers.
+struct Action {
+    std::atomic<bool> recorded{false};
+    std::atomic<void*> handler{nullptr};  // sa_handler or sa_sigaction, as the program gave it
+    std::atomic<int> flags{0};
+    sigset_t mask;
+};
+Action actions[kMaxSignal + 1];
+SpinLock actions_lock;
+sigset_t interrupting;  // siginterrupt(sig, 1): signal() installs it without SA_RESTART
+
+bool is_function(void* h)
+{
+    return h != reinterpret_cast<void*>(SIG_DFL) && h != reinterpret_cast<void*>(SIG_IGN);
+}
+
+void trampoline(int sig, siginfo_t* info, void* context)
+{
+    int saved = errno;
+    Action& a = actions[sig];
+    void* h = a.handler.load(std::memory_order_acquire);
+    int flags = a.flags.load(std::memory_order_relaxed);
+    if (flags & SA_RESETHAND) {  // the kernel reset the real action already
+        a.flags.store(0, std::memory_order_relaxed);
+        a.handler.store(reinterpret_cast<void*>(SIG_DFL), std::memory_order_release);
+    }
+    if (!is_function(h))
+        return;  // changed under us to SIG_DFL or SIG_IGN by another thread: nothing to call
+    errno = saved;
+    if (flags & SA_SIGINFO)
+        reinterpret_cast<void (*)(int, siginfo_t*, void*)>(h)(sig, info, context);
+    else
+        reinterpret_cast<void (*)(int)>(h)(sig);
+    saved = errno;
+    signal_handled(sig, flags & SA_RESTART, info && info->si_code == SI_TKILL);
+    errno = saved;
+}
+
+// Signals whose actions pass through untouched: invalid ones, those the kernel refuses to
+// change, and glibc's own (32, 33), whose refusal glibc gives.
+bool managed(int sig)
+{
+    return sig >= 1 && sig <= kMaxSignal && sig != SIGKILL && sig != SIGSTOP && sig != 32 &&
+           sig != 33;
+}
+
+}  // namespace
+
+// The program's handler of sig, if it has one: for pthread_kill's delivery to a green thread.
+bool green::program_handles(int sig, bool* restart)
+{
+    if (!managed(sig) || !actions[sig].recorded.load(std::memory_order_acquire))
+        return false;
+    *restart = actions[sig].flags.load(std::memory_order_relaxed) & SA_RESTART;
+    return is_function(actions[sig].handler.load(std::memory_order_relaxed));
+}
+
+GREEN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old)
+{
+    if (!managed(sig))
+        return REAL(sigaction)(sig, act, old);
+    // A handler may call sigaction too: keep signals out while the table is updated.
+    sigset_t all, saved_mask;
+    sigfillset(&all);
+    REAL(pthread_sigmask)(SIG_BLOCK, &all, &saved_mask);
+    int rc = 0;
+    {
+        SpinGuard guard(actions_lock);
+        Action& a = actions[sig];
+        struct sigaction previous;
+        bool had = a.recorded.load(std::memory_order_relaxed);
+        if (had) {
+            memset(&previous, 0, sizeof previous);
+            previous.sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(
+                a.handler.load(std::memory_order_relaxed));
+            previous.sa_flags = a.flags.load(std::memory_order_relaxed);
+            previous.sa_mask = a.mask;
+        } else {
+            rc = REAL(sigaction)(sig, nullptr, &previous);
+        }
+        if (rc == 0 && act) {
+            struct sigaction real = *act;
+            void* h = (act->sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(act->sa_sigaction)
+                                                   : reinterpret_cast<void*>(act->sa_handler);
+            if (is_function(h)) {
+                real.sa_sigaction = trampoline;
+                real.sa_flags |= SA_SIGINFO;
+            }
+            // Recorded first: the trampoline may run as soon as the real action is in place.
+            a.flags.store(act->sa_flags, std::memory_order_relaxed);
+            a.mask = act->sa_mask;
+            a.handler.store(h, std::memory_order_release);
+            rc = REAL(sigaction)(sig, &real, nullptr);
+            if (rc == 0) {
+                a.recorded.store(true, std::memory_order_release);
+            } else if (had) {  // refused (bad flags, say): the old record stands
+                a.flags.store(previous.sa_flags, std::memory_order_relaxed);
+                a.mask = previous.sa_mask;
+                a.handler.store(reinterpret_cast<void*>(previous.sa_sigaction),
+                                std::memory_order_release);
+            }
+        }
+        if (rc == 0 && old)
+            *old = previous;
+    }
+    int e = errno;
+    REAL(pthread_sigmask)(SIG_SETMASK, &saved_mask, nullptr);
+    errno = e;
+    return rc;
+}
+
+namespace {
+
+// glibc's signal(): BSD semantics, the signal itself blocked while its handler runs.
+sighandler_t set_handler(int sig, sighandler_t handler, int flags, bool mask_self)
+{
+    if (handler == SIG_ERR || !managed(sig)) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    struct sigaction act, old;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = handler;
+    sigemptyset(&act.sa_mask);
+    if (mask_self)
+        sigaddset(&act.sa_mask, sig);
+    act.sa_flags = flags;
+    if (sigaction(sig, &act, &old) < 0)
+        return SIG_ERR;
+    return old.sa_handler;
+}
+
+}  // namespace
+
+GREEN_EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+    bool interrupt = sig >= 1 && sig <= kMaxSignal && sigismember(&interrupting, sig) == 1;
+    return set_handler(sig, handler, interrupt ? 0 : SA_RESTART, true);
+}
+
+GREEN_EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler) { return signal(sig, handler); }
+
+GREEN_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+    return set_handler(sig, handler, SA_RESETHAND | SA_NODEFER, false);
+}
+
+GREEN_EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+    return sysv_signal(sig, handler);
+}
+
+GREEN_EXPORT int siginterrupt(int sig, int interrupt)
+{
+    struct sigaction act;
+    if (!managed(sig) || sigaction(sig, nullptr, &act) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (interrupt) {
+        sigaddset(&interrupting, sig);
+        act.sa_flags &= ~SA_RESTART;
+    } else {
+        sigdelset(&interrupting, sig);
+        act.sa_flags |= SA_RESTART;
+    }
+    return sigaction(sig, &act, nullptr);
+}
+
+// ---- waiting for signals ----
+
+namespace {
+
+// Parks until a signal handler runs (first in line for it); always ends with EINTR.
+int wait_for_handler(Green* self)
+{
+    Interruptible scope(self, true);
+    while (sleep_until(INT64_MAX, true) != -EINTR) {
+    }
+    errno = EINTR;
+    return -1;
+}
+
+// A signal of set, taken if one is pending; waits on a signalfd of the set until one is, or
+// the deadline.  interruptible: a handler of another signal ends the wait with EINTR.
+int take_signal(Green* self, const sigset_t* set, siginfo_t* info, int64_t deadline,
+                bool interruptible)
+{
+    const timespec zero = {0, 0};
+    siginfo_t local;
+    if (!info)
+        info = &local;
+    for (;;) {
+        int sig = REAL(sigtimedwait)(set, info, &zero);
+        if (sig > 0 || errno != EAGAIN)
+            return sig;
+        int fd = int(raw_syscall(SYS_signalfd4, -1, long(set), 8, SFD_NONBLOCK | SFD_CLOEXEC));
+        if (fd < 0) {
+            errno = int(-fd);
+            return -1;
+        }
+        int w;
+        {
+            Interruptible scope(self);
+            self->interruptible = interruptible;
+            w = wait_fd(fd, EV_READ, deadline, true);
+        }
+        fd_closing(fd);
+        raw_syscall(SYS_close, fd);
+        if (w == -ETIMEDOUT) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (w == -EINTR) {
+            errno = EINTR;
+            return -1;
+        }
+    }
+}
+
+}  // namespace
+
+GREEN_EXPORT int pause()
+{
+    if (Green* self = green_self())
+        return wait_for_handler(self);
+    return REAL(pause)();
+}
+
+GREEN_EXPORT int sigsuspend(const sigset_t* mask)
+{
+    Green* self = green_self();
+    if (!self)
+        return REAL(sigsuspend)(mask);
+    // The mask is the OS thread's, so it holds for the other green threads meanwhile too.
+    sigset_t saved;
+    if (REAL(pthread_sigmask)(SIG_SETMASK, mask, &saved) != 0)
+        return REAL(sigsuspend)(mask);  // let glibc give the error
+    wait_for_handler(self);
+    REAL(pthread_sigmask)(SIG_SETMASK, &saved, nullptr);
+    errno = EINTR;
+    return -1;
+}
+
+GREEN_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout)
+{
+    Green* self = green_self();
+    if (!self)
+        return REAL(sigtimedwait)(set, info, timeout);
+    int64_t deadline = kForever;
+    if (timeout) {
+        if (timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000 || timeout->tv_sec < 0) {
+            errno = EINVAL;
+            return -1;
+        }
+        deadline = mono_now() + int64_t(timeout->tv_sec) * 1000000000 + timeout->tv_nsec;
+    }
+    return take_signal(self, set, info, deadline, true);
+}
+
+GREEN_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info)
+{
+    Green* self = green_self();
+    if (!self)
+        return REAL(sigwaitinfo)(set, info);
+    return take_signal(self, set, info, kForever, true);
+}
+
+// sigwait never fails with EINTR (POSIX): it waits again.
+GREEN_EXPORT int sigwait(const sigset_t* set, int* sig)
+{
+    Green* self = green_self();
+    if (!self)
+        return REAL(sigwait)(set, sig);
+    int s = take_signal(self, set, nullptr, kForever, false);
+    if (s < 0)
+        return errno;
+    *sig = s;
+    return 0;
+}

@@ -1,0 +1,241 @@
+/* Signals and blocking calls, as with real threads:
+ *  - a handler without SA_RESTART makes the main thread's blocked accept fail with EINTR when
+ *    another thread sends the process a signal (Linux gives a process-directed signal to the
+ *    main thread); with SA_RESTART the accept goes on and returns the next connection;
+ *  - poll is never restarted (EINTR even with SA_RESTART); nanosleep reports what was left;
+ *  - pthread_kill interrupts the thread it names: pause and sem_wait end with EINTR;
+ *  - a thread in sigwait takes a blocked signal while other threads go on;
+ *  - sigaction reports the handler and flags the program set, signal() the previous handler.
+ */
+#define _GNU_SOURCE
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plain.h"
+
+static atomic_int handled;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&handled, 1);
+}
+
+static void set_handler(int sig, void (*fn)(int), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = flags;
+    CHECK_EQ(sigaction(sig, &sa, NULL), 0);
+}
+
+static int listener(struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t len = sizeof *a;
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(bind(fd, (struct sockaddr *)a, sizeof *a), 0);
+    CHECK_EQ(listen(fd, 8), 0);
+    CHECK_EQ(getsockname(fd, (struct sockaddr *)a, &len), 0);
+    return fd;
+}
+
+/* After a pause, sends the process SIGUSR1; with connect_to, then connects there. */
+struct kick {
+    struct sockaddr_in *connect_to;
+    int fd;
+};
+
+static void *kicker(void *arg)
+{
+    struct kick *k = arg;
+    sleep_ms(100);
+    CHECK_EQ(kill(getpid(), SIGUSR1), 0);
+    if (k->connect_to) {
+        sleep_ms(100);
+        k->fd = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK_EQ(connect(k->fd, (struct sockaddr *)k->connect_to, sizeof *k->connect_to), 0);
+    }
+    return NULL;
+}
+
+static void accept_interrupted(int restart)
+{
+    struct sockaddr_in a;
+    int l = listener(&a);
+    set_handler(SIGUSR1, on_usr1, restart ? SA_RESTART : 0);
+    int before = atomic_load(&handled);
+    struct kick k = {restart ? &a : NULL, -1};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, kicker, &k), 0);
+    check_os_threads();
+    errno = 0;
+    int c = accept(l, NULL, NULL);
+    if (restart) {
+        CHECK(c >= 0);  /* the handler ran, the accept went on */
+        close(c);
+    } else {
+        CHECK_EQ(c, -1);
+        CHECK_EQ(errno, EINTR);
+    }
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(atomic_load(&handled), before + 1);
+    if (k.fd >= 0)
+        close(k.fd);
+    close(l);
+}
+
+static void poll_and_sleep_interrupted(void)
+{
+    set_handler(SIGUSR1, on_usr1, SA_RESTART);
+    struct kick k = {NULL, -1};
+    pthread_t t;
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_EQ(pthread_create(&t, NULL, kicker, &k), 0);
+    struct pollfd p = {sv[0], POLLIN, 0};
+    errno = 0;
+    CHECK_EQ(poll(&p, 1, 5000), -1);  /* never restarted, SA_RESTART or not */
+    CHECK_EQ(errno, EINTR);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+
+    CHECK_EQ(pthread_create(&t, NULL, kicker, &k), 0);
+    struct timespec req = {5, 0}, rem = {0, 0};
+    errno = 0;
+    CHECK_EQ(nanosleep(&req, &rem), -1);
+    CHECK_EQ(errno, EINTR);
+    CHECK(rem.tv_sec >= 3 && rem.tv_sec <= 5);  /* about 4.9 s were left */
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static atomic_int target_waiting;
+static sem_t sem;
+
+static void *pauser(void *arg)
+{
+    (void)arg;
+    atomic_store(&target_waiting, 1);
+    errno = 0;
+    CHECK_EQ(pause(), -1);
+    CHECK_EQ(errno, EINTR);
+    atomic_store(&target_waiting, 2);
+    errno = 0;
+    CHECK_EQ(sem_wait(&sem), -1);  /* without SA_RESTART */
+    CHECK_EQ(errno, EINTR);
+    return NULL;
+}
+
+static void pthread_kill_interrupts(void)
+{
+    set_handler(SIGUSR1, on_usr1, 0);
+    CHECK_EQ(sem_init(&sem, 0, 0), 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, pauser, NULL), 0);
+    wait_flag(&target_waiting);
+    sleep_ms(50);
+    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    for (int i = 0; atomic_load(&target_waiting) != 2; i++) {
+        CHECK(i < 5000);
+        sleep_ms(1);
+    }
+    sleep_ms(50);
+    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    sem_destroy(&sem);
+}
+
+static void *sigwaiter(void *arg)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    int sig = 0;
+    CHECK_EQ(sigwait(&set, &sig), 0);
+    CHECK_EQ(sig, SIGUSR2);
+    atomic_store((atomic_int *)arg, 1);
+    return NULL;
+}
+
+static void sigwait_thread(void)
+{
+    /* blocked in every thread, taken by the waiting one */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+    atomic_int got = 0;
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, sigwaiter, &got), 0);
+    /* meanwhile this thread goes on: socket round trips */
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    for (int i = 0; i < 200; i++) {
+        char c = (char)i, d;
+        write_all(sv[0], &c, 1);
+        read_exact(sv[1], &d, 1);
+        CHECK_EQ(c, d);
+    }
+    CHECK_EQ(atomic_load(&got), 0);
+    CHECK_EQ(kill(getpid(), SIGUSR2), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(atomic_load(&got), 1);
+    struct timespec zero = {0, 0};
+    errno = 0;
+    CHECK_EQ(sigtimedwait(&set, NULL, &zero), -1);  /* nothing left pending */
+    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void on_info(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig, (void)si, (void)ctx;
+}
+
+static void actions_reported(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_info;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    CHECK_EQ(sigaction(SIGUSR1, NULL, &old), 0);
+    CHECK(old.sa_sigaction == on_info);
+    CHECK(old.sa_flags & SA_SIGINFO);
+    CHECK(old.sa_flags & SA_RESTART);
+    CHECK_EQ(sigismember(&old.sa_mask, SIGTERM), 1);
+    CHECK((void *)signal(SIGUSR1, on_usr1) == (void *)on_info);
+    CHECK(signal(SIGUSR1, SIG_DFL) == on_usr1);
+    CHECK_EQ(sigaction(SIGUSR1, NULL, &old), 0);
+    CHECK(old.sa_handler == SIG_DFL);
+    errno = 0;
+    CHECK_EQ(sigaction(SIGKILL, &sa, NULL), -1);
+    CHECK_EQ(errno, EINVAL);
+}
+
+int main(void)
+{
+    actions_reported();
+    accept_interrupted(0);
+    accept_interrupted(1);
+    poll_and_sleep_interrupted();
+    pthread_kill_interrupts();
+    sigwait_thread();
+    puts("signals_eintr: ok");
+    return 0;
+}
