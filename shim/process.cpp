@@ -105,16 +105,20 @@ private:
 
 // The green wait shared by every entry point.  attempt() is the real call with WNOHANG added:
 // > 0 when it reported a child, 0 when nothing is ready yet, < 0 (errno set) on error.
-// pidfd is the child's pidfd (-1 for an any-child wait or when none could be had); exit_only
-// says the caller asked only for exits, which the pidfd announces.
+// child is the one child waited for (a pidfd of it is opened once the first attempt found it
+// still running, so that a child already done costs nothing more), or 0 for any child; pidfd
+// may hold the program's own pidfd instead.  exit_only says the caller asked only for exits,
+// which the pidfd announces.
 template <class Attempt>
-long green_wait(PidFd& pidfd, bool exit_only, bool cancellable, Attempt attempt)
+long green_wait(pid_t child, PidFd& pidfd, bool exit_only, bool cancellable, Attempt attempt)
 {
     if (cancellable)
         testcancel();  // a cancellation point even when a child is ready
     long r = attempt();
     if (r != 0)
         return r;
+    if (child > 0)
+        pidfd.open(child);
     int64_t interval = kPollFirst;
     for (;;) {
         if (pidfd.fd() >= 0) {
@@ -143,10 +147,8 @@ long green_wait(PidFd& pidfd, bool exit_only, bool cancellable, Attempt attempt)
 pid_t green_wait4(pid_t pid, int* status, int options, struct rusage* ru, bool cancellable)
 {
     PidFd pidfd;
-    if (pid > 0)
-        pidfd.open(pid);
     bool exit_only = !(options & (WUNTRACED | WCONTINUED));
-    return pid_t(green_wait(pidfd, exit_only, cancellable,
+    return pid_t(green_wait(pid > 0 ? pid : 0, pidfd, exit_only, cancellable,
                             [&] { return long(REAL(wait4)(pid, status, options | WNOHANG, ru)); }));
 }
 
@@ -213,8 +215,7 @@ GREEN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
     if (!green_self() || (options & WNOHANG))
         return REAL(waitid)(type, id, info, options);
     PidFd pidfd;
-    if (type == P_PID && pid_t(id) > 0)
-        pidfd.open(pid_t(id));
+    pid_t child = type == P_PID && pid_t(id) > 0 ? pid_t(id) : 0;
     if (type == P_PIDFD) {
         // A pidfd the program made non-blocking makes waitid fail with EAGAIN instead of
         // waiting: that is the real call's answer to give.
@@ -228,7 +229,7 @@ GREEN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
     // accepts a null info): each attempt fills a siginfo of our own.
     bool exit_only = !(options & (WSTOPPED | WCONTINUED));
     siginfo_t si;
-    long r = green_wait(pidfd, exit_only, true, [&]() -> long {
+    long r = green_wait(child, pidfd, exit_only, true, [&]() -> long {
         memset(&si, 0, sizeof si);
         if (REAL(waitid)(type, id, &si, options | WNOHANG) != 0)
             return -1;

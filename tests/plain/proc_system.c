@@ -132,10 +132,43 @@ static void concurrent(void)
     roundtrip_stop(&rt);
 }
 
+/* system() is a cancellation point: the cancelled caller's command is killed and reaped, and
+ * SIGINT and SIGQUIT get their dispositions back. */
+static void *run_forever(void *arg)
+{
+    (void)arg;
+    atomic_store(&started, 1);
+    system("sleep 5");
+    return NULL;
+}
+
+static void cancelled(void)
+{
+    atomic_store(&started, 0);
+    double t0 = now_seconds(CLOCK_MONOTONIC);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, run_forever, NULL), 0);
+    wait_flag(&started);
+    sleep_ms(200);
+    CHECK(handler_of(SIGINT) == (void *)SIG_IGN);
+    CHECK_EQ(pthread_cancel(t), 0);
+    void *res;
+    CHECK_EQ(pthread_join(t, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+    CHECK(now_seconds(CLOCK_MONOTONIC) - t0 < 3);
+    CHECK(handler_of(SIGINT) == (void *)SIG_DFL);
+    CHECK(handler_of(SIGQUIT) == (void *)SIG_DFL);
+    CHECK(!sigchld_blocked());
+    errno = 0;
+    CHECK_EQ(waitpid(-1, NULL, WNOHANG), -1); /* the shell was reaped */
+    CHECK_EQ(errno, ECHILD);
+}
+
 int main(void)
 {
     statuses();
     overlapping();
     concurrent();
+    cancelled();
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -151,6 +152,22 @@ static void with_waitid(void)
     int st = -1;
     CHECK_EQ(waitpid(pid, &st, 0), pid);
     CHECK_EQ(WEXITSTATUS(st), 8);
+
+    /* A pidfd of the program's own: waited on while the child runs; made non-blocking, it
+     * says EAGAIN instead. */
+    pid = child_exiting(7, 100);
+    int pfd = pidfd_open(pid, 0);
+    CHECK(pfd >= 0);
+    int npfd = pidfd_open(pid, PIDFD_NONBLOCK);
+    CHECK(npfd >= 0);
+    errno = 0;
+    CHECK_EQ(waitid(P_PIDFD, (id_t)npfd, &si, WEXITED), -1);
+    CHECK_EQ(errno, EAGAIN);
+    CHECK_EQ(waitid(P_PIDFD, (id_t)pfd, &si, WEXITED), 0);
+    CHECK_EQ(si.si_pid, pid);
+    CHECK_EQ(si.si_status, 7);
+    close(npfd);
+    close(pfd);
 
     /* Linux accepts a null siginfo. */
     pid = child_exiting(0, 30);
