@@ -235,11 +235,16 @@ GREEN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
             return -1;
         return si.si_pid != 0 ? 1 : 0;
     });
-    if (r < 0)
-        return -1;
-    if (info)
-        *info = si;
-    return 0;
+    // The kernel writes these fields of info, also when it fails, and no others.
+    if (info) {
+        info->si_signo = si.si_signo;
+        info->si_errno = si.si_errno;
+        info->si_code = si.si_code;
+        info->si_pid = si.si_pid;
+        info->si_uid = si.si_uid;
+        info->si_status = si.si_status;
+    }
+    return r < 0 ? -1 : 0;
 }
 
 // ---- system ----
