@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#include "roundtrip.h"
+#include "proc_util.h"
 
 static atomic_int started, got_line, done;
 
@@ -55,14 +55,12 @@ static void statuses(void)
     FILE *fp = popen("exit 7", "r");
     CHECK(fp != NULL);
     int st = pclose(fp);
-    CHECK(WIFEXITED(st));
-    CHECK_EQ(WEXITSTATUS(st), 7);
+    CHECK_EXITED(st, 7);
 
     fp = popen("kill -TERM $$", "r");
     CHECK(fp != NULL);
     st = pclose(fp);
-    CHECK(WIFSIGNALED(st));
-    CHECK_EQ(WTERMSIG(st), SIGTERM);
+    CHECK_KILLED(st, SIGTERM);
 
     /* fclose of a popen'd stream waits for the command too, and says how it ended (glibc's
      * behaviour, which its headers warn about). */
@@ -72,8 +70,7 @@ static void statuses(void)
 #pragma GCC diagnostic ignored "-Wmismatched-dealloc"
     st = fclose(fp);
 #pragma GCC diagnostic pop
-    CHECK(WIFEXITED(st));
-    CHECK_EQ(WEXITSTATUS(st), 5);
+    CHECK_EXITED(st, 5);
 
     /* Output read to the end, several lines. */
     fp = popen("for i in 1 2 3; do echo line$i; done", "r");

@@ -9,7 +9,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "roundtrip.h"
+#include "proc_util.h"
 
 static pid_t child_exiting(int code, long after_ms)
 {
@@ -51,8 +51,7 @@ static void exits_and_deaths(void)
         pid_t pid = child_exiting(codes[i], 0);
         int st = -1;
         CHECK_EQ(waitpid(pid, &st, 0), pid);
-        CHECK(WIFEXITED(st));
-        CHECK_EQ(WEXITSTATUS(st), codes[i]);
+        CHECK_EXITED(st, codes[i]);
     }
     int sigs[] = {SIGKILL, SIGTERM};
     for (int i = 0; i < 2; i++) {
@@ -60,8 +59,7 @@ static void exits_and_deaths(void)
         CHECK_EQ(kill(pid, sigs[i]), 0);
         int st = -1;
         CHECK_EQ(waitpid(pid, &st, 0), pid);
-        CHECK(WIFSIGNALED(st));
-        CHECK_EQ(WTERMSIG(st), sigs[i]);
+        CHECK_KILLED(st, sigs[i]);
     }
 }
 
@@ -81,8 +79,7 @@ static void any_child(pid_t (*reap)(int *))
         CHECK(i < 3);
         CHECK(!(seen & (1 << i)));
         seen |= 1 << i;
-        CHECK(WIFEXITED(st));
-        CHECK_EQ(WEXITSTATUS(st), 10 + i);
+        CHECK_EXITED(st, 10 + i);
     }
     errno = 0;
     CHECK_EQ(reap(NULL), -1);
@@ -108,8 +105,7 @@ static void rusage_filled(void)
     memset(&ru, 0, sizeof ru);
     int st = -1;
     CHECK_EQ(wait4(pid, &st, 0, &ru), pid);
-    CHECK(WIFEXITED(st));
-    CHECK_EQ(WEXITSTATUS(st), 4);
+    CHECK_EXITED(st, 4);
     CHECK(ru.ru_maxrss > 0);
     CHECK(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec > 0 ||
           ru.ru_utime.tv_usec + ru.ru_stime.tv_usec > 50000);
@@ -151,7 +147,7 @@ static void with_waitid(void)
     CHECK_EQ(si.si_pid, pid);
     int st = -1;
     CHECK_EQ(waitpid(pid, &st, 0), pid);
-    CHECK_EQ(WEXITSTATUS(st), 8);
+    CHECK_EXITED(st, 8);
 
     /* A pidfd of the program's own: waited on while the child runs; made non-blocking, it
      * says EAGAIN instead. */
@@ -188,7 +184,7 @@ static void nohang_and_errors(void)
     CHECK_EQ(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG), 0);
     CHECK_EQ(si.si_pid, 0);
     CHECK_EQ(waitpid(pid, &st, 0), pid);
-    CHECK_EQ(WEXITSTATUS(st), 2);
+    CHECK_EXITED(st, 2);
 
     /* No children at all. */
     errno = 0;
@@ -267,8 +263,7 @@ static void stops(void)
     CHECK_EQ(si.si_status, SIGCONT);
 
     st = stop_status(pid, SIGTERM, 0);
-    CHECK(WIFSIGNALED(st));
-    CHECK_EQ(WTERMSIG(st), SIGTERM);
+    CHECK_KILLED(st, SIGTERM);
 }
 
 static atomic_int chld_signals;
@@ -331,7 +326,7 @@ static void *wait_long(void *arg)
         break;
     }
     atomic_store(&waited, 1);
-    CHECK_EQ(WEXITSTATUS(st), 1);
+    CHECK_EXITED(st, 1);
     return NULL;
 }
 
@@ -376,7 +371,7 @@ static void cancelled(void)
     CHECK_EQ(kill(pid, SIGKILL), 0);
     int st;
     CHECK_EQ(waitpid(pid, &st, 0), pid);
-    CHECK(WIFSIGNALED(st));
+    CHECK_KILLED(st, SIGKILL);
 }
 
 int main(void)
