@@ -90,6 +90,18 @@ static pid_t reap_waitpid(int *st) { return waitpid(-1, st, 0); }
 static pid_t reap_wait(int *st) { return wait(st); }
 static pid_t reap_wait3(int *st) { return wait3(st, 0, NULL); }
 static pid_t reap_wait4(int *st) { return wait4(-1, st, 0, NULL); }
+static pid_t reap_own_group(int *st) { return waitpid(0, st, 0); }
+static pid_t reap_group(int *st) { return waitpid(-getpgrp(), st, 0); }
+static pid_t reap_waitid_group(int *st)
+{
+    siginfo_t si;
+    if (waitid(P_PGID, (id_t)getpgrp(), &si, WEXITED) != 0)
+        return -1;
+    CHECK_EQ(si.si_code, CLD_EXITED);
+    if (st)
+        *st = si.si_status << 8;
+    return si.si_pid;
+}
 
 static void rusage_filled(void)
 {
@@ -381,6 +393,9 @@ int main(void)
     any_child(reap_wait);
     any_child(reap_wait3);
     any_child(reap_wait4);
+    any_child(reap_own_group);
+    any_child(reap_group);
+    any_child(reap_waitid_group);
     rusage_filled();
     with_waitid();
     nohang_and_errors();
