@@ -36,6 +36,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "../hub/fdtable.h"
 #include "../hub/spinlock.h"
@@ -247,6 +248,51 @@ GREEN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
     return r < 0 ? -1 : 0;
 }
 
+// ---- what system and popen share ----
+namespace {
+
+SpinLock int_quit_lock;          // guards the three below
+int int_quit_users;              // system() calls running, in the whole process
+struct sigaction saved_int;      // SIGINT's disposition before the first of them
+struct sigaction saved_quit;     // SIGQUIT's likewise
+
+struct ChldBlock {
+    int depth;            // system() calls running on this OS thread
+    bool was_blocked;     // SIGCHLD was blocked before the first of them
+};
+thread_local ChldBlock chld_block;
+
+struct Popened;
+SpinLock popen_lock;               // guards popen_list; never held across a switch
+Popened* popen_list;               // streams popen returned and nobody closed yet
+
+// In the child of fork only the forking green thread exists, and it is not inside system()
+// or popen(): the block that other green threads' system() calls held on the OS thread's mask
+// must not outlive them there, and another OS thread may have held a lock at the fork.
+// (The SIGINT and SIGQUIT count is inherited as it is, as in glibc.)
+void after_fork_child()
+{
+    if (chld_block.depth > 0 && !chld_block.was_blocked) {
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
+    }
+    chld_block.depth = 0;
+    new (&int_quit_lock) SpinLock;
+    new (&popen_lock) SpinLock;
+}
+
+// Registers after_fork_child, the first time system or popen runs.
+void on_fork_reset()
+{
+    static std::atomic<bool> registered{false};
+    if (!registered.exchange(true, std::memory_order_relaxed))
+        pthread_atfork(nullptr, nullptr, after_fork_child);
+}
+
+}  // namespace
+
 // ---- system ----
 //
 // As glibc 2.36 (with its 2.36 branch fixes) does it: while commands run, SIGINT and SIGQUIT
@@ -261,16 +307,7 @@ GREEN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
 // overlap and end in another order than they began).
 namespace {
 
-SpinLock int_quit_lock;          // guards the three below
-int int_quit_users;              // system() calls running, in the whole process
-struct sigaction saved_int;      // SIGINT's disposition before the first of them
-struct sigaction saved_quit;     // SIGQUIT's likewise
 
-struct ChldBlock {
-    int depth;            // system() calls running on this OS thread
-    bool was_blocked;     // SIGCHLD was blocked before the first of them
-};
-thread_local ChldBlock chld_block;
 
 // Everything system() changes for the duration of one command, undone by the destructor, also
 // when a cancellation unwinds the calling green thread.
@@ -278,6 +315,7 @@ class SystemSignals {
 public:
     SystemSignals()
     {
+        on_fork_reset();
         struct sigaction ign;
         memset(&ign, 0, sizeof ign);
         ign.sa_handler = SIG_IGN;
@@ -410,7 +448,7 @@ GREEN_EXPORT int system(const char* line)
 // the streams of earlier popen calls closed in the child (POSIX), the parent's end keeping
 // close-on-exec only with the "e" mode.  The stream is an ordinary fdopen'd one, and reads on
 // it are green through shim/stdio.cpp; what makes it a popen'd stream is its entry in the list
-// below, which pclose (and fclose, which waits for the command in glibc too) look up.
+// popen_list, which pclose (and fclose, which waits for the command in glibc too) look up.
 namespace {
 
 struct Popened {
@@ -419,9 +457,7 @@ struct Popened {
     Popened* next;   // next in the list
 };
 
-SpinLock popen_lock;               // guards popen_list; never held across a switch
-Popened* popen_list;               // streams popen returned and nobody closed yet
-std::atomic<int> popen_count{0};   // their number: fclose looks no further when it is 0
+std::atomic<int> popen_count{0};   // entries in popen_list: fclose looks no further at 0
 
 // Removes fp from the list; its shell's pid, or 0 when fp is not a popen'd stream.
 pid_t popen_take(FILE* fp)
@@ -470,6 +506,7 @@ int popen_close(FILE* fp, pid_t pid)
 
 FILE* do_popen(const char* command, const char* mode)
 {
+    on_fork_reset();
     bool rd = false, wr = false, cloexec = false;
     for (const char* m = mode; *m; m++) {
         switch (*m) {

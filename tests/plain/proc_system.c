@@ -146,6 +146,24 @@ static void concurrent(void)
     roundtrip_stop(&rt);
 }
 
+/* A child forked while another thread is in system() starts with the forking thread's mask,
+ * in which SIGCHLD is not blocked. */
+static void fork_meanwhile(void)
+{
+    atomic_store(&started, 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, run_command, "sleep 0.5"), 0);
+    wait_ignored();
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        _exit(sigchld_blocked() ? 1 : 0);
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK_EXITED(st, 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
 /* system() is a cancellation point: the cancelled caller's command is killed and reaped, and
  * SIGINT and SIGQUIT get their dispositions back. */
 static void *run_forever(void *arg)
@@ -180,6 +198,7 @@ int main(void)
     statuses();
     overlapping();
     concurrent();
+    fork_meanwhile();
     cancelled();
     return 0;
 }
