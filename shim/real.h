@@ -18,6 +18,8 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <semaphore.h>
 #include <spawn.h>
 #include <signal.h>
@@ -149,6 +151,13 @@ int _IO_getc(FILE* fp);
                          const posix_spawnattr_t*, char* const*, char* const*))              \
     X(int, posix_spawnp, (pid_t*, const char*, const posix_spawn_file_actions_t*,            \
                           const posix_spawnattr_t*, char* const*, char* const*))             \
+    X(pid_t, waitpid, (pid_t, int*, int))                                                    \
+    X(pid_t, wait, (int*))                                                                   \
+    X(pid_t, wait3, (int*, int, struct rusage*))                                             \
+    X(pid_t, wait4, (pid_t, int*, int, struct rusage*))                                      \
+    X(int, waitid, (idtype_t, id_t, siginfo_t*, int))                                        \
+    X(int, pclose, (FILE*))                                                                  \
+    X(int, fclose, (FILE*))                                                                  \
     X(ssize_t, read, (int, void*, size_t))                                                   \
     X(ssize_t, write, (int, const void*, size_t))                                            \
     X(ssize_t, readv, (int, const struct iovec*, int))                                       \
