@@ -41,6 +41,7 @@
 #include "../hub/fdtable.h"
 #include "../hub/spinlock.h"
 #include "../hub/sys.h"
+#include "../hub/signal.h"
 #include "shim.h"
 
 #ifndef P_PIDFD
@@ -121,12 +122,21 @@ long green_wait(pid_t child, PidFd& pidfd, bool exit_only, bool cancellable, Att
     if (child > 0)
         pidfd.open(child);
     int64_t interval = kPollFirst;
+    // The program's own waits fail with EINTR when a signal handler without SA_RESTART runs
+    // (system and pclose, not cancellable, retry as glibc's do).
+    Green* self = green_self();
+    Interruptible scope(cancellable ? self : nullptr);
+    auto interrupted = [&](int w) { return w == -EINTR && !self->interrupt_restart; };
     for (;;) {
         if (pidfd.fd() >= 0) {
             int64_t deadline = mono_now() + (exit_only ? kTraceCheck : interval);
             int w = wait_fd(pidfd.fd(), EV_READ, deadline, cancellable);
             if (w == -EBADF)
                 pidfd.lost();
+            if (interrupted(w)) {
+                errno = EINTR;
+                return -1;
+            }
             r = attempt();
             if (r != 0)
                 return r;
@@ -135,7 +145,10 @@ long green_wait(pid_t child, PidFd& pidfd, bool exit_only, bool cancellable, Att
             if (w > 0)
                 pidfd.drop();
         } else {
-            sleep_until(mono_now() + interval, cancellable);
+            if (interrupted(sleep_until(mono_now() + interval, cancellable))) {
+                errno = EINTR;
+                return -1;
+            }
             r = attempt();
             if (r != 0)
                 return r;

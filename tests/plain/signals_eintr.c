@@ -3,6 +3,7 @@
  *    another thread sends the process a signal (Linux gives a process-directed signal to the
  *    main thread); with SA_RESTART the accept goes on and returns the next connection;
  *  - poll is never restarted (EINTR even with SA_RESTART); nanosleep reports what was left;
+ *    waitpid is restarted with SA_RESTART, and fails with EINTR without;
  *  - pthread_kill interrupts the thread it names: pause and sem_wait end with EINTR;
  *  - a thread in sigwait takes a blocked signal while other threads go on;
  *  - sigaction reports the handler and flags the program set, signal() the previous handler.
@@ -14,6 +15,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +120,35 @@ static void poll_and_sleep_interrupted(void)
     CHECK_EQ(pthread_join(t, NULL), 0);
     close(sv[0]);
     close(sv[1]);
+}
+
+/* waitpid: EINTR without SA_RESTART; with it the wait goes on to the child's end. */
+static void waitpid_interrupted(void)
+{
+    for (int restart = 0; restart <= 1; restart++) {
+        set_handler(SIGUSR1, on_usr1, restart ? SA_RESTART : 0);
+        pid_t child = fork();
+        CHECK(child >= 0);
+        if (child == 0) {
+            sleep_ms(400);
+            _exit(7);
+        }
+        struct kick k = {NULL, -1};
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, kicker, &k), 0);
+        int status = 0;
+        errno = 0;
+        pid_t r = waitpid(child, &status, 0);
+        if (!restart) {
+            CHECK_EQ(r, -1);
+            CHECK_EQ(errno, EINTR);
+            CHECK_EQ(waitpid(child, &status, 0), child);
+        } else {
+            CHECK_EQ(r, child);
+        }
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+        CHECK_EQ(pthread_join(t, NULL), 0);
+    }
 }
 
 static atomic_int target_waiting;
@@ -234,6 +265,7 @@ int main(void)
     accept_interrupted(0);
     accept_interrupted(1);
     poll_and_sleep_interrupted();
+    waitpid_interrupted();
     pthread_kill_interrupts();
     sigwait_thread();
     puts("signals_eintr: ok");
