@@ -121,7 +121,7 @@ void on_backtrace_signal(int)
 bool backtrace_handler_installed()
 {
     struct sigaction sa;
-    return sigaction(backtrace_signal(), nullptr, &sa) == 0 &&
+    return libc_sigaction(backtrace_signal(), nullptr, &sa) == 0 &&
            sa.sa_handler == on_backtrace_signal;
 }
 
@@ -216,7 +216,7 @@ bool diag_start()
         sa.sa_handler = on_dump_signal;
         sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        sigaction(config.dump_signal, &sa, nullptr);
+        libc_sigaction(config.dump_signal, &sa, nullptr);
     }
     if (config.watchdog_ns <= 0)
         return false;
@@ -226,7 +226,7 @@ bool diag_start()
     sa.sa_handler = on_backtrace_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(backtrace_signal(), &sa, nullptr);
+    libc_sigaction(backtrace_signal(), &sa, nullptr);
     return true;
 }
 

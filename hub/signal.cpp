@@ -1,10 +1,12 @@
 #include "signal.h"
 
+#include <dlfcn.h>
 #include <ev.h>
 
 #include <cerrno>
 
 #include "hub.h"
+#include "sys.h"
 
 namespace green {
 
@@ -74,6 +76,13 @@ void signal_interrupt(Green* g, bool restart)
         return;
     g->interrupt_restart = restart;
     unpark(g, kWakeInterrupt);
+}
+
+int libc_sigaction(int sig, const struct sigaction* act, struct sigaction* old)
+{
+    using Fn = int (*)(int, const struct sigaction*, struct sigaction*);
+    static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "sigaction"));
+    return real(sig, act, old);
 }
 
 void signal_deliver(Hub* h)

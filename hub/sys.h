@@ -4,6 +4,7 @@
 #define GREEN_SYS_H
 
 #include <cerrno>
+#include <csignal>
 
 namespace green {
 
@@ -21,6 +22,10 @@ inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 
                      : "rcx", "r11", "memory");
     return ret;
 }
+
+// The C library's sigaction, for libgreen's own handlers: the program's go through shim/'s
+// wrapper, which would wrap libgreen's too (hub/diag.cpp).
+int libc_sigaction(int sig, const struct sigaction* act, struct sigaction* old);
 
 }  // namespace green
 

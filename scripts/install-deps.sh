@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev python3
-valgrind procps util-linux coreutils groff-base"
+valgrind procps util-linux coreutils groff-base socat"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES golang-go python3-gevent"
 fi

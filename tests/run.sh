@@ -390,6 +390,37 @@ compat_python_http() {
 }
 compat_python_http
 
+# socat TCP-LISTEN:PORT,fork EXEC:cat under greenrun (a child process per connection, which
+# runs cat): 100 concurrent clients, each 64 KiB echoed byte-exact.
+compat_socat() {
+    local log=$LOG/compat_socat.log pid port status
+    if ! command -v socat >/dev/null; then
+        echo "socat is not installed (scripts/install-deps.sh installs it)" >"$log"
+        record "compat:socat-fork-exec-cat" 1 "$log"
+        return
+    fi
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    scripts/greenrun socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork,backlog=128 EXEC:cat >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break
+        sleep 0.05
+    done
+    timeout -k 5 "$TIMEOUT" python3 tests/compat/echo_client.py "$port" 100 >>"$log" 2>&1
+    status=$?
+    local threads
+    threads=$(ls /proc/$pid/task 2>/dev/null | wc -l)
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ $status -eq 0 ] && [ "$threads" -ge 1 ] && [ "$threads" -le 2 ]; then
+        record "compat:socat-fork-exec-cat" 0 "$log"
+    else
+        echo "client status $status, socat OS threads '$threads'" >>"$log"
+        record "compat:socat-fork-exec-cat" 1 "$log"
+    fi
+}
+compat_socat
+
 echo "== install"
 # make install into a scratch prefix: the installed greenrun finds the installed library and
 # runs a plain program green; make uninstall removes every file again.
