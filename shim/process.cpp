@@ -627,3 +627,8 @@ GREEN_EXPORT int fclose(FILE* fp)
         return popen_close(fp, pid);
     return REAL(fclose)(fp);
 }
+
+// vfork's child borrows the parent's memory, green threads and libgreen's state included, until
+// it execs or exits; a child that called a wrapper meanwhile would change them under the parent.
+// A fork is the safe reading POSIX allows.
+GREEN_EXPORT pid_t vfork() { return fork(); }

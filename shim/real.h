@@ -55,6 +55,11 @@ int _IO_getc(FILE* fp);
     X(int, __res_ninit, (res_state))                                                         \
     X(int, getaddrinfo_a, (int, struct gaicb**, int, struct sigevent*))                      \
     X(int, sigaction, (int, const struct sigaction*, struct sigaction*))                     \
+    X(int, timer_create, (clockid_t, struct sigevent*, timer_t*))                            \
+    X(int, timer_settime, (timer_t, int, const struct itimerspec*, struct itimerspec*))      \
+    X(int, timer_gettime, (timer_t, struct itimerspec*))                                     \
+    X(int, timer_getoverrun, (timer_t))                                                      \
+    X(int, timer_delete, (timer_t))                                                          \
     X(int, pthread_sigmask, (int, const sigset_t*, sigset_t*))                               \
     X(int, pause, (void))                                                                    \
     X(int, sigsuspend, (const sigset_t*))                                                    \

@@ -238,7 +238,7 @@ int take_signal(Green* self, const sigset_t* set, siginfo_t* info, int64_t deadl
             self->interruptible = interruptible;
             w = wait_fd(fd, EV_READ, deadline, true);
         }
-        fd_closing(fd);
+        fd_forget(fd);
         raw_syscall(SYS_close, fd);
         if (w == -ETIMEDOUT) {
             errno = EAGAIN;
