@@ -209,6 +209,19 @@ void load_resolv_conf()
     config.resolv_conf = text;
 }
 
+void load_children()
+{
+    const char* text = getenv("GREEN_CHILDREN");
+    if (!text || !*text || strcmp(text, "green") == 0)
+        return;
+    if (strcmp(text, "plain") == 0) {
+        config.children_plain = true;
+        return;
+    }
+    GREEN_WARN("GREEN_CHILDREN='%s' is not valid: expected green (programs this one runs are "
+               "green too) or plain; using the default (green)", text);
+}
+
 void load_dump_signal()
 {
     const char* text = getenv("GREEN_DUMP_SIGNAL");
@@ -239,6 +252,7 @@ void config_load()
     load_watchdog();
     load_dump_signal();
     load_resolv_conf();
+    load_children();
 }
 
 }  // namespace green

@@ -18,6 +18,7 @@ struct Config {
     long long watchdog_ns;  // GREEN_WATCHDOG: report a hub stalled longer than this; 0: off
     int dump_signal;     // GREEN_DUMP_SIGNAL: print every green thread on this signal; 0: off
     const char* resolv_conf;  // GREEN_RESOLV_CONF: read instead of /etc/resolv.conf; null: that
+    bool children_plain;  // GREEN_CHILDREN=plain: programs this one runs lose libgreen's preload
 };
 
 extern Config config;

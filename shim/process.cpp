@@ -188,8 +188,9 @@ pid_t wait_child(pid_t pid, int* status)
 int spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
           const posix_spawnattr_t* attr, char* const argv[])
 {
+    ChildEnv env(environ);
     fd_release_internal();
-    int r = REAL(posix_spawn)(pid, path, fa, attr, argv, environ);
+    int r = REAL(posix_spawn)(pid, path, fa, attr, argv, env.get());
     fd_restore_internal();
     return r;
 }

@@ -32,6 +32,22 @@ int64_t deadline_from(clockid_t clock, const struct timespec* abstime);
 // Whether the program has a handler (a function) for sig, and its SA_RESTART (shim/signals.cpp).
 bool program_handles(int sig, bool* restart);
 
+// The environment a new program gets: envp as given, or (GREEN_CHILDREN=plain) a copy without
+// libgreen in LD_PRELOAD (shim/exec.cpp).
+class ChildEnv {
+public:
+    explicit ChildEnv(char* const* envp);
+    ~ChildEnv();
+    ChildEnv(const ChildEnv&) = delete;
+    ChildEnv& operator=(const ChildEnv&) = delete;
+    char* const* get() const { return env_; }
+
+private:
+    char* const* env_;
+    char** copy_ = nullptr;
+    char* preload_ = nullptr;
+};
+
 // Re-points the hosts database's "dns" source at libgreen's resolver (shim/dns.cpp).
 void dns_setup();
 

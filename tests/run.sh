@@ -225,6 +225,15 @@ check bad-watchdog 0 "^libgreen: GREEN_WATCHDOG='5' is not valid: .*ms or s, fro
 $($STACK)\$" env "$GREEN" GREEN_WATCHDOG=5 "$STACK"
 check bad-dump-signal 0 "^libgreen: GREEN_DUMP_SIGNAL='KILL' is not valid: .*USR2.*
 $($STACK)\$" env "$GREEN" GREEN_DUMP_SIGNAL=KILL "$STACK"
+# GREEN_CHILDREN: a program run by the command keeps libgreen in LD_PRELOAD, or (plain) not;
+# other entries stay.
+check children-green 0 "^$PWD/$B/libgreen.so\$" env "$GREEN" sh -c 'exec printenv LD_PRELOAD'
+check children-plain 0 '^\[/lib/x86_64-linux-gnu/libc.so.6\]$' \
+    env "$GREEN /lib/x86_64-linux-gnu/libc.so.6" GREEN_CHILDREN=plain sh -c 'exec sh -c "echo [\$LD_PRELOAD]"'
+check children-plain-unset 0 '^\[unset\]$' \
+    env "$GREEN" GREEN_CHILDREN=plain sh -c 'exec sh -c "echo [\${LD_PRELOAD-unset}]"'
+check bad-children 0 "^libgreen: GREEN_CHILDREN='none' is not valid: .*green.*plain.*
+$($STACK)\$" env "$GREEN" GREEN_CHILDREN=none "$STACK"
 check bad-resolv-conf 0 "^libgreen: GREEN_RESOLV_CONF='/nonexistent' is not valid: .*readable file.*
 $($STACK)\$" env "$GREEN" GREEN_RESOLV_CONF=/nonexistent "$STACK"
 
@@ -291,7 +300,7 @@ agreement_check() {
         GREEN_DUMP_SIGNAL={USR2,SIGUSR2,12,HUP,POLL,IO,RTMIN,SIGRTMIN+0,RTMIN+003,RTMIN+30,RTMIN+31,RTMAX,RTMAX-30,RTMAX-31,KILL,9,SEGV,32,33,34,64,65,0,usr2,SIG} \
         GREEN_STATS={0,1,2,yes} GREEN_STACK_SIZE={16k,15k,1g,2g,64kb} GREEN_LOG_LEVEL={warn,loud} \
         "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG" \
-        GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} ; do
+        GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} GREEN_CHILDREN={green,plain,none} ; do
         var=${pair%%=*} value=${pair#*=}
         lib_says=accepts
         env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses

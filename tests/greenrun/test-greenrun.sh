@@ -238,10 +238,10 @@ case_help() {
     run "$GR" --help
     want_status 0 && want_quiet || return 1
     local word
-    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf \
+    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children \
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF LD_PRELOAD error warn info debug 126 127; do
+        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN LD_PRELOAD error warn info debug 126 127; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -433,7 +433,14 @@ for path in "$work/no-such-file" "$work"; do
         refused 2 "--resolv-conf" "GREEN_RESOLV_CONF" "readable file" -- "$GR" --resolv-conf="$path" true
 done
 
-for opt in --log-file --watchdog --dump-signal --resolv-conf; do
+t "--children plain sets GREEN_CHILDREN" \
+    succeeds "GREEN_CHILDREN=plain" "$GR" --children plain sh -c 'env | grep "^GREEN_CHILDREN"'
+t "--children=green sets GREEN_CHILDREN" \
+    succeeds "green" "$GR" --children=green printenv GREEN_CHILDREN
+t "--children 'some' is refused" \
+    refused 2 "--children" "GREEN_CHILDREN" "green or plain" -- "$GR" --children=some true
+
+for opt in --log-file --watchdog --dump-signal --resolv-conf --children; do
     t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
 done
 
