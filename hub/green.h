@@ -50,6 +50,7 @@ struct Green {
     bool interruptible = false;     // in a call a signal handler interrupts (EINTR)
     bool waits_signal = false;      // in pause or sigsuspend: first to take a signal
     bool interrupt_restart = false; // the interrupting handler had SA_RESTART
+    uint64_t sigmask = 0;           // its blocked signals (bit sig-1), applied while it runs
     const void* wait_addr = nullptr;  // and on what (the futex word, the thread joined)
     uint8_t wait_kind = kWaitOther; // what its current (or last) park waits for (WaitKind)
     uint8_t wait_events = 0;        // kWaitFd: EV_READ and/or EV_WRITE
@@ -164,6 +165,10 @@ struct Hub {
     std::atomic<bool> dump_requested{false};  // the dump signal came: print from the loop
     std::atomic<uint64_t> pending_signals{0};  // handled signals not yet delivered (bit sig-1)
     std::atomic<uint64_t> restart_signals{0};  //   of which their handlers had SA_RESTART
+    uint64_t os_mask = 0;           // the OS thread's signal mask as libgreen last set it
+    int mask_members = 0;           // green threads counted in blockers
+    int blockers[64] = {};          // how many of them block each signal (index sig-1)
+    Green* unmasking = nullptr;     // changing its own mask now: what comes in is its
     int tid = 0;                    // kernel thread id of its OS thread
     Hub* next_hub = nullptr;        // the process's list of hubs (push only, never freed)
     uint64_t wd_seen = 0;           // the watchdog's own: heartbeat it saw last,

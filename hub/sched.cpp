@@ -72,6 +72,7 @@ void switch_to(Hub* h, Green* next)
     self->saved_errno = *h->errno_ptr;
     h->current = next;
     next->state = State::Running;
+    sigmask_switch(h, next);
     h->stats.switches++;
     h->heartbeat.store(h->stats.switches, std::memory_order_relaxed);  // for the watchdog
     asan_start(self, next);
@@ -243,6 +244,7 @@ void after_fork_child()
     h->stats = HubStats{};
     h->stats.peak_live = 1;
     h->live = 1;
+    sigmask_after_fork(h, h->current);
     h->loop_now = mono_now();
     h->tid = int(raw_syscall(SYS_gettid));
     h->next_hub = nullptr;
@@ -278,6 +280,7 @@ bool hub_attach()
     h->live = 1;
     h->loop_now = mono_now();
     h->stats.peak_live = uint64_t(live_greens.fetch_add(1) + 1);
+    sigmask_attach(h, root);
     tl_hub = h;
     Hub* head = all_hubs.load(std::memory_order_relaxed);
     do

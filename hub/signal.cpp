@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 #include <ev.h>
+#include <signal.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 
@@ -29,21 +31,42 @@ bool parked_interruptibly(const Green* g)
     return g->state == State::Parked && g->interruptible;
 }
 
-// Linux's choice for a process-directed signal, in green terms (see signal.h).
-Green* target_of(Hub* h)
+bool blocks(const Green* g, int sig) { return (g->sigmask >> (sig - 1)) & 1; }
+
+// The loop's mask: the signals every green thread of the hub blocks.
+void update_loop_mask(Hub* h)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 64; i++)
+        if (h->mask_members > 0 && h->blockers[i] == h->mask_members)
+            m |= uint64_t(1) << i;
+    h->loop.sigmask = m;
+}
+
+void count_mask(Hub* h, uint64_t mask, int delta)
+{
+    for (int i = 0; mask; i++, mask >>= 1)
+        if (mask & 1)
+            h->blockers[i] += delta;
+}
+
+// Linux's choice for a process-directed signal, in green terms (see signal.h): green threads
+// that block the signal are passed over, as threads that block it are.
+Green* target_of(Hub* h, int sig)
 {
     Green* waiting = nullptr;
     for_each_green([&](Green* g) {
-        if (!waiting && g->hub == h && g->waits_signal && parked_interruptibly(g))
+        if (!waiting && g->hub == h && g->waits_signal && !blocks(g, sig) &&
+            parked_interruptibly(g))
             waiting = g;
     });
     if (waiting)
         return waiting;
-    if (h->root && h->root->state != State::Dead)
+    if (h->root && h->root->state != State::Dead && !blocks(h->root, sig))
         return parked_interruptibly(h->root) ? h->root : nullptr;
     Green* first = nullptr;
     for_each_green([&](Green* g) {
-        if (!first && g->hub == h && parked_interruptibly(g))
+        if (!first && g->hub == h && !blocks(g, sig) && parked_interruptibly(g))
             first = g;
     });
     return first;
@@ -58,6 +81,8 @@ void signal_handled(int sig, bool restart, bool thread_directed)
     Hub* h = hub_for_signal();
     if (!h || (thread_directed && h == tl_hub && h->current != &h->loop))
         return;  // the green thread that was running took it: nothing to interrupt
+    if (h == tl_hub && h->unmasking && h->unmasking == h->current)
+        return;  // pending until it unblocked it: it takes it, as a thread that unblocks does
     uint64_t bit = uint64_t(1) << (sig - 1);
     if (restart)
         h->restart_signals.fetch_or(bit, std::memory_order_relaxed);
@@ -85,6 +110,62 @@ int libc_sigaction(int sig, const struct sigaction* act, struct sigaction* old)
     return real(sig, act, old);
 }
 
+void sigmask_apply(Hub* h, uint64_t mask)
+{
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&mask), 0, sizeof mask);
+    h->os_mask = mask;
+}
+
+void sigmask_attach(Hub* h, Green* root)
+{
+    uint64_t cur = 0;
+    raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, long(&cur), sizeof cur);
+    root->sigmask = cur;
+    h->os_mask = cur;
+    h->mask_members = 1;
+    count_mask(h, cur, +1);
+    update_loop_mask(h);
+}
+
+void sigmask_spawned(Hub* h, Green* g)
+{
+    Green* creator = green_self();
+    g->sigmask = creator ? creator->sigmask : h->os_mask;
+    h->mask_members++;
+    count_mask(h, g->sigmask, +1);
+    update_loop_mask(h);
+}
+
+void sigmask_finished(Green* g)
+{
+    Hub* h = g->hub;
+    h->mask_members--;
+    count_mask(h, g->sigmask, -1);
+    update_loop_mask(h);
+}
+
+void sigmask_after_fork(Hub* h, Green* self)
+{
+    for (int& b : h->blockers)
+        b = 0;
+    h->mask_members = 1;
+    count_mask(h, self->sigmask, +1);
+    h->os_mask = self->sigmask;
+    update_loop_mask(h);
+}
+
+void sigmask_set(Green* self, uint64_t mask)
+{
+    Hub* h = self->hub;
+    count_mask(h, self->sigmask, -1);
+    count_mask(h, mask, +1);
+    self->sigmask = mask;
+    update_loop_mask(h);
+    h->unmasking = self;  // a signal pending until now arrives inside this call: it is ours
+    sigmask_apply(h, mask);
+    h->unmasking = nullptr;
+}
+
 void signal_deliver(Hub* h)
 {
     uint64_t pending = h->pending_signals.exchange(0, std::memory_order_acquire);
@@ -92,7 +173,7 @@ void signal_deliver(Hub* h)
     for (int sig = 1; pending; sig++, pending >>= 1) {
         if (!(pending & 1))
             continue;
-        if (Green* g = target_of(h))
+        if (Green* g = target_of(h, sig))
             signal_interrupt(g, (restart >> (sig - 1)) & 1);
     }
 }

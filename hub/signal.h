@@ -33,6 +33,32 @@ void signal_interrupt(Green* g, bool restart);
 // Called by the hub's loop after each poll: delivers the interrupts signal_handled queued.
 void signal_deliver(Hub* h);
 
+// Signal masks are per green thread, as per thread with real threads: each green thread's mask
+// is the OS thread's while it runs (one comparison per switch, a system call only when the
+// masks differ).  While the loop runs (waiting in epoll_wait), the OS thread blocks only the
+// signals every green thread blocks, so a signal that one of them would take is taken.
+// Masks are 64-bit kernel masks (bit sig-1).
+
+// The root green thread of a new hub takes the OS thread's mask.
+void sigmask_attach(Hub* h, Green* root);
+// A new green thread takes the mask of the one that creates it (pthread_create).
+void sigmask_spawned(Hub* h, Green* g);
+// A green thread ended.
+void sigmask_finished(Green* g);
+// After fork: the child's only green thread is the forking one.
+void sigmask_after_fork(Hub* h, Green* self);
+// Sets the running green thread's mask (pthread_sigmask, sigsuspend).
+void sigmask_set(Green* self, uint64_t mask);
+
+// Applies next's mask before the hub switches to it (the loop context included).
+inline void sigmask_switch(Hub* h, Green* next)
+{
+    if (__builtin_expect(next->sigmask != h->os_mask, 0)) {
+        void sigmask_apply(Hub * h, uint64_t mask);
+        sigmask_apply(h, next->sigmask);
+    }
+}
+
 // Marks the running green thread's waits interruptible while it lives (a wrapper's scope);
 // self null (not a green thread): nothing.
 class Interruptible {

@@ -25,6 +25,7 @@
 
 #include "green.h"
 #include "log.h"
+#include "signal.h"
 #include "sys.h"
 
 namespace green {
@@ -155,6 +156,7 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
     g->ctx = ctx::make_fcontext(g->stack_lo + g->stack_size, g->stack_size, green_entry);
     long live = live_greens.fetch_add(1) + 1;
     h->live++;
+    sigmask_spawned(h, g);
     h->stats.created++;
     if (uint64_t(live) > h->stats.peak_live)
         h->stats.peak_live = uint64_t(live);
@@ -281,6 +283,7 @@ void green_finish(Green* self)
         green_exit_hook(self);
     self->state = State::Dead;
     self->hub->live--;
+    sigmask_finished(self);
     self->dead_word.store(1);
     if (self->os_joiner.load())
         raw_syscall(SYS_futex, long(&self->dead_word), FUTEX_WAKE, INT_MAX);

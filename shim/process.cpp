@@ -270,29 +270,15 @@ int int_quit_users;              // system() calls running, in the whole process
 struct sigaction saved_int;      // SIGINT's disposition before the first of them
 struct sigaction saved_quit;     // SIGQUIT's likewise
 
-struct ChldBlock {
-    int depth;            // system() calls running on this OS thread
-    bool was_blocked;     // SIGCHLD was blocked before the first of them
-};
-thread_local ChldBlock chld_block;
-
 struct Popened;
 SpinLock popen_lock;               // guards popen_list; never held across a switch
 Popened* popen_list;               // streams popen returned and nobody closed yet
 
-// In the child of fork only the forking green thread exists, and it is not inside system()
-// or popen(): the block that other green threads' system() calls held on the OS thread's mask
-// must not outlive them there, and another OS thread may have held a lock at the fork.
-// (The SIGINT and SIGQUIT count is inherited as it is, as in glibc.)
+// In the child of fork another OS thread may have held a lock at the fork.  (The SIGINT and
+// SIGQUIT count is inherited as it is, as in glibc; signal masks are per green thread, and the
+// forking one is not inside system().)
 void after_fork_child()
 {
-    if (chld_block.depth > 0 && !chld_block.was_blocked) {
-        sigset_t chld;
-        sigemptyset(&chld);
-        sigaddset(&chld, SIGCHLD);
-        pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
-    }
-    chld_block.depth = 0;
     new (&int_quit_lock) SpinLock;
     new (&popen_lock) SpinLock;
 }
@@ -346,11 +332,7 @@ public:
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
-        pthread_sigmask(SIG_BLOCK, &chld, &child_mask_);
-        if (chld_block.depth++ == 0)
-            chld_block.was_blocked = sigismember(&child_mask_, SIGCHLD);
-        else if (!chld_block.was_blocked)
-            sigdelset(&child_mask_, SIGCHLD);  // blocked by an overlapping call, not by the caller
+        pthread_sigmask(SIG_BLOCK, &chld, &child_mask_);  // the calling thread's, green or not
     }
     ~SystemSignals()
     {
@@ -361,12 +343,7 @@ public:
                 sigaction(SIGQUIT, &saved_quit, nullptr);
             }
         }
-        if (--chld_block.depth == 0 && !chld_block.was_blocked) {
-            sigset_t chld;
-            sigemptyset(&chld);
-            sigaddset(&chld, SIGCHLD);
-            pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
-        }
+        pthread_sigmask(SIG_SETMASK, &child_mask_, nullptr);
     }
     SystemSignals(const SystemSignals&) = delete;
     SystemSignals& operator=(const SystemSignals&) = delete;

@@ -61,6 +61,7 @@ int _IO_getc(FILE* fp);
     X(int, timer_getoverrun, (timer_t))                                                      \
     X(int, timer_delete, (timer_t))                                                          \
     X(int, pthread_sigmask, (int, const sigset_t*, sigset_t*))                               \
+    X(int, sigprocmask, (int, const sigset_t*, sigset_t*))                                   \
     X(int, pause, (void))                                                                    \
     X(int, sigsuspend, (const sigset_t*))                                                    \
     X(int, sigtimedwait, (const sigset_t*, siginfo_t*, const struct timespec*))              \

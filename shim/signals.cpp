@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "../hub/fdtable.h"
@@ -200,6 +201,74 @@ GREEN_EXPORT int siginterrupt(int sig, int interrupt)
     return sigaction(sig, &act, nullptr);
 }
 
+// ---- masks: per green thread (hub/signal.h) ----
+
+namespace {
+
+// The first word of a sigset_t is the kernel's mask (signals 1 to 64).
+uint64_t to_mask(const sigset_t* set)
+{
+    uint64_t m;
+    memcpy(&m, set, sizeof m);
+    // What glibc does not let a program block: its own two signals; the kernel ignores
+    // SIGKILL and SIGSTOP.
+    m &= ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)) | (uint64_t(1) << (SIGKILL - 1)) |
+           (uint64_t(1) << (SIGSTOP - 1)));
+    return m;
+}
+
+void to_set(uint64_t m, sigset_t* set)
+{
+    sigemptyset(set);
+    memcpy(set, &m, sizeof m);
+}
+
+// pthread_sigmask for a green thread: returns 0 or an error number.
+int green_sigmask(Green* self, int how, const sigset_t* set, sigset_t* old)
+{
+    uint64_t cur = self->sigmask;
+    if (set) {
+        uint64_t m = to_mask(set);
+        uint64_t next;
+        switch (how) {
+        case SIG_BLOCK: next = cur | m; break;
+        case SIG_UNBLOCK: next = cur & ~m; break;
+        case SIG_SETMASK: next = m; break;
+        default: return EINVAL;
+        }
+        if (old)
+            to_set(cur, old);
+        if (next != cur)
+            sigmask_set(self, next);
+        return 0;
+    }
+    if (old)
+        to_set(cur, old);
+    return 0;
+}
+
+}  // namespace
+
+GREEN_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old)
+{
+    if (Green* self = green_self())
+        return green_sigmask(self, how, set, old);
+    return REAL(pthread_sigmask)(how, set, old);
+}
+
+GREEN_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old)
+{
+    Green* self = green_self();
+    if (!self)
+        return REAL(sigprocmask)(how, set, old);
+    int err = green_sigmask(self, how, set, old);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
 // ---- waiting for signals ----
 
 namespace {
@@ -265,12 +334,10 @@ GREEN_EXPORT int sigsuspend(const sigset_t* mask)
     Green* self = green_self();
     if (!self)
         return REAL(sigsuspend)(mask);
-    // The mask is the OS thread's, so it holds for the other green threads meanwhile too.
-    sigset_t saved;
-    if (REAL(pthread_sigmask)(SIG_SETMASK, mask, &saved) != 0)
-        return REAL(sigsuspend)(mask);  // let glibc give the error
+    uint64_t saved = self->sigmask;
+    sigmask_set(self, to_mask(mask));
     wait_for_handler(self);
-    REAL(pthread_sigmask)(SIG_SETMASK, &saved, nullptr);
+    sigmask_set(self, saved);
     errno = EINTR;
     return -1;
 }

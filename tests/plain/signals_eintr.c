@@ -6,7 +6,8 @@
  *    waitpid is restarted with SA_RESTART, and fails with EINTR without;
  *  - pthread_kill interrupts the thread it names: pause and sem_wait end with EINTR;
  *  - a thread in sigwait takes a blocked signal while other threads go on;
- *  - sigaction reports the handler and flags the program set, signal() the previous handler.
+ *  - sigaction reports the handler and flags the program set, signal() the previous handler;
+ *  - signal masks are per thread, and inherited by new threads.
  */
 #define _GNU_SOURCE
 #include <netinet/in.h>
@@ -231,6 +232,68 @@ static void sigwait_thread(void)
     close(sv[1]);
 }
 
+/* Masks are per thread: a thread that blocks SIGUSR1 does not block it for the others, a new
+ * thread inherits its creator's mask, and a process-directed SIGUSR1 still interrupts the main
+ * thread's accept while a worker blocks it. */
+static atomic_int worker_blocked;
+static atomic_int worker_done;
+
+static void *blocking_worker(void *arg)
+{
+    (void)arg;
+    sigset_t set, cur;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+    CHECK_EQ(sigismember(&cur, SIGUSR1), 1);
+    atomic_store(&worker_blocked, 1);
+    for (int i = 0; i < 300 && !atomic_load(&worker_done); i++)
+        sleep_ms(1);  /* runs (and switches) while the main thread waits */
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+    CHECK_EQ(sigismember(&cur, SIGUSR1), 1);
+    return NULL;
+}
+
+static void *mask_reporter(void *arg)
+{
+    sigset_t cur;
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+    return (void *)(intptr_t)sigismember(&cur, *(int *)arg);
+}
+
+static void masks_per_thread(void)
+{
+    set_handler(SIGUSR1, on_usr1, 0);
+    pthread_t w;
+    CHECK_EQ(pthread_create(&w, NULL, blocking_worker, NULL), 0);
+    wait_flag(&worker_blocked);
+    sigset_t cur;
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+    CHECK_EQ(sigismember(&cur, SIGUSR1), 0);  /* the worker's block is its own */
+    struct sockaddr_in a;
+    int l = listener(&a);
+    struct kick k = {NULL, -1};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, kicker, &k), 0);
+    errno = 0;
+    CHECK_EQ(accept(l, NULL, NULL), -1);
+    CHECK_EQ(errno, EINTR);
+    atomic_store(&worker_done, 1);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(pthread_join(w, NULL), 0);
+    close(l);
+    /* inheritance */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGWINCH);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+    int sig = SIGWINCH;
+    CHECK_EQ(in_thread(mask_reporter, &sig), 1);
+    CHECK_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+    CHECK_EQ(in_thread(mask_reporter, &sig), 0);
+}
+
 static void on_info(int sig, siginfo_t *si, void *ctx)
 {
     (void)sig, (void)si, (void)ctx;
@@ -266,6 +329,7 @@ int main(void)
     accept_interrupted(1);
     poll_and_sleep_interrupted();
     waitpid_interrupted();
+    masks_per_thread();
     pthread_kill_interrupts();
     sigwait_thread();
     puts("signals_eintr: ok");
