@@ -3,7 +3,8 @@
  *    another thread sends the process a signal (Linux gives a process-directed signal to the
  *    main thread); with SA_RESTART the accept goes on and returns the next connection;
  *  - poll is never restarted (EINTR even with SA_RESTART); nanosleep reports what was left;
- *    waitpid is restarted with SA_RESTART, and fails with EINTR without;
+ *    waitpid is restarted with SA_RESTART, and fails with EINTR without; alarm's SIGALRM
+ *    interrupts a read;
  *  - pthread_kill interrupts the thread it names: pause and sem_wait end with EINTR;
  *  - a thread in sigwait takes a blocked signal while other threads go on;
  *  - sigaction reports the handler and flags the program set, signal() the previous handler;
@@ -150,6 +151,23 @@ static void waitpid_interrupted(void)
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
         CHECK_EQ(pthread_join(t, NULL), 0);
     }
+}
+
+/* alarm: SIGALRM (process-directed, from the kernel) interrupts a read on an empty pipe. */
+static void alarm_interrupts_read(void)
+{
+    set_handler(SIGALRM, on_usr1, 0);
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    int before = atomic_load(&handled);
+    alarm(1);
+    char c;
+    errno = 0;
+    CHECK_EQ(read(p[0], &c, 1), -1);
+    CHECK_EQ(errno, EINTR);
+    CHECK_EQ(atomic_load(&handled), before + 1);
+    close(p[0]);
+    close(p[1]);
 }
 
 static atomic_int target_waiting;
@@ -330,6 +348,7 @@ int main(void)
     poll_and_sleep_interrupted();
     waitpid_interrupted();
     masks_per_thread();
+    alarm_interrupts_read();
     pthread_kill_interrupts();
     sigwait_thread();
     puts("signals_eintr: ok");
