@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "chaos.h"
 #include "log.h"
 
 namespace green {
@@ -85,6 +86,7 @@ void config_load()
     loaded = true;
     load_log_level();  // first, so that it governs the warnings of the others
     load_stack_size();
+    chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 
 }  // namespace green

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 
+#include "chaos.h"
 #include "green.h"
 #include "log.h"
 
@@ -31,6 +32,12 @@ namespace {
 constexpr size_t kLoopStackSize = 256 * 1024;
 
 void after_resume(ctx::transfer_t t);
+
+// The next runnable green thread: the run queue's head, or one drawn by the seeded PRNG.
+inline Green* pop_next(Hub* h)
+{
+    return __builtin_expect(sched_seeded, 0) ? seeded_pick(h) : h->runq.pop();
+}
 
 #ifdef GREEN_ASAN
 void asan_start(Green* from, Green* to)
@@ -90,7 +97,7 @@ void after_resume(ctx::transfer_t t)
 void run_next(Hub* h)
 {
     Green* next = nullptr;
-    if (h->budget > 0 && (next = h->runq.pop()) != nullptr) {
+    if (h->budget > 0 && (next = pop_next(h)) != nullptr) {
         h->budget--;
         if (next == h->current) {  // a lone yielder: nothing else to run
             next->state = State::Running;
@@ -158,11 +165,14 @@ void report_deadlock(Hub* h)
         h->stats.polls++;
         if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
             report_deadlock(h);
-        ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
+        if (__builtin_expect(sched_seeded, 0))
+            seeded_poll(h);  // virtual time: hub/chaos.cpp
+        else
+            ev_run(h->evloop, h->runq.empty() ? EVRUN_ONCE : EVRUN_NOWAIT);
         // The next poll comes after every green thread now runnable had its turn, and after
         // kPollBudget switches at least.
         h->budget = h->runq.length > kPollBudget ? h->runq.length : kPollBudget;
-        if (Green* next = h->runq.pop())
+        if (Green* next = pop_next(h))
             switch_to(h, next);
     }
 }
@@ -316,6 +326,8 @@ int park_until(int64_t deadline)
     Green* self = h->current;
     if (deadline == kForever)
         return park();
+    if (__builtin_expect(sched_seeded, 0))
+        return seeded_park_until(h, self, deadline);
     hub_ensure_loop(h);
     // libev adds the interval to its cached monotonic time, which is stale when green threads
     // ran for a while without polling: refresh it, or the timer fires early.

@@ -15,6 +15,7 @@
 // adaptive spinning uses.
 #include <climits>
 
+#include "../hub/chaos.h"
 #include "sync.h"
 
 namespace green {
@@ -233,6 +234,7 @@ GREEN_EXPORT int pthread_mutex_destroy(pthread_mutex_t* m)
 
 GREEN_EXPORT int pthread_mutex_lock(pthread_mutex_t* m)
 {
+    chaos_point();
     return mutex_lock(m, CLOCK_REALTIME, nullptr, false);
 }
 
@@ -254,7 +256,12 @@ GREEN_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock,
     return mutex_lock(m, clock, abstime, false);
 }
 
-GREEN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) { return mutex_unlock(m); }
+GREEN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m)
+{
+    int r = mutex_unlock(m);
+    chaos_point();  // after the release: another thread may take the lock now
+    return r;
+}
 
 namespace green {
 
