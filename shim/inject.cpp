@@ -28,9 +28,9 @@ const char* call_name(const char* fn)
     // io_loop's caller, as __builtin_FUNCTION names it: the wrapper, or its helper.
     if (strncmp(fn, "green_", 6) == 0)
         return fn + 6;
-    if (strcmp(fn, "write_all") == 0)
+    if (strncmp(fn, "write_all", 9) == 0)  // a template: its full name follows
         return "write";
-    if (strcmp(fn, "writev_all") == 0)
+    if (strncmp(fn, "writev_all", 10) == 0)
         return "writev";
     return fn;
 }
