@@ -120,6 +120,7 @@ int64_t vnow = 0;
 int64_t realtime_offset = 0, boottime_offset = 0;
 constexpr int64_t kReadTick = 1000;     // each clock read: 1 µs
 constexpr int64_t kSwitchTick = 1000;   // each context switch: 1 µs
+constexpr int64_t kTimerSlack = 50000;  // timers due within 50 µs of each other fire together
 
 int64_t real_ns(clockid_t clock)
 {
@@ -189,7 +190,7 @@ void print_summary()
             n += size_t(snprintf(buf + n, sizeof buf - n, "%s%s %llu", n ? ", " : "",
                                  fault_names[f], (unsigned long long)c));
     }
-    log_msg(kLogWarn, "injected faults: %s", n ? buf : "none");
+    log_msg(n ? kLogWarn : kLogInfo, "injected faults: %s", n ? buf : "none");
 }
 
 void on_process_exit(int status, void*)
@@ -443,13 +444,21 @@ void fire_due(SeedState* s)
             unpark(t->green, kWakeTimeout);
 }
 
-int64_t earliest(SeedState* s)
+// When time jumps, it jumps to the earliest deadline, or a little later, to the latest
+// deadline within kTimerSlack of it: those timers fire together (shuffled), as the kernel's
+// timer slack (50 µs for a normal thread) lets sleepers that were due close together wake
+// together.
+int64_t next_jump(SeedState* s)
 {
     int64_t e = INT64_MAX;
     for (VTimer* t = s->timers; t; t = t->next)
         if (t->deadline < e)
             e = t->deadline;
-    return e;
+    int64_t latest = e;
+    for (VTimer* t = s->timers; t; t = t->next)
+        if (t->deadline <= e + kTimerSlack && t->deadline > latest)
+            latest = t->deadline;
+    return latest;
 }
 
 void on_real_wait(struct ev_loop*, ev_timer* w, int)
@@ -473,7 +482,7 @@ void seeded_poll(Hub* h)
         // Nothing can run: time jumps to the next deadline.  If some green thread waits on a
         // descriptor, what it waits for can only come from outside the process (nothing here
         // can run to produce it): give it, for real, the time left until that deadline.
-        int64_t next = earliest(s);
+        int64_t next = next_jump(s);
         if (h->fd_waits > 0 && next > vnow) {
             int64_t start = real_ns(CLOCK_MONOTONIC);
             ev_now_update(h->evloop);
