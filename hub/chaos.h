@@ -27,10 +27,12 @@ namespace green {
 struct Hub;
 struct Green;
 
-extern bool sched_seeded;  // GREEN_SEED, or a seed picked for GREEN_CHAOS / GREEN_INJECT
-extern bool chaos_on;      // GREEN_CHAOS > 0
-extern bool inject_on;     // GREEN_INJECT names at least one fault
-extern bool io_hooks_on;   // chaos_on || inject_on: the one flag io_loop tests
+// Hidden: read with one PC-relative load, not through the GOT.
+#define GREEN_HIDDEN __attribute__((visibility("hidden")))
+extern GREEN_HIDDEN bool sched_seeded;  // GREEN_SEED, or a seed picked for chaos / injection
+extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0
+extern GREEN_HIDDEN bool inject_on;     // GREEN_INJECT names at least one fault
+extern GREEN_HIDDEN bool io_hooks_on;   // chaos_on || inject_on: the one flag io_loop tests
 
 // Reads GREEN_SEED, GREEN_CHAOS and GREEN_INJECT (warning once and using the default on a bad
 // value, as every GREEN_* variable), seeds the PRNGs, and arranges for the seed to be printed

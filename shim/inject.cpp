@@ -4,6 +4,7 @@
 //   short-read / short-write  a stream socket or pipe transfers fewer bytes (at least 1): a
 //                             read asks the kernel for fewer bytes; a blocking write stops after
 //                             a prefix, as one interrupted by a signal after some bytes does
+//                             (never a pipe write of at most PIPE_BUF bytes, which is atomic)
 //   eintr                     a call that was going to block fails with EINTR, as when a
 //                             signal handler installed without SA_RESTART interrupts it
 //   eagain                    a call on a descriptor the program made non-blocking (O_NONBLOCK
@@ -15,6 +16,7 @@
 //   connect-delay, read-latency  the green thread sleeps first, a drawn part of the duration
 #include <sys/socket.h>
 
+#include <climits>
 #include <cstring>
 
 #include "fdio.h"
@@ -117,6 +119,9 @@ bool inject_eagain(int fd, bool dontwait, const char* call)
 
 size_t inject_shorten(int fd, FdRecord* r, size_t len, int fault, const char* call)
 {
+    // A pipe write of at most PIPE_BUF bytes is atomic: never partial.
+    if (fault == kShortWrite && r->kind == FdKind::Pipe && len <= PIPE_BUF)
+        return len;
     if (len < 2 || !inject_roll(fault) || !is_stream(fd, r))
         return len;
     size_t n = inject_short_length(len);

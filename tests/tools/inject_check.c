@@ -7,6 +7,7 @@
  * Prints "ok KIND" and exits 0, or "FAIL: ..." and exits 1. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -77,6 +78,15 @@ static void short_write(void)
     n = send(sv[0], buf, 1000, 0);
     CHECK(n >= 1 && n < 1000);
     CHECK_EQ(recv(sv[1], buf, sizeof buf, MSG_DONTWAIT), n);
+    /* A pipe write of at most PIPE_BUF bytes is atomic; a longer one can stop short. */
+    int p[2];
+    static char big[3 * PIPE_BUF];
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(write(p[1], big, PIPE_BUF), PIPE_BUF);
+    CHECK_EQ(read(p[0], big, sizeof big), PIPE_BUF);
+    n = write(p[1], big, sizeof big);
+    CHECK(n >= 1 && n < (ssize_t)sizeof big);
+    CHECK_EQ(read(p[0], big, sizeof big), n);
 }
 
 static void eintr(void)
