@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sys/stat.h>
 
+#include "chaos.h"
 #include "log.h"
 
 namespace green {
@@ -253,6 +254,7 @@ void config_load()
     load_dump_signal();
     load_resolv_conf();
     load_children();
+    chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 
 }  // namespace green

@@ -14,6 +14,7 @@
 #include <new>
 
 #include "diag.h"
+#include "chaos.h"
 #include "green.h"
 #include "log.h"
 #include "signal.h"
@@ -36,6 +37,12 @@ namespace {
 constexpr size_t kLoopStackSize = 256 * 1024;
 
 void after_resume(ctx::transfer_t t);
+
+// The next runnable green thread: the run queue's head, or one drawn by the seeded PRNG.
+inline Green* pop_next(Hub* h)
+{
+    return __builtin_expect(sched_seeded, 0) ? seeded_pick(h) : h->runq.pop();
+}
 
 #ifdef GREEN_ASAN
 void asan_start(Green* from, Green* to)
@@ -97,7 +104,7 @@ void after_resume(ctx::transfer_t t)
 void run_next(Hub* h)
 {
     Green* next = nullptr;
-    if (h->budget > 0 && (next = h->runq.pop()) != nullptr) {
+    if (h->budget > 0 && (next = pop_next(h)) != nullptr) {
         h->budget--;
         if (next == h->current) {  // a lone yielder: nothing else to run
             next->state = State::Running;
@@ -182,7 +189,10 @@ void report_deadlock(Hub* h)
         bool block = h->runq.empty();
         if (block)
             h->idle.store(true, std::memory_order_relaxed);  // waiting is no stall
-        ev_run(h->evloop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
+        if (__builtin_expect(sched_seeded, 0))
+            seeded_poll(h);  // virtual time: hub/chaos.cpp
+        else
+            ev_run(h->evloop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
         if (block) {
             h->idle.store(false, std::memory_order_relaxed);
             now = mono_now();
@@ -196,7 +206,7 @@ void report_deadlock(Hub* h)
         // The next poll comes after every green thread now runnable had its turn, and after
         // kPollBudget switches at least.
         h->budget = h->runq.length > kPollBudget ? h->runq.length : kPollBudget;
-        if (Green* next = h->runq.pop())
+        if (Green* next = pop_next(h))
             switch_to(h, next);
     }
 }
@@ -383,6 +393,8 @@ int park_until(int64_t deadline, int kind)
     self->wait_deadline = deadline;
     if (deadline == kForever)
         return park(kind);
+    if (__builtin_expect(sched_seeded, 0))
+        return seeded_park_until(h, self, deadline, kind);
     hub_ensure_loop(h);
     // libev adds the interval to its cached monotonic time, which is stale when green threads
     // ran for a while without polling: refresh it, or the timer fires early.

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "../hub/chaos.h"
 #include "sync.h"
 
 namespace green {
@@ -127,6 +128,7 @@ GREEN_EXPORT int pthread_cond_signal(pthread_cond_t* cv)
     if (is_shared(cv))
         return REAL(pthread_cond_signal)(cv);
     cond_wake(cv, 1);
+    chaos_point();
     return 0;
 }
 
@@ -135,5 +137,6 @@ GREEN_EXPORT int pthread_cond_broadcast(pthread_cond_t* cv)
     if (is_shared(cv))
         return REAL(pthread_cond_broadcast)(cv);
     cond_wake(cv, INT_MAX);
+    chaos_point();
     return 0;
 }

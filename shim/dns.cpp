@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../hub/chaos.h"
 #include "../hub/config.h"
 #include "../hub/log.h"
 #include "../hub/waitq.h"
@@ -136,10 +137,26 @@ void green::dns_setup()
 
 // ---- the NSS module "green" ----
 
+namespace {
+
+// GREEN_INJECT's dns-fail: the look-up fails as a silent name server makes it fail.
+bool injected_failure(const char* name, int* errnop, int* herrnop)
+{
+    if (!inject_dns_fail(name))
+        return false;
+    *errnop = EAGAIN;
+    *herrnop = TRY_AGAIN;
+    return true;
+}
+
+}  // namespace
+
 GREEN_EXPORT nss_status _nss_green_gethostbyname4_r(const char* name, gaih_addrtuple** pat,
                                                     char* buffer, size_t buflen, int* errnop,
                                                     int* herrnop, int32_t* ttlp)
 {
+    if (green_self() && injected_failure(name, errnop, herrnop))
+        return NSS_STATUS_TRYAGAIN;
     if (green_self())
         return dns::gethostbyname4_r(name, pat, buffer, buflen, errnop, herrnop, ttlp);
     return glibc_dns.byname4(name, pat, buffer, buflen, errnop, herrnop, ttlp);
@@ -149,6 +166,8 @@ GREEN_EXPORT nss_status _nss_green_gethostbyname3_r(const char* name, int af, ho
                                                     char* buffer, size_t buflen, int* errnop,
                                                     int* herrnop, int32_t* ttlp, char** canonp)
 {
+    if (green_self() && injected_failure(name, errnop, herrnop))
+        return NSS_STATUS_TRYAGAIN;
     if (green_self())
         return dns::gethostbyname3_r(name, af, result, buffer, buflen, errnop, herrnop, ttlp,
                                      canonp);

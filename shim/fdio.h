@@ -6,11 +6,30 @@
 
 #include <cerrno>
 
+#include "../hub/chaos.h"
 #include "../hub/fdtable.h"
 #include "../hub/signal.h"
 #include "shim.h"
 
 namespace green {
+
+// Schedule fuzzing and fault injection (hub/chaos.h, shim/inject.cpp): the slow paths behind
+// one flag each.  io_hooks_slow runs at the entry of io_loop (a chaos point, read latency, a
+// reset connection: true when the call must fail with errno as set); inject_eintr when the
+// call is about to block; inject_eagain on a call the program made non-blocking;
+// inject_shorten gives the length a short transfer asks for; inject_connect delays or fails a
+// connect.
+bool io_hooks_slow(int fd, int events, const char* fn);
+bool inject_eintr(int fd, const char* fn);
+bool inject_eagain(int fd, bool dontwait, const char* call);
+size_t inject_shorten(int fd, FdRecord* r, size_t len, int fault, const char* call);
+bool inject_connect(int fd, FdRecord* r);
+
+// A non-blocking call (the fd's O_NONBLOCK, or MSG_DONTWAIT) that injection fails with EAGAIN.
+inline bool injected_eagain(int fd, const char* call, bool dontwait = false)
+{
+    return __builtin_expect(inject_on, 0) && inject_eagain(fd, dontwait, call);
+}
 
 // Whether a call on fd should go green, and its record: a green thread calling, a socket,
 // pipe or other pollable file, and not a descriptor the program made non-blocking itself.
@@ -30,12 +49,17 @@ inline FdRecord* green_fd(int fd)
 // timeout (the kernel then restarts the call: signal(7)).  errno is left as the program had it
 // when the call succeeds.
 template <class Attempt>
-auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt) -> decltype(attempt())
+auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt,
+             const char* fn = __builtin_FUNCTION()) -> decltype(attempt())
 {
+    if (__builtin_expect(io_hooks_on, 0) && io_hooks_slow(fd, events, fn))
+        return -1;
     int saved_errno = errno;
     auto n = attempt();
     if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
         return n;
+    if (__builtin_expect(inject_on, 0) && inject_eintr(fd, fn))
+        return -1;
     int64_t deadline = timeout_ns ? mono_now() + timeout_ns : kForever;
     Green* self = green_self();
     for (;;) {

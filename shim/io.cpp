@@ -148,7 +148,9 @@ ssize_t green_read(int fd, void* buf, size_t count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return REAL(read)(fd, buf, count);
+        return injected_eagain(fd, "read") ? -1 : REAL(read)(fd, buf, count);
+    if (__builtin_expect(inject_on, 0))
+        count = inject_shorten(fd, r, count, kShortRead, "read");
     if (r->kind == FdKind::Socket)
         return io_loop(fd, EV_READ, r->rcvtimeo,
                        [&] { return REAL(recv)(fd, buf, count, MSG_DONTWAIT); });
@@ -173,7 +175,7 @@ GREEN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return REAL(readv)(fd, iov, count);
+        return injected_eagain(fd, "readv") ? -1 : REAL(readv)(fd, iov, count);
     if (r->kind == FdKind::Socket) {
         msghdr m = {};
         m.msg_iov = const_cast<iovec*>(iov);
@@ -187,7 +189,9 @@ GREEN_EXPORT ssize_t write(int fd, const void* buf, size_t count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return REAL(write)(fd, buf, count);
+        return injected_eagain(fd, "write") ? -1 : REAL(write)(fd, buf, count);
+    if (__builtin_expect(inject_on, 0))
+        count = inject_shorten(fd, r, count, kShortWrite, "write");
     const char* p = static_cast<const char*>(buf);
     if (r->kind == FdKind::Socket)
         return write_all(fd, r, count, [&](size_t done) {
@@ -203,7 +207,7 @@ GREEN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return REAL(writev)(fd, iov, count);
+        return injected_eagain(fd, "writev") ? -1 : REAL(writev)(fd, iov, count);
     if (r->kind == FdKind::Socket)
         return writev_all(fd, r, iov, count, [&](const iovec* v, int n) {
             msghdr m = {};
@@ -223,7 +227,11 @@ ssize_t green_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
 {
     FdRecord* r = green_fd(fd);
     if (!r || (flags & MSG_DONTWAIT))
-        return REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
+        return injected_eagain(fd, "recv", flags & MSG_DONTWAIT)
+                   ? -1
+                   : REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
+    if (__builtin_expect(inject_on, 0) && !(flags & (MSG_WAITALL | MSG_PEEK)))
+        len = inject_shorten(fd, r, len, kShortRead, "recv");
     char* p = static_cast<char*>(buf);
     int f = (flags & ~MSG_WAITALL) | MSG_DONTWAIT;
     size_t done = 0;
@@ -271,7 +279,8 @@ GREEN_EXPORT ssize_t recvmsg(int fd, struct msghdr* msg, int flags)
 {
     FdRecord* r = green_fd(fd);
     if (!r || (flags & MSG_DONTWAIT))
-        return REAL(recvmsg)(fd, msg, flags);
+        return injected_eagain(fd, "recvmsg", flags & MSG_DONTWAIT) ? -1
+                                                                     : REAL(recvmsg)(fd, msg, flags);
     return io_loop(fd, EV_READ, r->rcvtimeo,
                    [&] { return REAL(recvmsg)(fd, msg, flags | MSG_DONTWAIT); });
 }
@@ -280,7 +289,10 @@ GREEN_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags)
 {
     FdRecord* r = green_fd(fd);
     if (!r || (flags & MSG_DONTWAIT))
-        return REAL(send)(fd, buf, len, flags);
+        return injected_eagain(fd, "send", flags & MSG_DONTWAIT) ? -1
+                                                                  : REAL(send)(fd, buf, len, flags);
+    if (__builtin_expect(inject_on, 0))
+        len = inject_shorten(fd, r, len, kShortWrite, "send");
     const char* p = static_cast<const char*>(buf);
     return write_all(fd, r, len, [&](size_t done) {
         return REAL(send)(fd, p + done, len - done, flags | MSG_DONTWAIT);
@@ -292,7 +304,11 @@ GREEN_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags,
 {
     FdRecord* r = green_fd(fd);
     if (!r || (flags & MSG_DONTWAIT))
-        return REAL(sendto)(fd, buf, len, flags, to, tolen);
+        return injected_eagain(fd, "sendto", flags & MSG_DONTWAIT)
+                   ? -1
+                   : REAL(sendto)(fd, buf, len, flags, to, tolen);
+    if (__builtin_expect(inject_on, 0))
+        len = inject_shorten(fd, r, len, kShortWrite, "sendto");
     const char* p = static_cast<const char*>(buf);
     return write_all(fd, r, len, [&](size_t done) {
         return REAL(sendto)(fd, p + done, len - done, flags | MSG_DONTWAIT, to, tolen);
@@ -303,7 +319,8 @@ GREEN_EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags)
 {
     FdRecord* r = green_fd(fd);
     if (!r || (flags & MSG_DONTWAIT))
-        return REAL(sendmsg)(fd, msg, flags);
+        return injected_eagain(fd, "sendmsg", flags & MSG_DONTWAIT) ? -1
+                                                                     : REAL(sendmsg)(fd, msg, flags);
     msghdr m = *msg;
     return writev_all(fd, r, msg->msg_iov, int(msg->msg_iovlen), [&](const iovec* v, int n) {
         m.msg_iov = const_cast<iovec*>(v);

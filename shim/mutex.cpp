@@ -15,6 +15,7 @@
 // adaptive spinning uses.
 #include <climits>
 
+#include "../hub/chaos.h"
 #include "sync.h"
 
 namespace green {
@@ -231,8 +232,29 @@ GREEN_EXPORT int pthread_mutex_destroy(pthread_mutex_t* m)
     return 0;
 }
 
+namespace {
+
+// Under GREEN_CHAOS: a chaos point before taking the lock, and one after releasing it, when
+// another thread may take it.  Out of line, so that the ordinary calls stay tail calls.
+__attribute__((noinline)) int lock_chaos(pthread_mutex_t* m)
+{
+    chaos_point_slow();
+    return mutex_lock(m, CLOCK_REALTIME, nullptr, false);
+}
+
+__attribute__((noinline)) int unlock_chaos(pthread_mutex_t* m)
+{
+    int r = mutex_unlock(m);
+    chaos_point_slow();
+    return r;
+}
+
+}  // namespace
+
 GREEN_EXPORT int pthread_mutex_lock(pthread_mutex_t* m)
 {
+    if (__builtin_expect(chaos_on, 0))
+        return lock_chaos(m);
     return mutex_lock(m, CLOCK_REALTIME, nullptr, false);
 }
 
@@ -254,7 +276,13 @@ GREEN_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clock,
     return mutex_lock(m, clock, abstime, false);
 }
 
-GREEN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) { return mutex_unlock(m); }
+
+GREEN_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m)
+{
+    if (__builtin_expect(chaos_on, 0))
+        return unlock_chaos(m);
+    return mutex_unlock(m);
+}
 
 namespace green {
 

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -118,6 +119,9 @@ int _IO_getc(FILE* fp);
     X(int, nanosleep, (const struct timespec*, struct timespec*))                            \
     X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*))      \
     X(int, sched_yield, (void))                                                              \
+    X(int, clock_gettime, (clockid_t, struct timespec*))                                     \
+    X(int, gettimeofday, (struct timeval*, void*))                                           \
+    X(time_t, time, (time_t*))                                                               \
     X(long, syscall, (long, ...))                                                            \
     X(int, pthread_mutex_init, (pthread_mutex_t*, const pthread_mutexattr_t*))               \
     X(int, pthread_mutex_destroy, (pthread_mutex_t*))                                        \

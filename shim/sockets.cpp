@@ -83,6 +83,8 @@ GREEN_EXPORT int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flag
     FdRecord* r = green_fd(fd);
     int s;
     if (!r) {
+        if (injected_eagain(fd, "accept4"))
+            return -1;
         s = REAL(accept4)(fd, addr, len, flags);
     } else {
         // Checked at every accept, not only the first: an exec'd child that inherited the
@@ -108,6 +110,9 @@ GREEN_EXPORT int connect(int fd, const struct sockaddr* addr, socklen_t len)
     FdRecord* r = green_fd(fd);
     if (!r)
         return REAL(connect)(fd, addr, len);
+    chaos_point();
+    if (__builtin_expect(inject_on, 0) && inject_connect(fd, r))
+        return -1;
     int fl = -1;  // the flags to restore, when we set O_NONBLOCK here
     if (!r->internal_nonblock) {
         fl = REAL(fcntl)(fd, F_GETFL);

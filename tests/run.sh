@@ -7,6 +7,8 @@
 #   valgrind  one plain program under libgreen with memcheck
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
+#   seed      GREEN_SEED / GREEN_CHAOS / GREEN_INJECT: replayed races, same-seed interleavings,
+#             each injected fault
 # A program listed in tests/known-failures is expected to fail in the mode named there; if it
 # passes, that is a failure too, so the list can only shrink.
 # Ends with one line: "N passed, M failed".
@@ -338,6 +340,96 @@ docs_check() {
     fi
 }
 docs_check
+
+echo "== seeded schedules"
+# GREEN_SEED, GREEN_CHAOS and GREEN_INJECT (hub/chaos.h); every run bounded by a timeout.
+SEEDED=(env "$GREEN" TEST_MAX_OS_THREADS=2)
+
+# A racy server (tests/tools/racy_server.c) under chaos without a seed: libgreen picks one and a
+# run that loses an update prints it; within 50 runs one does, and rerunning with that seed
+# loses the same updates 10 times out of 10.
+seed_racy() {
+    local log=$LOG/racy.log out status seed= first= i
+    for i in $(seq 50); do
+        out=$("${SEEDED[@]}" GREEN_CHAOS=0.1 timeout 20 "$B/tools/racy_server" 2>&1)
+        status=$?
+        echo "run $i: exit $status: $out" >>"$log"
+        if [ $status -eq 1 ]; then
+            seed=$(sed -n 's/.*exit status 1; seed \([0-9]*\): rerun with GREEN_SEED=.*/\1/p' <<<"$out")
+            first=$(grep '^served' <<<"$out")
+            break
+        fi
+        [ $status -eq 0 ] || break
+    done
+    if [ -z "$seed" ] || [ -z "$first" ]; then
+        echo "no run exposed the lost update, or its seed was not printed" >>"$log"
+        record "seed:racy-server-found-by-chaos" 1 "$log"
+        return
+    fi
+    record "seed:racy-server-found-by-chaos" 0 "$log"
+    local same=0
+    for i in $(seq 10); do
+        out=$("${SEEDED[@]}" GREEN_SEED="$seed" GREEN_CHAOS=0.1 timeout 20 "$B/tools/racy_server" 2>/dev/null)
+        status=$?
+        echo "replay $i: exit $status: $out" >>"$log"
+        [ $status -eq 1 ] && [ "$out" = "$first" ] && same=$((same + 1))
+    done
+    echo "seed $seed: $same of 10 replays lost the same updates ($first)" >>"$log"
+    [ $same -eq 10 ]
+    record "seed:racy-server-replayed-10-of-10" $? "$log"
+}
+seed_racy
+
+# The order of events of tests/plain/event_order.c: identical for one seed in 10 of 10 runs;
+# different for at least two of five seeds.
+seed_event_order() {
+    local log=$LOG/event_order.log ref out ok=1 i distinct
+    ref=$("${SEEDED[@]}" GREEN_SEED=12345 timeout 20 "$B/plain/event_order" 2>>"$log") || ok=0
+    for i in $(seq 10); do
+        out=$("${SEEDED[@]}" GREEN_SEED=12345 timeout 20 "$B/plain/event_order" 2>>"$log") || ok=0
+        [ "$out" = "$ref" ] || { ok=0; printf 'run %d differs:\n%s\n%s\n' "$i" "$ref" "$out" >>"$log"; }
+    done
+    [ -n "$ref" ] || ok=0
+    record "seed:same-seed-same-interleaving" $((1 - ok)) "$log"
+    distinct=$(for i in 1 2 3 4 5; do
+        "${SEEDED[@]}" GREEN_SEED=$i timeout 20 "$B/plain/event_order" 2>>"$log" | md5sum
+    done | sort -u | wc -l)
+    echo "$distinct distinct logs for seeds 1 to 5" >>"$log"
+    [ "$distinct" -ge 2 ]
+    record "seed:different-seeds-different-interleavings" $? "$log"
+}
+seed_event_order
+
+# Each fault kind, alone and certain, reaches tests/tools/inject_check.c as the real call gives
+# it; each injected fault is logged (info) with the thread and the call, and counted at exit.
+seed_inject() {
+    local spec kind log out status
+    for spec in short-read:1 short-write:1 eintr:1 eagain:1 reset:1 connect-fail:1 \
+        connect-delay:300ms read-latency:300ms; do
+        kind=${spec%%:*}
+        log=$LOG/inject_$kind.log
+        out=$("${SEEDED[@]}" GREEN_SEED=1 GREEN_INJECT=$spec GREEN_LOG_LEVEL=info \
+            timeout 20 "$B/tools/inject_check" "$kind" 2>&1)
+        status=$?
+        printf '%s\n' "$out" >"$log"
+        if [ $status -eq 0 ] && grep -qx "ok $kind" <<<"$out" &&
+            grep -Eq "^libgreen: inject $kind: thread [0-9]+, [a-z0-9]+\(fd [0-9]+\): " <<<"$out" &&
+            grep -Eq "^libgreen: injected faults: $kind [1-9]" <<<"$out"; then
+            record "seed:inject-$kind" 0 "$log"
+        else
+            record "seed:inject-$kind" 1 "$log"
+        fi
+    done
+}
+seed_inject
+
+# The seed is printed when a seeded process dies of a failure signal, which still kills it.
+check seed-on-failure-signal 139 "libgreen: failure signal; seed 77: rerun with GREEN_SEED=77" \
+    env "$GREEN" GREEN_SEED=77 sh -c 'kill -SEGV $$'
+check seed-on-exit-status 3 "libgreen: exit status 3; seed 78: rerun with GREEN_SEED=78 GREEN_CHAOS=0.5" \
+    env "$GREEN" GREEN_SEED=78 GREEN_CHAOS=0.5 python3 -c 'raise SystemExit(3)'
+check bad-seed 0 "^libgreen: GREEN_SEED='1x' is not valid: .*running without a seed" \
+    env "$GREEN" GREEN_SEED=1x true
 
 echo "== scale"
 # A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at

@@ -43,7 +43,7 @@ finish() {
 
 # The variables greenrun reads or sets must not leak in from the caller.
 unset GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-    GREEN_DUMP_SIGNAL LD_PRELOAD
+    GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
     not_ok setup "cannot create a temporary directory"
@@ -241,7 +241,8 @@ case_help() {
     for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children \
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN LD_PRELOAD error warn info debug 126 127; do
+        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN LD_PRELOAD error warn info debug 126 127 \
+        --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -645,5 +646,55 @@ if grep -qF "'@LIB""DIR@'" "$GR"; then
 else
     skip "a missing library is reported" "this greenrun has an installed library directory"
 fi
+
+# --- seeded schedules, chaos and fault injection
+
+# With the real library, --chaos or --inject without a seed makes it print the
+# seed it picked on stderr: only stdout and the status are checked here.
+# case_env EXPECTED_STDOUT OPTION...: greenrun OPTION... sets these variables.
+case_env() {
+    local expected=$1
+    shift
+    run "$GR" "$@" sh -c 'env | grep "^GREEN_" | sort'
+    want_status 0 && want_out "$expected"
+}
+t "--seed N sets GREEN_SEED" case_env "GREEN_SEED=42" --seed 42
+t "--seed=N sets GREEN_SEED" case_env "GREEN_SEED=0" --seed=0
+t "--replay N is --seed N" case_env "GREEN_SEED=987654321" --replay 987654321
+t "the largest seed is accepted" case_env "GREEN_SEED=18446744073709551615" --seed 18446744073709551615
+t "--chaos P sets GREEN_CHAOS" case_env $'GREEN_CHAOS=0.25\nGREEN_SEED=7' --seed 7 --chaos 0.25
+t "--chaos=1 is accepted" case_env $'GREEN_CHAOS=1\nGREEN_SEED=7' --chaos=1 --seed=7
+t "--inject SPEC sets GREEN_INJECT" \
+    case_env $'GREEN_INJECT=short-read:0.1,eintr:0.05,connect-delay:50ms\nGREEN_SEED=3' \
+    --seed 3 --inject short-read:0.1,eintr:0.05,connect-delay:50ms
+t "every fault kind is accepted" \
+    case_env $'GREEN_INJECT=short-read:1,short-write:.5,eintr:0,eagain:0.1,reset:0.02,connect-fail:1.0,dns-fail:0.1,connect-delay:2s,read-latency:10us\nGREEN_SEED=1' \
+    --seed 1 --inject=short-read:1,short-write:.5,eintr:0,eagain:0.1,reset:0.02,connect-fail:1.0,dns-fail:0.1,connect-delay:2s,read-latency:10us
+
+for seed in -1 x 1.5 '' ' 1' 0x10 18446744073709551616 99999999999999999999999; do
+    t "--seed '$seed' is refused" refused 2 "GREEN_SEED" "18446744073709551615" -- "$GR" --seed "$seed" true
+done
+t "--replay 'x' is refused" refused 2 "--replay" "GREEN_SEED" -- "$GR" --replay x true
+for p in 1.5 -0.1 . '' abc 0.1x 2 '1e-1'; do
+    t "--chaos '$p' is refused" refused 2 "GREEN_CHAOS" "0 to 1" -- "$GR" --chaos "$p" true
+done
+for spec in short-read bogus:0.1 eintr:2 connect-delay:5 connect-delay:0.5ms read-latency:2h \
+    'eintr:0.1,' ',eintr:0.1' 'eintr:0.1,,reset:0.1' '' connect-delay:3601s; do
+    t "--inject '$spec' is refused" refused 2 "GREEN_INJECT" "short-read" "connect-delay" -- "$GR" --inject "$spec" true
+done
+for opt in --seed --replay --chaos --inject; do
+    t "$opt without a value is refused" refused 2 "$opt" -- "$GR" "$opt"
+done
+t "an invalid GREEN_SEED in the environment is refused" \
+    refused 2 "GREEN_SEED" "x1" -- env GREEN_SEED=x1 "$GR" true
+t "an invalid GREEN_CHAOS in the environment is refused" \
+    refused 2 "GREEN_CHAOS" "7" -- env GREEN_CHAOS=7 "$GR" true
+t "an invalid GREEN_INJECT in the environment is refused" \
+    refused 2 "GREEN_INJECT" "nope" -- env GREEN_INJECT=nope:1 "$GR" true
+case_seed_replaces() {
+    run env GREEN_SEED=bad "$GR" --seed 5 printenv GREEN_SEED
+    want_status 0 && want_out "5"
+}
+t "--seed replaces an invalid GREEN_SEED in the environment" case_seed_replaces
 
 finish

@@ -1,0 +1,598 @@
+// Seeded schedules, virtual time, schedule fuzzing and fault injection (see chaos.h).
+#include "chaos.h"
+
+#include <ev.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "green.h"
+#include "log.h"
+#include "sys.h"
+
+namespace green {
+
+bool sched_seeded = false;
+bool chaos_on = false;
+bool inject_on = false;
+bool io_hooks_on = false;
+
+namespace {
+
+// ---- the PRNG: xoshiro256** (Blackman and Vigna), seeded through splitmix64 ----
+
+uint64_t splitmix64(uint64_t* x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+struct Rng {
+    uint64_t s[4];
+    void seed(uint64_t x)
+    {
+        for (auto& w : s)
+            w = splitmix64(&x);
+    }
+    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    uint64_t next()
+    {
+        uint64_t result = rotl(s[1] * 5, 7) * 9;
+        uint64_t t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        return result;
+    }
+    double unit() { return double(next() >> 11) * 0x1p-53; }  // [0, 1)
+    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+};
+
+uint64_t the_seed = 0;
+double chaos_probability = 0;
+double fault_prob[kFaultCount];
+int64_t fault_delay[kFaultCount];
+std::atomic<uint64_t> fault_count[kFaultCount];
+const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
+                                              "eagain", "reset", "connect-fail",
+                                              "connect-delay", "read-latency", "dns-fail"};
+bool fault_is_delay(int f) { return f == kConnectDelay || f == kReadLatency; }
+
+// A timed wait of a green thread, on its stack while it waits.
+struct VTimer {
+    int64_t deadline;
+    Green* green;
+    VTimer* next;
+    VTimer** pprev;
+};
+
+// What a hub keeps in seeded mode (thread-local: one hub per OS thread).  Each purpose draws
+// from its own stream, so that turning chaos on does not change which faults are injected
+// for a given sequence of calls, and the other way round.
+struct SeedState {
+    bool ready = false;
+    Rng sched, chaos, inject;
+    VTimer* timers = nullptr;
+    uint64_t last_switches = 0;
+    Green** batch = nullptr;  // canonicalize()'s buffer
+    size_t batch_cap = 0;
+    ev_timer real_wait;
+    bool real_wait_fired = false;
+};
+__attribute__((tls_model("initial-exec"))) thread_local SeedState* tl_seed = nullptr;
+std::atomic<uint64_t> hubs_seeded{0};
+
+SeedState* seed_state()
+{
+    SeedState* s = tl_seed;
+    if (__builtin_expect(s != nullptr, 1))
+        return s;
+    s = new SeedState;
+    // The first hub uses the seed itself; later hubs (several OS threads) a derived one.
+    uint64_t base = the_seed + 0x51ed2701ull * hubs_seeded.fetch_add(1);
+    s->sched.seed(base);
+    s->chaos.seed(base ^ 0xc4a05c4a05ull);
+    s->inject.seed(base ^ 0x1a7ec71a7ecull);
+    s->ready = true;
+    tl_seed = s;
+    return s;
+}
+
+// ---- virtual time ----
+
+// The virtual CLOCK_MONOTONIC, process-wide; the other clocks keep their offset from it as
+// measured at start-up.  Advanced by the hub's OS thread only (one hub per process today).
+int64_t vnow = 0;
+int64_t realtime_offset = 0, boottime_offset = 0;
+constexpr int64_t kReadTick = 1000;     // each clock read: 1 µs
+constexpr int64_t kSwitchTick = 1000;   // each context switch: 1 µs
+constexpr int64_t kTimerSlack = 50000;  // timers due within 50 µs of each other fire together
+
+int64_t real_ns(clockid_t clock)
+{
+    timespec ts;
+    raw_syscall(SYS_clock_gettime, clock, long(&ts));
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// ---- configuration ----
+
+bool parse_probability(const char* text, double* out)
+{
+    if (!text || !*text || !((*text >= '0' && *text <= '9') || *text == '.'))
+        return false;
+    char* end;
+    errno = 0;
+    double p = strtod(text, &end);
+    if (*end != '\0' || errno != 0 || !(p >= 0 && p <= 1))
+        return false;
+    *out = p;
+    return true;
+}
+
+bool parse_duration(const char* text, size_t len, int64_t* out)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf || text[0] < '0' || text[0] > '9')
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char* end;
+    errno = 0;
+    unsigned long long n = strtoull(buf, &end, 10);
+    int64_t unit;
+    if (strcmp(end, "ns") == 0)
+        unit = 1;
+    else if (strcmp(end, "us") == 0)
+        unit = 1000;
+    else if (strcmp(end, "ms") == 0)
+        unit = 1000000;
+    else if (strcmp(end, "s") == 0)
+        unit = 1000000000;
+    else
+        return false;
+    if (errno != 0 || n > 3600ull * 1000000000ull / uint64_t(unit))  // at most an hour
+        return false;
+    *out = int64_t(n) * unit;
+    return true;
+}
+
+char replay_line[256];  // "GREEN_SEED=N GREEN_CHAOS=..." to rerun this very schedule
+size_t replay_len = 0;
+
+void print_replay(const char* why)
+{
+    log_msg(kLogError, "%s; seed %llu: rerun with %s", why, (unsigned long long)the_seed,
+            replay_line);
+}
+
+void print_summary()
+{
+    char buf[400];
+    size_t n = 0;
+    for (int f = 0; f < kFaultCount; f++) {
+        uint64_t c = fault_count[f].load(std::memory_order_relaxed);
+        if (c && n < sizeof buf - 40)
+            n += size_t(snprintf(buf + n, sizeof buf - n, "%s%s %llu", n ? ", " : "",
+                                 fault_names[f], (unsigned long long)c));
+    }
+    log_msg(n ? kLogWarn : kLogInfo, "injected faults: %s", n ? buf : "none");
+}
+
+void on_process_exit(int status, void*)
+{
+    if (inject_on)
+        print_summary();
+    if (status != 0) {
+        char why[48];
+        snprintf(why, sizeof why, "exit status %d", status);
+        print_replay(why);
+    }
+}
+
+// A failure signal: say the seed, then die of the signal as the program would have (the
+// handler is reset on entry; the signal raised again is delivered when the handler returns).
+char signal_line[320];
+size_t signal_len = 0;
+
+void on_failure_signal(int sig)
+{
+    int saved = errno;
+    raw_syscall(SYS_write, 2, long(signal_line), long(signal_len));
+    raise(sig);
+    errno = saved;
+}
+
+void install_failure_handlers()
+{
+    signal_len = size_t(snprintf(signal_line, sizeof signal_line,
+                                 "libgreen: failure signal; seed %llu: rerun with %s\n",
+                                 (unsigned long long)the_seed, replay_line));
+    if (signal_len >= sizeof signal_line)
+        signal_len = sizeof signal_line - 1;
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (int sig : sigs) {
+        struct sigaction old, sa = {};
+        if (sigaction(sig, nullptr, &old) != 0 || old.sa_handler != SIG_DFL ||
+            (old.sa_flags & SA_SIGINFO))
+            continue;  // the program's (or a sanitizer's) own handler stays
+        sa.sa_handler = on_failure_signal;
+        sa.sa_flags = SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sig, &sa, nullptr);
+    }
+}
+
+// In the child of fork only the forking green thread exists, and it was running, not waiting:
+// no virtual timer of the parent's may fire here.
+void after_fork_child()
+{
+    if (SeedState* s = tl_seed)
+        s->timers = nullptr;
+}
+
+}  // namespace
+
+bool parse_inject_spec(const char* spec, double probs[kFaultCount], int64_t delays[kFaultCount],
+                       const char** bad)
+{
+    for (int f = 0; f < kFaultCount; f++) {
+        probs[f] = 0;
+        delays[f] = 0;
+    }
+    const char* p = spec;
+    while (*p) {
+        const char* item = p;
+        const char* end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        const char* colon = static_cast<const char*>(memchr(p, ':', size_t(end - p)));
+        *bad = item;
+        if (!colon)
+            return false;
+        int f = 0;
+        for (; f < kFaultCount; f++)
+            if (strlen(fault_names[f]) == size_t(colon - p) &&
+                memcmp(fault_names[f], p, size_t(colon - p)) == 0)
+                break;
+        if (f == kFaultCount)
+            return false;
+        const char* v = colon + 1;
+        size_t vlen = size_t(end - v);
+        if (fault_is_delay(f)) {
+            if (!parse_duration(v, vlen, &delays[f]))
+                return false;
+            probs[f] = delays[f] > 0 ? 1 : 0;
+        } else {
+            char buf[32];
+            if (vlen == 0 || vlen >= sizeof buf)
+                return false;
+            memcpy(buf, v, vlen);
+            buf[vlen] = '\0';
+            if (!parse_probability(buf, &probs[f]))
+                return false;
+        }
+        p = *end ? end + 1 : end;
+    }
+    *bad = nullptr;
+    return true;
+}
+
+void chaos_config_load()
+{
+    bool have_seed = false;
+    if (const char* text = getenv("GREEN_SEED"); text && *text) {
+        char* end;
+        errno = 0;
+        unsigned long long n = strtoull(text, &end, 10);
+        if (*text >= '0' && *text <= '9' && *end == '\0' && errno == 0) {
+            the_seed = n;
+            have_seed = true;
+        } else {
+            GREEN_WARN("GREEN_SEED='%s' is not valid: expected a decimal number from 0 to "
+                       "18446744073709551615; running without a seed", text);
+        }
+    }
+    if (const char* text = getenv("GREEN_CHAOS"); text && *text) {
+        double p;
+        if (parse_probability(text, &p))
+            chaos_probability = p;
+        else
+            GREEN_WARN("GREEN_CHAOS='%s' is not valid: expected a probability from 0 to 1 "
+                       "(e.g. 0.1); using the default (0, no chaos)", text);
+    }
+    const char* inject = getenv("GREEN_INJECT");
+    if (inject && *inject) {
+        const char* bad;
+        if (parse_inject_spec(inject, fault_prob, fault_delay, &bad)) {
+            for (int f = 0; f < kFaultCount; f++)
+                inject_on |= fault_prob[f] > 0;
+        } else {
+            GREEN_WARN("GREEN_INJECT='%s' is not valid at '%s': expected comma-separated "
+                       "FAULT:PROBABILITY (short-read, short-write, eintr, eagain, reset, "
+                       "connect-fail, dns-fail) or FAULT:DURATION (connect-delay, read-latency; "
+                       "e.g. 50ms); injecting nothing", inject, bad);
+            for (int f = 0; f < kFaultCount; f++)
+                fault_prob[f] = 0;
+        }
+    }
+    chaos_on = chaos_probability > 0;
+    io_hooks_on = chaos_on || inject_on;
+    if (!have_seed && !chaos_on && !inject_on)
+        return;
+    if (!have_seed) {
+        // Chaos and faults are only worth having when a failing run can be replayed.
+        uint64_t r;
+        if (getrandom(&r, sizeof r, 0) != sizeof r)
+            r = uint64_t(real_ns(CLOCK_REALTIME)) ^ uint64_t(getpid());
+        the_seed = r % 1000000000000ull;  // short enough to type
+    }
+    int n = snprintf(replay_line, sizeof replay_line, "GREEN_SEED=%llu",
+                     (unsigned long long)the_seed);
+    if (chaos_on)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_CHAOS=%s",
+                      getenv("GREEN_CHAOS"));
+    if (inject_on && size_t(n) < sizeof replay_line)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_INJECT='%s'",
+                      inject);
+    replay_len = size_t(n) < sizeof replay_line ? size_t(n) : sizeof replay_line - 1;
+    if (!have_seed)
+        GREEN_WARN("no GREEN_SEED given: using seed %llu (rerun with %s)",
+                   (unsigned long long)the_seed, replay_line);
+    sched_seeded = true;
+    vnow = real_ns(CLOCK_MONOTONIC);
+    realtime_offset = real_ns(CLOCK_REALTIME) - vnow;
+    boottime_offset = real_ns(CLOCK_BOOTTIME) - vnow;
+    on_exit(on_process_exit, nullptr);
+    pthread_atfork(nullptr, nullptr, after_fork_child);
+    install_failure_handlers();
+}
+
+uint64_t chaos_seed() { return the_seed; }
+
+// ---- the scheduler's side ----
+
+Green* seeded_pick(Hub* h)
+{
+    RunQueue& q = h->runq;
+    if (q.empty())
+        return nullptr;
+    uint64_t k = seed_state()->sched.below(q.length);
+    Green* prev = nullptr;
+    Green* g = q.head;
+    while (k--) {
+        prev = g;
+        g = g->next;
+    }
+    (prev ? prev->next : q.head) = g->next;
+    if (q.tail == g)
+        q.tail = prev;
+    q.length--;
+    g->next = nullptr;
+    return g;
+}
+
+namespace {
+
+// The green threads appended to the run queue after `after` (null: all of it) were woken
+// together: put them in a canonical order, then shuffle them.
+void canonicalize(Hub* h, SeedState* s, Green* after)
+{
+    RunQueue& q = h->runq;
+    Green* first = after ? after->next : q.head;
+    size_t n = 0;
+    for (Green* g = first; g; g = g->next)
+        n++;
+    if (n < 2)
+        return;
+    if (n > s->batch_cap) {
+        size_t cap = n * 2;
+        auto* b = static_cast<Green**>(realloc(s->batch, cap * sizeof(Green*)));
+        if (!b)
+            return;  // the queue stays as libev filled it
+        s->batch = b;
+        s->batch_cap = cap;
+    }
+    n = 0;
+    for (Green* g = first; g; g = g->next)
+        s->batch[n++] = g;
+    // Insertion sort by id: batches are small.
+    for (size_t i = 1; i < n; i++) {
+        Green* g = s->batch[i];
+        size_t j = i;
+        for (; j > 0 && s->batch[j - 1]->id > g->id; j--)
+            s->batch[j] = s->batch[j - 1];
+        s->batch[j] = g;
+    }
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = size_t(s->sched.below(i + 1));
+        Green* t = s->batch[i];
+        s->batch[i] = s->batch[j];
+        s->batch[j] = t;
+    }
+    Green** link = after ? &after->next : &q.head;
+    for (size_t i = 0; i < n; i++) {
+        *link = s->batch[i];
+        link = &s->batch[i]->next;
+    }
+    *link = nullptr;
+    q.tail = s->batch[n - 1];
+}
+
+// Wakes every green thread whose virtual deadline has come.
+void fire_due(SeedState* s)
+{
+    for (VTimer* t = s->timers; t; t = t->next)
+        if (t->deadline <= vnow)
+            unpark(t->green, kWakeTimeout);
+}
+
+// When time jumps, it jumps to the earliest deadline, or a little later, to the latest
+// deadline within kTimerSlack of it: those timers fire together (shuffled), as the kernel's
+// timer slack (50 µs for a normal thread) lets sleepers that were due close together wake
+// together.
+int64_t next_jump(SeedState* s)
+{
+    int64_t e = INT64_MAX;
+    for (VTimer* t = s->timers; t; t = t->next)
+        if (t->deadline < e)
+            e = t->deadline;
+    int64_t latest = e;
+    for (VTimer* t = s->timers; t; t = t->next)
+        if (t->deadline <= e + kTimerSlack && t->deadline > latest)
+            latest = t->deadline;
+    return latest;
+}
+
+void on_real_wait(struct ev_loop*, ev_timer* w, int)
+{
+    static_cast<SeedState*>(w->data)->real_wait_fired = true;
+}
+
+}  // namespace
+
+void seeded_poll(Hub* h)
+{
+    SeedState* s = seed_state();
+    Green* old_tail = h->runq.tail;
+    // Virtual time moves on with the work done, so that a green thread that yields in a loop
+    // while another sleeps does not wait forever.
+    uint64_t sw = h->stats.switches;
+    vnow += int64_t(sw - s->last_switches) * kSwitchTick;
+    s->last_switches = sw;
+    ev_run(h->evloop, EVRUN_NOWAIT);
+    if (h->runq.empty() && s->timers) {
+        // Nothing can run: time jumps to the next deadline.  If some green thread waits on a
+        // descriptor, what it waits for can only come from outside the process (nothing here
+        // can run to produce it): give it, for real, the time left until that deadline.
+        int64_t next = next_jump(s);
+        if (h->fd_waits > 0 && next > vnow) {
+            int64_t start = real_ns(CLOCK_MONOTONIC);
+            ev_now_update(h->evloop);
+            ev_timer_init(&s->real_wait, on_real_wait, double(next - vnow) / 1e9, 0.);
+            s->real_wait.data = s;
+            s->real_wait_fired = false;
+            ev_timer_start(h->evloop, &s->real_wait);
+            ev_run(h->evloop, EVRUN_ONCE);
+            ev_timer_stop(h->evloop, &s->real_wait);
+            int64_t elapsed = real_ns(CLOCK_MONOTONIC) - start;
+            vnow = (s->real_wait_fired || vnow + elapsed >= next) ? next : vnow + elapsed;
+        } else if (next > vnow) {
+            vnow = next;
+        }
+    } else if (h->runq.empty()) {
+        // No timers either: only the outside world or another OS thread can wake anyone.
+        ev_run(h->evloop, EVRUN_ONCE);
+    }
+    fire_due(s);
+    canonicalize(h, s, old_tail);
+}
+
+int seeded_park_until(Hub* h, Green* self, int64_t deadline, int kind)
+{
+    SeedState* s = seed_state();
+    VTimer t = {deadline, self, s->timers, &s->timers};
+    if (s->timers)
+        s->timers->pprev = &t.next;
+    s->timers = &t;
+    h->timed_waits++;
+    int reason = park(kind);
+    h->timed_waits--;
+    *t.pprev = t.next;
+    if (t.next)
+        t.next->pprev = t.pprev;
+    return reason;
+}
+
+bool virtual_clock(int clock, int64_t* ns)
+{
+    int64_t base;
+    switch (clock) {
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+        base = 0;
+        break;
+    case CLOCK_BOOTTIME:
+        base = boottime_offset;
+        break;
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+        base = realtime_offset;
+        break;
+    default:
+        return false;
+    }
+    vnow += kReadTick;
+    *ns = vnow + base;
+    return true;
+}
+
+// ---- schedule fuzzing ----
+
+void chaos_point_slow()
+{
+    if (!green_self())
+        return;
+    if (seed_state()->chaos.unit() < chaos_probability)
+        yield();
+}
+
+// ---- fault injection ----
+
+bool inject_roll(int f)
+{
+    double p = fault_prob[f];
+    if (p <= 0 || !green_self())
+        return false;
+    return p >= 1 || seed_state()->inject.unit() < p;
+}
+
+int64_t inject_delay(int f)
+{
+    if (fault_delay[f] <= 0 || !green_self())
+        return 0;
+    return int64_t(seed_state()->inject.below(uint64_t(fault_delay[f]) + 1));
+}
+
+size_t inject_short_length(size_t len)
+{
+    return len < 2 ? len : 1 + size_t(seed_state()->inject.below(len - 1));
+}
+
+void inject_note(int f, const char* call, int fd, const char* what)
+{
+    fault_count[f].fetch_add(1, std::memory_order_relaxed);
+    if (log_level < kLogInfo)
+        return;
+    Green* g = green_self();
+    log_msg(kLogInfo, "inject %s: thread %llu, %s(fd %d): %s", fault_names[f],
+            g ? (unsigned long long)g->id : 0ull, call, fd, what);
+}
+
+bool inject_dns_fail(const char* name)
+{
+    if (!inject_roll(kDnsFail))
+        return false;
+    fault_count[kDnsFail].fetch_add(1, std::memory_order_relaxed);
+    if (log_level >= kLogInfo)
+        log_msg(kLogInfo, "inject dns-fail: thread %llu, look-up of %s: EAI_AGAIN",
+                (unsigned long long)green_self()->id, name);
+    return true;
+}
+
+}  // namespace green

@@ -1,0 +1,106 @@
+// Testing under concurrency: a seeded schedule with virtual time (GREEN_SEED), schedule fuzzing
+// (GREEN_CHAOS) and fault injection (GREEN_INJECT).
+//
+// Seeded mode.  The hub's choices follow a PRNG (xoshiro256**, seeded through splitmix64): the
+// next green thread to run is drawn from the run queue, and the green threads woken together
+// in one loop iteration (fds ready together, timers due together) are put in a canonical order
+// (by thread id) and then shuffled.  Time is virtual: a timed wait does not start a libev timer
+// but goes into a list of virtual timers, which fire in deadline order only when nothing else
+// can run, and the clocks a green thread reads (shim/clock.cpp) show the virtual time, which
+// advances to each fired deadline (and by 1 µs at each read, so that a program polling the
+// clock makes progress).  When nothing can run but a green thread waits on a descriptor whose
+// data can only come from outside the process, the hub waits for real, for at most the virtual
+// time left to the next deadline.  What this makes deterministic is in libgreen(7).
+//
+// Nothing here costs anything when unconfigured: the hot paths test one of the flags below,
+// which are set once at start-up and never change.
+#ifndef GREEN_CHAOS_H
+#define GREEN_CHAOS_H
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hub.h"
+
+namespace green {
+
+struct Hub;
+struct Green;
+
+// Hidden: read with one PC-relative load, not through the GOT.
+#define GREEN_HIDDEN __attribute__((visibility("hidden")))
+extern GREEN_HIDDEN bool sched_seeded;  // GREEN_SEED, or a seed picked for chaos / injection
+extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0
+extern GREEN_HIDDEN bool inject_on;     // GREEN_INJECT names at least one fault
+extern GREEN_HIDDEN bool io_hooks_on;   // chaos_on || inject_on: the one flag io_loop tests
+
+// Reads GREEN_SEED, GREEN_CHAOS and GREEN_INJECT (warning once and using the default on a bad
+// value, as every GREEN_* variable), seeds the PRNGs, and arranges for the seed to be printed
+// when the process ends with a non-zero status or a failure signal.  Called by config_load().
+void chaos_config_load();
+
+// The seed in use (meaningful when sched_seeded).
+uint64_t chaos_seed();
+
+// ---- the scheduler's side (hub/sched.cpp), seeded mode only ----
+
+// Removes and returns a green thread drawn from the run queue, or nullptr when it is empty.
+Green* seeded_pick(Hub* h);
+// One iteration of the loop context: poll libev, fire virtual timers when nothing can run.
+void seeded_poll(Hub* h);
+// park_until() on a virtual timer.
+int seeded_park_until(Hub* h, Green* self, int64_t deadline, int kind);
+
+// ---- the clocks (shim/clock.cpp) ----
+
+// The virtual time of clock, or false when the clock is not one libgreen virtualises.
+bool virtual_clock(int clock, int64_t* ns);
+
+// ---- schedule fuzzing ----
+
+void chaos_point_slow();
+// An interception point (lock, unlock, cond signal, I/O entry): with probability GREEN_CHAOS,
+// the running green thread yields first.
+inline void chaos_point()
+{
+    if (__builtin_expect(chaos_on, 0))
+        chaos_point_slow();
+}
+
+// ---- fault injection ----
+
+enum Fault : int {
+    kShortRead,
+    kShortWrite,
+    kEintr,
+    kEagain,
+    kReset,
+    kConnectFail,
+    kConnectDelay,
+    kReadLatency,
+    kDnsFail,
+    kFaultCount
+};
+
+// Draws whether fault f happens now (its probability from the spec); false when f is not in
+// the spec or the caller is not a green thread.
+bool inject_roll(int f);
+// A delay drawn uniformly from [0, the spec's duration] for a delay fault, in ns (0: none).
+int64_t inject_delay(int f);
+// A length drawn uniformly from [1, len - 1] (len > 1).
+size_t inject_short_length(size_t len);
+// Counts an injected fault and logs it at info level with the green thread and the call.
+void inject_note(int f, const char* call, int fd, const char* what);
+
+// DNS failures, for the resolver's NSS functions (shim/dns.cpp).  Returns true when a look-up
+// of name should fail as a name server that never answers makes it fail (EAI_AGAIN).
+bool inject_dns_fail(const char* name);
+
+// Parses a GREEN_INJECT spec; on error returns false and points *bad at the faulty item.
+// probs[f] gets the probability of f (or, for delay faults, the duration in ns).
+bool parse_inject_spec(const char* spec, double probs[kFaultCount], int64_t delays[kFaultCount],
+                       const char** bad);
+
+}  // namespace green
+
+#endif

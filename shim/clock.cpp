@@ -1,0 +1,59 @@
+// Clocks: clock_gettime, gettimeofday, time.
+//
+// Pass-through, but in seeded mode (GREEN_SEED, GREEN_CHAOS, GREEN_INJECT; hub/chaos.h), where
+// a green thread reads the hub's virtual time instead of the wall clock: CLOCK_MONOTONIC (and
+// its _RAW and _COARSE forms), CLOCK_BOOTTIME, CLOCK_REALTIME (and _COARSE).  Other clocks
+// (CPU-time clocks) and every caller that is not a green thread (the hub's loop context, real
+// threads) read the real clock.  The cost when unconfigured is one predictable branch before
+// the vDSO call.
+#include <sys/time.h>
+
+#include "../hub/chaos.h"
+#include "shim.h"
+
+using namespace green;
+
+namespace {
+
+bool read_virtual(clockid_t clock, int64_t* ns)
+{
+    return __builtin_expect(sched_seeded, 0) && green_self() && virtual_clock(clock, ns);
+}
+
+}  // namespace
+
+GREEN_EXPORT int clock_gettime(clockid_t clock, struct timespec* ts)
+{
+    int64_t ns;
+    if (read_virtual(clock, &ns)) {
+        ts->tv_sec = time_t(ns / 1000000000);
+        ts->tv_nsec = long(ns % 1000000000);
+        return 0;
+    }
+    return REAL(clock_gettime)(clock, ts);
+}
+
+GREEN_EXPORT int gettimeofday(struct timeval* tv, void* tz)
+{
+    int64_t ns;
+    if (read_virtual(CLOCK_REALTIME, &ns)) {
+        tv->tv_sec = time_t(ns / 1000000000);  // glibc declares tv nonnull
+        tv->tv_usec = suseconds_t(ns % 1000000000 / 1000);
+        if (tz)  // obsolete; glibc fills it with zeros
+            *static_cast<struct timezone*>(tz) = {0, 0};
+        return 0;
+    }
+    return REAL(gettimeofday)(tv, tz);
+}
+
+GREEN_EXPORT time_t time(time_t* out)
+{
+    int64_t ns;
+    if (read_virtual(CLOCK_REALTIME, &ns)) {
+        time_t t = time_t(ns / 1000000000);
+        if (out)
+            *out = t;
+        return t;
+    }
+    return REAL(time)(out);
+}
