@@ -88,6 +88,10 @@ void unpark(Green* g, int reason = kWakeNormal);
 // Puts the running green thread at the back of the run queue and runs the next one.
 void yield();
 
+// Parks, with no deadline, until a signal handler interrupts the (interruptible) green thread:
+// returns -EINTR (pause, sigsuspend, a poll of nothing without a timeout).
+int park_for_interrupt(bool cancellable);
+
 // Parks until the CLOCK_MONOTONIC deadline; returns 0.  Never returns early, but for a signal
 // handler when the green thread is interruptible (hub/signal.h): then -EINTR.
 int sleep_until(int64_t deadline, bool cancellable);

@@ -434,6 +434,20 @@ void testcancel()
         act_on_cancel(self);
 }
 
+int park_for_interrupt(bool cancellable)
+{
+    Green* self = tl_hub->current;
+    for (;;) {
+        if (cancellable)
+            act_on_cancel(self);
+        self->in_cancel_point = cancellable;
+        int reason = park_until(kForever, kWaitOther);
+        self->in_cancel_point = false;
+        if (reason == kWakeInterrupt)
+            return -EINTR;
+    }
+}
+
 int sleep_until(int64_t deadline, bool cancellable)
 {
     Green* self = tl_hub->current;

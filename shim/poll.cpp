@@ -83,8 +83,10 @@ int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches a
         int r;
         if (w.size()) {
             r = wait_fds(w.get(), w.size(), deadline, true);
-        } else {  // nothing to watch: a sleep (for ever without a timeout)
-            r = sleep_until(deadline == kForever ? INT64_MAX : deadline, true);
+        } else if (deadline == kForever) {  // nothing to watch, no timeout: until a signal
+            r = park_for_interrupt(true);
+        } else {  // nothing to watch: a sleep
+            r = sleep_until(deadline, true);
             if (r == 0)
                 r = -ETIMEDOUT;
         }

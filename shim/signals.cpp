@@ -277,8 +277,7 @@ namespace {
 int wait_for_handler(Green* self)
 {
     Interruptible scope(self, true);
-    while (sleep_until(INT64_MAX, true) != -EINTR) {
-    }
+    park_for_interrupt(true);
     errno = EINTR;
     return -1;
 }

@@ -302,7 +302,9 @@ agreement_check() {
         GREEN_DUMP_SIGNAL={USR2,SIGUSR2,12,HUP,POLL,IO,RTMIN,SIGRTMIN+0,RTMIN+003,RTMIN+30,RTMIN+31,RTMAX,RTMAX-30,RTMAX-31,KILL,9,SEGV,32,33,34,64,65,0,usr2,SIG} \
         GREEN_STATS={0,1,2,yes} GREEN_STACK_SIZE={16k,15k,1g,2g,64kb} GREEN_LOG_LEVEL={warn,loud} \
         "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG" \
-        GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} GREEN_CHILDREN={green,plain,none} ; do
+        GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} GREEN_CHILDREN={green,plain,none} \
+        GREEN_SEED={0,42,18446744073709551615,18446744073709551616,1x} GREEN_CHAOS={0,0.1,1,1.5,x} \
+        GREEN_INJECT={eintr:0.1,connect-delay:50ms,bogus:1,eintr,eintr:2} ; do
         var=${pair%%=*} value=${pair#*=}
         lib_says=accepts
         env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses
