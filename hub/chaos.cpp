@@ -69,8 +69,9 @@ int64_t fault_delay[kFaultCount];
 std::atomic<uint64_t> fault_count[kFaultCount];
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
                                               "eagain", "reset", "connect-fail",
-                                              "connect-delay", "read-latency", "dns-fail"};
-bool fault_is_delay(int f) { return f == kConnectDelay || f == kReadLatency; }
+                                              "connect-delay", "read-latency", "dns-fail",
+                                              "dns-nxdomain", "dns-delay"};
+bool fault_is_delay(int f) { return f == kConnectDelay || f == kReadLatency || f == kDnsDelay; }
 
 // A timed wait of a green thread, on its stack while it waits.
 struct VTimer {
@@ -324,7 +325,8 @@ void chaos_config_load()
         } else {
             GREEN_WARN("GREEN_INJECT='%s' is not valid at '%s': expected comma-separated "
                        "FAULT:PROBABILITY (short-read, short-write, eintr, eagain, reset, "
-                       "connect-fail, dns-fail) or FAULT:DURATION (connect-delay, read-latency; "
+                       "connect-fail, dns-fail, dns-nxdomain) or FAULT:DURATION (connect-delay, read-latency, "
+                       "dns-delay; "
                        "e.g. 50ms); injecting nothing", inject, bad);
             for (int f = 0; f < kFaultCount; f++)
                 fault_prob[f] = 0;
@@ -584,15 +586,28 @@ void inject_note(int f, const char* call, int fd, const char* what)
             g ? (unsigned long long)g->id : 0ull, call, fd, what);
 }
 
-bool inject_dns_fail(const char* name)
+int inject_dns(const char* name)
 {
-    if (!inject_roll(kDnsFail))
-        return false;
-    fault_count[kDnsFail].fetch_add(1, std::memory_order_relaxed);
-    if (log_level >= kLogInfo)
-        log_msg(kLogInfo, "inject dns-fail: thread %llu, look-up of %s: EAI_AGAIN",
-                (unsigned long long)green_self()->id, name);
-    return true;
+    Green* self = green_self();
+    if (!self)
+        return -1;
+    if (int64_t d = inject_delay(kDnsDelay)) {
+        fault_count[kDnsDelay].fetch_add(1, std::memory_order_relaxed);
+        if (log_level >= kLogInfo)
+            log_msg(kLogInfo, "inject dns-delay: thread %llu, look-up of %s: %lld ns",
+                    (unsigned long long)self->id, name, (long long)d);
+        sleep_until(mono_now() + d, false);
+    }
+    for (int f : {kDnsFail, kDnsNxdomain}) {
+        if (!inject_roll(f))
+            continue;
+        fault_count[f].fetch_add(1, std::memory_order_relaxed);
+        if (log_level >= kLogInfo)
+            log_msg(kLogInfo, "inject %s: thread %llu, look-up of %s: %s", fault_names[f],
+                    (unsigned long long)self->id, name, f == kDnsFail ? "EAI_AGAIN" : "EAI_NONAME");
+        return f;
+    }
+    return -1;
 }
 
 }  // namespace green

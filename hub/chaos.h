@@ -79,6 +79,8 @@ enum Fault : int {
     kConnectDelay,
     kReadLatency,
     kDnsFail,
+    kDnsNxdomain,
+    kDnsDelay,
     kFaultCount
 };
 
@@ -92,9 +94,11 @@ size_t inject_short_length(size_t len);
 // Counts an injected fault and logs it at info level with the green thread and the call.
 void inject_note(int f, const char* call, int fd, const char* what);
 
-// DNS failures, for the resolver's NSS functions (shim/dns.cpp).  Returns true when a look-up
-// of name should fail as a name server that never answers makes it fail (EAI_AGAIN).
-bool inject_dns_fail(const char* name);
+// DNS faults, for the resolver's NSS functions (shim/dns.cpp): first a dns-delay (a green
+// sleep), then whether the look-up of name fails as a name server that never answers makes it
+// fail (kDnsFail: EAI_AGAIN) or as one that says the name does not exist (kDnsNxdomain:
+// EAI_NONAME); -1 when it goes on normally.
+int inject_dns(const char* name);
 
 // Parses a GREEN_INJECT spec; on error returns false and points *bad at the faulty item.
 // probs[f] gets the probability of f (or, for delay faults, the duration in ns).

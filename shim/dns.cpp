@@ -139,14 +139,24 @@ void green::dns_setup()
 
 namespace {
 
-// GREEN_INJECT's dns-fail: the look-up fails as a silent name server makes it fail.
-bool injected_failure(const char* name, int* errnop, int* herrnop)
+// GREEN_INJECT's DNS faults: dns-delay waits first; dns-fail fails the look-up as a silent
+// name server does, dns-nxdomain as one that says the name does not exist.
+bool injected_failure(const char* name, int* errnop, int* herrnop, nss_status* status)
 {
-    if (!inject_dns_fail(name))
+    switch (inject_dns(name)) {
+    case kDnsFail:
+        *errnop = EAGAIN;
+        *herrnop = TRY_AGAIN;
+        *status = NSS_STATUS_TRYAGAIN;
+        return true;
+    case kDnsNxdomain:
+        *errnop = ENOENT;
+        *herrnop = HOST_NOT_FOUND;
+        *status = NSS_STATUS_NOTFOUND;
+        return true;
+    default:
         return false;
-    *errnop = EAGAIN;
-    *herrnop = TRY_AGAIN;
-    return true;
+    }
 }
 
 }  // namespace
@@ -155,8 +165,9 @@ GREEN_EXPORT nss_status _nss_green_gethostbyname4_r(const char* name, gaih_addrt
                                                     char* buffer, size_t buflen, int* errnop,
                                                     int* herrnop, int32_t* ttlp)
 {
-    if (green_self() && injected_failure(name, errnop, herrnop))
-        return NSS_STATUS_TRYAGAIN;
+    nss_status injected;
+    if (green_self() && injected_failure(name, errnop, herrnop, &injected))
+        return injected;
     if (green_self())
         return dns::gethostbyname4_r(name, pat, buffer, buflen, errnop, herrnop, ttlp);
     return glibc_dns.byname4(name, pat, buffer, buflen, errnop, herrnop, ttlp);
@@ -166,8 +177,9 @@ GREEN_EXPORT nss_status _nss_green_gethostbyname3_r(const char* name, int af, ho
                                                     char* buffer, size_t buflen, int* errnop,
                                                     int* herrnop, int32_t* ttlp, char** canonp)
 {
-    if (green_self() && injected_failure(name, errnop, herrnop))
-        return NSS_STATUS_TRYAGAIN;
+    nss_status injected;
+    if (green_self() && injected_failure(name, errnop, herrnop, &injected))
+        return injected;
     if (green_self())
         return dns::gethostbyname3_r(name, af, result, buffer, buflen, errnop, herrnop, ttlp,
                                      canonp);
@@ -217,7 +229,7 @@ GREEN_EXPORT nss_status _nss_green_gethostbyaddr_r(const void* addr, socklen_t l
 namespace {
 
 struct StaticHost {
-    hostent host;
+    hostent host{};
     char* buffer = nullptr;
     size_t size = 0;
 } static_host;

@@ -37,8 +37,10 @@ struct Action {
     std::atomic<bool> recorded{false};
     std::atomic<void*> handler{nullptr};  // sa_handler or sa_sigaction, as the program gave it
     std::atomic<int> flags{0};
-    sigset_t mask;
+    sigset_t mask{};
 };
+// Constant-initialised (no constructor runs): libgreen's own start-up may set actions before the
+// dynamic initialisers of this file would run, and must not see them wiped.
 Action actions[kMaxSignal + 1];
 SpinLock actions_lock;
 sigset_t interrupting;  // siginterrupt(sig, 1): signal() installs it without SA_RESTART

@@ -165,8 +165,9 @@ else
     result flood-10000 1 "$B/tools/dns_flood is missing"
 fi
 
-# GREEN_INJECT's dns-fail: a look-up the server would answer fails with EAI_AGAIN, and the
-# injected fault is logged; without the injection the same look-up succeeds.
+# GREEN_INJECT's DNS faults: a look-up the server would answer fails with EAI_AGAIN (dns-fail)
+# or EAI_NONAME (dns-nxdomain), or is answered after a delay (dns-delay); each injected fault is
+# logged; without injection the same look-up succeeds.
 probe='import socket
 try:
     print(socket.getaddrinfo("a.green.test", 80, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
@@ -174,12 +175,15 @@ except socket.gaierror as e:
     print("gaierror", e.errno)'
 plain_answer=$(in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$CONF" \
     python3 -c "$probe" 2>&1)
-injected=$(in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$CONF" \
-    GREEN_SEED=1 GREEN_INJECT=dns-fail:1 GREEN_LOG_LEVEL=info python3 -c "$probe" 2>&1)
-printf 'without: %s\nwith dns-fail:1: %s\n' "$plain_answer" "$injected" >"$TMP/inject.log"
-[ "$plain_answer" = 10.53.0.1 ] && grep -q "^gaierror -3$" <<<"$injected" &&
-    grep -q "inject dns-fail: thread [0-9]*, look-up of a.green.test" <<<"$injected"
-result inject-dns-fail $? "" "$TMP/inject.log"
+for pair in dns-fail:1=gaierror_-3 dns-nxdomain:1=gaierror_-2 dns-delay:200ms=10.53.0.1; do
+    spec=${pair%%=*} want=${pair#*=} kind=${spec%%:*}
+    injected=$(in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$CONF" \
+        GREEN_SEED=1 GREEN_INJECT="$spec" GREEN_LOG_LEVEL=info python3 -c "$probe" 2>&1)
+    printf 'without: %s\nwith %s: %s\n' "$plain_answer" "$spec" "$injected" >"$TMP/inject.log"
+    [ "$plain_answer" = 10.53.0.1 ] && grep -qx "${want//_/ }" <<<"$injected" &&
+        grep -q "inject $kind: thread [0-9]*, look-up of a.green.test" <<<"$injected"
+    result "inject-$kind" $? "" "$TMP/inject.log"
+done
 
 # --run-libc-freeres=no: glibc 2.36's exit-time clean-up, which valgrind runs by default, makes
 # errors of its own (an uninitialised jump in free_res, a resolv.conf buffer "definitely lost")

@@ -24,12 +24,13 @@ void test_spec_every_fault(void**)
     const char* bad = "unset";
     assert_true(parse_inject_spec("short-read:0.1,short-write:.5,eintr:1,eagain:0,reset:0.02,"
                                   "connect-fail:1.0,dns-fail:0.25,connect-delay:50ms,"
-                                  "read-latency:10us",
+                                  "read-latency:10us,dns-nxdomain:0.5,dns-delay:1ms",
                                   p, d, &bad));
     assert_null(bad);
     assert_true(p[kShortRead] == 0.1 && p[kShortWrite] == 0.5 && p[kEintr] == 1);
     assert_true(p[kEagain] == 0 && p[kReset] == 0.02 && p[kConnectFail] == 1);
-    assert_true(p[kDnsFail] == 0.25);
+    assert_true(p[kDnsFail] == 0.25 && p[kDnsNxdomain] == 0.5);
+    assert_int_equal(d[kDnsDelay], 1000000);
     assert_int_equal(d[kConnectDelay], 50000000);
     assert_int_equal(d[kReadLatency], 10000);
     assert_true(parse_inject_spec("", p, d, &bad));  // nothing to inject
