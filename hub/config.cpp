@@ -210,6 +210,43 @@ void load_resolv_conf()
     config.resolv_conf = text;
 }
 
+// "all", or family names separated by commas; false when text is not that.
+bool parse_families(const char* text, unsigned* out)
+{
+    static const char* const names[kFamilyCount] = {"threads", "sockets", "dns", "sleep",
+                                                    "sync", "process", "signals", "stdio"};
+    if (strcmp(text, "all") == 0) {
+        *out = kAllFamilies;
+        return true;
+    }
+    unsigned set = 0;
+    for (const char* p = text;;) {
+        size_t len = strcspn(p, ",");
+        unsigned f = 0;
+        while (f < kFamilyCount && !(strlen(names[f]) == len && strncmp(names[f], p, len) == 0))
+            f++;
+        if (f == kFamilyCount)
+            return false;
+        set |= 1u << f;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *out = set;
+    return true;
+}
+
+void load_families()
+{
+    const char* text = getenv("GREEN_FAMILIES");
+    if (!text || !*text)
+        return;
+    if (!parse_families(text, &config.families))
+        GREEN_WARN("GREEN_FAMILIES='%s' is not valid: expected all, or names separated by "
+                   "commas among threads, sockets, dns, sleep, sync, process, signals, stdio; "
+                   "using the default (all)", text);
+}
+
 void load_children()
 {
     const char* text = getenv("GREEN_CHILDREN");
@@ -254,6 +291,7 @@ void config_load()
     load_dump_signal();
     load_resolv_conf();
     load_children();
+    load_families();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

@@ -10,6 +10,21 @@
 
 namespace green {
 
+// The families of calls that go green (GREEN_FAMILIES); a family left out blocks the OS thread as
+// glibc would (threads left out: pthread_create makes OS threads).
+enum Family : unsigned {
+    kThreads,
+    kSockets,
+    kDns,
+    kSleep,
+    kSync,
+    kProcess,
+    kSignals,
+    kStdio,
+    kFamilyCount
+};
+constexpr unsigned kAllFamilies = (1u << kFamilyCount) - 1;
+
 struct Config {
     size_t stack_size;   // GREEN_STACK_SIZE: stack of a green thread whose attribute sets none
     size_t guard_size;   // the default guard below it (glibc's: one page)
@@ -19,9 +34,12 @@ struct Config {
     int dump_signal;     // GREEN_DUMP_SIGNAL: print every green thread on this signal; 0: off
     const char* resolv_conf;  // GREEN_RESOLV_CONF: read instead of /etc/resolv.conf; null: that
     bool children_plain;  // GREEN_CHILDREN=plain: programs this one runs lose libgreen's preload
+    unsigned families = kAllFamilies;  // GREEN_FAMILIES: bit f for family f
 };
 
 extern Config config;
+
+inline bool family_green(Family f) { return (config.families >> f) & 1; }
 
 // Reads the environment into config (idempotent).
 void config_load();

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "config.h"
 #include "green.h"
 #include "sys.h"
 
@@ -89,7 +90,7 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
 {
     Bucket& b = bucket_of(word);
     Green* self = green_self();
-    if (!self)
+    if (!self || !family_green(kSync))  // GREEN_FAMILIES without sync: block as glibc does
         return kernel_wait(b, word, expected, deadline, shared);
     hub_ensure_loop(self->hub);  // a waker on another OS thread needs the hub's ev_async
     Waiter w = {word, self, self->park_seq.load(std::memory_order_relaxed), nullptr, nullptr, false};

@@ -23,7 +23,7 @@ int thrd_result(int err)
 
 GREEN_EXPORT int thrd_create(thrd_t* thread, thrd_start_t start, void* arg)
 {
-    if (!green_self())
+    if (!green_in(kThreads))
         return REAL(thrd_create)(thread, start, arg);
     // As glibc does: the int-returning start routine runs as a pthread start routine and the
     // int comes back through the pointer-sized result.
@@ -66,7 +66,7 @@ GREEN_EXPORT void thrd_exit(int result)
 
 GREEN_EXPORT int thrd_sleep(const struct timespec* duration, struct timespec* remaining)
 {
-    if (!green_self())
+    if (!green_in(kSleep))
         return REAL(thrd_sleep)(duration, remaining);
     // glibc: 0 when slept, -1 when interrupted by a signal, another negative value on error.
     int r = clock_nanosleep(CLOCK_REALTIME, 0, duration, remaining);

@@ -124,6 +124,8 @@ GreenLock static_result_lock;
 
 void green::dns_setup()
 {
+    if (!family_green(kDns))
+        return;  // glibc's own resolver, which blocks the OS thread
     if (!private_symbol(&glibc_dns.byname4, "_nss_dns_gethostbyname4_r") ||
         !private_symbol(&glibc_dns.byname3, "_nss_dns_gethostbyname3_r") ||
         !private_symbol(&glibc_dns.byaddr2, "_nss_dns_gethostbyaddr2_r")) {
@@ -269,7 +271,7 @@ hostent* static_lookup(Lookup lookup)
 
 GREEN_EXPORT hostent* gethostbyname2(const char* name, int af)
 {
-    if (!green_self())
+    if (!green_in(kDns))
         return REAL(gethostbyname2)(name, af);
     return static_lookup([&](hostent* h, char* b, size_t n, hostent** r, int* e) {
         return gethostbyname2_r(name, af, h, b, n, r, e);
@@ -278,7 +280,7 @@ GREEN_EXPORT hostent* gethostbyname2(const char* name, int af)
 
 GREEN_EXPORT hostent* gethostbyname(const char* name)
 {
-    if (!green_self())
+    if (!green_in(kDns))
         return REAL(gethostbyname)(name);
     return static_lookup([&](hostent* h, char* b, size_t n, hostent** r, int* e) {
         return gethostbyname_r(name, h, b, n, r, e);
@@ -287,7 +289,7 @@ GREEN_EXPORT hostent* gethostbyname(const char* name)
 
 GREEN_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type)
 {
-    if (!green_self())
+    if (!green_in(kDns))
         return REAL(gethostbyaddr)(addr, len, type);
     return static_lookup([&](hostent* h, char* b, size_t n, hostent** r, int* e) {
         return gethostbyaddr_r(addr, len, type, h, b, n, r, e);
@@ -299,7 +301,7 @@ GREEN_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type)
 GREEN_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
                              char* serv, socklen_t servlen, int flags)
 {
-    if (!green_self() || !(flags & NI_NOFQDN))
+    if (!green_in(kDns) || !(flags & NI_NOFQDN))
         return REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
     static_result_lock.lock();
     int rc = REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
@@ -433,7 +435,7 @@ int green_send(const unsigned char* msg, int msglen, unsigned char* answer, int 
     return copy_response(&a, answer, anslen);
 }
 
-bool green_resolver() { return green_self() != nullptr; }
+bool green_resolver() { return green_in(kDns) != nullptr; }
 
 }  // namespace
 

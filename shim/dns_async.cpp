@@ -114,7 +114,7 @@ bool wait_until(Done done, int64_t deadline)
 
 GREEN_EXPORT int getaddrinfo_a(int mode, gaicb* list[], int n, struct sigevent* sev)
 {
-    if (!green_self())
+    if (!green_in(kDns))
         return REAL(getaddrinfo_a)(mode, list, n, sev);
     if (mode != GAI_WAIT && mode != GAI_NOWAIT) {
         errno = EINVAL;
@@ -172,7 +172,7 @@ GREEN_EXPORT int getaddrinfo_a(int mode, gaicb* list[], int n, struct sigevent* 
 
 GREEN_EXPORT int gai_suspend(const gaicb* const list[], int n, const struct timespec* timeout)
 {
-    if (!green_self())
+    if (!green_in(kDns))
         return REAL(gai_suspend)(list, n, timeout);
     auto none_running = [&] {
         for (int i = 0; i < n; i++)
@@ -209,7 +209,7 @@ GREEN_EXPORT int gai_error(gaicb* req)
 
 GREEN_EXPORT int gai_cancel(gaicb* req)
 {
-    if (!green_self())
+    if (!green_in(kDns))
         return REAL(gai_cancel)(req);
     return in_progress(req) ? EAI_NOTCANCELED : EAI_ALLDONE;
 }

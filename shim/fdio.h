@@ -35,7 +35,7 @@ inline bool injected_eagain(int fd, const char* call, bool dontwait = false)
 // pipe or other pollable file, and not a descriptor the program made non-blocking itself.
 inline FdRecord* green_fd(int fd)
 {
-    if (!green_self())
+    if (!green_in(kSockets))
         return nullptr;
     FdRecord* r = fd_get(fd);
     if (!r || r->kind == FdKind::Passive || r->user_nonblock)

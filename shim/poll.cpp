@@ -118,7 +118,7 @@ int green_poll(struct pollfd* fds, nfds_t nfds, int64_t deadline)
 
 int do_poll(struct pollfd* fds, nfds_t nfds, int timeout)
 {
-    if (!green_self() || timeout == 0)
+    if (!green_in(kSockets) || timeout == 0)
         return REAL(poll)(fds, nfds, timeout);
     int n = REAL(poll)(fds, nfds, 0);
     if (n != 0)
@@ -129,7 +129,7 @@ int do_poll(struct pollfd* fds, nfds_t nfds, int timeout)
 int do_ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* ts, const sigset_t* mask)
 {
     static const timespec zero = {0, 0};
-    if (!green_self() || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
+    if (!green_in(kSockets) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
         return REAL(ppoll)(fds, nfds, ts, mask);
     int n = REAL(ppoll)(fds, nfds, &zero, mask);
     if (n != 0)
@@ -219,7 +219,7 @@ GREEN_EXPORT int __ppoll_chk(struct pollfd* fds, nfds_t nfds, const struct times
 
 GREEN_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tv)
 {
-    if (!green_self() || (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || nfds < 0)
+    if (!green_in(kSockets) || (tv && tv->tv_sec == 0 && tv->tv_usec == 0) || nfds < 0)
         return REAL(select)(nfds, rd, wr, ex, tv);
     int n;
     if (select_is_immediate(nfds, rd, wr, ex, nullptr, &n))
@@ -237,7 +237,7 @@ GREEN_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct tim
 GREEN_EXPORT int pselect(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const struct timespec* ts,
                          const sigset_t* mask)
 {
-    if (!green_self() || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || nfds < 0)
+    if (!green_in(kSockets) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || nfds < 0)
         return REAL(pselect)(nfds, rd, wr, ex, ts, mask);
     int n;
     if (select_is_immediate(nfds, rd, wr, ex, mask, &n))
@@ -274,7 +274,7 @@ int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
 
 GREEN_EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout)
 {
-    if (!green_self() || timeout == 0 || max <= 0)
+    if (!green_in(kSockets) || timeout == 0 || max <= 0)
         return REAL(epoll_wait)(epfd, events, max, timeout);
     return green_epoll(epfd, events, max, deadline_ms(timeout), nullptr);
 }
@@ -282,7 +282,7 @@ GREEN_EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int t
 GREEN_EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeout,
                              const sigset_t* mask)
 {
-    if (!green_self() || timeout == 0 || max <= 0)
+    if (!green_in(kSockets) || timeout == 0 || max <= 0)
         return REAL(epoll_pwait)(epfd, events, max, timeout, mask);
     return green_epoll(epfd, events, max, deadline_ms(timeout), mask);
 }
@@ -290,7 +290,7 @@ GREEN_EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int 
 GREEN_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int max,
                               const struct timespec* ts, const sigset_t* mask)
 {
-    if (!green_self() || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || max <= 0)
+    if (!green_in(kSockets) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0) || max <= 0)
         return REAL(epoll_pwait2)(epfd, events, max, ts, mask);
     return green_epoll(epfd, events, max, deadline_ts(ts), mask);
 }

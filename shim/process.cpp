@@ -171,7 +171,7 @@ pid_t green_wait4(pid_t pid, int* status, int options, struct rusage* ru, bool c
 // cancellation itself.
 pid_t wait_child(pid_t pid, int* status)
 {
-    if (green_self())
+    if (green_in(kProcess))
         return green_wait4(pid, status, 0, nullptr, false);
     int old;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
@@ -199,35 +199,35 @@ int spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* fa,
 
 GREEN_EXPORT pid_t wait4(pid_t pid, int* status, int options, struct rusage* ru)
 {
-    if (!green_self() || (options & WNOHANG))
+    if (!green_in(kProcess) || (options & WNOHANG))
         return REAL(wait4)(pid, status, options, ru);
     return green_wait4(pid, status, options, ru, true);
 }
 
 GREEN_EXPORT pid_t waitpid(pid_t pid, int* status, int options)
 {
-    if (!green_self() || (options & WNOHANG))
+    if (!green_in(kProcess) || (options & WNOHANG))
         return REAL(waitpid)(pid, status, options);
     return green_wait4(pid, status, options, nullptr, true);
 }
 
 GREEN_EXPORT pid_t wait(int* status)
 {
-    if (!green_self())
+    if (!green_in(kProcess))
         return REAL(wait)(status);
     return green_wait4(-1, status, 0, nullptr, true);
 }
 
 GREEN_EXPORT pid_t wait3(int* status, int options, struct rusage* ru)
 {
-    if (!green_self() || (options & WNOHANG))
+    if (!green_in(kProcess) || (options & WNOHANG))
         return REAL(wait3)(status, options, ru);
     return green_wait4(-1, status, options, ru, true);
 }
 
 GREEN_EXPORT int waitid(idtype_t type, id_t id, siginfo_t* info, int options)
 {
-    if (!green_self() || (options & WNOHANG))
+    if (!green_in(kProcess) || (options & WNOHANG))
         return REAL(waitid)(type, id, info, options);
     PidFd pidfd;
     pid_t child = type == P_PID && pid_t(id) > 0 ? pid_t(id) : 0;
@@ -403,7 +403,7 @@ int run_shell(const char* line)
     if (ret == 0) {
         ChildGuard guard(pid);
         pid_t r;
-        if (green_self()) {
+        if (green_in(kProcess)) {
             r = green_wait4(pid, &status, 0, nullptr, true);
         } else {
             do

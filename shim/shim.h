@@ -8,6 +8,7 @@
 #ifndef GREEN_SHIM_H
 #define GREEN_SHIM_H
 
+#include "../hub/config.h"
 #include "../hub/green.h"
 #include "../hub/hub.h"
 #include "real.h"
@@ -15,6 +16,10 @@
 #define GREEN_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace green {
+
+// The calling green thread if there is one and calls of family f go green (GREEN_FAMILIES),
+// else null: the wrapper then passes the call through.
+inline Green* green_in(Family f) { return family_green(f) ? green_self() : nullptr; }
 
 // The green thread behind a pthread_t, or null when it is a real thread's handle.
 inline Green* as_green(pthread_t t)

@@ -93,7 +93,7 @@ bool green::program_handles(int sig, bool* restart)
 
 GREEN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old)
 {
-    if (!managed(sig))
+    if (!managed(sig) || !family_green(kSignals))
         return REAL(sigaction)(sig, act, old);
     // A handler may call sigaction too: keep signals out while the table is updated.
     sigset_t all, saved_mask;
@@ -253,14 +253,14 @@ int green_sigmask(Green* self, int how, const sigset_t* set, sigset_t* old)
 
 GREEN_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old)
 {
-    if (Green* self = green_self())
+    if (Green* self = green_in(kSignals))
         return green_sigmask(self, how, set, old);
     return REAL(pthread_sigmask)(how, set, old);
 }
 
 GREEN_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old)
 {
-    Green* self = green_self();
+    Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigprocmask)(how, set, old);
     int err = green_sigmask(self, how, set, old);
@@ -325,14 +325,14 @@ int take_signal(Green* self, const sigset_t* set, siginfo_t* info, int64_t deadl
 
 GREEN_EXPORT int pause()
 {
-    if (Green* self = green_self())
+    if (Green* self = green_in(kSignals))
         return wait_for_handler(self);
     return REAL(pause)();
 }
 
 GREEN_EXPORT int sigsuspend(const sigset_t* mask)
 {
-    Green* self = green_self();
+    Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigsuspend)(mask);
     uint64_t saved = self->sigmask;
@@ -345,7 +345,7 @@ GREEN_EXPORT int sigsuspend(const sigset_t* mask)
 
 GREEN_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout)
 {
-    Green* self = green_self();
+    Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigtimedwait)(set, info, timeout);
     int64_t deadline = kForever;
@@ -361,7 +361,7 @@ GREEN_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct
 
 GREEN_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info)
 {
-    Green* self = green_self();
+    Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigwaitinfo)(set, info);
     return take_signal(self, set, info, kForever, true);
@@ -370,7 +370,7 @@ GREEN_EXPORT int sigwaitinfo(const sigset_t* set, siginfo_t* info)
 // sigwait never fails with EINTR (POSIX): it waits again.
 GREEN_EXPORT int sigwait(const sigset_t* set, int* sig)
 {
-    Green* self = green_self();
+    Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigwait)(set, sig);
     int s = take_signal(self, set, nullptr, kForever, false);

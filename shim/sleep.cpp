@@ -64,7 +64,7 @@ int relative_sleep(int64_t ns, struct timespec* remaining)
 GREEN_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec* request,
                                  struct timespec* remaining)
 {
-    if (!green_self() || !green_clock(clock))
+    if (!green_in(kSleep) || !green_clock(clock))
         return REAL(clock_nanosleep)(clock, flags, request, remaining);
     if (request->tv_nsec < 0 || request->tv_nsec >= 1000000000)
         return EINVAL;
@@ -77,7 +77,7 @@ GREEN_EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timesp
 
 GREEN_EXPORT int nanosleep(const struct timespec* request, struct timespec* remaining)
 {
-    if (!green_self())
+    if (!green_in(kSleep))
         return REAL(nanosleep)(request, remaining);
     if (!valid(request)) {
         errno = EINVAL;
@@ -92,7 +92,7 @@ GREEN_EXPORT int nanosleep(const struct timespec* request, struct timespec* rema
 
 GREEN_EXPORT int usleep(useconds_t usec)
 {
-    if (!green_self())
+    if (!green_in(kSleep))
         return REAL(usleep)(usec);
     if (relative_sleep(int64_t(usec) * 1000, nullptr) == EINTR) {
         errno = EINTR;
@@ -103,7 +103,7 @@ GREEN_EXPORT int usleep(useconds_t usec)
 
 GREEN_EXPORT unsigned sleep(unsigned seconds)
 {
-    if (!green_self())
+    if (!green_in(kSleep))
         return REAL(sleep)(seconds);
     int saved = errno;  // glibc's sleep leaves errno as it found it
     struct timespec left = {0, 0};
@@ -115,7 +115,7 @@ GREEN_EXPORT unsigned sleep(unsigned seconds)
 
 GREEN_EXPORT int sched_yield(void)
 {
-    if (!green_self())
+    if (!green_in(kSleep))
         return REAL(sched_yield)();
     green::yield();
     return 0;

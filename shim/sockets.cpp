@@ -144,7 +144,7 @@ GREEN_EXPORT int setsockopt(int fd, int level, int name, const void* value, sock
 {
     int r = REAL(setsockopt)(fd, level, name, value, len);
     if (r == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
-        if (FdRecord* rec = green_self() ? fd_get(fd) : nullptr)
+        if (FdRecord* rec = green_in(kSockets) ? fd_get(fd) : nullptr)
             (name == SO_RCVTIMEO ? rec->rcvtimeo : rec->sndtimeo) = timeval_ns(value, len);
     }
     return r;

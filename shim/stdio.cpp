@@ -19,7 +19,7 @@ using namespace green;
 // Waits, when fp's buffer is empty and its descriptor is one a green read would wait on.
 void before_read(FILE* fp)
 {
-    if (!green_self() || fp->_IO_read_ptr < fp->_IO_read_end)
+    if (!green_in(kStdio) || fp->_IO_read_ptr < fp->_IO_read_end)
         return;
     int fd = fp->_fileno;
     FdRecord* r = green_fd(fd);

@@ -114,7 +114,7 @@ using namespace green;
 GREEN_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
                                 void* (*start)(void*), void* arg)
 {
-    Green* self = green_self();
+    Green* self = green_in(kThreads);
     if (!self)
         return REAL(pthread_create)(thread, attr, start, arg);
     Green* g;

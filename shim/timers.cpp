@@ -113,7 +113,7 @@ void* notifier(void* arg)
 
 GREEN_EXPORT int timer_create(clockid_t clock, struct sigevent* sev, timer_t* id)
 {
-    if (!green_self() || !sev || sev->sigev_notify != SIGEV_THREAD)
+    if (!green_in(kSleep) || !sev || sev->sigev_notify != SIGEV_THREAD)
         return REAL(timer_create)(clock, sev, id);
     // timerfd takes the clocks timer_create takes, but CPU-time ones: those go to glibc.
     int fd = int(raw_syscall(SYS_timerfd_create, clock, TFD_NONBLOCK | TFD_CLOEXEC));

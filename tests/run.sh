@@ -236,6 +236,12 @@ check children-plain-unset 0 '^\[unset\]$' \
     env "$GREEN" GREEN_CHILDREN=plain sh -c 'exec sh -c "echo [\${LD_PRELOAD-unset}]"'
 check bad-children 0 "^libgreen: GREEN_CHILDREN='none' is not valid: .*green.*plain.*
 $($STACK)\$" env "$GREEN" GREEN_CHILDREN=none "$STACK"
+# GREEN_FAMILIES: without threads, pthread_create makes OS threads (join's check of at most 2
+# then fails); with threads, sync and sleep (join waits with short sleeps) it stays on one.
+check families-threads 0 "" env "$GREEN" GREEN_FAMILIES=threads,sync,sleep TEST_MAX_OS_THREADS=2 "$B/plain/join"
+check families-no-threads 1 'OS threads at peak' env "$GREEN" GREEN_FAMILIES=sockets,sleep TEST_MAX_OS_THREADS=2 "$B/plain/join"
+check bad-families 0 "^libgreen: GREEN_FAMILIES='tcp' is not valid: .*threads, sockets.*
+$($STACK)\$" env "$GREEN" GREEN_FAMILIES=tcp "$STACK"
 check bad-resolv-conf 0 "^libgreen: GREEN_RESOLV_CONF='/nonexistent' is not valid: .*readable file.*
 $($STACK)\$" env "$GREEN" GREEN_RESOLV_CONF=/nonexistent "$STACK"
 
@@ -304,7 +310,8 @@ agreement_check() {
         "GREEN_LOG_FILE=$DIAG/agree.log" "GREEN_LOG_FILE=$DIAG/no-such-dir/log" "GREEN_LOG_FILE=$DIAG" \
         GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} GREEN_CHILDREN={green,plain,none} \
         GREEN_SEED={0,42,18446744073709551615,18446744073709551616,1x} GREEN_CHAOS={0,0.1,1,1.5,x} \
-        GREEN_INJECT={eintr:0.1,connect-delay:50ms,bogus:1,eintr,eintr:2} ; do
+        GREEN_INJECT={eintr:0.1,connect-delay:50ms,bogus:1,eintr,eintr:2} \
+        GREEN_FAMILIES={all,threads,sleep\,sync,sockets\,,tcp} ; do
         var=${pair%%=*} value=${pair#*=}
         lib_says=accepts
         env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses

@@ -43,7 +43,7 @@ finish() {
 
 # The variables greenrun reads or sets must not leak in from the caller.
 unset GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-    GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD
+    GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
     not_ok setup "cannot create a temporary directory"
@@ -238,10 +238,10 @@ case_help() {
     run "$GR" --help
     want_status 0 && want_quiet || return 1
     local word
-    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children \
+    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children --families \
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN LD_PRELOAD error warn info debug 126 127 \
+        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES LD_PRELOAD error warn info debug 126 127 \
         --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
@@ -441,7 +441,12 @@ t "--children=green sets GREEN_CHILDREN" \
 t "--children 'some' is refused" \
     refused 2 "--children" "GREEN_CHILDREN" "green or plain" -- "$GR" --children=some true
 
-for opt in --log-file --watchdog --dump-signal --resolv-conf --children; do
+t "--families threads,sync sets GREEN_FAMILIES" \
+    succeeds "GREEN_FAMILIES=threads,sync" "$GR" --families threads,sync sh -c 'env | grep "^GREEN_FAMILIES"'
+t "--families 'threads,tcp' is refused" \
+    refused 2 "--families" "GREEN_FAMILIES" "threads, sockets" -- "$GR" --families=threads,tcp true
+
+for opt in --log-file --watchdog --dump-signal --resolv-conf --children --families; do
     t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
 done
 
