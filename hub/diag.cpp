@@ -320,6 +320,7 @@ void print_stats()
             sum.parks[k] += s.parks[k];
         if (s.max_stall_ns > sum.max_stall_ns)
             sum.max_stall_ns = s.max_stall_ns;
+        sum.dns_lookups += s.dns_lookups;
     }
     char d[32];
     Block b;
@@ -333,6 +334,7 @@ void print_stats()
            sum.parks[kWaitOther]);
     b.line("  hub loop iterations: %" PRIu64, sum.polls);
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
+    b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
     b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");
 }
 

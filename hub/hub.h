@@ -122,6 +122,7 @@ struct HubStats {
     uint64_t peak_live;   // most green threads alive at once
     uint64_t parks[kWaitKinds];  // parks, by what the green thread waited for
     int64_t max_stall_ns; // longest stretch without polling while others waited (see sched.cpp)
+    uint64_t dns_lookups; // host look-ups that went to the name servers (resolver/)
 };
 HubStats hub_stats();
 

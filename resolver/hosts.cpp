@@ -6,6 +6,8 @@
 
 #include "resolver.h"
 
+#include "../hub/green.h"
+
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <resolv.h>
@@ -414,6 +416,7 @@ struct Packets {
 nss_status gethostbyname4_r(const char* name, gaih_addrtuple** pat, char* buffer, size_t buflen,
                             int* errnop, int* herrnop, int32_t* ttlp)
 {
+    hub_self()->stats.dns_lookups++;
     if (!res_hnok(name)) {
         *herrnop = HOST_NOT_FOUND;
         return NSS_STATUS_NOTFOUND;
@@ -442,6 +445,7 @@ nss_status gethostbyname3_r(const char* name, int af, hostent* result, char* buf
                             size_t buflen, int* errnop, int* herrnop, int32_t* ttlp,
                             char** canonp)
 {
+    hub_self()->stats.dns_lookups++;
     int type, size;
     switch (af) {
     case AF_INET:
@@ -504,6 +508,7 @@ nss_status gethostbyaddr2_r(const void* addr, socklen_t len, int af, hostent* re
                             char* buffer, size_t buflen, int* errnop, int* herrnop,
                             int32_t* ttlp)
 {
+    hub_self()->stats.dns_lookups++;
     static const unsigned char mapped[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char tunnelled[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     static const unsigned char v6local[] = {0, 0, 0, 1};

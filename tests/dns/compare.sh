@@ -185,6 +185,13 @@ for pair in dns-fail:1=gaierror_-3 dns-nxdomain:1=gaierror_-2 dns-delay:200ms=10
     result "inject-$kind" $? "" "$TMP/inject.log"
 done
 
+# GREEN_STATS counts the look-ups that went to the name servers (one here).
+stats=$(in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$CONF" GREEN_STATS=1 \
+    python3 -c "$probe" 2>&1)
+printf '%s\n' "$stats" >"$TMP/stats.log"
+grep -qx "10.53.0.1" <<<"$stats" && grep -q "^libgreen:   DNS look-ups: 1$" <<<"$stats"
+result stats-dns-lookups $? "" "$TMP/stats.log"
+
 # --run-libc-freeres=no: glibc 2.36's exit-time clean-up, which valgrind runs by default, makes
 # errors of its own (an uninitialised jump in free_res, a resolv.conf buffer "definitely lost")
 # for plain glibc too; without it plain glibc passes this check.
