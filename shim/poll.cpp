@@ -5,8 +5,11 @@
 // the green thread waits with a libev watcher on every descriptor involved (an epoll fd is one
 // descriptor: it is readable when one of its members is ready), then asks the kernel again,
 // without waiting, for the exact answer.  Results are always the kernel's own.
-// The signal masks of ppoll, pselect and epoll_pwait apply to the first, immediate check
-// only; while the green thread waits, the process's mask stays as it is (libgreen(7)).
+// The signal masks of ppoll, pselect and epoll_pwait hold for the whole call, as in the
+// kernel: the immediate check hands the mask to the kernel, and while the green thread waits the
+// OS thread's mask is set to it (as sigsuspend does), so that a signal it unblocks runs its
+// handler and ends the wait with EINTR.  The mask is the OS thread's: the other green threads
+// run under it meanwhile (libgreen(7)).
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -25,6 +28,39 @@ namespace {
 
 constexpr short kReadEvents = POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP;
 constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
+
+// The OS thread's signal mask set to a call's mask while the call waits.  Several green threads
+// may wait so at once: the first saves the mask the OS thread had, the last puts it back (in
+// between, the mask is the latest waiter's: one OS thread has one mask).
+class WaitMask {
+public:
+    explicit WaitMask(const sigset_t* mask) : set_(mask != nullptr)
+    {
+        if (!set_)
+            return;
+        sigset_t old;
+        if (REAL(pthread_sigmask)(SIG_SETMASK, mask, &old) != 0) {
+            set_ = false;
+            return;
+        }
+        if (depth_++ == 0)
+            base_ = old;
+    }
+    ~WaitMask()
+    {
+        if (set_ && --depth_ == 0)
+            REAL(pthread_sigmask)(SIG_SETMASK, &base_, nullptr);
+    }
+    WaitMask(const WaitMask&) = delete;
+    WaitMask& operator=(const WaitMask&) = delete;
+
+private:
+    bool set_;
+    static thread_local int depth_;
+    static thread_local sigset_t base_;
+};
+thread_local int WaitMask::depth_;
+thread_local sigset_t WaitMask::base_;
 
 int64_t deadline_ms(int timeout)
 {
@@ -98,8 +134,9 @@ int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches a
     }
 }
 
-int green_poll(struct pollfd* fds, nfds_t nfds, int64_t deadline)
+int green_poll(struct pollfd* fds, nfds_t nfds, int64_t deadline, const sigset_t* mask = nullptr)
 {
+    WaitMask m(mask);
     return green_poll_loop(
         deadline, nfds, [&] { return REAL(poll)(fds, nfds, 0); },
         [&](Watches& w) {
@@ -132,7 +169,7 @@ int do_ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* ts, const s
     int n = REAL(ppoll)(fds, nfds, &zero, mask);
     if (n != 0)
         return n;
-    return green_poll(fds, nfds, deadline_ts(ts));
+    return green_poll(fds, nfds, deadline_ts(ts), mask);
 }
 
 // select and pselect: the sets are kept, and handed back to each immediate check.
@@ -149,6 +186,7 @@ int green_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline,
         if (wr) *wr = w0;
         if (ex) *ex = e0;
     };
+    WaitMask m(mask);
     int n = green_poll_loop(
         deadline, size_t(nfds),
         [&] {
@@ -251,6 +289,7 @@ int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
     int n = REAL(epoll_pwait)(epfd, events, max, 0, mask);
     if (n != 0)
         return n;
+    WaitMask m(mask);
     Interruptible scope(green_self());
     for (;;) {
         int w = wait_fd(epfd, EV_READ, deadline, true);
