@@ -32,6 +32,10 @@ int64_t deadline_from(clockid_t clock, const struct timespec* abstime);
 // Whether the program has a handler (a function) for sig, and its SA_RESTART (shim/signals.cpp).
 bool program_handles(int sig, bool* restart);
 
+// Before fclose: lets a stream's pending output wait green for room, and forgets its
+// descriptor, which glibc closes with an internal call (shim/stdio.cpp).
+void stdio_closing(FILE* fp);
+
 // Re-points the hosts database's "dns" source at libgreen's resolver (shim/dns.cpp).
 void dns_setup();
 
