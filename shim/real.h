@@ -8,6 +8,7 @@
 #ifndef GREEN_SHIM_REAL_H
 #define GREEN_SHIM_REAL_H
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <resolv.h>
@@ -190,6 +191,9 @@ int _IO_getc(FILE* fp);
     X(int, recvmmsg, (int, struct mmsghdr*, unsigned, int, struct timespec*))                \
     X(int, sendmmsg, (int, struct mmsghdr*, unsigned, int))                                  \
     X(ssize_t, sendfile, (int, int, off_t*, size_t))                                         \
+    X(ssize_t, splice, (int, loff_t*, int, loff_t*, size_t, unsigned))                       \
+    X(ssize_t, tee, (int, int, size_t, unsigned))                                            \
+    X(ssize_t, vmsplice, (int, const struct iovec*, unsigned long, unsigned))                \
     X(int, socket, (int, int, int))                                                          \
     X(int, socketpair, (int, int, int, int*))                                                \
     X(int, accept4, (int, struct sockaddr*, socklen_t*, int))                                \
