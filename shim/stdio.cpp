@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <new>
 
 #include "../hub/spinlock.h"
 #include "../hub/waitq.h"
@@ -97,10 +98,11 @@ GREEN_EXPORT int __isoc99_scanf(const char* format, ...)
 // length is known) and writes the result as fwrite does.  fflush(NULL), exit's flush, perror
 // and the wide-character functions are not covered (libgreen(7)).
 //
-// While a green thread waits in the middle of an output call, it holds the stream: another
-// green thread of the same OS thread would otherwise get glibc's recursive stream lock and write
-// in the middle of it.  Such holds are few and short: a small table of them, looked at only
-// when it is not empty.
+// While a green thread waits in the middle of an output call (or of fgets, getline, fread
+// below), it holds the stream: another green thread of the same OS thread would otherwise get
+// glibc's recursive stream lock, which belongs to the OS thread, and write or read in the middle
+// of it.  Such holds are few and short: a small table of them, which the fast path of an output
+// call looks at only when it is not empty.
 
 namespace {
 
@@ -116,19 +118,33 @@ struct Hold {
     FILE* fp;
     Green* owner;
     int depth;
-    uint32_t seq;  // futex word: bumped at release
+    uint32_t seq;    // futex word: bumped at release
+    bool contended;  // someone waits: the release wakes them
 };
 constexpr int kHolds = 64;
 Hold holds[kHolds];
 SpinLock holds_lock;
 std::atomic<int> holds_used{0};
 
+// In a child of fork only the forking green thread lives, and it holds no stream then (fork
+// is not called from inside these functions): the holds of the others go.
+void holds_after_fork()
+{
+    new (&holds_lock) SpinLock();
+    for (Hold& h : holds)
+        h = Hold{nullptr, nullptr, 0, h.seq + 1, false};
+    holds_used.store(0, std::memory_order_relaxed);
+}
+
 // Holds fp for the running green thread while it lives, waiting until no other green thread
 // holds it.  When the table is full, it holds nothing (and writes may then interleave).
 class StreamHold {
 public:
-    explicit StreamHold(FILE* fp) : fp_(fp)
+    explicit StreamHold(FILE* fp)
     {
+        static std::atomic<bool> atfork{false};
+        if (!atfork.load(std::memory_order_relaxed) && !atfork.exchange(true))
+            pthread_atfork(nullptr, nullptr, holds_after_fork);
         Green* self = green_self();
         for (;;) {
             uint32_t* word = nullptr;
@@ -145,6 +161,7 @@ public:
                         }
                         word = &h.seq;
                         seen = h.seq;
+                        h.contended = true;
                         break;
                     }
                     if (!h.fp && !free_slot)
@@ -152,7 +169,7 @@ public:
                 }
                 if (!word) {
                     if (free_slot) {
-                        *free_slot = Hold{fp, self, 1, free_slot->seq};
+                        *free_slot = Hold{fp, self, 1, free_slot->seq, false};
                         holds_used.fetch_add(1, std::memory_order_relaxed);
                         held_ = free_slot;
                     }
@@ -166,6 +183,7 @@ public:
     {
         if (!held_)
             return;
+        bool contended;
         {
             SpinGuard g(holds_lock);
             if (--held_->depth > 0)
@@ -173,15 +191,17 @@ public:
             held_->fp = nullptr;
             held_->owner = nullptr;
             held_->seq++;
+            contended = held_->contended;
+            held_->contended = false;
             holds_used.fetch_sub(1, std::memory_order_relaxed);
         }
-        futex_wake(&held_->seq, INT32_MAX);
+        if (contended)
+            futex_wake(&held_->seq, INT32_MAX);
     }
     StreamHold(const StreamHold&) = delete;
     StreamHold& operator=(const StreamHold&) = delete;
 
 private:
-    FILE* fp_;
     Hold* held_ = nullptr;
 };
 
@@ -357,9 +377,15 @@ GREEN_EXPORT int fflush_unlocked(FILE* fp)
     return flush_green(fp, [&] { return REAL(fflush_unlocked)(fp); });
 }
 
-// Called by the inline putc_unlocked and putchar_unlocked of <stdio.h> when the buffer is full.
+// Called by the inline putc_unlocked and putchar_unlocked of <stdio.h> when the buffer is full,
+// and for every character on a line-buffered or unbuffered stream: it flushes only for a full
+// buffer, a newline on a line-buffered stream, or EOF (a flush request).
 GREEN_EXPORT int __overflow(FILE* fp, int c)
 {
+    char ch = char(c);
+    int fd;
+    if (c != EOF && !output_goes_green(fp, &ch, 1, &fd))
+        return REAL(__overflow)(fp, c);
     return flush_green(fp, [&] { return REAL(__overflow)(fp, c); });
 }
 
@@ -393,10 +419,12 @@ int print_green(FILE* fp, Format format, Real real)
     if (fd < 0)
         return real();
     char local[1024];
+    int saved_errno = errno;  // for a second formatting of %m
     int n = format(local, sizeof local);
     if (n < 0) {  // an encoding error: glibc writes what came before it; let it
         StreamHold hold(fp);
         wait_room(fd);
+        errno = saved_errno;
         return real();
     }
     char* buf = local;
@@ -406,6 +434,7 @@ int print_green(FILE* fp, Format format, Real real)
             errno = ENOMEM;
             return -1;
         }
+        errno = saved_errno;
         format(buf, size_t(n) + 1);
     }
     int result = n;
@@ -428,9 +457,12 @@ int dprint_green(int fd, Format format, Real real)
     if (!green_fd(fd))
         return real();
     char local[1024];
+    int saved_errno = errno;
     int n = format(local, sizeof local);
-    if (n < 0)
+    if (n < 0) {
+        errno = saved_errno;
         return real();
+    }
     char* buf = local;
     if (size_t(n) >= sizeof local) {
         buf = static_cast<char*>(malloc(size_t(n) + 1));
@@ -438,6 +470,7 @@ int dprint_green(int fd, Format format, Real real)
             errno = ENOMEM;
             return -1;
         }
+        errno = saved_errno;
         format(buf, size_t(n) + 1);
     }
     ssize_t w = n > 0 ? write(fd, buf, size_t(n)) : 0;

@@ -1,7 +1,8 @@
 /* stdio output into a pipe that a slow reader keeps full: fprintf, printf, fputs, puts, fwrite,
  * fputc, putc, putchar, the inline putc_unlocked (fortified build: the _chk forms), fflush and
  * fclose deliver every byte in order, without errors, and the program's other threads keep
- * running while the writer waits for room. */
+ * running while the writer waits for room.  Two threads writing large blocks to one stream do
+ * not interleave within a block (fwrite takes the stream's lock for the whole call). */
 #define _GNU_SOURCE
 #define _FORTIFY_SOURCE 2
 #include <pthread.h>
@@ -177,6 +178,75 @@ static void phase(int to_stdout)
     free(expect);
 }
 
+#define BLOCK 20000
+#define BLOCKS 24
+
+struct block_writer {
+    FILE *f;
+    char letter;
+};
+
+static void *block_writer_body(void *arg)
+{
+    struct block_writer *w = arg;
+    static char blocks[2][BLOCK];
+    char *b = blocks[w->letter == 'B'];
+    memset(b, w->letter, BLOCK);
+    for (int i = 0; i < BLOCKS; i++)
+        CHECK_EQ(fwrite(b, 1, BLOCK, w->f), BLOCK);
+    return NULL;
+}
+
+/* Reads slowly; every block must be one letter throughout. */
+static void *block_reader_body(void *arg)
+{
+    int fd = *(int *)arg;
+    static char buf[BLOCK];
+    int count[2] = {0, 0};
+    for (;;) {
+        size_t got = 0;
+        while (got < BLOCK) {
+            ssize_t n = read(fd, buf + got, BLOCK - got > 4096 ? 4096 : BLOCK - got);
+            CHECK(n >= 0);
+            if (n == 0)
+                break;
+            got += (size_t)n;
+            sleep_ms(1);
+        }
+        if (got == 0)
+            break;
+        CHECK_EQ(got, BLOCK);
+        CHECK(buf[0] == 'A' || buf[0] == 'B');
+        for (size_t i = 1; i < BLOCK; i++)
+            if (buf[i] != buf[0]) {
+                fprintf(stderr, "FAIL: a block of %c has %c at %zu\n", buf[0], buf[i], i);
+                exit(1);
+            }
+        count[buf[0] == 'B']++;
+    }
+    CHECK_EQ(count[0], BLOCKS);
+    CHECK_EQ(count[1], BLOCKS);
+    return NULL;
+}
+
+static void test_no_interleaving(void)
+{
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    FILE *f = fdopen(p[1], "w");
+    CHECK(f != NULL);
+    pthread_t r, a, b;
+    struct block_writer wa = {f, 'A'}, wb = {f, 'B'};
+    CHECK_EQ(pthread_create(&r, NULL, block_reader_body, &p[0]), 0);
+    CHECK_EQ(pthread_create(&a, NULL, block_writer_body, &wa), 0);
+    CHECK_EQ(pthread_create(&b, NULL, block_writer_body, &wb), 0);
+    CHECK_EQ(pthread_join(a, NULL), 0);
+    CHECK_EQ(pthread_join(b, NULL), 0);
+    CHECK_EQ(fclose(f), 0);
+    CHECK_EQ(pthread_join(r, NULL), 0);
+    CHECK_EQ(close(p[0]), 0);
+}
+
 int main(void)
 {
     alarm(60);
@@ -186,6 +256,7 @@ int main(void)
     CHECK_EQ(pthread_create(&t, NULL, ticker, NULL), 0);
     phase(0);
     phase(1);
+    test_no_interleaving();
     atomic_store(&stop, 1);
     CHECK_EQ(pthread_join(t, NULL), 0);
     return 0;
