@@ -138,10 +138,21 @@ void holds_after_fork()
 
 // Holds fp for the running green thread while it lives, waiting until no other green thread
 // holds it.  When the table is full, it holds nothing (and writes may then interleave).
+// Constructed with lazy set, it takes the hold only at acquire(), before the first wait: until
+// the green thread waits, no other can have started on the stream, provided none held it at
+// the start (which the constructor checks).
 class StreamHold {
 public:
-    explicit StreamHold(FILE* fp)
+    explicit StreamHold(FILE* fp, bool lazy = false) : fp_(fp)
     {
+        if (!lazy || holds_used.load(std::memory_order_relaxed) != 0)
+            acquire();
+    }
+    void acquire()
+    {
+        if (tried_)
+            return;
+        tried_ = true;
         static std::atomic<bool> atfork{false};
         if (!atfork.load(std::memory_order_relaxed) && !atfork.exchange(true))
             pthread_atfork(nullptr, nullptr, holds_after_fork);
@@ -153,7 +164,7 @@ public:
                 SpinGuard g(holds_lock);
                 Hold* free_slot = nullptr;
                 for (Hold& h : holds) {
-                    if (h.fp == fp) {
+                    if (h.fp == fp_) {
                         if (h.owner == self) {
                             h.depth++;
                             held_ = &h;
@@ -169,7 +180,7 @@ public:
                 }
                 if (!word) {
                     if (free_slot) {
-                        *free_slot = Hold{fp, self, 1, free_slot->seq, false};
+                        *free_slot = Hold{fp_, self, 1, free_slot->seq, false};
                         holds_used.fetch_add(1, std::memory_order_relaxed);
                         held_ = free_slot;
                     }
@@ -202,6 +213,8 @@ public:
     StreamHold& operator=(const StreamHold&) = delete;
 
 private:
+    FILE* fp_;
+    bool tried_ = false;
     Hold* held_ = nullptr;
 };
 
@@ -221,8 +234,18 @@ bool held_by_other(FILE* fp)
 // glibc's stream lock for a scope (a cancellation unwinding through the scope releases it).
 class StreamLock {
 public:
-    explicit StreamLock(FILE* fp) : fp_(fp) { flockfile(fp); }
-    ~StreamLock() { funlockfile(fp_); }
+    // Not for a stream the program locks itself (__fsetlocking FSETLOCKING_BYCALLER): glibc's
+    // own functions leave those unlocked too.
+    explicit StreamLock(FILE* fp) : fp_(fp->_flags & _IO_USER_LOCK ? nullptr : fp)
+    {
+        if (fp_)
+            flockfile(fp_);
+    }
+    ~StreamLock()
+    {
+        if (fp_)
+            funlockfile(fp_);
+    }
     StreamLock(const StreamLock&) = delete;
     StreamLock& operator=(const StreamLock&) = delete;
 
@@ -614,7 +637,7 @@ constexpr int kNoReads = 0x0004;
 // glibc's stream lock for a scope, or nothing for the _unlocked forms.
 class MaybeLock {
 public:
-    MaybeLock(FILE* fp, bool lock) : fp_(lock ? fp : nullptr)
+    MaybeLock(FILE* fp, bool lock) : fp_(lock && !(fp->_flags & _IO_USER_LOCK) ? fp : nullptr)
     {
         if (fp_)
             flockfile(fp_);
@@ -640,9 +663,11 @@ int green_in_fd(FILE* fp)
     return green_fd(fd) ? fd : -1;
 }
 
-// __underflow with a green wait first: the next byte, left in the buffer, or EOF.
-int refill(FILE* fp)
+// __underflow with a green wait first (holding the stream from then on): the next byte, left
+// in the buffer, or EOF.
+int refill(FILE* fp, StreamHold& hold)
 {
+    hold.acquire();
     before_read(fp);
     return __underflow(fp);
 }
@@ -651,7 +676,7 @@ int refill(FILE* fp)
 // glibc's fgets returns NULL for an error.
 char* green_fgets(char* buf, size_t limit, FILE* fp, bool lock, size_t* count)
 {
-    StreamHold hold(fp);
+    StreamHold hold(fp, true);
     MaybeLock l(fp, lock);
     int old_error = fp->_flags & _IO_ERR_SEEN;
     fp->_flags &= ~_IO_ERR_SEEN;
@@ -660,7 +685,7 @@ char* green_fgets(char* buf, size_t limit, FILE* fp, bool lock, size_t* count)
     while (left > 0) {
         ssize_t have = fp->_IO_read_end - fp->_IO_read_ptr;
         if (have <= 0) {
-            if (refill(fp) == EOF)
+            if (refill(fp, hold) == EOF)
                 break;
             continue;
         }
@@ -703,7 +728,7 @@ ssize_t do_getdelim(char** lineptr, size_t* n, int delim, FILE* fp)
         before_read(fp);
         return REAL(getdelim)(lineptr, n, delim, fp);
     }
-    StreamHold hold(fp);
+    StreamHold hold(fp, true);
     MaybeLock l(fp, true);
     if (*lineptr == nullptr || *n == 0) {
         *n = 120;
@@ -713,7 +738,7 @@ ssize_t do_getdelim(char** lineptr, size_t* n, int delim, FILE* fp)
     }
     ssize_t len = fp->_IO_read_end - fp->_IO_read_ptr;
     if (len <= 0) {
-        if (refill(fp) == EOF)
+        if (refill(fp, hold) == EOF)
             return -1;
         len = fp->_IO_read_end - fp->_IO_read_ptr;
     }
@@ -741,7 +766,7 @@ ssize_t do_getdelim(char** lineptr, size_t* n, int delim, FILE* fp)
         memcpy(*lineptr + cur_len, fp->_IO_read_ptr, size_t(len));
         fp->_IO_read_ptr += len;
         cur_len += size_t(len);
-        if (t || refill(fp) == EOF)
+        if (t || refill(fp, hold) == EOF)
             break;
         len = fp->_IO_read_end - fp->_IO_read_ptr;
     }
@@ -759,7 +784,7 @@ size_t do_fread(void* buf, size_t size, size_t count, FILE* fp, bool lock)
         before_read(fp);
         return lock ? REAL(fread)(buf, size, count, fp) : REAL(fread_unlocked)(buf, size, count, fp);
     }
-    StreamHold hold(fp);
+    StreamHold hold(fp, true);
     MaybeLock l(fp, lock);
     char* s = static_cast<char*>(buf);
     size_t want = requested;
@@ -775,7 +800,7 @@ size_t do_fread(void* buf, size_t size, size_t count, FILE* fp, bool lock)
         }
         size_t block = size_t(fp->_IO_buf_end - fp->_IO_buf_base);
         if (!fp->_IO_buf_base || (fp->_flags & 0x0100) || want < block) {
-            if (refill(fp) == EOF)
+            if (refill(fp, hold) == EOF)
                 break;
             continue;
         }
@@ -783,6 +808,7 @@ size_t do_fread(void* buf, size_t size, size_t count, FILE* fp, bool lock)
         size_t n = block >= 128 ? want - want % block : want;
         fp->_IO_read_base = fp->_IO_read_ptr = fp->_IO_read_end = fp->_IO_buf_base;
         fp->_IO_write_base = fp->_IO_write_ptr = fp->_IO_buf_base;
+        hold.acquire();
         before_read(fp);
         ssize_t got = REAL(read)(fd, s, n);
         if (got <= 0) {
