@@ -17,6 +17,8 @@
 #ifndef GREEN_SIGNAL_H
 #define GREEN_SIGNAL_H
 
+#include <csignal>
+
 #include "green.h"
 
 namespace green {
@@ -49,6 +51,16 @@ void sigmask_finished(Green* g);
 void sigmask_after_fork(Hub* h, Green* self);
 // Sets the running green thread's mask (pthread_sigmask, sigsuspend).
 void sigmask_set(Green* self, uint64_t mask);
+
+// The kernel mask of a sigset_t (its first word: signals 1 to 64), without what cannot be
+// blocked: SIGKILL, SIGSTOP, and glibc's own two signals (32, 33), which it never blocks.
+inline uint64_t sigset_mask(const sigset_t* set)
+{
+    uint64_t m;
+    __builtin_memcpy(&m, set, sizeof m);
+    return m & ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)) |
+                 (uint64_t(1) << (SIGKILL - 1)) | (uint64_t(1) << (SIGSTOP - 1)));
+}
 
 // Applies next's mask before the hub switches to it (the loop context included).
 inline void sigmask_switch(Hub* h, Green* next)

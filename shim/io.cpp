@@ -1,5 +1,6 @@
 // Reads and writes: read, write, readv, writev, recv, recvfrom, recvmsg, recvmmsg, send, sendto,
-// sendmsg, sendmmsg, sendfile, and the _FORTIFY_SOURCE entry points __read_chk, __recv_chk, __recvfrom_chk.
+// sendmsg, sendmmsg, sendfile, splice, tee, vmsplice, and the _FORTIFY_SOURCE entry points
+// __read_chk, __recv_chk, __recvfrom_chk.
 //
 // Each call is tried without blocking and without touching the file's O_NONBLOCK (DESIGN rule
 // 3): MSG_DONTWAIT on sockets, RWF_NOWAIT (preadv2/pwritev2) on pipes and FIFOs; where
@@ -14,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -395,4 +397,161 @@ GREEN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count)
         REAL(fcntl)(out, F_SETFL, fl);
     errno = e;
     return n;
+}
+
+// splice, tee and vmsplice where a side is a pipe or a socket.  SPLICE_F_NONBLOCK makes the
+// pipe sides non-blocking; a socket side ignores it (a TCP socket's splice waits for data or
+// room by the socket's own O_NONBLOCK, measured), so a blocking socket gets O_NONBLOCK for the
+// call's duration, as in sendfile.  On EAGAIN the green thread waits for the sides that poll
+// says are not ready, then tries again: the call returns once some bytes moved, at the end of
+// the input (0), or with an error (EPIPE and SIGPIPE for a pipe without readers come from the
+// kernel), as the blocking call does.  SO_RCVTIMEO of an input socket and SO_SNDTIMEO of an
+// output socket bound the wait (EAGAIN).  A call with SPLICE_F_NONBLOCK, or a side the program
+// made non-blocking itself, is the real call.
+namespace {
+
+// One side of a splice: its fd and record when it is one a green call waits on.
+struct Side {
+    int fd;
+    FdRecord* r;
+    short events;  // what it must be ready for
+    int saved_fl = -1;  // the flags to restore when O_NONBLOCK was set for the call
+
+    Side(int fd_, short ev) : fd(fd_), r(fd_ >= 0 ? green_fd(fd_) : nullptr), events(ev) {}
+    bool user_nonblock() const
+    {
+        FdRecord* any = fd >= 0 ? fd_get(fd) : nullptr;
+        return any && any->kind != FdKind::Passive && any->user_nonblock;
+    }
+    bool socket_nonblock_for_call()
+    {
+        if (!r || r->kind != FdKind::Socket || r->internal_nonblock)
+            return true;
+        int fl = REAL(fcntl)(fd, F_GETFL);
+        if (fl < 0 || (!(fl & O_NONBLOCK) && REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) != 0))
+            return false;
+        if (!(fl & O_NONBLOCK))
+            saved_fl = fl;
+        return true;
+    }
+    void restore()
+    {
+        if (saved_fl >= 0)
+            REAL(fcntl)(fd, F_SETFL, saved_fl);
+    }
+};
+
+template <class Attempt>
+ssize_t splice_loop(Side& in, Side& out, Attempt attempt)
+{
+    Green* self = green_self();
+    if (!self || (!in.r && !out.r) || in.user_nonblock() || out.user_nonblock())
+        return attempt(false);
+    if (!in.socket_nonblock_for_call() || !out.socket_nonblock_for_call()) {
+        in.restore();
+        return attempt(false);
+    }
+    int saved_errno = errno;
+    int64_t timeout = 0;
+    if (in.r && in.r->kind == FdKind::Socket && in.r->rcvtimeo)
+        timeout = in.r->rcvtimeo;
+    if (out.r && out.r->kind == FdKind::Socket && out.r->sndtimeo)
+        timeout = timeout ? std::min(timeout, out.r->sndtimeo) : out.r->sndtimeo;
+    int64_t deadline = timeout ? mono_now() + timeout : kForever;
+    ssize_t n;
+    for (;;) {
+        n = attempt(true);
+        if (n >= 0) {
+            errno = saved_errno;
+            break;
+        }
+        if (errno != EAGAIN)
+            break;
+        // Wait for the sides that are not ready (both, when poll sees both ready: then the
+        // kernel disagreed with poll, and a short sleep keeps this from spinning).
+        pollfd p[2];
+        Side* sides[2];
+        int np = 0;
+        for (Side* s : {&in, &out})
+            if (s->r) {
+                p[np] = {s->fd, s->events, 0};
+                sides[np++] = s;
+            }
+        REAL(poll)(p, nfds_t(np), 0);
+        FdWatch w[2];
+        int nw = 0;
+        for (int i = 0; i < np; i++)
+            if (!(p[i].revents & (p[i].events | POLLHUP | POLLERR))) {
+                w[nw].fd = sides[i]->fd;
+                w[nw].events = sides[i]->events == POLLIN ? EV_READ : EV_WRITE;
+                nw++;
+            }
+        int res;
+        {
+            Interruptible scope(self);
+            if (nw) {
+                res = wait_fds(w, nw, deadline, true);
+            } else {
+                int64_t soon = mono_now() + 1000000;
+                res = sleep_until(deadline == kForever || soon < deadline ? soon : deadline, true);
+            }
+        }
+        if (res == -EINTR && !(self->interrupt_restart && !timeout)) {
+            errno = EINTR;
+            n = -1;
+            break;
+        }
+        if (res == -EBADF) {
+            errno = EBADF;
+            n = -1;
+            break;
+        }
+        if (deadline != kForever && mono_now() >= deadline) {
+            n = attempt(true);  // one last look; still nothing: EAGAIN, as the kernel's timeout
+            break;
+        }
+    }
+    int e = errno;
+    in.restore();
+    out.restore();
+    errno = e;
+    return n;
+}
+
+}  // namespace
+
+GREEN_EXPORT ssize_t splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, size_t len,
+                            unsigned int flags)
+{
+    if (!green_self() || (flags & SPLICE_F_NONBLOCK) || len == 0)
+        return REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
+    Side in(fd_in, POLLIN), out(fd_out, POLLOUT);
+    return splice_loop(in, out, [&](bool nonblock) {
+        return REAL(splice)(fd_in, off_in, fd_out, off_out, len,
+                            flags | (nonblock ? SPLICE_F_NONBLOCK : 0));
+    });
+}
+
+GREEN_EXPORT ssize_t tee(int fd_in, int fd_out, size_t len, unsigned int flags)
+{
+    if (!green_self() || (flags & SPLICE_F_NONBLOCK) || len == 0)
+        return REAL(tee)(fd_in, fd_out, len, flags);
+    Side in(fd_in, POLLIN), out(fd_out, POLLOUT);
+    return splice_loop(in, out, [&](bool nonblock) {
+        return REAL(tee)(fd_in, fd_out, len, flags | (nonblock ? SPLICE_F_NONBLOCK : 0));
+    });
+}
+
+// vmsplice moves memory into a pipe's write end, or a pipe's read end into memory: the one
+// descriptor waits for whichever it is (poll reports only its own direction).
+GREEN_EXPORT ssize_t vmsplice(int fd, const struct iovec* iov, unsigned long count, unsigned int flags)
+{
+    if (!green_self() || (flags & SPLICE_F_NONBLOCK))
+        return REAL(vmsplice)(fd, iov, count, flags);
+    FdRecord* r = green_fd(fd);
+    if (!r)
+        return REAL(vmsplice)(fd, iov, count, flags);
+    return io_loop(fd, EV_READ | EV_WRITE, 0, [&] {
+        return REAL(vmsplice)(fd, iov, count, flags | SPLICE_F_NONBLOCK);
+    });
 }

@@ -5,8 +5,11 @@
 // the green thread waits with a libev watcher on every descriptor involved (an epoll fd is one
 // descriptor: it is readable when one of its members is ready), then asks the kernel again,
 // without waiting, for the exact answer.  Results are always the kernel's own.
-// The signal masks of ppoll, pselect and epoll_pwait apply to the first, immediate check
-// only; while the green thread waits, the process's mask stays as it is (libgreen(7)).
+// The signal masks of ppoll, pselect and epoll_pwait hold for the whole call, as in the
+// kernel: the immediate check hands the mask to the kernel, and while the green thread waits the
+// OS thread's mask is set to it (as sigsuspend does), so that a signal it unblocks runs its
+// handler and ends the wait with EINTR.  The mask is the OS thread's: the other green threads
+// run under it meanwhile (libgreen(7)).
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -25,6 +28,39 @@ namespace {
 
 constexpr short kReadEvents = POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLRDHUP;
 constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
+
+// A call's signal mask is the waiting green thread's own mask while it waits (masks are per
+// green thread: hub/signal.h), and its old one after, as sigsuspend does.  With the signals
+// family left out (GREEN_FAMILIES), masks are the OS thread's: set it and put it back.
+class WaitMask {
+public:
+    explicit WaitMask(const sigset_t* mask)
+    {
+        if (!mask)
+            return;
+        if ((self_ = green_in(kSignals))) {
+            saved_ = self_->sigmask;
+            sigmask_set(self_, sigset_mask(mask));
+        } else {
+            os_set_ = REAL(pthread_sigmask)(SIG_SETMASK, mask, &os_saved_) == 0;
+        }
+    }
+    ~WaitMask()
+    {
+        if (self_)
+            sigmask_set(self_, saved_);
+        else if (os_set_)
+            REAL(pthread_sigmask)(SIG_SETMASK, &os_saved_, nullptr);
+    }
+    WaitMask(const WaitMask&) = delete;
+    WaitMask& operator=(const WaitMask&) = delete;
+
+private:
+    Green* self_ = nullptr;
+    uint64_t saved_ = 0;
+    bool os_set_ = false;
+    sigset_t os_saved_;
+};
 
 int64_t deadline_ms(int timeout)
 {
@@ -100,8 +136,9 @@ int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches a
     }
 }
 
-int green_poll(struct pollfd* fds, nfds_t nfds, int64_t deadline)
+int green_poll(struct pollfd* fds, nfds_t nfds, int64_t deadline, const sigset_t* mask = nullptr)
 {
+    WaitMask m(mask);
     return green_poll_loop(
         deadline, nfds, [&] { return REAL(poll)(fds, nfds, 0); },
         [&](Watches& w) {
@@ -134,7 +171,7 @@ int do_ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* ts, const s
     int n = REAL(ppoll)(fds, nfds, &zero, mask);
     if (n != 0)
         return n;
-    return green_poll(fds, nfds, deadline_ts(ts));
+    return green_poll(fds, nfds, deadline_ts(ts), mask);
 }
 
 // select and pselect: the sets are kept, and handed back to each immediate check.
@@ -151,6 +188,7 @@ int green_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline,
         if (wr) *wr = w0;
         if (ex) *ex = e0;
     };
+    WaitMask m(mask);
     int n = green_poll_loop(
         deadline, size_t(nfds),
         [&] {
@@ -253,6 +291,7 @@ int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
     int n = REAL(epoll_pwait)(epfd, events, max, 0, mask);
     if (n != 0)
         return n;
+    WaitMask m(mask);
     Interruptible scope(green_self());
     for (;;) {
         int w = wait_fd(epfd, EV_READ, deadline, true);

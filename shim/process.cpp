@@ -481,6 +481,7 @@ pid_t popen_take(FILE* fp)
 int popen_close(FILE* fp, pid_t pid)
 {
     int fd = fileno(fp);
+    stdio_closing(fp);  // pending output waits green for room
     if (fd >= 0)
         fd_forget(fd);  // waiters get EBADF, as for close()
     int closed = REAL(fclose)(fp);
@@ -603,6 +604,7 @@ GREEN_EXPORT int fclose(FILE* fp)
 {
     if (pid_t pid = popen_take(fp))
         return popen_close(fp, pid);
+    stdio_closing(fp);
     return REAL(fclose)(fp);
 }
 

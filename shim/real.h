@@ -8,6 +8,7 @@
 #ifndef GREEN_SHIM_REAL_H
 #define GREEN_SHIM_REAL_H
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <resolv.h>
@@ -168,6 +169,20 @@ int _IO_getc(FILE* fp);
     X(int, waitid, (idtype_t, id_t, siginfo_t*, int))                                        \
     X(int, pclose, (FILE*))                                                                  \
     X(int, fclose, (FILE*))                                                                  \
+    X(int, fflush, (FILE*))                                                                  \
+    X(int, fflush_unlocked, (FILE*))                                                         \
+    X(int, puts, (const char*))                                                              \
+    X(char*, fgets, (char*, int, FILE*))                                                     \
+    X(char*, fgets_unlocked, (char*, int, FILE*))                                            \
+    X(char*, __fgets_chk, (char*, size_t, int, FILE*))                                       \
+    X(ssize_t, getdelim, (char**, size_t*, int, FILE*))                                      \
+    X(size_t, fread, (void*, size_t, size_t, FILE*))                                         \
+    X(size_t, fread_unlocked, (void*, size_t, size_t, FILE*))                                \
+    X(int, __overflow, (FILE*, int))                                                         \
+    X(int, vfprintf, (FILE*, const char*, va_list))                                          \
+    X(int, __vfprintf_chk, (FILE*, int, const char*, va_list))                               \
+    X(int, vdprintf, (int, const char*, va_list))                                            \
+    X(int, __vdprintf_chk, (int, int, const char*, va_list))                                 \
     X(ssize_t, read, (int, void*, size_t))                                                   \
     X(ssize_t, write, (int, const void*, size_t))                                            \
     X(ssize_t, readv, (int, const struct iovec*, int))                                       \
@@ -181,6 +196,9 @@ int _IO_getc(FILE* fp);
     X(int, recvmmsg, (int, struct mmsghdr*, unsigned, int, struct timespec*))                \
     X(int, sendmmsg, (int, struct mmsghdr*, unsigned, int))                                  \
     X(ssize_t, sendfile, (int, int, off_t*, size_t))                                         \
+    X(ssize_t, splice, (int, loff_t*, int, loff_t*, size_t, unsigned))                       \
+    X(ssize_t, tee, (int, int, size_t, unsigned))                                            \
+    X(ssize_t, vmsplice, (int, const struct iovec*, unsigned long, unsigned))                \
     X(int, socket, (int, int, int))                                                          \
     X(int, socketpair, (int, int, int, int*))                                                \
     X(int, accept4, (int, struct sockaddr*, socklen_t*, int))                                \
@@ -220,18 +238,9 @@ int _IO_getc(FILE* fp);
     X(int, pthread_cond_signal, (pthread_cond_t*), "GLIBC_2.3.2")                            \
     X(int, pthread_cond_broadcast, (pthread_cond_t*), "GLIBC_2.3.2")
 
-// stdio input functions (shim/stdio.cpp): X(return type, name, parameters, arguments, FILE*)
+// stdio input functions that take at most one refill (shim/stdio.cpp): X(return type, name,
+// parameters, arguments, FILE*).  fgets, getline, getdelim and fread are libgreen's own there.
 #define GREEN_STDIO_INPUT(X)                                                                   \
-    X(char*, fgets, (char* s, int n, FILE* fp), (s, n, fp), fp)                                \
-    X(char*, fgets_unlocked, (char* s, int n, FILE* fp), (s, n, fp), fp)                       \
-    X(char*, __fgets_chk, (char* s, size_t size, int n, FILE* fp), (s, size, n, fp), fp)      \
-    X(ssize_t, getline, (char** line, size_t* n, FILE* fp), (line, n, fp), fp)                 \
-    X(ssize_t, getdelim, (char** line, size_t* n, int delim, FILE* fp), (line, n, delim, fp), fp) \
-    X(ssize_t, __getdelim, (char** line, size_t* n, int delim, FILE* fp), (line, n, delim, fp), fp) \
-    X(size_t, fread, (void* p, size_t size, size_t n, FILE* fp), (p, size, n, fp), fp)         \
-    X(size_t, fread_unlocked, (void* p, size_t size, size_t n, FILE* fp), (p, size, n, fp), fp) \
-    X(size_t, __fread_chk, (void* p, size_t len, size_t size, size_t n, FILE* fp),             \
-      (p, len, size, n, fp), fp)                                                              \
     X(int, fgetc, (FILE* fp), (fp), fp)                                                        \
     X(int, getc, (FILE* fp), (fp), fp)                                                         \
     X(int, _IO_getc, (FILE* fp), (fp), fp)                                                     \
@@ -239,8 +248,28 @@ int _IO_getc(FILE* fp);
     X(int, getc_unlocked, (FILE* fp), (fp), fp)                                                \
     X(int, getchar, (void), (), stdin)                                                         \
     X(int, getchar_unlocked, (void), (), stdin)                                                \
+    X(int, __uflow, (FILE* fp), (fp), fp)                                                      \
     X(int, __isoc99_vfscanf, (FILE* fp, const char* f, va_list ap), (fp, f, ap), fp)
 
+// stdio output functions whose data is known (shim/stdio.cpp): X(return type, name,
+// parameters, arguments, FILE*, data, length, what a success returns, what a failure returns
+// once done bytes went)
+#define GREEN_STDIO_OUTPUT(X)                                                                  \
+    X(size_t, fwrite, (const void* p, size_t size, size_t n, FILE* fp), (p, size, n, fp), fp, \
+      p, size * n, n, done / size)                                                            \
+    X(size_t, fwrite_unlocked, (const void* p, size_t size, size_t n, FILE* fp),              \
+      (p, size, n, fp), fp, p, size * n, n, done / size)                                      \
+    X(int, fputs, (const char* s, FILE* fp), (s, fp), fp, s, strlen(s), 1, EOF)                \
+    X(int, fputs_unlocked, (const char* s, FILE* fp), (s, fp), fp, s, strlen(s), 1, EOF)       \
+    X(int, fputc, (int c, FILE* fp), (c, fp), fp, &(ch = char(c)), 1, (unsigned char)c, EOF)   \
+    X(int, putc, (int c, FILE* fp), (c, fp), fp, &(ch = char(c)), 1, (unsigned char)c, EOF)    \
+    X(int, _IO_putc, (int c, FILE* fp), (c, fp), fp, &(ch = char(c)), 1, (unsigned char)c, EOF) \
+    X(int, fputc_unlocked, (int c, FILE* fp), (c, fp), fp, &(ch = char(c)), 1,                \
+      (unsigned char)c, EOF)                                                                  \
+    X(int, putc_unlocked, (int c, FILE* fp), (c, fp), fp, &(ch = char(c)), 1,                 \
+      (unsigned char)c, EOF)                                                                  \
+    X(int, putchar, (int c), (c), stdout, &(ch = char(c)), 1, (unsigned char)c, EOF)           \
+    X(int, putchar_unlocked, (int c), (c), stdout, &(ch = char(c)), 1, (unsigned char)c, EOF)
 
 namespace green {
 
@@ -248,12 +277,15 @@ struct RealFunctions {
 #define GREEN_REAL_POINTER(ret, name, params) ret(*name) params;
 #define GREEN_REAL_VPOINTER(ret, name, params, version) ret(*name) params;
 #define GREEN_REAL_SPOINTER(ret, name, params, args, fp) ret(*name) params;
+#define GREEN_REAL_OPOINTER(ret, name, params, args, fp, data, len, ok, fail) ret(*name) params;
     GREEN_REAL_FUNCTIONS(GREEN_REAL_POINTER)
     GREEN_STDIO_INPUT(GREEN_REAL_SPOINTER)
+    GREEN_STDIO_OUTPUT(GREEN_REAL_OPOINTER)
     GREEN_REAL_VERSIONED(GREEN_REAL_VPOINTER)
 #undef GREEN_REAL_POINTER
 #undef GREEN_REAL_VPOINTER
 #undef GREEN_REAL_SPOINTER
+#undef GREEN_REAL_OPOINTER
 };
 
 extern RealFunctions real_table;

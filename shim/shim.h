@@ -53,6 +53,10 @@ private:
     char* preload_ = nullptr;
 };
 
+// Before fclose: lets a stream's pending output wait green for room, and forgets its
+// descriptor, which glibc closes with an internal call (shim/stdio.cpp).
+void stdio_closing(FILE* fp);
+
 // Re-points the hosts database's "dns" source at libgreen's resolver (shim/dns.cpp).
 void dns_setup();
 

@@ -207,18 +207,6 @@ GREEN_EXPORT int siginterrupt(int sig, int interrupt)
 
 namespace {
 
-// The first word of a sigset_t is the kernel's mask (signals 1 to 64).
-uint64_t to_mask(const sigset_t* set)
-{
-    uint64_t m;
-    memcpy(&m, set, sizeof m);
-    // What glibc does not let a program block: its own two signals; the kernel ignores
-    // SIGKILL and SIGSTOP.
-    m &= ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)) | (uint64_t(1) << (SIGKILL - 1)) |
-           (uint64_t(1) << (SIGSTOP - 1)));
-    return m;
-}
-
 void to_set(uint64_t m, sigset_t* set)
 {
     sigemptyset(set);
@@ -230,7 +218,7 @@ int green_sigmask(Green* self, int how, const sigset_t* set, sigset_t* old)
 {
     uint64_t cur = self->sigmask;
     if (set) {
-        uint64_t m = to_mask(set);
+        uint64_t m = sigset_mask(set);
         uint64_t next;
         switch (how) {
         case SIG_BLOCK: next = cur | m; break;
@@ -336,7 +324,7 @@ GREEN_EXPORT int sigsuspend(const sigset_t* mask)
     if (!self)
         return REAL(sigsuspend)(mask);
     uint64_t saved = self->sigmask;
-    sigmask_set(self, to_mask(mask));
+    sigmask_set(self, sigset_mask(mask));
     wait_for_handler(self);
     sigmask_set(self, saved);
     errno = EINTR;

@@ -1,5 +1,6 @@
 /* stdio reading from a pipe while the writer is slow: fgets, getline, fgetc, fread and fscanf
- * get every byte, and the program's other threads keep running while the reader waits. */
+ * get every byte, and the program's other threads keep running while the reader waits, also
+ * while a line (or fread's block) arrives in pieces. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -32,6 +33,61 @@ static void *ticker(void *arg)
     return NULL;
 }
 
+static int q[2];
+static atomic_int first_piece_sent;
+
+/* Each unit arrives in two pieces, the second 50 ms after the first. */
+static void *piecewise_writer(void *arg)
+{
+    (void)arg;
+    static const char *parts[] = {"piece one, ", "piece two\n", "get", "line\n",
+                                  "0123", "456789", "tail"};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        if (i > 0)
+            usleep(50000);
+        CHECK(write(q[1], parts[i], strlen(parts[i])) == (ssize_t)strlen(parts[i]));
+        if (i == 0)
+            atomic_store(&first_piece_sent, 1);
+    }
+    close(q[1]);
+    return NULL;
+}
+
+/* The reader already has the first piece of each unit, and needs the second: the other threads
+ * run meanwhile. */
+static void test_pieces(void)
+{
+    CHECK_EQ(pipe(q), 0);
+    FILE *in = fdopen(q[0], "r");
+    CHECK(in != NULL);
+    pthread_t w;
+    CHECK_EQ(pthread_create(&w, NULL, piecewise_writer, NULL), 0);
+    while (!atomic_load(&first_piece_sent))
+        usleep(1000);
+    usleep(10000);
+    char buf[64];
+    int before = atomic_load(&ticks);
+    CHECK(fgets(buf, sizeof buf, in) != NULL);
+    CHECK(strcmp(buf, "piece one, piece two\n") == 0);
+    CHECK(atomic_load(&ticks) - before >= 5);
+    char *line = NULL;
+    size_t cap = 0;
+    CHECK_EQ(getline(&line, &cap, in), 8);
+    CHECK(strcmp(line, "getline\n") == 0);
+    before = atomic_load(&ticks);
+    CHECK_EQ(fread(buf, 1, 10, in), 10);
+    CHECK(memcmp(buf, "0123456789", 10) == 0);
+    CHECK(atomic_load(&ticks) - before >= 5);
+    /* The last unit ends at EOF: fgets returns what came, getline then reports the end. */
+    CHECK(fgets(buf, sizeof buf, in) != NULL);
+    CHECK(strcmp(buf, "tail") == 0);
+    CHECK_EQ(getline(&line, &cap, in), -1);
+    CHECK(feof(in) && !ferror(in));
+    CHECK_EQ(pthread_join(w, NULL), 0);
+    free(line);
+    fclose(in);
+}
+
 int main(void)
 {
     alarm(20);
@@ -62,6 +118,7 @@ int main(void)
     CHECK_EQ(fgetc(in), '\n');
     CHECK_EQ(fgetc(in), EOF);
     CHECK(feof(in) && !ferror(in));
+    test_pieces();
     atomic_store(&stop, 1);
     CHECK_EQ(pthread_join(w, NULL), 0);
     CHECK_EQ(pthread_join(t, NULL), 0);
