@@ -261,7 +261,8 @@ int open_fifo(int dirfd, const char* path, int flags, mode_t mode)
 int green_open(int dirfd, const char* path, int flags, mode_t mode)
 {
     int acc = flags & O_ACCMODE;
-    if (!green_in(kSockets) || (flags & (O_NONBLOCK | O_PATH)) || (acc != O_RDONLY && acc != O_WRONLY))
+    if (!green_in(kSockets) || (flags & (O_NONBLOCK | O_PATH)) ||
+        (acc != O_RDONLY && acc != O_WRONLY))
         return created(REAL(openat)(dirfd, path, flags, mode));
     struct stat st;
     if (fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0) {
