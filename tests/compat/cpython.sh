@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# CPython's own test suites (Debian's /usr/bin/python3 and libpython3.11-testsuite) under
+# libgreen, and beside it, plain and under gevent's monkey patching (the anchor).
+#
+#   tests/compat/cpython.sh [--modes plain,gevent,green] [--timeout SECONDS]
+#                           [--gevent-timeout SECONDS] [MODULE...]
+#
+# Each module runs in its own process, bounded in time (regrtest's --timeout, which dumps the
+# stacks and exits, and an outer limit a little above it).  No test resource is enabled that
+# reaches beyond this machine: regrtest runs without "-u network", except for test_timeout,
+# whose module needs it and of which only the loopback classes run (its TCP class resolves and
+# connects to www.python.org in setUp).
+#
+# For the green run, every test that fails (FAIL or ERROR), and every module that crashes or
+# times out, must be listed in tests/compat/cpython-expected.txt; every listed one must still
+# fail.  One result line per module and mode ("ok - cpython:green:MODULE ..."), a table on
+# stdout (module, then per mode: result and seconds; for green also the peak OS threads of the
+# test process), and "N passed, M failed" last.  The plain and gevent runs are measured, not
+# judged.
+set -u
+cd "$(dirname "$0")/../.."
+
+PY=/usr/bin/python3
+MODES=plain,gevent,green
+LIMIT=290
+GEVENT_LIMIT=
+MODULES=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --modes) MODES=$2; shift ;;
+    --timeout) LIMIT=$2; shift ;;
+    --gevent-timeout) GEVENT_LIMIT=$2; shift ;;
+    *) MODULES+=("$1") ;;
+    esac
+    shift
+done
+if [ ${#MODULES[@]} -eq 0 ]; then
+    MODULES=(test_socket test_socketserver test_httplib test_httpservers test_urllib2_localnet
+        test_threading test_thread test_queue test_select test_selectors test_subprocess
+        test_signal test_timeout test_ssl test_ftplib test_smtplib test_poplib test_wsgiref
+        test_xmlrpc test_asyncore test_context test_smtpd)
+fi
+EXPECTED=tests/compat/cpython-expected.txt
+OUT=${CPYTHON_LOG_DIR:-$(mktemp -d)}
+mkdir -p "$OUT"
+passed=0
+failed=0
+
+if [ ! -d /usr/lib/python3.11/test/support ]; then
+    echo "FAIL - cpython: /usr/lib/python3.11/test is missing (apt-get install libpython3.11-testsuite)"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# args MODULE LIMIT: regrtest's arguments for one module.
+args() {
+    local a=(-m test --timeout "$2" -v --ignore '*VSOCK*')
+    case $1 in
+    test_timeout) a+=(-u network -m CreationTestCase -m UDPTimeoutTestCase) ;;
+    esac
+    printf '%s\n' "${a[@]}" "$1"
+}
+
+# run_one MODE MODULE: run it, bounded; sets RESULT (pass, fail, timeout, crash), SECONDS_TAKEN,
+# PEAK (the most OS threads its process had, sampled every 50 ms).
+run_one() {
+    local mode=$1 module=$2 log="$OUT/$1.$2.log" pid start now n limit=$LIMIT
+    [ "$mode" = gevent ] && limit=${GEVENT_LIMIT:-$LIMIT}
+    local -a cmd
+    mapfile -t cmd < <(args "$module" "$limit")
+    case $mode in
+    plain) cmd=("$PY" "${cmd[@]}") ;;
+    # gevent.monkey --module runs "test" as __main__ after patch_all().
+    gevent) cmd=("$PY" -m gevent.monkey --module test "${cmd[@]:2}") ;;
+    green) cmd=(scripts/greenrun "$PY" "${cmd[@]}") ;;
+    esac
+    start=$(date +%s%N)
+    # setsid: the whole process group can be killed at the outer limit (children included).
+    setsid "${cmd[@]}" >"$log" 2>&1 </dev/null &
+    pid=$!
+    PEAK=0
+    local deadline=$((limit + 20)) killed=0
+    while kill -0 "$pid" 2>/dev/null; do
+        n=$(ls "/proc/$pid/task" 2>/dev/null | wc -l)
+        [ "$n" -gt "$PEAK" ] && PEAK=$n
+        now=$(date +%s%N)
+        if [ $(((now - start) / 1000000000)) -gt "$deadline" ]; then
+            kill -KILL -- "-$pid" 2>/dev/null
+            killed=1
+            break
+        fi
+        sleep 0.05
+    done
+    wait "$pid"
+    local status=$?
+    SECONDS_TAKEN=$((($(date +%s%N) - start + 500000000) / 1000000000))
+    if [ $killed = 1 ] || grep -q 'Timeout ([0-9:]*)!' "$log"; then
+        RESULT=timeout
+    elif [ $status -eq 0 ] && grep -q '^Tests result: SUCCESS' "$log"; then
+        RESULT=pass
+    elif grep -q '^Tests result: FAILURE' "$log"; then
+        RESULT=fail
+    else
+        RESULT=crash
+    fi
+}
+
+# failures_of LOG: the tests that failed or erred, one "Class.method" per line, sorted.
+failures_of() {
+    sed -n 's/^\(FAIL\|ERROR\): \([^ ]*\) (\([^)]*\)).*/\3/p' "$1" | sed 's/^test\.[^.]*\.//' |
+        sort -u
+}
+
+# expected MODULE: the listed failing tests of MODULE ("*" for the whole module).
+expected() {
+    sed -n "s/^$1[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p" "$EXPECTED" 2>/dev/null | sort -u
+}
+
+IFS=, read -r -a modes <<<"$MODES"
+table=$(printf '%-24s' module; for m in "${modes[@]}"; do printf ' | %-22s' "$m"; done)
+for module in "${MODULES[@]}"; do
+    row=$(printf '%-24s' "$module")
+    for mode in "${modes[@]}"; do
+        run_one "$mode" "$module"
+        log="$OUT/$mode.$module.log"
+        nfail=$(failures_of "$log" | wc -l)
+        summary=$RESULT
+        [ "$RESULT" = fail ] && summary="fail ($nfail)"
+        [ "$mode" = green ] && summary="$summary, ${PEAK} thr"
+        row+=$(printf ' | %-22s' "$summary ${SECONDS_TAKEN}s")
+        [ "$mode" = green ] || continue
+        # Judge the green run against the expectations.
+        exp=$(expected "$module")
+        got=$(failures_of "$log")
+        verdict=ok why=""
+        if [ "$RESULT" = timeout ] || [ "$RESULT" = crash ]; then
+            if ! grep -qx '\*' <<<"$exp"; then verdict=FAIL why="$RESULT, not expected"; fi
+        else
+            grep -qx '\*' <<<"$exp" && { verdict=FAIL why="listed as '*' ($RESULT) but completed"; }
+            new=$(comm -23 <(printf '%s\n' "$got" | sed '/^$/d') <(printf '%s\n' "$exp" | grep -vx '\*' | sed '/^$/d'))
+            gone=$(comm -13 <(printf '%s\n' "$got" | sed '/^$/d') <(printf '%s\n' "$exp" | grep -vx '\*' | sed '/^$/d'))
+            [ -n "$new" ] && { verdict=FAIL why="new failures: $(echo $new)"; }
+            [ -n "$gone" ] && { verdict=FAIL why="${why:+$why; }listed but passed: $(echo $gone)"; }
+            if [ "$RESULT" = fail ] && [ -z "$got" ]; then verdict=FAIL why="failed without a FAIL/ERROR line"; fi
+        fi
+        if [ $verdict = ok ]; then
+            echo "ok - cpython:green:$module ($RESULT, ${SECONDS_TAKEN}s, peak $PEAK OS threads)"
+            passed=$((passed + 1))
+        else
+            echo "FAIL - cpython:green:$module: $why (log: $log)"
+            tail -n 8 "$log" | sed 's/^/    /'
+            failed=$((failed + 1))
+        fi
+    done
+    table+=$'\n'$row
+done
+echo
+echo "$table"
+echo
+echo "logs: $OUT"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
