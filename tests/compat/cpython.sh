@@ -3,10 +3,16 @@
 # libgreen, and beside it, plain and under gevent's monkey patching (the anchor).
 #
 #   tests/compat/cpython.sh [--modes plain,gevent,green] [--timeout SECONDS]
-#                           [--gevent-timeout SECONDS] [MODULE...]
+#                           [--gevent-timeout SECONDS] [--table] [MODULE...]
 #
-# Each module runs in its own process, bounded in time (regrtest's --timeout, which dumps the
-# stacks and exits, and an outer limit a little above it).  No test resource is enabled that
+# CPYTHON_LOG_DIR keeps the logs (and results) there; --table only prints the table and the
+# verdicts from the results already in CPYTHON_LOG_DIR (runs of several invocations, one mode
+# each, are put together that way).
+#
+# Each module runs in its own process group, killed at the time limit (290 s by default).  Not
+# with regrtest's own --timeout: its faulthandler watchdog thread blocks every signal in itself,
+# and under libgreen the signal mask belongs to the OS thread, which that green thread shares
+# with the tests, so no signal would reach them any more (SIGALRM-driven tests hang).  No test resource is enabled that
 # reaches beyond this machine: regrtest runs without "-u network", except for test_timeout,
 # whose module needs it and of which only the loopback classes run (its TCP class resolves and
 # connects to www.python.org in setUp).
@@ -24,12 +30,14 @@ PY=/usr/bin/python3
 MODES=plain,gevent,green
 LIMIT=290
 GEVENT_LIMIT=
+TABLE_ONLY=0
 MODULES=()
 while [ $# -gt 0 ]; do
     case $1 in
     --modes) MODES=$2; shift ;;
     --timeout) LIMIT=$2; shift ;;
     --gevent-timeout) GEVENT_LIMIT=$2; shift ;;
+    --table) TABLE_ONLY=1 ;;
     *) MODULES+=("$1") ;;
     esac
     shift
@@ -52,9 +60,9 @@ if [ ! -d /usr/lib/python3.11/test/support ]; then
     exit 1
 fi
 
-# args MODULE LIMIT: regrtest's arguments for one module.
+# args MODULE: regrtest's arguments for one module.
 args() {
-    local a=(-m test --timeout "$2" -v --ignore '*VSOCK*')
+    local a=(-m test -v --ignore '*VSOCK*')
     case $1 in
     test_timeout) a+=(-u network -m CreationTestCase -m UDPTimeoutTestCase) ;;
     esac
@@ -67,7 +75,7 @@ run_one() {
     local mode=$1 module=$2 log="$OUT/$1.$2.log" pid start now n limit=$LIMIT
     [ "$mode" = gevent ] && limit=${GEVENT_LIMIT:-$LIMIT}
     local -a cmd
-    mapfile -t cmd < <(args "$module" "$limit")
+    mapfile -t cmd < <(args "$module")
     case $mode in
     plain) cmd=("$PY" "${cmd[@]}") ;;
     # gevent.monkey --module runs "test" as __main__ after patch_all().
@@ -79,7 +87,7 @@ run_one() {
     setsid "${cmd[@]}" >"$log" 2>&1 </dev/null &
     pid=$!
     PEAK=0
-    local deadline=$((limit + 20)) killed=0
+    local deadline=$limit killed=0
     while kill -0 "$pid" 2>/dev/null; do
         n=$(ls "/proc/$pid/task" 2>/dev/null | wc -l)
         [ "$n" -gt "$PEAK" ] && PEAK=$n
@@ -103,6 +111,7 @@ run_one() {
     else
         RESULT=crash
     fi
+    echo "$RESULT $SECONDS_TAKEN $PEAK" >"$OUT/$mode.$module.result"
 }
 
 # failures_of LOG: the tests that failed or erred, one "Class.method" per line, sorted.
@@ -121,8 +130,13 @@ table=$(printf '%-24s' module; for m in "${modes[@]}"; do printf ' | %-22s' "$m"
 for module in "${MODULES[@]}"; do
     row=$(printf '%-24s' "$module")
     for mode in "${modes[@]}"; do
-        run_one "$mode" "$module"
         log="$OUT/$mode.$module.log"
+        if [ "$TABLE_ONLY" = 1 ]; then
+            [ -f "$OUT/$mode.$module.result" ] || { row+=$(printf ' | %-22s' '-'); continue; }
+            read -r RESULT SECONDS_TAKEN PEAK <"$OUT/$mode.$module.result"
+        else
+            run_one "$mode" "$module"
+        fi
         nfail=$(failures_of "$log" | wc -l)
         summary=$RESULT
         [ "$RESULT" = fail ] && summary="fail ($nfail)"

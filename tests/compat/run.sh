@@ -157,10 +157,10 @@ start_redis() {
 }
 
 case_redis() {
-    local dir=$WORK/redis log=$WORK/redis.log port status=0 peak t0 t1 got
+    local dir=$WORK/redis log=$WORK/redis.log port status=0 peak t0 t1 got created
     need redis-server redis-cli || { record redis 1 "$WORK/missing.log"; return; }
     port=$(free_port)
-    start_redis "$dir" "$port" green
+    GREEN_STATS=1 start_redis "$dir" "$port" green
     sample_threads "$RPID" "$WORK/redis.peak"
     R=(timeout 20 redis-cli -h 127.0.0.1 -p "$port")
     {
@@ -234,9 +234,11 @@ x" cat "$WORK/blpop.out"
     grep -q '^status 0$' "$log" || status=1
     "${R[@]}" shutdown nosave >/dev/null 2>&1
     stop "$RPID"
-    cat "$dir/log" >>"$log"
-    [ $status -eq 0 ] && [ "$peak" -ge 1 ] && [ "$peak" -le 2 ]
-    record redis $? "$log" "peak $peak OS threads"
+    cat "$dir/log" "$dir/out" >>"$log"
+    # The three bio threads, counted by libgreen's statistics at exit.
+    created=$(sed -n 's/^libgreen:   green threads created: \([0-9]*\).*/\1/p' "$dir/out" | head -n 1)
+    [ $status -eq 0 ] && [ "$peak" -ge 1 ] && [ "$peak" -le 2 ] && [ "${created:-0}" -ge 3 ]
+    record redis $? "$log" "peak $peak OS threads (main + jemalloc's), ${created:-?} green threads"
 }
 
 # redis-benchmark (plain) against a plain redis-server and a green one, alternately, 3 rounds:
