@@ -1,5 +1,5 @@
 // Reads and writes: read, write, readv, writev, recv, recvfrom, recvmsg, recvmmsg, send, sendto,
-// sendmsg, sendmmsg, sendfile, and the _FORTIFY_SOURCE entry points __read_chk, __recv_chk, __recvfrom_chk.
+// sendmsg, sendmmsg, sendfile (and sendfile64), and the _FORTIFY_SOURCE entry points __read_chk, __recv_chk, __recvfrom_chk.
 //
 // Each call is tried without blocking and without touching the file's O_NONBLOCK (DESIGN rule
 // 3): MSG_DONTWAIT on sockets, RWF_NOWAIT (preadv2/pwritev2) on pipes and FIFOs; where
@@ -378,4 +378,12 @@ GREEN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count)
         REAL(fcntl)(out, F_SETFL, fl);
     errno = e;
     return n;
+}
+
+// The 64-bit-offset name, which programs built with _FILE_OFFSET_BITS=64 import (CPython's
+// os.sendfile and socket.sendfile do): on x86_64 off_t is already 64 bits, so it is the same
+// call.
+GREEN_EXPORT ssize_t sendfile64(int out, int in, off64_t* offset, size_t count)
+{
+    return sendfile(out, in, reinterpret_cast<off_t*>(offset), count);
 }
