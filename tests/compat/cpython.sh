@@ -12,10 +12,12 @@
 # Each module runs in its own process group, killed at the time limit (290 s by default).  Not
 # with regrtest's own --timeout: its faulthandler watchdog thread blocks every signal in itself,
 # and under libgreen the signal mask belongs to the OS thread, which that green thread shares
-# with the tests, so no signal would reach them any more (SIGALRM-driven tests hang).  No test resource is enabled that
-# reaches beyond this machine: regrtest runs without "-u network", except for test_timeout,
-# whose module needs it and of which only the loopback classes run (its TCP class resolves and
-# connects to www.python.org in setUp).
+# with the tests, so no signal would reach them any more (SIGALRM-driven tests hang).
+#
+# No test resource is enabled that reaches beyond this machine: regrtest runs without
+# "-u network", except for two modules that require it as a whole: test_socketserver, whose
+# servers are all on localhost, and test_timeout, of which only the loopback classes run (its
+# TCP class resolves and connects to www.python.org in setUp).
 #
 # For the green run, every test that fails (FAIL or ERROR), and every module that crashes or
 # times out, must be listed in tests/compat/cpython-expected.txt; every listed one must still
@@ -65,6 +67,8 @@ args() {
     local a=(-m test -v --ignore '*VSOCK*')
     case $1 in
     test_timeout) a+=(-u network -m CreationTestCase -m UDPTimeoutTestCase) ;;
+    # Its module requires "network" as a whole; every server it starts is on localhost.
+    test_socketserver) a+=(-u network) ;;
     esac
     printf '%s\n' "${a[@]}" "$1"
 }
@@ -84,7 +88,9 @@ run_one() {
     esac
     start=$(date +%s%N)
     # setsid: the whole process group can be killed at the outer limit (children included).
-    setsid "${cmd[@]}" >"$log" 2>&1 </dev/null &
+    # A background job of a script starts with SIGINT ignored, and Python then leaves it so
+    # (test_threading's interrupt_main tests need its KeyboardInterrupt): back to the default.
+    setsid env --default-signal=INT "${cmd[@]}" >"$log" 2>&1 </dev/null &
     pid=$!
     PEAK=0
     local deadline=$limit killed=0
