@@ -14,6 +14,7 @@
 #include <new>
 
 #include "diag.h"
+#include "fdtable.h"
 #include "green.h"
 #include "log.h"
 #include "signal.h"
@@ -226,6 +227,7 @@ void after_fork_child()
         return;
     arena_after_fork();
     stack_after_fork();
+    fd_after_fork_child();
     h->loop_ready.store(false);
     h->dump_requested.store(false);
     if (h->evloop) {
