@@ -375,6 +375,18 @@ void yield()
     run_next(h);
 }
 
+void poll_fairness()
+{
+    Hub* h = tl_hub;
+    if (!h || h->live < 2 || h->current == &h->loop)
+        return;
+    if (mono_now() - h->loop_now < 1000000)
+        return;
+    // Budget spent: the yield goes through the loop, which polls before this thread runs again.
+    h->budget = 0;
+    yield();
+}
+
 int park_until(int64_t deadline, int kind)
 {
     Hub* h = tl_hub;
