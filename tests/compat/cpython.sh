@@ -50,7 +50,7 @@ if [ ${#MODULES[@]} -eq 0 ]; then
         test_signal test_timeout test_ssl test_ftplib test_smtplib test_poplib test_wsgiref
         test_xmlrpc test_asyncore test_context test_smtpd)
 fi
-EXPECTED=tests/compat/cpython-expected.txt
+EXPECTED=${CPYTHON_EXPECTED:-tests/compat/cpython-expected.txt}
 OUT=${CPYTHON_LOG_DIR:-$(mktemp -d)}
 mkdir -p "$OUT"
 passed=0
@@ -213,6 +213,11 @@ done
 echo
 echo "$table"
 echo
-echo "logs: $OUT"
+# Logs of a run that passed are kept only when CPYTHON_LOG_DIR asked for them.
+if [ "$failed" -eq 0 ] && [ -z "${CPYTHON_LOG_DIR:-}" ]; then
+    rm -rf "$OUT"
+else
+    echo "logs: $OUT"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
