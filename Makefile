@@ -5,6 +5,8 @@
 #   make bench      install their packages, run the benchmarks (scripts/bench.sh, then
 #                   scripts/bench_echo.sh and scripts/bench_dns.sh); results go in BENCHMARKS.md
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
+#   make compat     install their packages, build, run the compatibility suite
+#                   (tests/compat/run.sh: real programs and CPython's test suites; see COMPAT.md)
 #   make install    PREFIX=/usr/local DESTDIR=  library, greenrun, man pages
 #   make uninstall  the same paths, removed
 #   make clean
@@ -54,7 +56,7 @@ DNS_BENCH_TOOLS := $(B)/tools/dns_server $(B)/tools/dns_pipeline $(B)/tools/dns_
 PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
 PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 
-.PHONY: all lib san tests test bench demo deps install uninstall clean
+.PHONY: all lib san tests test bench demo compat deps install uninstall clean
 
 all: lib
 lib: $(B)/libgreen.so
@@ -115,6 +117,11 @@ bench:
 	@scripts/bench_echo.sh
 	@echo
 	@scripts/bench_dns.sh
+
+compat:
+	@scripts/install-deps.sh --compat
+	@$(MAKE) --no-print-directory lib
+	@tests/compat/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory lib $(B)/plain/sleepers $(B)/plain/echo_server $(B)/tools/echo_load

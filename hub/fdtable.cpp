@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <new>
 
 #include "green.h"
 #include "sys.h"
@@ -185,6 +186,17 @@ void fd_closing(int fd)
         w = next;
     }
     r->gen++;
+}
+
+void fd_after_fork_child()
+{
+    new (&chunks_lock) SpinLock;
+    for (int c = 0; c < kChunks; c++) {
+        if (!chunks[c])
+            continue;
+        for (int i = 0; i < kChunk; i++)
+            chunks[c][i].waits = nullptr;
+    }
 }
 
 namespace {

@@ -78,6 +78,10 @@ void fd_set_user_nonblock(int fd, bool on);
 // watchers.  Cheap when nobody waits.
 void fd_closing(int fd);
 
+// In the child of fork: the waits of green threads that exist only in the parent are forgotten
+// (a close in the child must not wake them: their hub's loop is gone).
+void fd_after_fork_child();
+
 // Before another program gets the descriptors (exec, posix_spawn): clear the O_NONBLOCK that
 // libgreen set on every description the new program inherits (not close-on-exec), so that it
 // sees the flags the program set and nothing else (DESIGN rule 3).  fd_restore_internal puts

@@ -92,6 +92,13 @@ void yield();
 // returns -EINTR (pause, sigsuspend, a poll of nothing without a timeout).
 int park_for_interrupt(bool cancellable);
 
+// Called by the wrappers of poll, select and epoll_wait before their immediate check: when the
+// hub has not polled for a millisecond while other green threads exist, the caller goes through
+// the hub first.  A green thread that polls in a loop, always finding something ready (a
+// writable socket), would otherwise never park, and the threads waiting on descriptors would
+// never be woken.
+void poll_fairness();
+
 // Parks until the CLOCK_MONOTONIC deadline; returns 0.  Never returns early, but for a signal
 // handler when the green thread is interruptible (hub/signal.h): then -EINTR.
 int sleep_until(int64_t deadline, bool cancellable);

@@ -15,6 +15,7 @@
 
 #include "diag.h"
 #include "chaos.h"
+#include "fdtable.h"
 #include "green.h"
 #include "log.h"
 #include "signal.h"
@@ -237,6 +238,7 @@ void after_fork_child()
         return;
     arena_after_fork();
     stack_after_fork();
+    fd_after_fork_child();
     h->loop_ready.store(false);
     h->dump_requested.store(false);
     if (h->evloop) {
@@ -384,6 +386,18 @@ void yield()
     self->state = State::Runnable;
     h->runq.push(self);
     run_next(h);
+}
+
+void poll_fairness()
+{
+    Hub* h = tl_hub;
+    if (!h || h->live < 2 || h->current == &h->loop)
+        return;
+    if (mono_now() - h->loop_now < 1000000)
+        return;
+    // Budget spent: the yield goes through the loop, which polls before this thread runs again.
+    h->budget = 0;
+    yield();
 }
 
 int park_until(int64_t deadline, int kind)

@@ -83,6 +83,11 @@ void signal_handled(int sig, bool restart, bool thread_directed)
         return;  // the green thread that was running took it: nothing to interrupt
     if (h == tl_hub && h->unmasking && h->unmasking == h->current)
         return;  // pending until it unblocked it: it takes it, as a thread that unblocks does
+    // A process-directed signal is the main thread's (signal.h); if the main thread was the one
+    // running when it came, it took it there and then, as Linux's running main thread does, and
+    // no later call of it may fail with EINTR for it.
+    if (!thread_directed && h == tl_hub && h->root && h->current == h->root)
+        return;
     uint64_t bit = uint64_t(1) << (sig - 1);
     if (restart)
         h->restart_signals.fetch_or(bit, std::memory_order_relaxed);

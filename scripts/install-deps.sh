@@ -1,13 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages libgreen needs to build and test, and only those missing.
-# With --bench, also those of the benchmarks (Go and gevent for scripts/bench_echo.sh).
+# With --bench, also those of the benchmarks (Go and gevent for scripts/bench_echo.sh); with
+# --compat, also those of make compat (CPython's test suites, and gevent to compare with).
 # Runs `apt-get update` first when something is missing; does nothing when all is there.
 set -eu
 
 PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev python3
-valgrind procps util-linux coreutils groff-base socat"
+valgrind procps util-linux coreutils groff-base socat redis-server redis-tools memcached curl
+openssl"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES golang-go python3-gevent"
+fi
+if [ "${1:-}" = "--compat" ]; then
+    PACKAGES="$PACKAGES libpython3.11-testsuite python3-gevent"
 fi
 
 missing=""

@@ -1,6 +1,6 @@
 // Reads and writes: read, write, readv, writev, recv, recvfrom, recvmsg, recvmmsg, send, sendto,
-// sendmsg, sendmmsg, sendfile, splice, tee, vmsplice, and the _FORTIFY_SOURCE entry points
-// __read_chk, __recv_chk, __recvfrom_chk.
+// sendmsg, sendmmsg, sendfile (and sendfile64), splice, tee, vmsplice, and the _FORTIFY_SOURCE
+// entry points __read_chk, __recv_chk, __recvfrom_chk.
 //
 // Each call is tried without blocking and without touching the file's O_NONBLOCK (DESIGN rule
 // 3): MSG_DONTWAIT on sockets, RWF_NOWAIT (preadv2/pwritev2) on pipes and FIFOs; where
@@ -554,4 +554,12 @@ GREEN_EXPORT ssize_t vmsplice(int fd, const struct iovec* iov, unsigned long cou
     return io_loop(fd, EV_READ | EV_WRITE, 0, [&] {
         return REAL(vmsplice)(fd, iov, count, flags | SPLICE_F_NONBLOCK);
     });
+}
+
+// The 64-bit-offset name, which programs built with _FILE_OFFSET_BITS=64 import (CPython's
+// os.sendfile and socket.sendfile do): on x86_64 off_t is already 64 bits, so it is the same
+// call.
+GREEN_EXPORT ssize_t sendfile64(int out, int in, off64_t* offset, size_t count)
+{
+    return sendfile(out, in, reinterpret_cast<off_t*>(offset), count);
 }

@@ -157,6 +157,7 @@ int do_poll(struct pollfd* fds, nfds_t nfds, int timeout)
 {
     if (!green_in(kSockets) || timeout == 0)
         return REAL(poll)(fds, nfds, timeout);
+    poll_fairness();
     int n = REAL(poll)(fds, nfds, 0);
     if (n != 0)
         return n;
@@ -168,6 +169,7 @@ int do_ppoll(struct pollfd* fds, nfds_t nfds, const struct timespec* ts, const s
     static const timespec zero = {0, 0};
     if (!green_in(kSockets) || (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
         return REAL(ppoll)(fds, nfds, ts, mask);
+    poll_fairness();
     int n = REAL(ppoll)(fds, nfds, &zero, mask);
     if (n != 0)
         return n;
@@ -214,6 +216,7 @@ int green_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, int64_t deadline,
 bool select_is_immediate(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const sigset_t* mask, int* n)
 {
     static const timespec zero = {0, 0};
+    poll_fairness();
     fd_set r0, w0, e0;
     if (rd) r0 = *rd;
     if (wr) w0 = *wr;
@@ -288,6 +291,7 @@ namespace {
 int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
                 const sigset_t* mask)
 {
+    poll_fairness();
     int n = REAL(epoll_pwait)(epfd, events, max, 0, mask);
     if (n != 0)
         return n;

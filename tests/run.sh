@@ -9,6 +9,7 @@
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
 #   seed      GREEN_SEED / GREEN_CHAOS / GREEN_INJECT: replayed races, same-seed interleavings,
 #             each injected fault
+#   compat    tests/compat/run.sh --ci: real programs under greenrun
 # A program listed in tests/known-failures is expected to fail in the mode named there; if it
 # passes, that is a failure too, so the list can only shrink.
 # Ends with one line: "N passed, M failed".
@@ -468,68 +469,23 @@ scale_echo() {
 scale_echo
 
 echo "== compatibility"
-# Debian's python3 -m http.server (ThreadingHTTPServer: a thread per connection; its GIL is a
-# mutex and a condition variable) under greenrun, 200 concurrent clients, every byte checked,
-# at most 2 OS threads in the server while they run.
-compat_python_http() {
-    local dir log=$LOG/compat_http.log pid port
-    dir=$(mktemp -d)
-    head -c 200000 /dev/urandom >"$dir/blob"
-    # Port 0: the server picks a free one and says which ("Serving HTTP on ... port N").
-    (cd "$dir" && exec "$OLDPWD/scripts/greenrun" /usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1) >"$log" 2>&1 &
-    pid=$!
-    port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^Serving HTTP on .* port \([0-9]*\) .*/\1/p' "$log")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    timeout -k 5 "$TIMEOUT" /usr/bin/python3 tests/compat/http_client.py "$port" "$dir/blob" 200 5 "$pid" >>"$log" 2>&1
-    local status=$?
-    local peak
-    peak=$(awk '/^ok/ {print $6}' "$log")
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    rm -rf "$dir"
-    if [ $status -eq 0 ] && [ -n "$peak" ] && [ "$peak" -le 2 ]; then
-        record "compat:python3-http.server" 0 "$log"
-    else
-        echo "client status $status, server peak OS threads '$peak'" >>"$log"
-        record "compat:python3-http.server" 1 "$log"
-    fi
-}
-compat_python_http
-
-# socat TCP-LISTEN:PORT,fork EXEC:cat under greenrun (a child process per connection, which
-# runs cat): 100 concurrent clients, each 64 KiB echoed byte-exact.
-compat_socat() {
-    local log=$LOG/compat_socat.log pid port status
-    if ! command -v socat >/dev/null; then
-        echo "socat is not installed (scripts/install-deps.sh installs it)" >"$log"
-        record "compat:socat-fork-exec-cat" 1 "$log"
-        return
-    fi
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    scripts/greenrun socat TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork,backlog=128 EXEC:cat >"$log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port)).close()" 2>/dev/null && break
-        sleep 0.05
-    done
-    timeout -k 5 "$TIMEOUT" python3 tests/compat/echo_client.py "$port" 100 >>"$log" 2>&1
-    status=$?
-    local threads
-    threads=$(ls /proc/$pid/task 2>/dev/null | wc -l)
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    if [ $status -eq 0 ] && [ "$threads" -ge 1 ] && [ "$threads" -le 2 ]; then
-        record "compat:socat-fork-exec-cat" 0 "$log"
-    else
-        echo "client status $status, socat OS threads '$threads'" >>"$log"
-        record "compat:socat-fork-exec-cat" 1 "$log"
-    fi
-}
-compat_socat
+# tests/compat/run.sh --ci: unmodified Debian programs under greenrun (python3 http.server, socat,
+# redis-server and redis-benchmark, memcached, curl, getent, openssl); its test lines, and its
+# counts added to the totals.  make compat runs those and CPython's own test suites.
+log="$LOG/compat.log"
+timeout -k 5 400 tests/compat/run.sh --ci >"$log" 2>&1
+status=$?
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+grep -vE '^[0-9]+ passed, [0-9]+ failed$|^failed: ' "$log"
+if [ -n "$summary" ]; then
+    set -- $summary
+    passed=$((passed + $1))
+    failed=$((failed + $3))
+    [ "$3" -gt 0 ] && failures+=("compat")
+fi
+if [ -z "$summary" ] || { [ "$status" -ne 0 ] && [ "${3:-0}" -eq 0 ]; }; then
+    record "compat" 1 "$log"
+fi
 
 echo "== install"
 # make install into a scratch prefix: the installed greenrun finds the installed library and
