@@ -11,8 +11,8 @@
 #
 # Each module runs in its own process group, killed at the time limit (290 s by default).  Not
 # with regrtest's own --timeout: its faulthandler watchdog thread blocks every signal in itself,
-# and under libgreen the signal mask belongs to the OS thread, which that green thread shares
-# with the tests, so no signal would reach them any more (SIGALRM-driven tests hang).
+# which hung SIGALRM-driven tests while libgreen's signal mask was the OS thread's.  Masks are
+# per green thread now; --timeout has not been tried again since.
 #
 # No test resource is enabled that reaches beyond this machine: regrtest runs without
 # "-u network", except for two modules that require it as a whole: test_socketserver, whose
