@@ -502,6 +502,17 @@ install_check() {
     } >"$log" 2>&1
     record "install:prefix" $? "$log"
     rm -rf "$prefix"
+    # Staged with DESTDIR for PREFIX=/usr: the staged greenrun finds the staged library.
+    local stage
+    stage=$(mktemp -d)
+    {
+        make --no-print-directory -s install DESTDIR="$stage" PREFIX=/usr &&
+            "$stage/usr/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
+            "$stage/usr/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$stage"'/usr/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
+            [ -f "$stage/usr/share/man/man1/greenrun.1" ] && [ -f "$stage/usr/share/man/man7/libgreen.7" ]
+    } >"$log" 2>&1
+    record "install:destdir" $? "$log"
+    rm -rf "$stage"
 }
 install_check
 
