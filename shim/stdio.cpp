@@ -231,12 +231,13 @@ bool held_by_other(FILE* fp)
     return false;
 }
 
-// glibc's stream lock for a scope (a cancellation unwinding through the scope releases it).
+// glibc's stream lock for a scope (a cancellation unwinding through the scope releases it), or
+// nothing for the _unlocked forms.  Not for a stream the program locks itself
+// (__fsetlocking FSETLOCKING_BYCALLER): glibc's own functions leave those unlocked too.
 class StreamLock {
 public:
-    // Not for a stream the program locks itself (__fsetlocking FSETLOCKING_BYCALLER): glibc's
-    // own functions leave those unlocked too.
-    explicit StreamLock(FILE* fp) : fp_(fp->_flags & _IO_USER_LOCK ? nullptr : fp)
+    explicit StreamLock(FILE* fp, bool lock = true)
+        : fp_(lock && !(fp->_flags & _IO_USER_LOCK) ? fp : nullptr)
     {
         if (fp_)
             flockfile(fp_);
@@ -634,26 +635,6 @@ namespace {
 
 constexpr int kNoReads = 0x0004;
 
-// glibc's stream lock for a scope, or nothing for the _unlocked forms.
-class MaybeLock {
-public:
-    MaybeLock(FILE* fp, bool lock) : fp_(lock && !(fp->_flags & _IO_USER_LOCK) ? fp : nullptr)
-    {
-        if (fp_)
-            flockfile(fp_);
-    }
-    ~MaybeLock()
-    {
-        if (fp_)
-            funlockfile(fp_);
-    }
-    MaybeLock(const MaybeLock&) = delete;
-    MaybeLock& operator=(const MaybeLock&) = delete;
-
-private:
-    FILE* fp_;
-};
-
 // The descriptor of a byte stream read green, or -1.
 int green_in_fd(FILE* fp)
 {
@@ -677,7 +658,7 @@ int refill(FILE* fp, StreamHold& hold)
 char* green_fgets(char* buf, size_t limit, FILE* fp, bool lock, size_t* count)
 {
     StreamHold hold(fp, true);
-    MaybeLock l(fp, lock);
+    StreamLock l(fp, lock);
     int old_error = fp->_flags & _IO_ERR_SEEN;
     fp->_flags &= ~_IO_ERR_SEEN;
     char* p = buf;
@@ -729,7 +710,7 @@ ssize_t do_getdelim(char** lineptr, size_t* n, int delim, FILE* fp)
         return REAL(getdelim)(lineptr, n, delim, fp);
     }
     StreamHold hold(fp, true);
-    MaybeLock l(fp, true);
+    StreamLock l(fp);
     if (*lineptr == nullptr || *n == 0) {
         *n = 120;
         *lineptr = static_cast<char*>(malloc(*n));
@@ -785,7 +766,7 @@ size_t do_fread(void* buf, size_t size, size_t count, FILE* fp, bool lock)
         return lock ? REAL(fread)(buf, size, count, fp) : REAL(fread_unlocked)(buf, size, count, fp);
     }
     StreamHold hold(fp, true);
-    MaybeLock l(fp, lock);
+    StreamLock l(fp, lock);
     char* s = static_cast<char*>(buf);
     size_t want = requested;
     while (want > 0) {
