@@ -94,12 +94,12 @@ struct SeedState {
     ev_timer real_wait;
     bool real_wait_fired = false;
 };
-__attribute__((tls_model("initial-exec"))) thread_local SeedState* tl_seed = nullptr;
 std::atomic<uint64_t> hubs_seeded{0};
 
-SeedState* seed_state()
+// The seeded state of hub h (by default the calling OS thread's).
+SeedState* seed_state(Hub* h = hub_self())
 {
-    SeedState* s = tl_seed;
+    SeedState* s = static_cast<SeedState*>(h->seed_state);
     if (__builtin_expect(s != nullptr, 1))
         return s;
     s = new SeedState;
@@ -109,7 +109,7 @@ SeedState* seed_state()
     s->chaos.seed(base ^ 0xc4a05c4a05ull);
     s->inject.seed(base ^ 0x1a7ec71a7ecull);
     s->ready = true;
-    tl_seed = s;
+    h->seed_state = s;
     return s;
 }
 
@@ -242,7 +242,8 @@ void install_failure_handlers()
 // no virtual timer of the parent's may fire here.
 void after_fork_child()
 {
-    if (SeedState* s = tl_seed)
+    Hub* h = hub_self();
+    if (SeedState* s = h ? static_cast<SeedState*>(h->seed_state) : nullptr)
         s->timers = nullptr;
 }
 
@@ -373,7 +374,7 @@ Green* seeded_pick(Hub* h)
     RunQueue& q = h->runq;
     if (q.empty())
         return nullptr;
-    uint64_t k = seed_state()->sched.below(q.length);
+    uint64_t k = seed_state(h)->sched.below(q.length);
     Green* prev = nullptr;
     Green* g = q.head;
     while (k--) {
@@ -469,7 +470,7 @@ void on_real_wait(struct ev_loop*, ev_timer* w, int)
 
 void seeded_poll(Hub* h)
 {
-    SeedState* s = seed_state();
+    SeedState* s = seed_state(h);
     Green* old_tail = h->runq.tail;
     // Virtual time moves on with the work done, so that a green thread that yields in a loop
     // while another sleeps does not wait forever.
@@ -506,7 +507,7 @@ void seeded_poll(Hub* h)
 
 int seeded_park_until(Hub* h, Green* self, int64_t deadline, int kind)
 {
-    SeedState* s = seed_state();
+    SeedState* s = seed_state(h);
     VTimer t = {deadline, self, s->timers, &s->timers};
     if (s->timers)
         s->timers->pprev = &t.next;

@@ -41,7 +41,10 @@ struct Green {
     Hub* hub = nullptr;             // the hub that runs it; never changes
     State state = State::Runnable;  // see State
     bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
-    int saved_errno = 0;            // its errno while another green thread runs
+    int saved_errno = 0;            // its errno while another context runs on its block
+    char* tp = nullptr;             // its thread pointer: its own TLS block (hub/tls.h), or
+                                    //   its OS thread's (the root; all, without blocks of
+                                    //   their own); none for the loop context (any block)
     int wake_reason = kWakeNormal;  // why park() returned
     std::atomic<uint32_t> park_seq{0};  // bumped after every park: a wake for an old wait is dropped
     ev_timer timer;                 // the deadline of its current wait
@@ -153,8 +156,14 @@ struct Hub {
     int fd_waits = 0;               // green threads parked on a descriptor
     bool deadlock_reported = false; // report_deadlock said its piece
     pthread_t os_thread;            // the real pthread_t of this OS thread
-    int* errno_ptr = nullptr;       // this OS thread's errno (saves a call on every switch)
+    char* tp = nullptr;             // the thread pointer in use (the FS base)
+    uintptr_t errno_off = 0;        // errno below the thread pointer (any block; saves a call
+                                    //   on every switch)
     HubStats stats = {};
+    // State other parts keep per OS thread, here rather than in thread-local variables, which
+    // are each green thread's own (hub/tls.h).
+    void* seed_state = nullptr;     // hub/chaos.cpp's SeedState, made on first need
+    void* dns_channel = nullptr;    // resolver/channel.cpp's Channel, made on first look-up
 
     // ---- diagnostics (hub/diag.cpp) ----
     int live = 0;                   // green threads of this hub alive, root included

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "signal.h"
 #include "sys.h"
+#include "tls.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -66,9 +67,13 @@ inline void asan_start(Green*, Green*) {}
 inline void asan_finish(Green*, Green*) {}
 #endif
 
+inline int& errno_of(Hub* h) { return *reinterpret_cast<int*>(tls_current() - h->errno_off); }
+
 // Releases what a dead green thread no longer needs once nobody runs on its stack.
 void reap(Green* dead)
 {
+    if (dead->tp != dead->hub->root->tp)
+        tls_destroy(dead->tp);
     stack_put(&dead->stack);
     if (dead->detached && !dead->is_root)  // a root's record stays its hub's
         green_free(dead);
@@ -77,13 +82,25 @@ void reap(Green* dead)
 void switch_to(Hub* h, Green* next)
 {
     Green* self = h->current;
-    self->saved_errno = *h->errno_ptr;
+    // Saved and restored even when the two have blocks of their own: the root and the loop
+    // context share one.
+    self->saved_errno = errno_of(h);
     h->current = next;
     next->state = State::Running;
     sigmask_switch(h, next);
     h->stats.switches++;
     h->heartbeat.store(h->stats.switches, std::memory_order_relaxed);  // for the watchdog
     asan_start(self, next);
+    // The loop context has no block of its own: it runs on the block in use, which saves a
+    // change of FS base (hub/tls.h) on each way through the loop.  But not on a dead green
+    // thread's block, which the loop frees (reap).
+    char* tp = next->tp;
+    if (!tp && self->state == State::Dead)
+        tp = h->root->tp;
+    if (tp && tp != h->tp) {
+        tls_switch(h->tp, tp);
+        h->tp = tp;
+    }
     ctx::transfer_t t = ctx::jump_fcontext(next->ctx, self);
     after_resume(t);
 }
@@ -97,7 +114,7 @@ void after_resume(ctx::transfer_t t)
     asan_finish(self, prev);
     if (prev->state == State::Dead)
         reap(prev);
-    *h->errno_ptr = self->saved_errno;
+    errno_of(h) = self->saved_errno;
 }
 
 // The running green thread gives up the CPU (its state is already set): run the next runnable
@@ -236,6 +253,8 @@ void after_fork_child()
     Hub* h = tl_hub;
     if (!h)
         return;
+    if (h->current->tp != h->root->tp)
+        tls_after_fork(h->current->tp, h->root->tp);
     arena_after_fork();
     stack_after_fork();
     fd_after_fork_child();
@@ -287,7 +306,9 @@ bool hub_attach()
     h->current = root;
     h->loop.hub = h;
     h->os_thread = pthread_self();
-    h->errno_ptr = &errno;
+    root->tp = tls_current();
+    h->tp = root->tp;
+    h->errno_off = uintptr_t(root->tp - reinterpret_cast<char*>(&errno));
     h->tid = int(raw_syscall(SYS_gettid));
     h->live = 1;
     h->loop_now = mono_now();

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "signal.h"
 #include "sys.h"
+#include "tls.h"
 
 namespace green {
 
@@ -147,13 +148,29 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
         g->stack_size = g->stack.size;
         g->guard_size = attr.guard_size;
     }
+    // As glibc does, the thread's TLS comes out of the top of its stack, its own or the
+    // program's (pthread_attr_setstack), which must leave room to run.
+    char* top = g->stack_lo + g->stack_size;
+    size_t tls = tls_area_size();
+    constexpr size_t kMinRest = 2048;  // glibc's MINIMAL_REST_STACK
+    if (tls && g->stack_size < tls + kMinRest) {
+        stack_put(&g->stack);
+        green_free(g);
+        return EINVAL;
+    }
+    g->tp = tls ? tls_create(top, h->root->tp) : h->root->tp;
+    if (!g->tp) {
+        stack_put(&g->stack);
+        green_free(g);
+        return EAGAIN;
+    }
     g->hub = h;
     g->start = start;
     g->arg = arg;
     g->detached = attr.detached;
     g->sched_policy = attr.sched_policy;
     g->sched_priority = attr.sched_priority;
-    g->ctx = ctx::make_fcontext(g->stack_lo + g->stack_size, g->stack_size, green_entry);
+    g->ctx = ctx::make_fcontext(top - tls, g->stack_size - tls, green_entry);
     long live = live_greens.fetch_add(1) + 1;
     h->live++;
     sigmask_spawned(h, g);
@@ -172,6 +189,8 @@ namespace {
 {
     resume_entry(t);
     Green* self = green_self();
+    if (self->tp != self->hub->root->tp)
+        tls_thread_start();
     volatile char marker = 0;
     self->entry_marker = reinterpret_cast<uintptr_t>(&marker);
     if (setjmp(self->exit_jmp) == 0)
@@ -278,6 +297,10 @@ void cleanup_unwind_next(void* buf)
 
 void green_finish(Green* self)
 {
+    // glibc's order: thread_local destructors, then pthread_key ones.  A root green thread's
+    // thread_local objects are left to exit(), as glibc leaves the main thread's.
+    if (self->tp != self->hub->root->tp)
+        tls_thread_exit();
     keys_run_destructors(self);
     if (green_exit_hook)
         green_exit_hook(self);

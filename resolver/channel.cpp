@@ -96,8 +96,6 @@ struct Channel {
     WindowWait* wait_tail = nullptr;
 };
 
-thread_local Channel* tl_channel = nullptr;
-
 // c-ares's next deadline.  ares_timeout walks every outstanding query, so it is asked only when
 // the timer fires (ten thousand look-ups in flight would otherwise cost it quadratic time); a
 // timer that fires early only makes it ask again.
@@ -171,12 +169,16 @@ void on_sock_state(void* data, ares_socket_t fd, int readable, int writable)
     ev_io_start(c->hub->evloop, &w->io);
 }
 
-void forget_channel_in_child() { tl_channel = nullptr; }
+void forget_channel_in_child()
+{
+    if (Hub* h = hub_self())
+        h->dns_channel = nullptr;
+}
 
 Channel* channel()
 {
-    if (tl_channel)
-        return tl_channel;
+    if (Channel* c = static_cast<Channel*>(hub_self()->dns_channel))
+        return c;
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, [] {
         ares_library_init(ARES_LIB_INIT_ALL);
@@ -234,7 +236,7 @@ Channel* channel()
 
     ev_timer_init(&c->timer, on_timer, 0., 0.);
     c->timer.data = c;
-    tl_channel = c;
+    hub_self()->dns_channel = c;
     return c;
 }
 

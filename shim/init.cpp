@@ -12,6 +12,7 @@
 #include "../hub/diag.h"
 #include "../hub/hub.h"
 #include "../hub/log.h"
+#include "../hub/tls.h"
 #include "real.h"
 #include "shim.h"
 #include "sync.h"
@@ -39,6 +40,7 @@ __attribute__((constructor)) void libgreen_init()
 {
     green::config_load();
     green::real_resolve();
+    green::tls_setup();
     green::dns_setup();
     green::green_exit_hook = green::mutex_thread_exit;
     if (!green::hub_attach()) {

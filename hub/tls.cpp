@@ -1,0 +1,298 @@
+// Thread-local storage of green threads: layout, creation, switch (see hub/tls.h).
+//
+// What stays the OS thread's, and why:
+//  * The control block's self word (THREAD_SELF, %fs:16) keeps naming the OS thread's own
+//    descriptor.  glibc's recursive internal locks (stdio streams, the loader's lock) take it as
+//    their owner's identity; libgreen already orders green threads around those locks with green
+//    locks of its own, and relies on a green thread that parked inside one (a stream it writes to
+//    a slow pipe) not making the next one wait in the kernel, which would freeze the hub.
+//  * glibc malloc's per-thread words (its cache of free chunks and its arena): glibc frees the
+//    cache only when a real thread exits, which green threads never do, so a cache per green
+//    thread would leak with every thread.  Which words they are is not public: the first malloc
+//    on a fresh block shows which words of the C library's block it sets (probe_malloc).
+//  * The resolver state pointer (__resp): res_init and the res_* functions keep _res per OS
+//    thread, as libgreen's resolver wrappers expect.
+//  * libgreen's own TLS block: the hub pointer.  (What else libgreen keeps per OS thread is in
+//    its Hub, not in thread-local variables.)
+// These words do not change while the OS thread lives, so a new block inherits them from the
+// block of the context that creates it.  The blocks of sanitizer runtimes, whose per-thread state
+// describes the OS thread and changes all the time, are carried instead: every switch copies
+// them from the block it leaves to the block it enters.
+#include "tls.h"
+
+// green.h (libev's header) first: <link.h> brings <elf.h>, whose EV_NONE macro would break
+// libev's enum.
+#include "green.h"
+#include "log.h"
+#include "spinlock.h"
+#include "sys.h"
+
+#include <asm/prctl.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+namespace green {
+
+namespace {
+
+// A carried span: bytes [tp - off, tp - off + len) of every block.
+struct Span {
+    uint32_t off;
+    uint32_t len;
+};
+constexpr int kMaxSpans = 16;
+struct Spans {
+    Span span[kMaxSpans];
+    int n;
+    void add(char* tp, const char* addr, size_t len)
+    {
+        if (n < kMaxSpans)
+            span[n++] = Span{uint32_t(tp - addr), uint32_t(len)};
+    }
+};
+Spans inherited;  // copied from the creator's block when a block is made
+Spans carried;    // copied from block to block at every switch
+
+// The layout, learnt by tls_setup.  area_size 0: green threads share their OS thread's block.
+size_t tcb_size = 0;      // glibc's struct pthread
+size_t static_size = 0;   // static TLS of every module, the surplus for dlopen, the TCB
+size_t static_align = 0;
+size_t area_size = 0;
+long rseq_cpu_id = -1;    // offset of the TCB's rseq cpu_id from the thread pointer
+bool use_wrfsbase = false;
+uint32_t libc_off = 0, libc_len = 0;  // the C library's block
+
+void* (*allocate_tls)(void*) = nullptr;
+void (*deallocate_tls)(void*, bool) = nullptr;
+void (*ctype_init)() = nullptr;
+void (*call_tls_dtors)() = nullptr;
+
+SpinLock probe_lock;
+std::atomic<bool> probed{false};
+
+bool contains(const char* lo, size_t len, const void* p)
+{
+    return static_cast<const char*>(p) >= lo && static_cast<const char*>(p) < lo + len;
+}
+
+bool is_sanitizer_runtime(const char* path)
+{
+    static const char* const names[] = {"libasan.so", "libubsan.so", "liblsan.so", "libtsan.so",
+                                        "libhwasan.so"};
+    for (const char* n : names)
+        if (strstr(path, n))
+            return true;
+    return false;
+}
+
+struct Scan {
+    char* tp;
+    size_t lowest;  // the farthest block end below tp
+    bool libc_found;
+};
+
+int scan_module(dl_phdr_info* info, size_t, void* arg)
+{
+    Scan* s = static_cast<Scan*>(arg);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_TLS || !info->dlpi_tls_data)
+            continue;
+        char* data = static_cast<char*>(info->dlpi_tls_data);
+        size_t len = ph.p_memsz;
+        if (data > s->tp || size_t(s->tp - data) > s->lowest)
+            s->lowest = data > s->tp ? SIZE_MAX : size_t(s->tp - data);
+        if (is_sanitizer_runtime(info->dlpi_name)) {
+            carried.add(s->tp, data, len);
+        } else if (contains(data, len, &tl_hub)) {
+            inherited.add(s->tp, data, len);
+        } else if (contains(data, len, &errno)) {
+            libc_off = uint32_t(s->tp - data);
+            libc_len = uint32_t(len);
+            s->libc_found = true;
+        }
+    }
+    return 0;
+}
+
+inline void copy_spans(const Spans& spans, char* to_tp, const char* from_tp)
+{
+    for (int i = 0; i < spans.n; i++)
+        memcpy(to_tp - spans.span[i].off, from_tp - spans.span[i].off, spans.span[i].len);
+}
+
+void set_fs(char* tp)
+{
+    if (use_wrfsbase)
+        __asm__ volatile("wrfsbase %0" : : "r"(tp) : "memory");
+    else
+        raw_syscall(SYS_arch_prctl, ARCH_SET_FS, long(tp));
+}
+
+// Copies the OS thread's control block (all but the words that locate this block's TLS) and
+// makes the copy's rseq area say "not registered": the kernel updates only the original's, so
+// sched_getcpu must not read a stale CPU number from the copy.
+void copy_tcb(char* tp, const char* os_tp, bool whole)
+{
+    constexpr size_t kLocating = 2 * sizeof(void*);  // header.tcb, header.dtv
+    if (whole)
+        memcpy(tp, os_tp, tcb_size);
+    else
+        memcpy(tp + kLocating, os_tp + kLocating, tcb_size - kLocating);
+    *reinterpret_cast<char**>(tp) = tp;  // header.tcb: %fs:0, the base of every TLS address
+    if (rseq_cpu_id >= 0) {
+        int32_t unregistered = RSEQ_CPU_ID_REGISTRATION_FAILED;
+        memcpy(tp + rseq_cpu_id, &unregistered, sizeof unregistered);
+    }
+}
+
+char* make_tls(char* top, char* os_tp)
+{
+    uintptr_t at = reinterpret_cast<uintptr_t>(top - tcb_size) & ~uintptr_t(static_align - 1);
+    char* tp = reinterpret_cast<char*>(at);
+    copy_tcb(tp, os_tp, true);
+    if (!allocate_tls(tp))  // the DTV, and every static block from its module's image
+        return nullptr;
+    return tp;
+}
+
+// The words of the C library's block that the first malloc of a new thread sets: malloc's
+// per-thread cache and arena.  Learnt once, on the OS thread that makes the first green thread
+// with a block of its own: for a moment it runs on a scratch block, as fresh as a green thread's,
+// with every signal blocked, and calls malloc there.  That costs one arena and one cache, kept
+// (as a real thread's would be, had it never ended).  When malloc is not glibc's (a program
+// linked with jemalloc), there is nothing of malloc's in the C library's block to carry.
+bool probe_malloc()
+{
+    void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    void* glibc_malloc = libc ? dlsym(libc, "malloc") : nullptr;
+    if (libc)
+        dlclose(libc);
+    if (!glibc_malloc || dlsym(RTLD_DEFAULT, "malloc") != glibc_malloc)
+        return true;
+    char* mem = static_cast<char*>(malloc(area_size));
+    if (!mem)
+        return false;
+    char* os_tp = tls_current();
+    char* tp = make_tls(mem + area_size, os_tp);
+    if (!tp) {
+        free(mem);
+        return false;
+    }
+    char* block = tp - libc_off;
+    uint64_t before[64];
+    size_t words = libc_len / 8;
+    memcpy(before, block, words * 8);
+    sigset_t all, old;
+    sigfillset(&all);
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&all), long(&old), _NSIG / 8);
+    set_fs(tp);
+    void* (*volatile alloc)(size_t) = malloc;  // not a pair the compiler may drop
+    free(alloc(64));
+    set_fs(os_tp);
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&old), 0, _NSIG / 8);
+    size_t errno_word = (libc_off - size_t(os_tp - reinterpret_cast<char*>(&errno))) / 8;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t now;
+        memcpy(&now, block + w * 8, 8);
+        if (now != before[w] && w != errno_word)
+            inherited.add(os_tp, os_tp - libc_off + w * 8, 8);
+    }
+    deallocate_tls(tp, false);
+    free(mem);
+    return true;
+}
+
+void disable(const char* why)
+{
+    area_size = 0;
+    GREEN_WARN("green threads share their OS thread's thread-local storage: %s", why);
+}
+
+// Once, at the first green thread with a block of its own.
+bool probe()
+{
+    if (probed.load(std::memory_order_acquire))
+        return area_size != 0;
+    SpinGuard g(probe_lock);
+    if (probed.load(std::memory_order_relaxed))
+        return area_size != 0;
+    if (area_size && !probe_malloc())
+        disable("no memory to learn malloc's thread state with");
+    probed.store(true, std::memory_order_release);
+    return area_size != 0;
+}
+
+}  // namespace
+
+void tls_setup()
+{
+    allocate_tls = reinterpret_cast<void* (*)(void*)>(
+        dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE"));
+    deallocate_tls = reinterpret_cast<void (*)(void*, bool)>(
+        dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE"));
+    auto static_info = reinterpret_cast<void (*)(size_t*, size_t*)>(
+        dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info", "GLIBC_PRIVATE"));
+    ctype_init = reinterpret_cast<void (*)()>(dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE"));
+    call_tls_dtors =
+        reinterpret_cast<void (*)()>(dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE"));
+    if (!allocate_tls || !deallocate_tls || !static_info || !ctype_init || !call_tls_dtors)
+        return disable("this C library does not offer what a thread's TLS is made with");
+    static_info(&static_size, &static_align);
+    // struct pthread ends with its rseq area (glibc 2.35 and later), 32 bytes, and is aligned
+    // to 64; __rseq_offset says where that area is from the thread pointer.
+    tcb_size = (size_t(__rseq_offset) + 32 + 63) & ~size_t(63);
+    char* tp = tls_current();
+    Scan s = {tp, 0, false};
+    dl_iterate_phdr(scan_module, &s);
+    if (*reinterpret_cast<char**>(tp + 16) != tp || __rseq_offset <= 0 || tcb_size > 8192 ||
+        static_align == 0 || (static_align & (static_align - 1)) ||
+        static_size < tcb_size + s.lowest || !s.libc_found || libc_len > 512)
+        return disable("the C library's thread control block is not laid out as expected");
+    if (void* resp = dlsym(RTLD_DEFAULT, "__resp"); resp && contains(tp - libc_off, libc_len, resp))
+        inherited.add(tp, static_cast<char*>(resp), sizeof(void*));
+    if (__rseq_size > 0)
+        rseq_cpu_id = __rseq_offset + long(offsetof(struct rseq, cpu_id));
+    use_wrfsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+    // Below the thread pointer, aligned down from top - tcb_size: room for every static block.
+    area_size = (static_size + static_align + 15) & ~size_t(15);
+}
+
+size_t tls_area_size() { return probe() ? area_size : 0; }
+
+char* tls_create(char* top, char* os_tp)
+{
+    char* tp = make_tls(top, os_tp);
+    if (tp)
+        copy_spans(inherited, tp, tls_current());
+    return tp;
+}
+
+void tls_destroy(char* tp) { deallocate_tls(tp, false); }
+
+void tls_switch(char* from, char* to)
+{
+    copy_spans(carried, to, from);
+    set_fs(to);
+}
+
+void tls_thread_start() { ctype_init(); }
+
+void tls_thread_exit() { call_tls_dtors(); }
+
+void tls_after_fork(char* tp, char* os_tp) { copy_tcb(tp, os_tp, false); }
+
+}  // namespace green
