@@ -283,8 +283,11 @@ Snapshot* load(const char* path)
         s->spaces = SpaceMask::current();
         // A change in the same timestamp tick as this read could leave the identity as it
         // is: trust the copy only when the file's last change is a second older than the read.
-        s->trusted = st.st_ctim.tv_sec < now.tv_sec - 1 ||
-                     (st.st_ctim.tv_sec == now.tv_sec - 1 && st.st_ctim.tv_nsec < now.tv_nsec);
+        // And only when anyone may read it: otherwise whether a look-up may read it depends on
+        // the caller's credentials at that moment, as the open glibc would make tells.
+        s->trusted = (st.st_mode & S_IROTH) &&
+                     (st.st_ctim.tv_sec < now.tv_sec - 1 ||
+                      (st.st_ctim.tv_sec == now.tv_sec - 1 && st.st_ctim.tv_nsec < now.tv_nsec));
         if (!parse(s, data, n)) {
             delete s;
             s = nullptr;

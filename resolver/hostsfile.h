@@ -4,8 +4,8 @@
 // getaddrinfo under libgreen.  libgreen keeps one parsed copy of the file and checks on every
 // call, with one stat, that the file is still the one it read (device, inode, size, mtime and
 // ctime to the nanosecond); an edited file is read again at once.  A copy read while the file
-// could still change within the same timestamp (its ctime less than a second before the read)
-// is used for that call only, so an edit is never missed.
+// could still change within the same timestamp (its ctime less than a second before the read),
+// or that not everyone may read, is used for that call only, so an edit is never missed.
 //
 // The answers are glibc 2.36's (nss/nss_files/files-hosts.c), to the byte where a caller can
 // see it: the same line matches (case-insensitive name or alias in the caller's locale), the

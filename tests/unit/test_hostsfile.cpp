@@ -12,6 +12,7 @@ extern "C" {
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -67,6 +68,7 @@ int setup(void**)
     int fd = mkstemp(path);
     if (fd < 0)
         return -1;
+    fchmod(fd, 0644);  // a copy of a file not everyone may read is never kept
     close(fd);
     return 0;
 }
