@@ -301,15 +301,16 @@ Snapshot* load(const char* path)
 bool address(const Line& l, int af, int* family, const unsigned char** bytes)
 {
     static const unsigned char loopback[4] = {127, 0, 0, 1};
-    const auto* v6 = reinterpret_cast<const in6_addr*>(l.v6);
+    static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char loopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     switch (af) {
     case AF_INET:
         *family = AF_INET;
         if (l.pton & kPton4)
             *bytes = l.v4;
-        else if ((l.pton & kPton6) && IN6_IS_ADDR_V4MAPPED(v6))
+        else if ((l.pton & kPton6) && memcmp(l.v6, mapped_prefix, 12) == 0)
             *bytes = l.v6 + 12;
-        else if ((l.pton & kPton6) && IN6_IS_ADDR_LOOPBACK(v6))
+        else if ((l.pton & kPton6) && memcmp(l.v6, loopback6, 16) == 0)
             *bytes = loopback;
         else
             return false;
@@ -520,9 +521,11 @@ nss_status multi(const Snapshot* s, size_t pos, const char* name, int af, hosten
         auto** out_addrs = static_cast<char**>(out.alloc((addrs.size + 1) * kPtr, kPtr));
         auto** out_aliases = static_cast<char**>(out.alloc((aliases.size + 1) * kPtr, kPtr));
         if (out_addrs && out_aliases) {
-            memcpy(out_addrs, addrs.items, addrs.size * kPtr);
+            if (addrs.size)
+                memcpy(out_addrs, addrs.items, addrs.size * kPtr);
             out_addrs[addrs.size] = nullptr;
-            memcpy(out_aliases, aliases.items, aliases.size * kPtr);
+            if (aliases.size)
+                memcpy(out_aliases, aliases.items, aliases.size * kPtr);
             out_aliases[aliases.size] = nullptr;
             result->h_addr_list = out_addrs;
             result->h_aliases = out_aliases;

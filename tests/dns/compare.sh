@@ -22,6 +22,7 @@
 #   hosts-edit             build/tools/hosts_edit: edits of the file between look-ups in one
 #                          process, seen at once; the same output with and without libgreen
 #   valgrind-hosts         hosts_edit under libgreen and memcheck: no leak, no error
+#   san-hosts              hosts_nss_check --quick under the ASan+UBSan build
 # The runs with GREEN_RESOLV_CONF see on /etc/resolv.conf a nameserver where nothing listens:
 # a call that libgreen leaves to glibc fails visibly there, and never reaches the machine's own
 # nameserver.  Prints "ok - dns:NAME" or "FAIL - dns:NAME" (with at most 30 lines of detail) per
@@ -320,6 +321,19 @@ if command -v valgrind >/dev/null; then
     result valgrind-hosts $status "exit $status" "$TMP/valgrind-hosts.log"
 else
     result valgrind-hosts 1 "valgrind is not installed"
+fi
+
+# The copy of the file under the ASan+UBSan build (its buffers are the caller's: an overrun
+# there would corrupt the caller silently).
+if [ -f "$B/san/libgreen.so" ]; then
+    asan_rt=$(g++ -print-file-name=libasan.so)
+    in_ns_hosts "$TMP/hosts" env RESOLV_MULTI=on LD_PRELOAD="$PWD/$B/san/libgreen.so $asan_rt" \
+        ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 \
+        UBSAN_OPTIONS=halt_on_error=1 "$B/tools/hosts_nss_check" --quick >"$TMP/san-hosts.log" 2>&1
+    status=$?
+    result san-hosts $status "exit $status" "$TMP/san-hosts.log"
+else
+    result san-hosts 1 "$B/san/libgreen.so is missing (make san)"
 fi
 
 # --run-libc-freeres=no: glibc 2.36's exit-time clean-up, which valgrind runs by default, makes

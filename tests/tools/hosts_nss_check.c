@@ -293,8 +293,8 @@ int main(int argc, char **argv)
     /* glibc reads host.conf (and RESOLV_MULTI) with its first resolver configuration. */
     gethostbyname("localhost");
     /* Two buffers of the same alignment, so that offsets compare. */
-    buf_a = aligned_alloc(64, BUFMAX + 128);
-    buf_b = aligned_alloc(64, BUFMAX + 128);
+    buf_a = aligned_alloc(64, BUFMAX + 144);
+    buf_b = aligned_alloc(64, BUFMAX + 144);
 
     file_tokens();
     int nfile = nnames;
