@@ -25,11 +25,18 @@ WARN     := -Wall -Wextra -Wno-missing-field-initializers
 CXXFLAGS ?= -O2 -g
 # -fno-plt: calls to libev, Boost.Context and libc go through the GOT directly, which saves a
 # jump on every context switch.
-LIB_CXXFLAGS := $(CXXFLAGS) -std=c++17 -fPIC -fno-plt -fvisibility=hidden $(WARN) -MMD -MP
+# GREEN_NSS_STUB: the library shim/hostsfile.cpp embeds (see NSS_STUB below).
+LIB_CXXFLAGS := $(CXXFLAGS) -std=c++17 -fPIC -fno-plt -fvisibility=hidden $(WARN) -MMD -MP \
+                -DGREEN_NSS_STUB='"$(B)/nss/libnss_greenfiles.so.2"'
 LIB_LDLIBS   := -lev -lboost_context -lcares -ldl
 # The SONAME makes libgreen, once preloaded, the NSS module "green" glibc's dlopen asks for
 # (see shim/dns.cpp).
 SONAME       := -Wl,-soname,libnss_green.so.2
+# The NSS module "greenfiles" (the hosts database's files source, answered by libgreen): an
+# empty library whose SONAME is the one glibc's dlopen asks for and whose one dependency is
+# libgreen (by its SONAME, recorded from an empty library that bears it).  libgreen embeds it
+# and loads it from memory (shim/hostsfile.cpp).
+NSS_STUB     := $(B)/nss/libnss_greenfiles.so.2
 SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 HUB_SRC  := $(wildcard hub/*.cpp)
@@ -68,6 +75,15 @@ $(B)/libgreen.so: $(LIB_OBJ)
 
 $(B)/san/libgreen.so: $(SAN_OBJ)
 	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
+
+$(B)/nss/libnss_green.so.2:
+	@mkdir -p $(dir $@)
+	$(CC) -shared -nostdlib -o $@ -Wl,-soname,libnss_green.so.2 -x c /dev/null
+
+$(NSS_STUB): $(B)/nss/libnss_green.so.2
+	$(CC) -shared -nostdlib -s -o $@ -Wl,-soname,libnss_greenfiles.so.2 -Wl,--no-as-needed $<
+
+$(B)/obj/shim/hostsfile.o $(B)/san/shim/hostsfile.o: $(NSS_STUB)
 
 $(B)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

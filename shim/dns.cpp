@@ -9,9 +9,10 @@
 // libgreen itself (that is its SONAME, so dlopen finds it already loaded), and calls the
 // _nss_green_* functions below.  On a green thread they run resolver/ on c-ares, parking
 // instead of blocking; elsewhere (the hub's loop, unmanaged OS threads) they call glibc's own
-// _nss_dns_* functions, which block as they always did.  Other sources in the hosts line
-// (files, mdns, myhostname, ...) stay as they are: files never waits on the network, and
-// modules loaded from their own libraries call libc through the PLT, so their sockets are green.
+// _nss_dns_* functions, which block as they always did.  The "files" source becomes libgreen's
+// "greenfiles", which answers from a copy of /etc/hosts (shim/hostsfile.cpp).  Other sources in
+// the hosts line (mdns, myhostname, ...) stay as they are: modules loaded from their own
+// libraries call libc through the PLT, so their sockets are green.
 #include <dlfcn.h>
 #include <netdb.h>
 #include <nss.h>
@@ -51,12 +52,10 @@ bool private_symbol(F* f, const char* name)
     return *f != nullptr;
 }
 
-// The hosts line of nsswitch.conf with every "dns" source renamed "green" (actions in
-// brackets kept), or false when it names no dns source.  glibc's default without a hosts
-// line is "dns [!UNAVAIL=return] files".
-bool green_hosts_line(char* out, size_t outlen)
+// The hosts line of nsswitch.conf; glibc's default without one is "dns [!UNAVAIL=return] files".
+void hosts_line(char* line, size_t len)
 {
-    char line[1024] = "dns [!UNAVAIL=return] files";
+    snprintf(line, len, "%s", "dns [!UNAVAIL=return] files");
     if (FILE* f = fopen("/etc/nsswitch.conf", "re")) {
         char buf[1024];
         while (fgets(buf, sizeof buf, f)) {
@@ -65,23 +64,29 @@ bool green_hosts_line(char* out, size_t outlen)
                 continue;
             p += 6;
             p[strcspn(p, "#\n")] = '\0';
-            snprintf(line, sizeof line, "%s", p);
+            snprintf(line, len, "%s", p);
         }
         fclose(f);
     }
-    size_t o = 0;
+}
+
+// line with every source named from renamed to, actions in brackets kept; false when it
+// names no such source (out is then line).
+bool rename_source(const char* line, const char* from, const char* to, char* out, size_t outlen)
+{
+    size_t o = 0, nfrom = strlen(from), nto = strlen(to);
     bool found = false, in_action = false;
-    for (const char* p = line; *p && o + 8 < outlen;) {
+    for (const char* p = line; *p && o + nto + 1 < outlen;) {
         if (*p == '[')
             in_action = true;
         else if (*p == ']')
             in_action = false;
         bool word_start = p == line || strchr(" \t]", p[-1]);
-        if (!in_action && word_start && strncmp(p, "dns", 3) == 0 &&
-            (p[3] == '\0' || strchr(" \t[", p[3]))) {
-            memcpy(out + o, "green", 5);
-            o += 5;
-            p += 3;
+        if (!in_action && word_start && strncmp(p, from, nfrom) == 0 &&
+            (p[nfrom] == '\0' || strchr(" \t[", p[nfrom]))) {
+            memcpy(out + o, to, nto);
+            o += nto;
+            p += nfrom;
             found = true;
             continue;
         }
@@ -126,14 +131,22 @@ void green::dns_setup()
 {
     if (!family_green(kDns))
         return;  // glibc's own resolver, which blocks the OS thread
-    if (!private_symbol(&glibc_dns.byname4, "_nss_dns_gethostbyname4_r") ||
-        !private_symbol(&glibc_dns.byname3, "_nss_dns_gethostbyname3_r") ||
-        !private_symbol(&glibc_dns.byaddr2, "_nss_dns_gethostbyaddr2_r")) {
+    bool dns = private_symbol(&glibc_dns.byname4, "_nss_dns_gethostbyname4_r") &&
+               private_symbol(&glibc_dns.byname3, "_nss_dns_gethostbyname3_r") &&
+               private_symbol(&glibc_dns.byaddr2, "_nss_dns_gethostbyaddr2_r");
+    if (!dns)
         GREEN_WARN("this C library has no _nss_dns functions: DNS look-ups block the hub");
-        return;
-    }
-    char line[1100];
-    if (green_hosts_line(line, sizeof line) && __nss_configure_lookup("hosts", line) != 0)
+    char line[1024], step[1200], out[1400];
+    hosts_line(line, sizeof line);
+    bool renamed = dns && rename_source(line, "dns", "green", step, sizeof step);
+    if (!renamed)
+        snprintf(step, sizeof step, "%s", line);
+    // The files module is loaded only for a hosts line that names the files source.
+    if (rename_source(step, "files", "greenfiles", out, sizeof out) && files_setup())
+        renamed = true;
+    else
+        snprintf(out, sizeof out, "%s", step);
+    if (renamed && __nss_configure_lookup("hosts", out) != 0)
         GREEN_WARN("cannot configure the hosts database: DNS look-ups block the hub");
 }
 

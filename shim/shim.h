@@ -57,8 +57,12 @@ private:
 // descriptor, which glibc closes with an internal call (shim/stdio.cpp).
 void stdio_closing(FILE* fp);
 
-// Re-points the hosts database's "dns" source at libgreen's resolver (shim/dns.cpp).
+// Re-points the hosts database's "dns" source at libgreen's resolver and its "files" source at
+// libgreen's copy of /etc/hosts (shim/dns.cpp).
 void dns_setup();
+
+// Makes the NSS module "greenfiles" loadable (shim/hostsfile.cpp); false if it cannot be.
+bool files_setup();
 
 }  // namespace green
 

@@ -13,6 +13,16 @@
 #   flood-10000            dns_flood 10000 succeeds on at most 2 OS threads
 #   valgrind-leaks         dns_query --short leaks nothing definite and makes no memcheck error
 #   server-load            the server itself answers 65536 pipelined queries correctly
+# and, with a test hosts file bind-mounted on /etc/hosts as well (libgreen answers the files
+# source from its own copy of the file, shim/hostsfile.cpp):
+#   hosts-file-*           dns_query --section hosts-file, glibc's output against libgreen's,
+#                          with /etc/host.conf's "multi" on and off (RESOLV_MULTI)
+#   hosts-nss-check-*      build/tools/hosts_nss_check: libgreen's NSS functions against
+#                          glibc's _nss_files ones, call by call, every buffer size
+#   hosts-edit             build/tools/hosts_edit: edits of the file between look-ups in one
+#                          process, seen at once; the same output with and without libgreen
+#   valgrind-hosts         hosts_edit under libgreen and memcheck: no leak, no error
+#   san-hosts              hosts_nss_check --quick under the ASan+UBSan build
 # The runs with GREEN_RESOLV_CONF see on /etc/resolv.conf a nameserver where nothing listens:
 # a call that libgreen leaves to glibc fails visibly there, and never reaches the machine's own
 # nameserver.  Prints "ok - dns:NAME" or "FAIL - dns:NAME" (with at most 30 lines of detail) per
@@ -58,6 +68,60 @@ finish() {
 in_ns() {
     timeout -k 5 "$T" unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$@"
 }
+
+# in_ns_hosts HOSTS COMMAND...: in_ns with the test resolv.conf, and HOSTS on /etc/hosts.
+in_ns_hosts() {
+    timeout -k 5 "$T" unshare -m sh -c \
+        'mount --bind "$0" /etc/resolv.conf && mount --bind "$1" /etc/hosts && shift && exec "$@"' \
+        "$CONF" "$@"
+}
+
+# The test hosts file: aliases, a name on several lines (IPv4 and IPv6), case differences, a
+# name found only on a later line, lines glibc skips (bad addresses, comments, blank lines),
+# a comment after the names, white space before the address and after the names, CR LF, an
+# IPv4-mapped address, a line of 150 aliases and a comment line, each over 1024 bytes (glibc's
+# buffer grows for them), a NUL byte in a line, and a last line with no newline (glibc reads
+# its leading white space oddly: the answers must be its answers all the same).
+write_test_hosts() {
+    {
+        printf '# the test hosts file of tests/dns/compare.sh\n'
+        printf '127.0.0.1\tlocalhost\n'
+        printf '::1\t\tlocalhost ip6-localhost ip6-loopback\n'
+        printf '10.77.0.1\talpha alpha.test Alpha-Alias\t# a comment after the names\n'
+        printf '10.77.0.2\tbeta\n'
+        printf '10.77.0.3\talpha second-alpha\n'
+        printf '2001:db8::77:1\talpha six-alpha\n'
+        printf 'fd00::77:2\tgamma\n'
+        printf '  10.77.0.4   indented\n'
+        printf '10.77.0.5 trailing-ws \t \n'
+        printf '\t# an indented comment\n\n'
+        printf '10.77.0.256\tbadaddr\n'
+        printf '1.2.3\tshort-form\n'
+        printf '0x0a.1.2.3\thexaddr\n'
+        printf '::ffff:10.77.0.6\tmapped mapped-alias\n'
+        printf '10.77.0.7\tUPPER Mixed.Case\n'
+        printf '10.77.0.8\tdup\n'
+        printf '10.77.0.8\tdup dup2\n'
+        printf '10.77.0.9#nospace-comment\n'
+        printf '10.77.0.10\n'
+        printf '10.77.0.11\tcrlf crlf-alias\r\n'
+        printf 'fe80::1%%lo\tscoped\n'
+        printf '10.77.0.12\tmany'
+        for i in $(seq 1 150); do printf ' many-alias-%d' "$i"; done
+        printf '\n#'
+        for i in $(seq 1 120); do printf ' long comment'; done
+        printf '\n10.77.0.13\tafter-long\n'
+        printf '10.77.0.14\ttab\tseparated\taliases\n'
+        printf '10.77.0.15\tALPHA\n'
+        printf '10.77.0.17\tnul\0hidden\n'
+        printf '::ffff:1.2.3.4 v4mapped-six\n'
+        printf '::2 not-loopback\n'
+        printf '   10.77.0.16 last-no-newline'
+    } >"$1"
+}
+# Written now: by the time it is used it is old enough for libgreen to keep its copy without
+# reading it again (a file changed less than a second before it was read is read every time).
+write_test_hosts "$TMP/hosts"
 
 # The server, on a random address of 127.53.0.0/16; another address if that one is taken.
 for _ in 1 2 3 4 5; do
@@ -191,6 +255,86 @@ stats=$(in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$
 printf '%s\n' "$stats" >"$TMP/stats.log"
 grep -qx "10.53.0.1" <<<"$stats" && grep -q "^libgreen:   DNS look-ups: 1$" <<<"$stats"
 result stats-dns-lookups $? "" "$TMP/stats.log"
+
+# ---- /etc/hosts ----
+# The public entry points over the test hosts file, glibc against libgreen, with "multi" on
+# (every line of a name) and off (the first line only).
+for multi in on off; do
+    in_ns_hosts "$TMP/hosts" env RESOLV_MULTI=$multi "$QUERY" --section hosts-file \
+        >"$TMP/hosts-$multi.ref" 2>"$TMP/hosts-$multi.ref.err"
+    echo "exit $?" >>"$TMP/hosts-$multi.ref"
+done
+# The reference itself: the long line's last alias, the second line of a name only with multi
+# on, the mapped answers of RES_USE_INET6, a name found by reverse look-up.
+missing=
+for w in 'alias "many-alias-150"' 'addr 10.77.0.3' 'addr ::ffff:10.77.0.4' \
+    'gethostbyaddr 10.77.0.15 len=4 INET -> ok'; do
+    grep -qF "$w" "$TMP/hosts-on.ref" || missing="$missing [$w]"
+done
+cmp -s "$TMP/hosts-on.ref" "$TMP/hosts-off.ref" && missing="$missing [a difference between multi on and off]"
+grep -qx 'exit 0' "$TMP/hosts-on.ref" && grep -qx 'exit 0' "$TMP/hosts-off.ref" ||
+    missing="$missing [dns_query failed]"
+[ -z "$missing" ]
+result hosts-file-reference $? "glibc's output lacks$missing" "$TMP/hosts-on.ref.err"
+for multi in on off; do
+    in_ns_hosts "$TMP/hosts" env RESOLV_MULTI=$multi LD_PRELOAD="$GREEN" TEST_MAX_OS_THREADS=2 \
+        "$QUERY" --section hosts-file >"$TMP/hosts-$multi.green" 2>"$TMP/hosts-$multi.green.err"
+    echo "exit $?" >>"$TMP/hosts-$multi.green"
+    diff -u "$TMP/hosts-$multi.ref" "$TMP/hosts-$multi.green" >"$TMP/hosts-$multi.diff"
+    [ ! -s "$TMP/hosts-$multi.diff" ]
+    result "hosts-file-multi-$multi" $? "output differs from glibc's" "$TMP/hosts-$multi.diff"
+done
+
+# The NSS functions themselves, both at once.
+in_ns_hosts "$TMP/hosts" env RESOLV_MULTI=on LD_PRELOAD="$GREEN" \
+    "$B/tools/hosts_nss_check" >"$TMP/nss-on.log" 2>&1 &
+nss_on=$!
+in_ns_hosts "$TMP/hosts" env RESOLV_MULTI=off LD_PRELOAD="$GREEN" \
+    "$B/tools/hosts_nss_check" >"$TMP/nss-off.log" 2>&1
+status_off=$?
+wait $nss_on
+status_on=$?
+result hosts-nss-check-multi-on $status_on "exit $status_on" "$TMP/nss-on.log"
+result hosts-nss-check-multi-off $status_off "exit $status_off" "$TMP/nss-off.log"
+
+# Edits between look-ups: each run edits its own copy of the file.
+: >"$TMP/edit-glibc.hosts"
+: >"$TMP/edit-green.hosts"
+in_ns_hosts "$TMP/edit-glibc.hosts" "$B/tools/hosts_edit" >"$TMP/edit-glibc.out" 2>&1 &
+edit_ref=$!
+in_ns_hosts "$TMP/edit-green.hosts" env LD_PRELOAD="$GREEN" TEST_MAX_OS_THREADS=2 \
+    "$B/tools/hosts_edit" >"$TMP/edit-green.out" 2>&1
+status=$?
+wait $edit_ref
+status_ref=$?
+diff -u "$TMP/edit-glibc.out" "$TMP/edit-green.out" >"$TMP/edit.diff"
+{ cat "$TMP/edit-green.out" "$TMP/edit.diff"; } >"$TMP/edit.detail"
+[ $status_ref -eq 0 ] && [ $status -eq 0 ] && [ ! -s "$TMP/edit.diff" ]
+result hosts-edit $? "exit $status_ref under glibc, $status under libgreen" "$TMP/edit.detail"
+
+if command -v valgrind >/dev/null; then
+    : >"$TMP/edit-vg.hosts"
+    in_ns_hosts "$TMP/edit-vg.hosts" env LD_PRELOAD="$GREEN" \
+        valgrind -q --run-libc-freeres=no --leak-check=full --errors-for-leak-kinds=definite \
+        --error-exitcode=99 "$B/tools/hosts_edit" >/dev/null 2>"$TMP/valgrind-hosts.log"
+    status=$?
+    result valgrind-hosts $status "exit $status" "$TMP/valgrind-hosts.log"
+else
+    result valgrind-hosts 1 "valgrind is not installed"
+fi
+
+# The copy of the file under the ASan+UBSan build (its buffers are the caller's: an overrun
+# there would corrupt the caller silently).
+if [ -f "$B/san/libgreen.so" ]; then
+    asan_rt=$(g++ -print-file-name=libasan.so)
+    in_ns_hosts "$TMP/hosts" env RESOLV_MULTI=on LD_PRELOAD="$PWD/$B/san/libgreen.so $asan_rt" \
+        ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 \
+        UBSAN_OPTIONS=halt_on_error=1 "$B/tools/hosts_nss_check" --quick >"$TMP/san-hosts.log" 2>&1
+    status=$?
+    result san-hosts $status "exit $status" "$TMP/san-hosts.log"
+else
+    result san-hosts 1 "$B/san/libgreen.so is missing (make san)"
+fi
 
 # --run-libc-freeres=no: glibc 2.36's exit-time clean-up, which valgrind runs by default, makes
 # errors of its own (an uninitialised jump in free_res, a resolv.conf buffer "definitely lost")

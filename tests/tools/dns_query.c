@@ -25,6 +25,9 @@
  *   threads        32 threads calling at once, results printed in thread order
  *   timeouts       unanswered, mismatched and unparsable queries: about 2 s each (timeout:1
  *                  attempts:2), about 14 s in all
+ *   hosts-file     (only when named) every name and address of /etc/hosts through every entry
+ *                  point, with RES_USE_INET6, buffers too small, gethostent; for a test hosts
+ *                  file bind-mounted on /etc/hosts
  * The whole corpus takes about 16 s against the test server.
  *
  * --short leaves out the names that take a timeout or a deliberate delay and the largest
@@ -780,6 +783,111 @@ static void section_hostent(void)
         ghba(addrs[i].text, addrs[i].af, addrs[i].adjust);
 }
 
+/* ---- /etc/hosts (run alone, with a test hosts file) -------------------------------------- */
+
+/* The tokens of /etc/hosts (the first 6 of each line), addresses included, in file order,
+ * without repeats. */
+static int hosts_tokens(char names[][256], int max)
+{
+    FILE *f = fopen("/etc/hosts", "r");
+    int n = 0;
+    if (!f)
+        return 0;
+    char line[8192];
+    while (n < max && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "#")] = '\0';
+        char *save = NULL;
+        int k = 0;
+        for (char *tok = strtok_r(line, " \t\r\n", &save); tok && n < max && k++ < 6;
+             tok = strtok_r(NULL, " \t\r\n", &save)) {
+            int dup = strlen(tok) >= 256;
+            for (int i = 0; i < n && !dup; i++)
+                dup = strcmp(names[i], tok) == 0;
+            if (!dup)
+                strcpy(names[n++], tok);
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* The hosts database's files source through every public entry point: names and aliases in
+ * any case, lines that repeat a name, IPv4 lines for IPv6 questions (AI_V4MAPPED,
+ * RES_USE_INET6), reverse look-ups, buffers too small, and the enumeration. */
+static void section_hosts_file(void)
+{
+    static char toks[128][256];
+    int n = hosts_tokens(toks, 80);
+    for (int i = 0; i < n && n < 128; i++) {
+        if (strchr(toks[i], '.') || strchr(toks[i], ':'))
+            continue;
+        int upper = 0;
+        for (char *p = toks[i]; *p; p++)
+            upper |= islower((unsigned char)*p);
+        if (upper) {
+            strcpy(toks[n], toks[i]);
+            for (char *p = toks[n]; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+            n++;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = toks[i];
+        gai(name, NULL, AF_UNSPEC, 0, 0, 0);
+        gai(name, "80", AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+        gai(name, "80", AF_INET, SOCK_STREAM, 0, AI_CANONNAME);
+        gai(name, "80", AF_INET6, SOCK_STREAM, 0, AI_CANONNAME);
+        gai(name, "80", AF_INET6, SOCK_STREAM, 0, AI_V4MAPPED);
+        gai(name, "80", AF_INET6, SOCK_STREAM, 0, AI_V4MAPPED | AI_ALL | AI_CANONNAME);
+        ghbn(name);
+        ghbn2(name, AF_INET);
+        ghbn2(name, AF_INET6);
+        ghbn_r(name, AF_INET, 4096);
+        ghbn_r(name, AF_INET6, 4096);
+        for (size_t len = 0; len <= 320; len += 8)
+            ghbn_r(name, -1, len);
+    }
+    /* RES_USE_INET6 (gone from the headers, still honoured by glibc 2.36's gethostbyname*):
+     * IPv4 answers come back as IPv4-mapped IPv6 ones. */
+    const unsigned long use_inet6 = 0x00002000;
+    res_init();
+    _res.options |= use_inet6;
+    for (int i = 0; i < n; i++) {
+        ghbn(toks[i]);
+        ghbn2(toks[i], AF_INET);
+        ghbn_r(toks[i], -1, 4096);
+        ghbn_r(toks[i], -1, 100);
+    }
+    _res.options &= ~use_inet6;
+    /* Reverse, for every address of the file: both families, mapped forms, getnameinfo. */
+    for (int i = 0; i < n; i++) {
+        unsigned char a[16];
+        if (inet_pton(AF_INET, toks[i], a) == 1) {
+            ghba(toks[i], AF_INET, 0);
+            char mapped[300];
+            snprintf(mapped, sizeof mapped, "::ffff:%.255s", toks[i]);
+            ghba(mapped, AF_INET6, 0);
+        } else if (inet_pton(AF_INET6, toks[i], a) == 1) {
+            ghba(toks[i], AF_INET6, 0);
+        } else {
+            continue;
+        }
+        struct gni_addr ga = {toks[i], strchr(toks[i], ':') ? AF_INET6 : AF_INET, 0};
+        struct sockaddr_storage ss;
+        socklen_t len = make_sockaddr(&ss, &ga, 80);
+        gni(toks[i], (struct sockaddr *)&ss, len, NI_MAXHOST, NI_MAXSERV, 0, 1, 1);
+        gni(toks[i], (struct sockaddr *)&ss, len, NI_MAXHOST, NI_MAXSERV, NI_NAMEREQD, 1, 0);
+        gni(toks[i], (struct sockaddr *)&ss, len, 4, NI_MAXSERV, NI_NAMEREQD, 1, 0);
+    }
+    /* The enumeration: every entry in file order. */
+    sethostent(0);
+    for (struct hostent *h; (h = gethostent()) != NULL;) {
+        fputs("gethostent -> ", stdout);
+        put_hostent_result(h);
+    }
+    endhostent();
+}
+
 /* ---- res_* ------------------------------------------------------------------------------ */
 
 static void put_packet(const unsigned char *p, int len)
@@ -1331,7 +1439,7 @@ static void section_timeouts(void)
 static const struct {
     const char *name;
     void (*fn)(void);
-    int slow; /* left out of --short */
+    int slow; /* left out of --short; 2: run only when named */
 } sections[] = {
     {"gai-names", section_gai_names, 0},   {"gai-flags", section_gai_flags, 0},
     {"gai-services", section_gai_services, 0}, {"gai-families", section_gai_families, 0},
@@ -1339,6 +1447,7 @@ static const struct {
     {"res", section_res, 0},               {"getaddrinfo_a", section_gai_a, 0},
     {"threads", section_threads, 0},
     {"timeouts", section_timeouts, 1},
+    {"hosts-file", section_hosts_file, 2},
 };
 
 static void usage(FILE *f)
@@ -1374,6 +1483,8 @@ int main(int argc, char **argv)
         if (only && strcmp(only, sections[i].name) != 0)
             continue;
         if (short_run && sections[i].slow && !only)
+            continue;
+        if (sections[i].slow == 2 && !only)
             continue;
         found = 1;
         printf("== %s\n", sections[i].name);
