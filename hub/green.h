@@ -20,6 +20,7 @@
 #include "hub.h"
 #include "spinlock.h"
 #include "stack.h"
+#include "tls.h"
 
 namespace green {
 
@@ -43,8 +44,10 @@ struct Green {
     bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
     int saved_errno = 0;            // its errno while another context runs on its block
     char* tp = nullptr;             // its thread pointer: its own TLS block (hub/tls.h), or
-                                    //   its OS thread's (the root; all, without blocks of
-                                    //   their own); none for the loop context (any block)
+                                    //   its OS thread's (the root, and green threads that need
+                                    //   no block); none for the loop context (any block)
+    alignas(8) char tls_words[kTlsOwnBytes];  // sharing its OS thread's block: its own words
+                                              //   of it while it does not run (hub/tls.h)
     int wake_reason = kWakeNormal;  // why park() returned
     std::atomic<uint32_t> park_seq{0};  // bumped after every park: a wake for an old wait is dropped
     ev_timer timer;                 // the deadline of its current wait

@@ -13,10 +13,10 @@
 // * Switches go directly from one green thread to the next runnable one; the loop context is
 //   entered when the run queue is empty, and at least once every kPollBudget switches so that
 //   I/O and timers are never starved by green threads that only yield.
-// * Thread-local storage belongs to the green thread (hub/tls.h): each has its own TLS
-//   blocks, errno among them, and a switch changes the FS base; the loop context runs on any
-//   block.  errno is also saved when a context switches away and restored when it resumes, as
-//   the root and the loop context may share a block.
+// * Thread-local storage belongs to the green thread (hub/tls.h): it has TLS blocks of its own
+//   (a switch changes the FS base), or shares its OS thread's and has its own words of it
+//   saved and restored; the loop context runs on any block.  errno is saved when any context
+//   switches away and restored when it resumes.
 // * Blocking primitives (sleep_until, wait_fd) may be called only by a green thread of the
 //   calling OS thread's hub.  They return 0 or a positive result, or -ETIMEDOUT when the
 //   deadline passed, or -EINTR when a signal handler ran while the green thread was

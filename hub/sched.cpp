@@ -85,6 +85,8 @@ void switch_to(Hub* h, Green* next)
     // Saved and restored even when the two have blocks of their own: the root and the loop
     // context share one.
     self->saved_errno = errno_of(h);
+    if (self->tp == h->root->tp)
+        tls_words_save(self->tls_words, self->tp);
     h->current = next;
     next->state = State::Running;
     sigmask_switch(h, next);
@@ -115,6 +117,8 @@ void after_resume(ctx::transfer_t t)
     if (prev->state == State::Dead)
         reap(prev);
     errno_of(h) = self->saved_errno;
+    if (self->tp == h->root->tp)
+        tls_words_restore(self->tls_words, self->tp);
 }
 
 // The running green thread gives up the CPU (its state is already set): run the next runnable
@@ -308,6 +312,7 @@ bool hub_attach()
     h->os_thread = pthread_self();
     root->tp = tls_current();
     h->tp = root->tp;
+    tls_words_attach(root->tls_words, root->tp);
     h->errno_off = uintptr_t(root->tp - reinterpret_cast<char*>(&errno));
     h->tid = int(raw_syscall(SYS_gettid));
     h->live = 1;

@@ -159,6 +159,8 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
         return EINVAL;
     }
     g->tp = tls ? tls_create(top, h->root->tp) : h->root->tp;
+    if (!tls)
+        tls_words_init(g->tls_words);
     if (!g->tp) {
         stack_put(&g->stack);
         green_free(g);

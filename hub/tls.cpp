@@ -18,6 +18,14 @@
 // block of the context that creates it.  The blocks of sanitizer runtimes, whose per-thread state
 // describes the OS thread and changes all the time, are carried instead: every switch copies
 // them from the block it leaves to the block it enters.
+//
+// A block of its own costs a green thread two pages of stack instead of one, and each switch a
+// wrfsbase (about 12 ns here).  Most programs of the kind libgreen is for need neither: when no
+// module but the C library, the C++ runtime and libgreen has TLS, green threads share their OS
+// thread's block, and what in it is each thread's own -- errno, h_errno, the locale uselocale
+// set, the C++ exception state -- is saved when a green thread leaves the CPU and restored when
+// it comes back (own_words).  A module with TLS loaded later (dlopen) makes the green threads
+// created after it get blocks of their own.
 #include "tls.h"
 
 // green.h (libev's header) first: <link.h> brings <elf.h>, whose EV_NONE macro would break
@@ -30,6 +38,9 @@
 #include <asm/prctl.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <locale.h>
+#include <netdb.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <sys/auxv.h>
 #include <sys/rseq.h>
@@ -46,6 +57,20 @@
 
 namespace green {
 
+TlsWord tls_own[kTlsMaxOwn];
+int tls_n_own = 0;
+
+namespace {
+int n_all_own = 0;       // with the locale's
+int tls_n_own_base = 0;  // without
+}  // namespace
+
+void tls_locale_in_use()
+{
+    if (__atomic_load_n(&tls_n_own, __ATOMIC_RELAXED) != n_all_own)
+        __atomic_store_n(&tls_n_own, n_all_own, __ATOMIC_RELAXED);
+}
+
 namespace {
 
 // A carried span: bytes [tp - off, tp - off + len) of every block.
@@ -57,14 +82,31 @@ constexpr int kMaxSpans = 16;
 struct Spans {
     Span span[kMaxSpans];
     int n;
-    void add(char* tp, const char* addr, size_t len)
+    // False when full.  A span that continues the previous one extends it.
+    bool add(char* tp, const char* addr, size_t len)
     {
-        if (n < kMaxSpans)
-            span[n++] = Span{uint32_t(tp - addr), uint32_t(len)};
+        uint32_t off = uint32_t(tp - addr);
+        if (n > 0 && span[n - 1].off - span[n - 1].len == off) {
+            span[n - 1].len += uint32_t(len);
+            return true;
+        }
+        if (n == kMaxSpans)
+            return false;
+        span[n++] = Span{off, uint32_t(len)};
+        return true;
     }
 };
 Spans inherited;  // copied from the creator's block when a block is made
 Spans carried;    // copied from block to block at every switch
+char fresh_words[kTlsOwnBytes];  // the own words of a new thread
+
+// Whether green threads need blocks of their own: some module other than the C library, the
+// C++ runtime, libgreen and the sanitizers has TLS.  Checked again when modules were loaded.
+std::atomic<bool> foreign{false};
+constexpr int kMaxKnown = 8;
+size_t known_modids[kMaxKnown];
+int n_known = 0;
+unsigned long long seen_adds = 0;
 
 // The layout, learnt by tls_setup.  area_size 0: green threads share their OS thread's block.
 size_t tcb_size = 0;      // glibc's struct pthread
@@ -98,24 +140,35 @@ bool is_sanitizer_runtime(const char* path)
     return false;
 }
 
+bool is_known(size_t modid)
+{
+    for (int i = 0; i < n_known; i++)
+        if (known_modids[i] == modid)
+            return true;
+    return false;
+}
+
 struct Scan {
     char* tp;
-    size_t lowest;  // the farthest block end below tp
+    const char* eh;  // the C++ runtime's exception state, in its block
+    size_t lowest;   // the farthest block end below tp
     bool libc_found;
 };
 
+// At start-up: the modules with TLS, and what of theirs is carried, inherited or known.
 int scan_module(dl_phdr_info* info, size_t, void* arg)
 {
     Scan* s = static_cast<Scan*>(arg);
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-        if (ph.p_type != PT_TLS || !info->dlpi_tls_data)
+        if (ph.p_type != PT_TLS)
             continue;
         char* data = static_cast<char*>(info->dlpi_tls_data);
         size_t len = ph.p_memsz;
-        if (data > s->tp || size_t(s->tp - data) > s->lowest)
-            s->lowest = data > s->tp ? SIZE_MAX : size_t(s->tp - data);
-        if (is_sanitizer_runtime(info->dlpi_name)) {
+        bool known = true;
+        if (!data) {
+            known = false;
+        } else if (is_sanitizer_runtime(info->dlpi_name)) {
             carried.add(s->tp, data, len);
         } else if (contains(data, len, &tl_hub)) {
             inherited.add(s->tp, data, len);
@@ -123,9 +176,32 @@ int scan_module(dl_phdr_info* info, size_t, void* arg)
             libc_off = uint32_t(s->tp - data);
             libc_len = uint32_t(len);
             s->libc_found = true;
+        } else if (!s->eh || !contains(data, len, s->eh)) {
+            known = false;
         }
+        if (data && (data > s->tp || size_t(s->tp - data) > s->lowest))
+            s->lowest = data > s->tp ? SIZE_MAX : size_t(s->tp - data);
+        if (known && n_known < kMaxKnown)
+            known_modids[n_known++] = info->dlpi_tls_modid;
+        else
+            foreign.store(true, std::memory_order_relaxed);
     }
     return 0;
+}
+
+// Later: a module with TLS none of the above.
+int scan_foreign(dl_phdr_info* info, size_t, void*)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_TLS && !is_known(info->dlpi_tls_modid))
+            foreign.store(true, std::memory_order_relaxed);
+    return 0;
+}
+
+int count_adds(dl_phdr_info* info, size_t, void* arg)
+{
+    *static_cast<unsigned long long*>(arg) = info->dlpi_adds;
+    return 1;  // the first module is enough
 }
 
 inline void copy_spans(const Spans& spans, char* to_tp, const char* from_tp)
@@ -222,6 +298,43 @@ void disable(const char* why)
     GREEN_WARN("green threads share their OS thread's thread-local storage: %s", why);
 }
 
+// Whether a new green thread needs a block of its own: looks again for modules with TLS when
+// modules were loaded since the last look.
+bool needs_blocks()
+{
+    if (foreign.load(std::memory_order_relaxed))
+        return true;
+    unsigned long long adds = 0;
+    dl_iterate_phdr(count_adds, &adds);
+    SpinGuard g(probe_lock);
+    if (adds != seen_adds) {
+        seen_adds = adds;
+        dl_iterate_phdr(scan_foreign, nullptr);
+    }
+    return foreign.load(std::memory_order_relaxed);
+}
+
+// The word of the C library's block that holds the locale uselocale set: the one that changes
+// to a new locale's address.  nullptr if there is not exactly one.
+char* find_locale_word(char* block, size_t len)
+{
+    locale_t loc = newlocale(LC_ALL_MASK, "C", nullptr);
+    if (!loc)
+        return nullptr;
+    locale_t old = uselocale(loc);
+    char* found = nullptr;
+    int n = 0;
+    for (size_t w = 0; w + 8 <= len; w += 8) {
+        void* v;
+        memcpy(&v, block + w, 8);
+        if (v == static_cast<void*>(loc))
+            found = block + w, n++;
+    }
+    uselocale(old);
+    freelocale(loc);
+    return n == 1 ? found : nullptr;
+}
+
 // Once, at the first green thread with a block of its own.
 bool probe()
 {
@@ -256,14 +369,36 @@ void tls_setup()
     // to 64; __rseq_offset says where that area is from the thread pointer.
     tcb_size = (size_t(__rseq_offset) + 32 + 63) & ~size_t(63);
     char* tp = tls_current();
-    Scan s = {tp, 0, false};
+    auto eh_state = reinterpret_cast<void* (*)()>(dlsym(RTLD_DEFAULT, "__cxa_get_globals"));
+    Scan s = {tp, eh_state ? static_cast<char*>(eh_state()) : nullptr, 0, false};
     dl_iterate_phdr(scan_module, &s);
+    dl_iterate_phdr(count_adds, &seen_adds);
     if (*reinterpret_cast<char**>(tp + 16) != tp || __rseq_offset <= 0 || tcb_size > 8192 ||
         static_align == 0 || (static_align & (static_align - 1)) ||
         static_size < tcb_size + s.lowest || !s.libc_found || libc_len > 512)
         return disable("the C library's thread control block is not laid out as expected");
     if (void* resp = dlsym(RTLD_DEFAULT, "__resp"); resp && contains(tp - libc_off, libc_len, resp))
         inherited.add(tp, static_cast<char*>(resp), sizeof(void*));
+    // What a green thread sharing this block keeps of its own, in the order of the block.  As
+    // it is now (start-up: the global locale, no exception) is how a new thread starts.
+    // The locale's last: switches move them only once a thread sets one (tls_locale_in_use).
+    const void* locale_word = find_locale_word(tp - libc_off, libc_len);
+    const void* words[] = {__h_errno_location(), s.eh, s.eh ? s.eh + sizeof(void*) : nullptr,
+                           locale_word, __ctype_b_loc(), __ctype_tolower_loc(),
+                           __ctype_toupper_loc()};
+    for (const void* w : words) {
+        if (w == locale_word)
+            tls_n_own_base = n_all_own;
+        if (w)
+            tls_own[n_all_own++] = {uint32_t(tp - static_cast<const char*>(w)),
+                                    w == words[0] ? uint32_t(sizeof(int)) : 8};
+    }
+    if (!locale_word) {  // then every green thread gets a block of its own
+        foreign.store(true, std::memory_order_relaxed);
+        return;
+    }
+    tls_words_save(fresh_words, tp, n_all_own);  // what a new thread starts with
+    tls_n_own = tls_n_own_base;
     if (__rseq_size > 0)
         rseq_cpu_id = __rseq_offset + long(offsetof(struct rseq, cpu_id));
     use_wrfsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
@@ -271,7 +406,7 @@ void tls_setup()
     area_size = (static_size + static_align + 15) & ~size_t(15);
 }
 
-size_t tls_area_size() { return probe() ? area_size : 0; }
+size_t tls_area_size() { return area_size && needs_blocks() && probe() ? area_size : 0; }
 
 char* tls_create(char* top, char* os_tp)
 {
@@ -290,6 +425,11 @@ void tls_switch(char* from, char* to)
 }
 
 void tls_thread_start() { ctype_init(); }
+
+void tls_words_init(char* words) { memcpy(words, fresh_words, kTlsOwnBytes); }
+
+void tls_words_attach(char* words, const char* tp) { tls_words_save(words, tp, n_all_own); }
+
 
 void tls_thread_exit() { call_tls_dtors(); }
 

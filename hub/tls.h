@@ -1,24 +1,28 @@
 // Thread-local storage of green threads.
 //
-// A green thread gets what glibc gives a new pthread: its own static TLS blocks (every module's
-// __thread and thread_local data, errno, h_errno, the locale in use, the C++ runtime's
-// exception stack, C++ thread_local destructors) and its own DTV for modules loaded later.  They
-// sit at the top of its stack under a copy of its OS thread's thread control block (glibc's
-// struct pthread), the layout glibc uses for its own threads; the dynamic linker's
+// A green thread that needs it gets what glibc gives a new pthread: its own static TLS blocks
+// (every module's __thread and thread_local data, errno, h_errno, the locale in use, the C++
+// runtime's exception stack, C++ thread_local destructors) and its own DTV for modules loaded
+// later.  They sit at the top of its stack under a copy of its OS thread's thread control block
+// (glibc's struct pthread), the layout glibc uses for its own threads; the dynamic linker's
 // _dl_allocate_tls fills them from the modules' TLS images.  A switch points the FS base at the
 // next context's block: wrfsbase where the kernel allows it, arch_prctl elsewhere (valgrind).
 //
-// Some state must stay the OS thread's, shared by all its green threads as before; see
-// hub/tls.cpp for each and why.  The root green thread and the loop context use the OS thread's
-// own block.
+// A green thread needs no block of its own when no module but the C library, the C++ runtime
+// and libgreen has TLS: it shares its OS thread's, and the words of it that are each thread's
+// own (h_errno, the C++ exception state, the locale) are saved and restored at each switch
+// (tls_words_*); errno every context saves anyway.  The root green thread uses the OS thread's
+// block; the loop context runs on whichever block is in use.
 //
-// When the C library is not one whose layout this was checked against (no _dl_allocate_tls, a
-// thread control block of unexpected size), every green thread shares its OS thread's block,
-// and a warning says so once.
+// Some state must stay the OS thread's even in blocks of their own; see hub/tls.cpp for each
+// and why.  When the C library is not one whose layout this was checked against (no
+// _dl_allocate_tls, a thread control block of unexpected size), every green thread shares its
+// OS thread's block, and a warning says so once.
 #ifndef GREEN_TLS_H
 #define GREEN_TLS_H
 
 #include <cstddef>
+#include <cstdint>
 
 namespace green {
 
@@ -34,8 +38,9 @@ inline char* tls_current()
 // layout.
 void tls_setup();
 
-// Bytes a green thread's TLS takes at the top of its stack, or 0 when green threads share
-// their OS thread's block.
+// Bytes a new green thread's TLS takes at the top of its stack, or 0 when it shares its OS
+// thread's block (no module but the C and C++ runtimes and libgreen has TLS, or the layout is not
+// the expected one).
 size_t tls_area_size();
 
 // Builds a green thread's TLS in [top - tls_area_size(), top) for an OS thread whose own
@@ -45,6 +50,54 @@ char* tls_create(char* top, char* os_tp);
 // Frees what tls_create allocated (the DTV, blocks of modules loaded later); the area itself is
 // the stack's.  Not on the thread pointer in use.
 void tls_destroy(char* tp);
+
+// A green thread that shares its OS thread's block keeps here, while it does not run, the words
+// of that block that are each thread's own (errno aside, which every context saves).
+constexpr size_t kTlsOwnBytes = 64;
+
+// Those words, a word at a time (inline, on every switch): offset below the thread pointer and
+// size (8 or 4).
+struct TlsWord {
+    uint32_t off;
+    uint32_t size;
+};
+constexpr int kTlsMaxOwn = int(kTlsOwnBytes / 8);
+extern TlsWord tls_own[kTlsMaxOwn];
+extern int tls_n_own;  // how many of them switches move now
+
+// Some thread set a locale of its own (uselocale): from now on switches move the locale words
+// too.  Their saved values are the global locale's until then, in every thread.
+void tls_locale_in_use();
+
+// A new thread's words.
+void tls_words_init(char* words);
+
+// An OS thread's words as they are when its hub is made (all of them, the locale's too).
+void tls_words_attach(char* words, const char* tp);
+
+// The running thread's words, saved from the block at tp (the first n); put back there.
+inline void tls_words_save(char* words, const char* tp,
+                           int n = __atomic_load_n(&tls_n_own, __ATOMIC_RELAXED))
+{
+    auto* slot = reinterpret_cast<uint64_t*>(words);
+    for (int i = 0; i < n; i++) {
+        const char* at = tp - tls_own[i].off;
+        slot[i] = tls_own[i].size == 8 ? *reinterpret_cast<const uint64_t*>(at)
+                                        : *reinterpret_cast<const uint32_t*>(at);
+    }
+}
+inline void tls_words_restore(const char* words, char* tp)
+{
+    auto* slot = reinterpret_cast<const uint64_t*>(words);
+    int n = __atomic_load_n(&tls_n_own, __ATOMIC_RELAXED);
+    for (int i = 0; i < n; i++) {
+        char* at = tp - tls_own[i].off;
+        if (tls_own[i].size == 8)
+            *reinterpret_cast<uint64_t*>(at) = slot[i];
+        else
+            *reinterpret_cast<uint32_t*>(at) = uint32_t(slot[i]);
+    }
+}
 
 // Carries the OS thread's state from the running context's block to next's and makes next's
 // block the running one.

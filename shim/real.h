@@ -9,6 +9,7 @@
 #define GREEN_SHIM_REAL_H
 
 #include <fcntl.h>
+#include <locale.h>
 #include <netdb.h>
 #include <poll.h>
 #include <resolv.h>
@@ -73,6 +74,7 @@ int _IO_getc(FILE* fp);
     X(int, gai_cancel, (struct gaicb*))                                                      \
     X(int, __res_init, (void))                                                               \
     X(int, pthread_create, (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))     \
+    X(locale_t, uselocale, (locale_t))                                                       \
     X(int, pthread_join, (pthread_t, void**))                                                \
     X(int, pthread_tryjoin_np, (pthread_t, void**))                                          \
     X(int, pthread_timedjoin_np, (pthread_t, void**, const struct timespec*))                \
