@@ -160,6 +160,7 @@ struct Hub {
     bool deadlock_reported = false; // report_deadlock said its piece
     pthread_t os_thread;            // the real pthread_t of this OS thread
     char* tp = nullptr;             // the thread pointer in use (the FS base)
+    char* root_tp = nullptr;        // the OS thread's own (root->tp)
     uintptr_t errno_off = 0;        // errno below the thread pointer (any block; saves a call
                                     //   on every switch)
     HubStats stats = {};

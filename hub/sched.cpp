@@ -85,7 +85,7 @@ void switch_to(Hub* h, Green* next)
     // Saved and restored even when the two have blocks of their own: the root and the loop
     // context share one.
     self->saved_errno = errno_of(h);
-    if (self->tp == h->root->tp)
+    if (self->tp == h->root_tp)
         tls_words_save(self->tls_words, self->tp);
     h->current = next;
     next->state = State::Running;
@@ -98,7 +98,7 @@ void switch_to(Hub* h, Green* next)
     // thread's block, which the loop frees (reap).
     char* tp = next->tp;
     if (!tp && self->state == State::Dead)
-        tp = h->root->tp;
+        tp = h->root_tp;
     if (tp && tp != h->tp) {
         tls_switch(h->tp, tp);
         h->tp = tp;
@@ -117,7 +117,7 @@ void after_resume(ctx::transfer_t t)
     if (prev->state == State::Dead)
         reap(prev);
     errno_of(h) = self->saved_errno;
-    if (self->tp == h->root->tp)
+    if (self->tp == h->root_tp)
         tls_words_restore(self->tls_words, self->tp);
 }
 
@@ -310,8 +310,9 @@ bool hub_attach()
     h->current = root;
     h->loop.hub = h;
     h->os_thread = pthread_self();
+    tls_setup();
     root->tp = tls_current();
-    h->tp = root->tp;
+    h->tp = h->root_tp = root->tp;
     tls_words_attach(root->tls_words, root->tp);
     h->errno_off = uintptr_t(root->tp - reinterpret_cast<char*>(&errno));
     h->tid = int(raw_syscall(SYS_gettid));

@@ -57,7 +57,8 @@
 
 namespace green {
 
-TlsWord tls_own[kTlsMaxOwn];
+uint32_t tls_h_errno = 0;
+uint32_t tls_own[kTlsMaxOwn];
 int tls_n_own = 0;
 
 namespace {
@@ -353,6 +354,10 @@ bool probe()
 
 void tls_setup()
 {
+    static bool done = false;  // start-up is single-threaded
+    if (done)
+        return;
+    done = true;
     allocate_tls = reinterpret_cast<void* (*)(void*)>(
         dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE"));
     deallocate_tls = reinterpret_cast<void (*)(void*, bool)>(
@@ -383,16 +388,15 @@ void tls_setup()
     // it is now (start-up: the global locale, no exception) is how a new thread starts.
     // The locale's last: switches move them only once a thread sets one (tls_locale_in_use).
     const void* locale_word = find_locale_word(tp - libc_off, libc_len);
-    const void* words[] = {__h_errno_location(), s.eh, s.eh ? s.eh + sizeof(void*) : nullptr,
-                           locale_word, __ctype_b_loc(), __ctype_tolower_loc(),
-                           __ctype_toupper_loc()};
+    const void* words[] = {s.eh, s.eh ? s.eh + sizeof(void*) : nullptr, locale_word,
+                           __ctype_b_loc(), __ctype_tolower_loc(), __ctype_toupper_loc()};
     for (const void* w : words) {
         if (w == locale_word)
             tls_n_own_base = n_all_own;
         if (w)
-            tls_own[n_all_own++] = {uint32_t(tp - static_cast<const char*>(w)),
-                                    w == words[0] ? uint32_t(sizeof(int)) : 8};
+            tls_own[n_all_own++] = uint32_t(tp - static_cast<const char*>(w));
     }
+    tls_h_errno = uint32_t(tp - reinterpret_cast<char*>(__h_errno_location()));
     if (!locale_word) {  // then every green thread gets a block of its own
         foreign.store(true, std::memory_order_relaxed);
         return;

@@ -35,7 +35,8 @@ inline char* tls_current()
 }
 
 // At start-up, on the main thread, while every module's static block exists: learns the
-// layout.
+// layout.  Once; hub_attach calls it too, for programs that use the hub without libgreen's
+// start-up (the unit tests).
 void tls_setup();
 
 // Bytes a new green thread's TLS takes at the top of its stack, or 0 when it shares its OS
@@ -55,14 +56,11 @@ void tls_destroy(char* tp);
 // of that block that are each thread's own (errno aside, which every context saves).
 constexpr size_t kTlsOwnBytes = 64;
 
-// Those words, a word at a time (inline, on every switch): offset below the thread pointer and
-// size (8 or 4).
-struct TlsWord {
-    uint32_t off;
-    uint32_t size;
-};
-constexpr int kTlsMaxOwn = int(kTlsOwnBytes / 8);
-extern TlsWord tls_own[kTlsMaxOwn];
+// Those words, a word at a time (inline, on every switch): h_errno's distance below the thread
+// pointer, and the distances of the others, 8 bytes each.
+extern uint32_t tls_h_errno;
+constexpr int kTlsMaxOwn = int(kTlsOwnBytes / 8) - 1;
+extern uint32_t tls_own[kTlsMaxOwn];
 extern int tls_n_own;  // how many of them switches move now
 
 // Some thread set a locale of its own (uselocale): from now on switches move the locale words
@@ -75,28 +73,23 @@ void tls_words_init(char* words);
 // An OS thread's words as they are when its hub is made (all of them, the locale's too).
 void tls_words_attach(char* words, const char* tp);
 
-// The running thread's words, saved from the block at tp (the first n); put back there.
+// The running thread's words, saved from the block at tp (h_errno and the first n others);
+// put back there.
 inline void tls_words_save(char* words, const char* tp,
                            int n = __atomic_load_n(&tls_n_own, __ATOMIC_RELAXED))
 {
     auto* slot = reinterpret_cast<uint64_t*>(words);
-    for (int i = 0; i < n; i++) {
-        const char* at = tp - tls_own[i].off;
-        slot[i] = tls_own[i].size == 8 ? *reinterpret_cast<const uint64_t*>(at)
-                                        : *reinterpret_cast<const uint32_t*>(at);
-    }
+    slot[0] = *reinterpret_cast<const uint32_t*>(tp - tls_h_errno);
+    for (int i = 0; i < n; i++)
+        slot[i + 1] = *reinterpret_cast<const uint64_t*>(tp - tls_own[i]);
 }
 inline void tls_words_restore(const char* words, char* tp)
 {
     auto* slot = reinterpret_cast<const uint64_t*>(words);
+    *reinterpret_cast<uint32_t*>(tp - tls_h_errno) = uint32_t(slot[0]);
     int n = __atomic_load_n(&tls_n_own, __ATOMIC_RELAXED);
-    for (int i = 0; i < n; i++) {
-        char* at = tp - tls_own[i].off;
-        if (tls_own[i].size == 8)
-            *reinterpret_cast<uint64_t*>(at) = slot[i];
-        else
-            *reinterpret_cast<uint32_t*>(at) = uint32_t(slot[i]);
-    }
+    for (int i = 0; i < n; i++)
+        *reinterpret_cast<uint64_t*>(tp - tls_own[i]) = slot[i + 1];
 }
 
 // Carries the OS thread's state from the running context's block to next's and makes next's
