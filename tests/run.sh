@@ -198,6 +198,38 @@ stats_fork_child() {
 }
 stats_fork_child
 
+# A server with both diagnostics on (as scripts/bench_diag.sh measures it) that ends through
+# exit() on echo_server's "QUIT\n" request: status 0, and one block counting the threads it
+# created (one per echo connection, plus the statistics and the quit connections) and the
+# watchdog's OS thread.
+stats_echo_server_quit() {
+    local log=$LOG/stats_echo.log dir pid port status=1
+    dir=$(mktemp -d)
+    env "$GREEN" GREEN_STATS=1 GREEN_WATCHDOG=100ms "$B/plain/echo_server" serve 0 "$dir/port" \
+        >"$dir/server" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    port=$(cat "$dir/port" 2>/dev/null || echo 0)
+    if timeout -k 5 30 "$B/tools/echo_load" 127.0.0.1 "$port" 20 50 64 >"$log" 2>&1; then
+        printf 'QUIT\n' 2>/dev/null >"/dev/tcp/127.0.0.1/$port"
+        for _ in $(seq 100); do
+            # Gone (the shell reaps its children as they end) or a zombie: it has exited.
+            [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)" = Z ] && break
+            sleep 0.05
+        done
+    fi
+    kill "$pid" 2>/dev/null  # only when it did not quit: the status then says so
+    wait "$pid"
+    status=$?
+    cat "$dir/server" >>"$log"
+    rm -rf "$dir"
+    [ $status -eq 0 ] && [ "$(grep -c '^libgreen: statistics of process' "$log")" -eq 1 ] &&
+        grep -q '^libgreen:   green threads created: 22, ' "$log" &&
+        grep -q '^libgreen:   OS threads managed: 1 (and the watchdog.s)$' "$log"
+    record "config:stats-echo-server-quit" $? "$log"
+}
+stats_echo_server_quit
+
 # GREEN_LOG_FILE: the warning of a bad value goes there, not to stderr, and so does the
 # statistics block; the program's output stays where it was.
 log_file_check() {
