@@ -30,6 +30,8 @@
 # BENCH_DIAG_CONNS=N     connections (default 100)
 # BENCH_DIAG_ROUNDS=N    round trips per connection, native runs (default 2000)
 # BENCH_DIAG_VG_ROUNDS=N round trips per connection under valgrind (default 300)
+# BENCH_DIAG_OFF=..., BENCH_DIAG_ON=...  other settings to compare (word lists of VAR=value);
+#                        the same on both sides shows how far the machine's noise goes
 # BENCH_DIAG_VERBOSE=1   every sample on stderr
 set -eu
 cd "$(dirname "$0")/.."
@@ -43,8 +45,8 @@ ROUNDS=${BENCH_DIAG_ROUNDS:-2000}
 VG_ROUNDS=${BENCH_DIAG_VG_ROUNDS:-300}
 VERBOSE=${BENCH_DIAG_VERBOSE:-0}
 LOAD_TIMEOUT=120
-OFF="GREEN_STATS=0 GREEN_WATCHDOG=0"
-ON="GREEN_STATS=1 GREEN_WATCHDOG=100ms"
+OFF=${BENCH_DIAG_OFF:-GREEN_STATS=0 GREEN_WATCHDOG=0}
+ON=${BENCH_DIAG_ON:-GREEN_STATS=1 GREEN_WATCHDOG=100ms}
 
 for tool in valgrind taskset; do
     if ! command -v $tool >/dev/null 2>&1; then
@@ -141,25 +143,32 @@ echo "   native: $ROUNDS round trips per connection, $RUNS runs; under cachegrin
     "$VG_RUNS runs"
 declare -A INS CPU RT
 start=$(date +%s)
+
+# settings_of MODE: the settings of off or on.
+settings_of() { if [ "$1" = on ]; then echo "$ON"; else echo "$OFF"; fi; }
+
+# order RUN: which goes first alternates too (a run may find the machine warmer than the one
+# before), so that pairs are (off, on), (on, off), ...
+order() { if [ $(($1 % 2)) = 1 ]; then echo "off on"; else echo "on off"; fi; }
+
+# The native runs first, then those under cachegrind: a valgrind run's aftermath (its memory,
+# the other core's wake-ups) must not fall on one side more than on the other.
 for run in $(seq "$RUNS"); do
-    echo "run $run of $RUNS ..." >&2
-    # Which goes first alternates too: a run may find the machine warmer than the one before.
-    order="off on"
-    [ $((run % 2)) = 0 ] && order="on off"
-    for mode in $order; do
-        settings=$OFF
-        [ "$mode" = on ] && settings=$ON
-        read -r cpu rt <<<"$(native "$settings")"
+    echo "native run $run of $RUNS ..." >&2
+    for mode in $(order "$run"); do
+        read -r cpu rt <<<"$(native "$(settings_of "$mode")")"
         [ -n "$cpu" ] || exit 1
+        [ "$VERBOSE" = 1 ] && echo "  $mode: $cpu CPU µs/rt, $rt rt/s" >&2
         CPU[$mode]="${CPU[$mode]:-} $cpu"
         RT[$mode]="${RT[$mode]:-} $rt"
-        ins=
-        if [ "$run" -le "$VG_RUNS" ]; then
-            ins=$(per_rt_instructions "$settings")
-            INS[$mode]="${INS[$mode]:-} $ins"
-        fi
-        [ "$VERBOSE" = 1 ] &&
-            echo "  $mode: ${ins:--} instructions/rt, $cpu CPU µs/rt, $rt rt/s" >&2
+    done
+done
+for run in $(seq "$VG_RUNS"); do
+    echo "cachegrind run $run of $VG_RUNS ..." >&2
+    for mode in $(order "$run"); do
+        ins=$(per_rt_instructions "$(settings_of "$mode")")
+        [ "$VERBOSE" = 1 ] && echo "  $mode: $ins instructions/rt" >&2
+        INS[$mode]="${INS[$mode]:-} $ins"
     done
 done
 
@@ -171,21 +180,32 @@ summary() {
     printf "$1 ($1-$1)" "$(echo "$s" | median)" "$(echo "$s" | head -n 1)" "$(echo "$s" | tail -n 1)"
 }
 
-# row LABEL FORMAT OFF_SAMPLES ON_SAMPLES: each side's summary, and that of the ratios on/off of
-# the runs taken in turn (which cancels much of the machine's drift between runs).
+# row LABEL FORMAT OFF_SAMPLES ON_SAMPLES BEST: each side's summary; that of the ratios on/off
+# of the pairs of runs taken in turn (which cancels the machine's slow drift); and the ratio of
+# the best figures (BEST: min or max), since what other programs on the machine do can only
+# make a run slower, never faster.
 row() {
-    local ratios
+    local ratios best
     ratios=$(awk -v a="$3" -v b="$4" 'BEGIN {
         n = split(a, x, " "); split(b, y, " ")
         for (i = 1; i <= n; i++) printf "%f ", y[i] / x[i]}')
-    printf '%-22s  %24s  %24s  %22s\n' "$1" "$(summary "$2" "$3")" "$(summary "$2" "$4")" \
-        "$(summary %.3f "$ratios")"
+    best=$(awk -v a="$3" -v b="$4" -v w="$5" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        bx = x[1]; by = y[1]
+        for (i = 2; i <= n; i++) {
+            if (w == "min" ? x[i] < bx : x[i] > bx) bx = x[i]
+            if (w == "min" ? y[i] < by : y[i] > by) by = y[i]
+        }
+        printf "%.3f", by / bx}')
+    printf '%-20s  %24s  %24s  %22s  %8s\n' "$1" "$(summary "$2" "$3")" "$(summary "$2" "$4")" \
+        "$(summary %.3f "$ratios")" "$best"
 }
 
 echo
-printf '%-22s  %24s  %24s  %22s\n' "median (min-max)" "off" "on" "on/off, run by run"
-row "instructions per rt" "%.1f" "${INS[off]}" "${INS[on]}"
-row "CPU µs per rt" "%.3f" "${CPU[off]}" "${CPU[on]}"
-row "round trips/s" "%.0f" "${RT[off]}" "${RT[on]}"
+printf '%-20s  %24s  %24s  %22s  %8s\n' "median (min-max)" "off" "on" "on/off, pair by pair" \
+    "on/off, best"
+[ "$VG_RUNS" -gt 0 ] && row "instructions per rt" "%.1f" "${INS[off]}" "${INS[on]}" min
+row "CPU µs per rt" "%.3f" "${CPU[off]}" "${CPU[on]}" min
+row "round trips/s" "%.0f" "${RT[off]}" "${RT[on]}" max
 echo
 echo "took $(($(date +%s) - start)) s"

@@ -288,6 +288,31 @@ libgreen: watchdog: backtrace of OS thread [0-9]+:
 )*libgreen: watchdog: end of backtrace
 stall: done\$" env "$GREEN" GREEN_WATCHDOG=300ms "$B/tools/stall"
 check watchdog-off-by-default 0 '^stall: done$' env "$GREEN" "$B/tools/stall"
+# The watchdog keeps a descriptor table of its own (hub/diag.cpp), yet reports to the program's
+# standard error as it is when the stall happens: here a file the program put there with dup2.
+watchdog_follows_stderr() {
+    local log=$LOG/watchdog_stderr.log err=$DIAG/stall.err
+    env "$GREEN" GREEN_WATCHDOG=300ms timeout 20 "$B/tools/stall" "$err" >"$log" 2>&1
+    local status=$?
+    cat "$err" >>"$log" 2>/dev/null
+    [ $status -eq 0 ] && grep -q '^libgreen: watchdog: OS thread [0-9]* has not come back' "$err" &&
+        grep -q '^libgreen: watchdog: end of backtrace$' "$err"
+    record "config:watchdog-follows-stderr" $? "$log"
+}
+watchdog_follows_stderr
+# ... and holds none of the program's descriptors open: a program that lets go of its standard
+# output (for /dev/null) and lives on gives its reader the end of the pipe at once, not at its
+# exit.
+watchdog_holds_no_descriptor() {
+    local log=$LOG/watchdog_fds.log
+    # (No timeout(1) around it: it would hold the pipe itself; the program ends in 3 s.)
+    env "$GREEN" GREEN_WATCHDOG=100ms python3 -c 'import os, time
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+time.sleep(3)' 2>"$log" | { timeout 2 cat >/dev/null; echo "reader: $?" >>"$log"; }
+    grep -q '^reader: 0$' "$log"
+    record "config:watchdog-holds-no-descriptor" $? "$log"
+}
+watchdog_holds_no_descriptor
 # The watchdog thread is libgreen's second OS thread, the most a plain program may see.
 run "config:watchdog-os-threads" "$GREEN" GREEN_WATCHDOG=1s TEST_MAX_OS_THREADS=2 -- "$B/plain/join"
 
