@@ -3,8 +3,7 @@
 # under libgreen with both off (GREEN_STATS=0 GREEN_WATCHDOG=0, the defaults) and both on
 # (GREEN_STATS=1 GREEN_WATCHDOG=100ms: a check every 25 ms), under the same fixed load from
 # tests/tools/echo_load.c: CONNS connections each doing ROUNDS verified round trips of 64 B.
-# The two take turns (off first in odd runs, on first in even ones), and we print medians with
-# the smallest and largest sample, for off, for on, and for the ratio on/off of each run's pair.
+# The two take turns (off first in odd runs, on first in even ones).
 #
 #   instructions per rt  user-space instructions of the whole server process (every OS thread,
 #                        the watchdog's included) counted by valgrind --tool=cachegrind, for a
@@ -20,12 +19,16 @@
 #   round trips/s        echo_load's wall-clock figure; the noisiest (the client and the wake-ups
 #                        between the two cores count as much as the server).
 #
+# Each row gives off, on, the ratios of the runs taken in pairs, and the ratio of the best runs.
+# Last, tests/bench/fd_table.c shows the kernel's part that the watchdog's thread could cost
+# (every system call on a descriptor, while it shares the descriptor table) and that it avoids.
+#
 # Every server is stopped with a "QUIT\n" request (exit(3): GREEN_STATS prints its report, the
 # cost of which is in the instruction count) and must exit with status 0; with the features on
 # its report must be there.  Server on CPU 0, client on CPU 1.  Takes about a minute.
 #
 # BENCH_DIAG_RUNS=N      native runs of each (default 11)
-# BENCH_DIAG_VG_RUNS=N   of these, how many also count instructions (default 3: the count
+# BENCH_DIAG_VG_RUNS=N   runs of each under cachegrind (default 3: the count
 #                        hardly varies)
 # BENCH_DIAG_CONNS=N     connections (default 100)
 # BENCH_DIAG_ROUNDS=N    round trips per connection, native runs (default 2000)
@@ -54,7 +57,7 @@ for tool in valgrind taskset; do
         exit 1
     fi
 done
-make -s --no-print-directory lib $B/plain/echo_server $B/tools/echo_load
+make -s --no-print-directory lib $B/plain/echo_server $B/tools/echo_load $B/bench/fd_table
 
 WORK=$(mktemp -d)
 # shellcheck disable=SC2317  # invoked by the trap
@@ -207,5 +210,12 @@ printf '%-20s  %24s  %24s  %22s  %8s\n' "median (min-max)" "off" "on" "on/off, p
 [ "$VG_RUNS" -gt 0 ] && row "instructions per rt" "%.1f" "${INS[off]}" "${INS[on]}" min
 row "CPU µs per rt" "%.3f" "${CPU[off]}" "${CPU[on]}" min
 row "round trips/s" "%.0f" "${RT[off]}" "${RT[on]}" max
+# The kernel's part, which cachegrind does not see and the CPU figures are too noisy to show:
+# a descriptor table shared by two threads makes every system call on a descriptor dearer.
+echo
+echo "one recv(MSG_DONTWAIT) system call (EAGAIN), ns, best of 7 rounds (tests/bench/fd_table.c):"
+taskset -c 0 "$B/bench/fd_table" |
+    awk '{printf "  alone %.1f; with a second thread sharing the descriptor table %.1f (%+.1f);" \
+        " with a second thread on a table of its own %.1f\n", $2, $4, $4 - $2, $6}'
 echo
 echo "took $(($(date +%s) - start)) s"
