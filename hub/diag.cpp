@@ -182,7 +182,8 @@ void leave_descriptor_table()
 // The log's descriptor as the watchdog sees it, for one report.
 class WatchdogLog {
 public:
-    WatchdogLog() : fd_(wd_pidfd < 0 ? log_fd : int(raw_syscall(SYS_pidfd_getfd, wd_pidfd, log_fd, 0)))
+    WatchdogLog()
+        : fd_(wd_pidfd < 0 ? log_fd : int(raw_syscall(SYS_pidfd_getfd, wd_pidfd, log_fd, 0)))
     {
     }
     ~WatchdogLog()

@@ -137,7 +137,8 @@ per_rt_instructions() {
     local base full
     base=$(instructions "$1" 0) || return 1
     full=$(instructions "$1" "$VG_ROUNDS") || return 1
-    awk -v b="$base" -v f="$full" -v n="$((CONNS * VG_ROUNDS))" 'BEGIN {printf "%.1f\n", (f - b) / n}'
+    awk -v b="$base" -v f="$full" -v n="$((CONNS * VG_ROUNDS))" \
+        'BEGIN {printf "%.1f\n", (f - b) / n}'
 }
 
 echo "== cost of GREEN_STATS and GREEN_WATCHDOG: echo_server under libgreen, $CONNS connections," \
@@ -180,7 +181,8 @@ summary() {
     local s
     s=$(echo "$2" | tr ' ' '\n' | grep . | sort -g)
     # shellcheck disable=SC2059  # the format is the caller's
-    printf "$1 ($1-$1)" "$(echo "$s" | median)" "$(echo "$s" | head -n 1)" "$(echo "$s" | tail -n 1)"
+    printf "$1 ($1-$1)" "$(echo "$s" | median)" "$(echo "$s" | head -n 1)" \
+        "$(echo "$s" | tail -n 1)"
 }
 
 # row LABEL FORMAT OFF_SAMPLES ON_SAMPLES BEST: each side's summary; that of the ratios on/off

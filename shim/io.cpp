@@ -33,7 +33,7 @@ namespace {
 // through glibc's functions of the same names.  Those are cancellation points: in a process
 // with a second OS thread, and GREEN_WATCHDOG's helper is one, glibc switches the calling OS
 // thread to asynchronous cancellation and back around every such system call, two atomic
-// read-modify-writes and about 90 instructions a call.  With the watchdog on, that made an echo
+// read-modify-writes and about 70 instructions a call.  With the watchdog on, that made an echo
 // round trip 14% more user-space instructions (scripts/bench_diag.sh, BENCHMARKS.md).  An
 // attempt cannot block, and a green thread is cancelled by libgreen where it waits, never by
 // glibc, so the switching buys nothing here.  (The calls on descriptors libgreen leaves alone
@@ -219,8 +219,9 @@ ssize_t green_read(int fd, void* buf, size_t count)
     if (__builtin_expect(inject_on, 0))
         count = inject_shorten(fd, r, count, kShortRead, "read");
     if (r->kind == FdKind::Socket)
-        return io_loop(fd, EV_READ, r->rcvtimeo,
-                       [&] { return try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr); });
+        return io_loop(fd, EV_READ, r->rcvtimeo, [&] {
+            return try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr);
+        });
     iovec iov = {buf, count};
     return io_loop(fd, EV_READ, 0, [&] { return try_readv(fd, r, &iov, 1); });
 }
