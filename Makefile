@@ -3,7 +3,8 @@
 #   make            build build/libgreen.so
 #   make test       install missing Debian packages, build, run every test (tests/run.sh)
 #   make bench      install their packages, run the benchmarks (scripts/bench.sh, then
-#                   scripts/bench_echo.sh and scripts/bench_dns.sh); results go in BENCHMARKS.md
+#                   scripts/bench_echo.sh, scripts/bench_diag.sh and scripts/bench_dns.sh);
+#                   results go in BENCHMARKS.md
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
 #   make compat     install their packages, build, run the compatibility suite
 #                   (tests/compat/run.sh: real programs and CPython's test suites; see COMPAT.md)
@@ -131,6 +132,8 @@ bench:
 	@scripts/bench.sh
 	@echo
 	@scripts/bench_echo.sh
+	@echo
+	@scripts/bench_diag.sh
 	@echo
 	@scripts/bench_dns.sh
 

@@ -2,6 +2,7 @@
 
 #include <execinfo.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -28,6 +29,7 @@ namespace {
 // allocates nothing for the conversions used here.
 class Block {
 public:
+    explicit Block(int fd = log_fd) : fd_(fd) {}
     void line(const char* fmt, ...) __attribute__((format(printf, 2, 3)))
     {
         if (sizeof buf_ - n_ < 512)
@@ -43,12 +45,13 @@ public:
     }
     void flush()
     {
-        log_write(buf_, n_);
+        log_write(buf_, n_, fd_);
         n_ = 0;
     }
     ~Block() { flush(); }
 
 private:
+    int fd_;
     char buf_[2048];
     size_t n_ = 0;
 };
@@ -146,12 +149,61 @@ bool signal_blocked(int tid, int sig)
     return (mask >> (sig - 1)) & 1;
 }
 
+// The watchdog has a descriptor table of its own, empty but for a pidfd of its process.  While
+// two threads share a table, the kernel takes and drops a reference on the file in every
+// system call on a descriptor (a lone thread borrows it): some 50 ns more on a 310 ns recv
+// here, 2-3% of the CPU time of an echo round trip, which makes three such calls
+// (scripts/bench_diag.sh, BENCHMARKS.md).  So the watchdog leaves the shared table, closing
+// its copy of every descriptor in the same step: holding the program's files open, it would
+// keep a pipe the program closed from ever reaching its end.  To report, it fetches the log's
+// descriptor from the process's table (pidfd_getfd), so that it writes where the hub's own
+// messages go at that moment.  Where these calls are refused (kernels before 5.9, a seccomp
+// filter), it stays on the shared table.
+int wd_pidfd = -1;  // in the watchdog's own table; -1: it shares the program's
+
+void leave_descriptor_table()
+{
+    wd_pidfd = -1;
+    long pid = raw_syscall(SYS_getpid);
+    long pidfd = raw_syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0)
+        return;
+    long probe = raw_syscall(SYS_pidfd_getfd, pidfd, log_fd, 0);
+    raw_syscall(SYS_close, pidfd);
+    if (probe < 0)
+        return;
+    raw_syscall(SYS_close, probe);
+    if (raw_syscall(SYS_close_range, 0, ~0U, CLOSE_RANGE_UNSHARE) != 0)
+        return;
+    // Into an empty table: fails only for want of memory, and the reports are then lost.
+    wd_pidfd = int(raw_syscall(SYS_pidfd_open, pid, 0));
+}
+
+// The log's descriptor as the watchdog sees it, for one report.
+class WatchdogLog {
+public:
+    WatchdogLog()
+        : fd_(wd_pidfd < 0 ? log_fd : int(raw_syscall(SYS_pidfd_getfd, wd_pidfd, log_fd, 0)))
+    {
+    }
+    ~WatchdogLog()
+    {
+        if (wd_pidfd >= 0 && fd_ >= 0)
+            raw_syscall(SYS_close, fd_);
+    }
+    int fd() const { return fd_; }
+
+private:
+    int fd_;
+};
+
 void watchdog_report(Hub* h, int64_t stalled)
 {
     char d1[32], d2[32], who[64];
     const Green* g = __atomic_load_n(&h->current, __ATOMIC_RELAXED);
+    WatchdogLog log;
     {
-        Block b;
+        Block b(log.fd());
         if (g == &h->loop)
             snprintf(who, sizeof who, "its loop context (a libev callback)");
         else
@@ -180,7 +232,7 @@ void watchdog_report(Hub* h, int64_t stalled)
         timespec ts = {0, 10 * 1000000};
         raw_syscall(SYS_nanosleep, long(&ts), 0);
     }
-    log_print("watchdog: end of backtrace");
+    Block(log.fd()).line("watchdog: end of backtrace");
 }
 
 void watch(Hub* h, int64_t now)
@@ -233,6 +285,7 @@ bool diag_start()
 void* watchdog_main(void*)
 {
     raw_syscall(SYS_prctl, PR_SET_NAME, long("green-watchdog"));
+    leave_descriptor_table();
     int64_t period = config.watchdog_ns / 4;
     int64_t next = mono_now();
     for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub)

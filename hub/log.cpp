@@ -17,10 +17,10 @@ namespace green {
 int log_level = kLogWarn;
 int log_fd = 2;
 
-void log_write(const char* buf, size_t n)
+void log_write(const char* buf, size_t n, int fd)
 {
     while (n > 0) {
-        long r = raw_syscall(SYS_write, log_fd, long(buf), long(n));  // not write(): wrapped
+        long r = raw_syscall(SYS_write, fd, long(buf), long(n));  // not write(): wrapped
         if (r == -EINTR)
             continue;
         if (r <= 0)

@@ -18,7 +18,9 @@ extern int log_fd;     // where messages go: 2, or GREEN_LOG_FILE's descriptor
 int log_open_file(const char* path);
 
 // Writes all of buf to the log, with raw system calls: safe in a signal handler and at exit.
-void log_write(const char* buf, size_t n);
+// fd: the log's descriptor as the calling OS thread sees it (the watchdog has its own
+// descriptor table: hub/diag.cpp).
+void log_write(const char* buf, size_t n, int fd = log_fd);
 
 // One line at any level (what the user asked for: statistics, dumps, watchdog reports).
 void log_print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -46,6 +46,7 @@
 # load client failed (its cell shows FAILED).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/bench_echo_lib.sh
 B=build
 LIB=$PWD/$B/libgreen.so
 PY=/usr/bin/python3
@@ -101,14 +102,6 @@ rounds_for() {
 # Each echo_load process must stay under the descriptor limit (ulimit -n).
 procs_for() { if [ "$1" -ge 5000 ]; then echo 2; else echo 1; fi; }
 
-median() {
-    sort -g | awk '{v[NR]=$1} END {
-        if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'
-}
-
-# field NAME: the value after NAME in a line.
-field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i+1)}'; }
-
 memavail_kib() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 
 # memavail_settle: waits until MemAvailable has risen by less than 1 MiB over the last 3 s (at
@@ -153,13 +146,9 @@ env GO111MODULE=off GOFLAGS= GOCACHE="$PWD/$B/go/cache" GOPATH="$PWD/$B/go/path"
     go build -o $B/bench/echo_go tests/bench/echo.go
 
 WORK=$(mktemp -d)
-SERVER_PID=
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_server
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -167,42 +156,15 @@ trap 'exit 130' INT TERM
 
 # ---- Servers ------------------------------------------------------------------------------------
 
-# start_server KIND: starts it on CPU 0 and sets SERVER_PID and PORT; returns 1 when it does not
-# come up within 10 s.
-start_server() {
-    local cmd
+# start_kind KIND: starts that server on CPU 0 (start_server in scripts/bench_echo_lib.sh).
+start_kind() {
     case $1 in
-        green) cmd=(taskset -c 0 env LD_PRELOAD="$LIB" "$B/plain/echo_server") ;;
-        threads) cmd=(taskset -c 0 "$B/plain/echo_server") ;;
-        epoll) cmd=(taskset -c 0 "$B/bench/epoll_echo") ;;
-        go) cmd=(taskset -c 0 env GOMAXPROCS=1 "$B/bench/echo_go") ;;
-        gevent) cmd=(taskset -c 0 "$PY" tests/bench/gevent_echo.py) ;;
+        green) start_server taskset -c 0 env LD_PRELOAD="$LIB" "$B/plain/echo_server" ;;
+        threads) start_server taskset -c 0 "$B/plain/echo_server" ;;
+        epoll) start_server taskset -c 0 "$B/bench/epoll_echo" ;;
+        go) start_server taskset -c 0 env GOMAXPROCS=1 "$B/bench/echo_go" ;;
+        gevent) start_server taskset -c 0 "$PY" tests/bench/gevent_echo.py ;;
     esac
-    rm -f "$WORK/port"
-    "${cmd[@]}" serve 0 "$WORK/port" >"$WORK/server.log" 2>&1 &
-    SERVER_PID=$!
-    PORT=
-    for _ in $(seq 200); do
-        if [ -s "$WORK/port" ]; then
-            PORT=$(cat "$WORK/port")
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "bench_echo: $1 server did not start: $(tail -n 3 "$WORK/server.log")" >&2
-    return 1
-}
-
-stop_server() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-}
-
-# server_stat: the server's STAT line, asked through echo_load with 1 connection and 0 rounds.
-server_stat() {
-    taskset -c 1 $B/tools/echo_load 127.0.0.1 "$PORT" 1 0 64 2>/dev/null | sed -n 's/^server: //p'
 }
 
 # ---- One throughput point -----------------------------------------------------------------------
@@ -212,7 +174,7 @@ point() {
     local kind=$1 conns=$2 size=$3 rounds procs stat0 cpu0 out rc rt cpu1 n
     rounds=$(rounds_for "$conns" "$size")
     procs=$(procs_for "$conns")
-    if ! start_server "$kind"; then
+    if ! start_kind "$kind"; then
         stop_server
         echo FAILED
         return
@@ -243,7 +205,7 @@ point() {
 memory() {
     local kind=$1 conns=$2 procs stat0 rss0 mem0 mem1 rc out rss1 threads
     procs=$(procs_for "$conns")
-    if ! start_server "$kind"; then
+    if ! start_kind "$kind"; then
         stop_server
         echo FAILED
         return

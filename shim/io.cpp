@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../hub/sys.h"
 #include "fdio.h"
 
 extern "C" void __chk_fail(void) __attribute__((noreturn));
@@ -26,6 +28,69 @@ extern "C" void __chk_fail(void) __attribute__((noreturn));
 namespace green {
 
 namespace {
+
+// The attempts (the calls with MSG_DONTWAIT or RWF_NOWAIT) go to the kernel directly, not
+// through glibc's functions of the same names.  Those are cancellation points: in a process
+// with a second OS thread, and GREEN_WATCHDOG's helper is one, glibc switches the calling OS
+// thread to asynchronous cancellation and back around every such system call, two atomic
+// read-modify-writes and about 70 instructions a call.  With the watchdog on, that made an echo
+// round trip 14% more user-space instructions (scripts/bench_diag.sh, BENCHMARKS.md).  An
+// attempt cannot block, and a green thread is cancelled by libgreen where it waits, never by
+// glibc, so the switching buys nothing here.  (The calls on descriptors libgreen leaves alone
+// still go through glibc: REAL.)
+ssize_t kernel_result(long r)
+{
+    if (r >= 0)
+        return r;
+    errno = int(-r);
+    return -1;
+}
+
+ssize_t try_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
+                     socklen_t* fromlen)
+{
+    return kernel_result(
+        raw_syscall(SYS_recvfrom, fd, long(buf), long(len), flags, long(from), long(fromlen)));
+}
+
+ssize_t try_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to = nullptr,
+                   socklen_t tolen = 0)
+{
+    return kernel_result(
+        raw_syscall(SYS_sendto, fd, long(buf), long(len), flags, long(to), long(tolen)));
+}
+
+ssize_t try_recvmsg(int fd, msghdr* m, int flags)
+{
+    return kernel_result(raw_syscall(SYS_recvmsg, fd, long(m), flags));
+}
+
+ssize_t try_sendmsg(int fd, const msghdr* m, int flags)
+{
+    return kernel_result(raw_syscall(SYS_sendmsg, fd, long(m), flags));
+}
+
+int try_recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags)
+{
+    return int(kernel_result(raw_syscall(SYS_recvmmsg, fd, long(vec), long(vlen), flags, 0)));
+}
+
+int try_sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags)
+{
+    return int(kernel_result(raw_syscall(SYS_sendmmsg, fd, long(vec), long(vlen), flags)));
+}
+
+// Offset -1: the file position, as read and write use (the offset is split in a low and a high
+// half, the high one unused on 64 bits).
+ssize_t try_preadv2(int fd, const iovec* iov, int count, int flags)
+{
+    return kernel_result(raw_syscall(SYS_preadv2, fd, long(iov), count, -1, -1, flags));
+}
+
+ssize_t try_pwritev2(int fd, const iovec* iov, int count, int flags)
+{
+    return kernel_result(raw_syscall(SYS_pwritev2, fd, long(iov), count, -1, -1, flags));
+}
 
 // For files where RWF_NOWAIT does not work: an attempt that would block says EAGAIN instead.
 template <class Op>
@@ -44,7 +109,7 @@ ssize_t try_readv(int fd, FdRecord* r, const iovec* iov, int count)
     // Files that cannot honour RWF_NOWAIT in a direction (ttys, eventfd writes) say
     // EOPNOTSUPP; other errors are the call's own.
     if (!r->nowait_read_unsupported) {
-        ssize_t n = preadv2(fd, iov, count, -1, RWF_NOWAIT);
+        ssize_t n = try_preadv2(fd, iov, count, RWF_NOWAIT);
         if (n >= 0 || errno != EOPNOTSUPP)
             return n;
         r->nowait_read_unsupported = true;
@@ -55,7 +120,7 @@ ssize_t try_readv(int fd, FdRecord* r, const iovec* iov, int count)
 ssize_t try_writev(int fd, FdRecord* r, const iovec* iov, int count)
 {
     if (!r->nowait_write_unsupported) {
-        ssize_t n = pwritev2(fd, iov, count, -1, RWF_NOWAIT);
+        ssize_t n = try_pwritev2(fd, iov, count, RWF_NOWAIT);
         if (n >= 0 || errno != EOPNOTSUPP)
             return n;
         r->nowait_write_unsupported = true;
@@ -154,8 +219,9 @@ ssize_t green_read(int fd, void* buf, size_t count)
     if (__builtin_expect(inject_on, 0))
         count = inject_shorten(fd, r, count, kShortRead, "read");
     if (r->kind == FdKind::Socket)
-        return io_loop(fd, EV_READ, r->rcvtimeo,
-                       [&] { return REAL(recv)(fd, buf, count, MSG_DONTWAIT); });
+        return io_loop(fd, EV_READ, r->rcvtimeo, [&] {
+            return try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr);
+        });
     iovec iov = {buf, count};
     return io_loop(fd, EV_READ, 0, [&] { return try_readv(fd, r, &iov, 1); });
 }
@@ -182,7 +248,7 @@ GREEN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count)
         msghdr m = {};
         m.msg_iov = const_cast<iovec*>(iov);
         m.msg_iovlen = size_t(count);
-        return io_loop(fd, EV_READ, r->rcvtimeo, [&] { return REAL(recvmsg)(fd, &m, MSG_DONTWAIT); });
+        return io_loop(fd, EV_READ, r->rcvtimeo, [&] { return try_recvmsg(fd, &m, MSG_DONTWAIT); });
     }
     return io_loop(fd, EV_READ, 0, [&] { return try_readv(fd, r, iov, count); });
 }
@@ -197,7 +263,7 @@ GREEN_EXPORT ssize_t write(int fd, const void* buf, size_t count)
     const char* p = static_cast<const char*>(buf);
     if (r->kind == FdKind::Socket)
         return write_all(fd, r, count, [&](size_t done) {
-            return REAL(send)(fd, p + done, count - done, MSG_DONTWAIT);
+            return try_sendto(fd, p + done, count - done, MSG_DONTWAIT);
         });
     return write_all(fd, r, count, [&](size_t done) {
         iovec iov = {const_cast<char*>(p + done), count - done};
@@ -215,7 +281,7 @@ GREEN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count)
             msghdr m = {};
             m.msg_iov = const_cast<iovec*>(v);
             m.msg_iovlen = size_t(n);
-            return REAL(sendmsg)(fd, &m, MSG_DONTWAIT);
+            return try_sendmsg(fd, &m, MSG_DONTWAIT);
         });
     return writev_all(fd, r, iov, count,
                       [&](const iovec* v, int n) { return try_writev(fd, r, v, n); });
@@ -239,7 +305,7 @@ ssize_t green_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
     size_t done = 0;
     for (;;) {
         ssize_t n = io_loop(fd, EV_READ, r->rcvtimeo, [&] {
-            return REAL(recvfrom)(fd, p + done, len - done, f, from, fromlen);
+            return try_recvfrom(fd, p + done, len - done, f, from, fromlen);
         });
         if (n < 0)
             return done > 0 ? ssize_t(done) : -1;
@@ -284,7 +350,7 @@ GREEN_EXPORT ssize_t recvmsg(int fd, struct msghdr* msg, int flags)
         return injected_eagain(fd, "recvmsg", flags & MSG_DONTWAIT) ? -1
                                                                      : REAL(recvmsg)(fd, msg, flags);
     return io_loop(fd, EV_READ, r->rcvtimeo,
-                   [&] { return REAL(recvmsg)(fd, msg, flags | MSG_DONTWAIT); });
+                   [&] { return try_recvmsg(fd, msg, flags | MSG_DONTWAIT); });
 }
 
 GREEN_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags)
@@ -297,7 +363,7 @@ GREEN_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags)
         len = inject_shorten(fd, r, len, kShortWrite, "send");
     const char* p = static_cast<const char*>(buf);
     return write_all(fd, r, len, [&](size_t done) {
-        return REAL(send)(fd, p + done, len - done, flags | MSG_DONTWAIT);
+        return try_sendto(fd, p + done, len - done, flags | MSG_DONTWAIT);
     });
 }
 
@@ -313,7 +379,7 @@ GREEN_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags,
         len = inject_shorten(fd, r, len, kShortWrite, "sendto");
     const char* p = static_cast<const char*>(buf);
     return write_all(fd, r, len, [&](size_t done) {
-        return REAL(sendto)(fd, p + done, len - done, flags | MSG_DONTWAIT, to, tolen);
+        return try_sendto(fd, p + done, len - done, flags | MSG_DONTWAIT, to, tolen);
     });
 }
 
@@ -327,7 +393,7 @@ GREEN_EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags)
     return writev_all(fd, r, msg->msg_iov, int(msg->msg_iovlen), [&](const iovec* v, int n) {
         m.msg_iov = const_cast<iovec*>(v);
         m.msg_iovlen = size_t(n);
-        ssize_t k = REAL(sendmsg)(fd, &m, flags | MSG_DONTWAIT);
+        ssize_t k = try_sendmsg(fd, &m, flags | MSG_DONTWAIT);
         if (k > 0) {  // ancillary data (SCM_RIGHTS) goes with the first bytes only
             m.msg_control = nullptr;
             m.msg_controllen = 0;
@@ -348,8 +414,8 @@ GREEN_EXPORT int recvmmsg(int fd, struct mmsghdr* vec, unsigned vlen, int flags,
     unsigned done = 0;
     while (done < vlen) {
         int n = io_loop(fd, EV_READ, r->rcvtimeo, [&] {
-            return REAL(recvmmsg)(fd, vec + done, vlen - done, (flags & ~MSG_WAITFORONE) | MSG_DONTWAIT,
-                                  nullptr);
+            return try_recvmmsg(fd, vec + done, vlen - done,
+                                (flags & ~MSG_WAITFORONE) | MSG_DONTWAIT);
         });
         if (n < 0)
             return done > 0 ? int(done) : -1;
@@ -369,7 +435,7 @@ GREEN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned vlen, int flags)
     unsigned done = 0;
     while (done < vlen) {
         int n = io_loop(fd, EV_WRITE, r->sndtimeo, [&] {
-            return REAL(sendmmsg)(fd, vec + done, vlen - done, flags | MSG_DONTWAIT);
+            return try_sendmmsg(fd, vec + done, vlen - done, flags | MSG_DONTWAIT);
         });
         if (n < 0)
             return done > 0 ? int(done) : -1;

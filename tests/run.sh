@@ -198,6 +198,38 @@ stats_fork_child() {
 }
 stats_fork_child
 
+# A server with both diagnostics on (as scripts/bench_diag.sh measures it) that ends through
+# exit() on echo_server's "QUIT\n" request: status 0, and one block counting the threads it
+# created (one per echo connection, plus the statistics and the quit connections) and the
+# watchdog's OS thread.
+stats_echo_server_quit() {
+    local log=$LOG/stats_echo.log dir pid port status=1
+    dir=$(mktemp -d)
+    env "$GREEN" GREEN_STATS=1 GREEN_WATCHDOG=100ms "$B/plain/echo_server" serve 0 "$dir/port" \
+        >"$dir/server" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    port=$(cat "$dir/port" 2>/dev/null || echo 0)
+    if timeout -k 5 30 "$B/tools/echo_load" 127.0.0.1 "$port" 20 50 64 >"$log" 2>&1; then
+        printf 'QUIT\n' 2>/dev/null >"/dev/tcp/127.0.0.1/$port"
+        for _ in $(seq 100); do
+            # Gone (the shell reaps its children as they end) or a zombie: it has exited.
+            [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo Z)" = Z ] && break
+            sleep 0.05
+        done
+    fi
+    kill "$pid" 2>/dev/null  # only when it did not quit: the status then says so
+    wait "$pid"
+    status=$?
+    cat "$dir/server" >>"$log"
+    rm -rf "$dir"
+    [ $status -eq 0 ] && [ "$(grep -c '^libgreen: statistics of process' "$log")" -eq 1 ] &&
+        grep -q '^libgreen:   green threads created: 22, ' "$log" &&
+        grep -q '^libgreen:   OS threads managed: 1 (and the watchdog.s)$' "$log"
+    record "config:stats-echo-server-quit" $? "$log"
+}
+stats_echo_server_quit
+
 # GREEN_LOG_FILE: the warning of a bad value goes there, not to stderr, and so does the
 # statistics block; the program's output stays where it was.
 log_file_check() {
@@ -256,6 +288,31 @@ libgreen: watchdog: backtrace of OS thread [0-9]+:
 )*libgreen: watchdog: end of backtrace
 stall: done\$" env "$GREEN" GREEN_WATCHDOG=300ms "$B/tools/stall"
 check watchdog-off-by-default 0 '^stall: done$' env "$GREEN" "$B/tools/stall"
+# The watchdog keeps a descriptor table of its own (hub/diag.cpp), yet reports to the program's
+# standard error as it is when the stall happens: here a file the program put there with dup2.
+watchdog_follows_stderr() {
+    local log=$LOG/watchdog_stderr.log err=$DIAG/stall.err
+    env "$GREEN" GREEN_WATCHDOG=300ms timeout 20 "$B/tools/stall" "$err" >"$log" 2>&1
+    local status=$?
+    cat "$err" >>"$log" 2>/dev/null
+    [ $status -eq 0 ] && grep -q '^libgreen: watchdog: OS thread [0-9]* has not come back' "$err" &&
+        grep -q '^libgreen: watchdog: end of backtrace$' "$err"
+    record "config:watchdog-follows-stderr" $? "$log"
+}
+watchdog_follows_stderr
+# ... and holds none of the program's descriptors open: a program that lets go of its standard
+# output (for /dev/null) and lives on gives its reader the end of the pipe at once, not at its
+# exit.
+watchdog_holds_no_descriptor() {
+    local log=$LOG/watchdog_fds.log
+    # (No timeout(1) around it: it would hold the pipe itself; the program ends in 3 s.)
+    env "$GREEN" GREEN_WATCHDOG=100ms python3 -c 'import os, time
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+time.sleep(3)' 2>"$log" | { timeout 2 cat >/dev/null; echo "reader: $?" >>"$log"; }
+    grep -q '^reader: 0$' "$log"
+    record "config:watchdog-holds-no-descriptor" $? "$log"
+}
+watchdog_holds_no_descriptor
 # The watchdog thread is libgreen's second OS thread, the most a plain program may see.
 run "config:watchdog-os-threads" "$GREEN" GREEN_WATCHDOG=1s TEST_MAX_OS_THREADS=2 -- "$B/plain/join"
 
