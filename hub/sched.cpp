@@ -4,6 +4,7 @@
 // where the context we came from is saved (Boost.Context hands it over only to the side that
 // was jumped to), where the stack of a green thread that just died is released (it could not
 // release its own stack while running on it), and where errno comes back.
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 
@@ -330,10 +331,46 @@ bool hub_attach()
     return true;
 }
 
+namespace {
+
+// Holds the standard descriptors the program has closed (on /dev/null) while libev makes its
+// own (the epoll instance, the eventfd of ev_async), so that those do not take their numbers:
+// a program that closed fd 1 must get EBADF when it writes there, not reach libev's epoll.
+class HoldStdFds {
+public:
+    HoldStdFds()
+    {
+        for (;;) {
+            long fd = raw_syscall(SYS_openat, AT_FDCWD, long("/dev/null"), O_RDWR | O_CLOEXEC);
+            if (fd < 0)
+                return;
+            if (fd > 2) {
+                raw_syscall(SYS_close, fd);
+                return;
+            }
+            held_[n_++] = int(fd);
+        }
+    }
+    ~HoldStdFds()
+    {
+        for (int i = 0; i < n_; i++)
+            raw_syscall(SYS_close, held_[i]);
+    }
+    HoldStdFds(const HoldStdFds&) = delete;
+    HoldStdFds& operator=(const HoldStdFds&) = delete;
+
+private:
+    int held_[3] = {};
+    int n_ = 0;
+};
+
+}  // namespace
+
 void hub_ensure_loop(Hub* h)
 {
     if (h->evloop)
         return;
+    HoldStdFds hold;
     // EVFLAG_NOSIGMASK: libev must not touch the signal mask, which belongs to the program.
     // EVFLAG_NOENV: LIBEV_FLAGS in the program's environment is not ours to obey.
     h->evloop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV | EVFLAG_NOSIGMASK);
