@@ -161,6 +161,8 @@ struct Hub {
     pthread_t os_thread;            // the real pthread_t of this OS thread
     char* tp = nullptr;             // the thread pointer in use (the FS base)
     char* root_tp = nullptr;        // the OS thread's own (root->tp)
+    Green* words_owner = nullptr;   // whose own words that block holds now (hub/tls.h), if
+                                    //   anyone's
     uintptr_t errno_off = 0;        // errno below the thread pointer (any block; saves a call
                                     //   on every switch)
     HubStats stats = {};

@@ -73,6 +73,8 @@ inline int& errno_of(Hub* h) { return *reinterpret_cast<int*>(tls_current() - h-
 // Releases what a dead green thread no longer needs once nobody runs on its stack.
 void reap(Green* dead)
 {
+    if (dead->hub->words_owner == dead)
+        dead->hub->words_owner = nullptr;
     if (dead->tp != dead->hub->root->tp)
         tls_destroy(dead->tp);
     stack_put(&dead->stack);
@@ -86,8 +88,6 @@ void switch_to(Hub* h, Green* next)
     // Saved and restored even when the two have blocks of their own: the root and the loop
     // context share one.
     self->saved_errno = errno_of(h);
-    if (self->tp == h->root_tp)
-        tls_words_save(self->tls_words, self->tp);
     h->current = next;
     next->state = State::Running;
     sigmask_switch(h, next);
@@ -118,8 +118,16 @@ void after_resume(ctx::transfer_t t)
     if (prev->state == State::Dead)
         reap(prev);
     errno_of(h) = self->saved_errno;
-    if (self->tp == h->root_tp)
-        tls_words_restore(self->tls_words, self->tp);
+    // A green thread sharing the OS thread's block (hub/tls.h) finds there its own words of it,
+    // unless another one has run there since: then those go to their owner's record and its own
+    // come back.  Lazily, so that the way through the loop and back to the same green thread
+    // (the loop does not touch them) costs nothing.
+    if (self->tp == h->root_tp && h->words_owner != self) {
+        if (h->words_owner)
+            tls_words_save(h->words_owner->tls_words, h->root_tp);
+        tls_words_restore(self->tls_words, h->root_tp);
+        h->words_owner = self;
+    }
 }
 
 // The running green thread gives up the CPU (its state is already set): run the next runnable
@@ -260,6 +268,8 @@ void after_fork_child()
         return;
     if (h->current->tp != h->root->tp)
         tls_after_fork(h->current->tp, h->root->tp);
+    if (h->words_owner != h->current)  // the one whose words the block holds is not here
+        h->words_owner = nullptr;
     arena_after_fork();
     stack_after_fork();
     fd_after_fork_child();
@@ -315,6 +325,7 @@ bool hub_attach()
     root->tp = tls_current();
     h->tp = h->root_tp = root->tp;
     tls_words_attach(root->tls_words, root->tp);
+    h->words_owner = root;
     h->errno_off = uintptr_t(root->tp - reinterpret_cast<char*>(&errno));
     h->tid = int(raw_syscall(SYS_gettid));
     h->live = 1;

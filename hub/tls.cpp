@@ -22,10 +22,11 @@
 // A block of its own costs a green thread two pages of stack instead of one, and each switch a
 // wrfsbase (about 12 ns here).  Most programs of the kind libgreen is for need neither: when no
 // module but the C library, the C++ runtime and libgreen has TLS, green threads share their OS
-// thread's block, and what in it is each thread's own -- errno, h_errno, the locale uselocale
-// set, the C++ exception state -- is saved when a green thread leaves the CPU and restored when
-// it comes back (own_words).  A module with TLS loaded later (dlopen) makes the green threads
-// created after it get blocks of their own.
+// thread's block, and what in it is each thread's own -- h_errno, the C++ exception state, the
+// locale uselocale set (errno every context saves anyway) -- is saved to its owner's record and
+// replaced by the next one's when another green thread sharing the block runs (the hub does it,
+// with tls_words_save and tls_words_restore).  A module with TLS loaded later (dlopen) makes the
+// green threads created after it get blocks of their own.
 #include "tls.h"
 
 // green.h (libev's header) first: <link.h> brings <elf.h>, whose EV_NONE macro would break

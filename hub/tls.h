@@ -10,8 +10,8 @@
 //
 // A green thread needs no block of its own when no module but the C library, the C++ runtime
 // and libgreen has TLS: it shares its OS thread's, and the words of it that are each thread's
-// own (h_errno, the C++ exception state, the locale) are saved and restored at each switch
-// (tls_words_*); errno every context saves anyway.  The root green thread uses the OS thread's
+// own (h_errno, the C++ exception state, the locale) are saved and restored when another green
+// thread sharing the block runs there (tls_words_*); errno every context saves anyway.  The root green thread uses the OS thread's
 // block; the loop context runs on whichever block is in use.
 //
 // Some state must stay the OS thread's even in blocks of their own; see hub/tls.cpp for each
