@@ -59,14 +59,7 @@ for tool in valgrind taskset; do
 done
 make -s --no-print-directory lib $B/plain/echo_server $B/tools/echo_load $B/bench/fd_table
 
-WORK=$(mktemp -d)
-# shellcheck disable=SC2317  # invoked by the trap
-cleanup() {
-    stop_server
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work
 
 # serve SETTINGS [valgrind]: starts the server on CPU 0 under libgreen with SETTINGS (a word
 # list of VAR=value), under cachegrind when asked.

@@ -145,14 +145,7 @@ gcc -O2 -g -Wall -Wextra -o $B/bench/epoll_echo tests/bench/epoll_echo.c
 env GO111MODULE=off GOFLAGS= GOCACHE="$PWD/$B/go/cache" GOPATH="$PWD/$B/go/path" \
     go build -o $B/bench/echo_go tests/bench/echo.go
 
-WORK=$(mktemp -d)
-# shellcheck disable=SC2317  # invoked by the trap
-cleanup() {
-    stop_server
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work
 
 # ---- Servers ------------------------------------------------------------------------------------
 

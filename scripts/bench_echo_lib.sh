@@ -9,6 +9,18 @@
 
 SERVER_PID=
 
+# make_work: sets WORK to a new scratch directory; at exit the server is stopped and WORK removed.
+make_work() {
+    WORK=$(mktemp -d)
+    trap work_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+# shellcheck disable=SC2317  # invoked by the trap
+work_cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+
 median() {
     sort -g | awk '{v[NR]=$1} END {
         if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'
