@@ -111,6 +111,13 @@ echo "== valgrind"
 if command -v valgrind >/dev/null; then
     run "valgrind:sleepers" "$GREEN" TEST_MAX_OS_THREADS=2 -- \
         valgrind -q --error-exitcode=99 --leak-check=no "$B/plain/sleepers" 300
+    # Thread-local storage in both forms (hub/tls.h), without leaks: TLS areas of their own
+    # (thread_local has thread-local data; valgrind hides wrfsbase, so each switch takes the
+    # arch_prctl path) and the shared block (thread_state has none).
+    for t in thread_local thread_state; do
+        run "valgrind:$t" "$GREEN" TEST_MAX_OS_THREADS=2 -- \
+            valgrind -q --error-exitcode=99 --leak-check=full "$B/plain/$t"
+    done
 else
     record "valgrind:sleepers" 1 /dev/null
 fi
