@@ -201,6 +201,9 @@ extern thread_local Hub* tl_hub __attribute__((tls_model("initial-exec")));
 
 inline Hub* hub_self() { return tl_hub; }
 
+// Whether g has a TLS area of its own (hub/tls.h), rather than its OS thread's block.
+inline bool has_own_tls(const Green* g) { return g->tp != g->hub->root_tp; }
+
 inline Green* green_self()
 {
     Hub* h = tl_hub;

@@ -75,7 +75,7 @@ void reap(Green* dead)
 {
     if (dead->hub->words_owner == dead)
         dead->hub->words_owner = nullptr;
-    if (dead->tp != dead->hub->root->tp)
+    if (has_own_tls(dead))
         tls_destroy(dead->tp);
     stack_put(&dead->stack);
     if (dead->detached && !dead->is_root)  // a root's record stays its hub's
@@ -266,8 +266,8 @@ void after_fork_child()
     Hub* h = tl_hub;
     if (!h)
         return;
-    if (h->current->tp != h->root->tp)
-        tls_after_fork(h->current->tp, h->root->tp);
+    if (has_own_tls(h->current))
+        tls_after_fork(h->current->tp, h->root_tp);
     if (h->words_owner != h->current)  // the one whose words the block holds is not here
         h->words_owner = nullptr;
     arena_after_fork();

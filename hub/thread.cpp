@@ -158,7 +158,7 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
         green_free(g);
         return EINVAL;
     }
-    g->tp = tls ? tls_create(top, h->root->tp) : h->root->tp;
+    g->tp = tls ? tls_create(top, h->root_tp) : h->root_tp;
     if (!tls)
         tls_words_init(g->tls_words);
     if (!g->tp) {
@@ -191,7 +191,7 @@ namespace {
 {
     resume_entry(t);
     Green* self = green_self();
-    if (self->tp != self->hub->root->tp)
+    if (has_own_tls(self))
         tls_thread_start();
     volatile char marker = 0;
     self->entry_marker = reinterpret_cast<uintptr_t>(&marker);
@@ -301,7 +301,7 @@ void green_finish(Green* self)
 {
     // glibc's order: thread_local destructors, then pthread_key ones.  A root green thread's
     // thread_local objects are left to exit(), as glibc leaves the main thread's.
-    if (self->tp != self->hub->root->tp)
+    if (has_own_tls(self))
         tls_thread_exit();
     keys_run_destructors(self);
     if (green_exit_hook)

@@ -63,17 +63,9 @@ uint32_t tls_own[kTlsMaxOwn];
 int tls_n_own = 0;
 
 namespace {
-int n_all_own = 0;       // with the locale's
-int tls_n_own_base = 0;  // without
-}  // namespace
 
-void tls_locale_in_use()
-{
-    if (__atomic_load_n(&tls_n_own, __ATOMIC_RELAXED) != n_all_own)
-        __atomic_store_n(&tls_n_own, n_all_own, __ATOMIC_RELAXED);
-}
-
-namespace {
+int n_all_own = 0;   // own words with the locale's
+int n_base_own = 0;  // without them
 
 // A carried span: bytes [tp - off, tp - off + len) of every block.
 struct Span {
@@ -84,18 +76,14 @@ constexpr int kMaxSpans = 16;
 struct Spans {
     Span span[kMaxSpans];
     int n;
-    // False when full.  A span that continues the previous one extends it.
-    bool add(char* tp, const char* addr, size_t len)
+    // A span that continues the previous one extends it.  (At most five are ever added.)
+    void add(char* tp, const char* addr, size_t len)
     {
         uint32_t off = uint32_t(tp - addr);
-        if (n > 0 && span[n - 1].off - span[n - 1].len == off) {
+        if (n > 0 && span[n - 1].off - span[n - 1].len == off)
             span[n - 1].len += uint32_t(len);
-            return true;
-        }
-        if (n == kMaxSpans)
-            return false;
-        span[n++] = Span{off, uint32_t(len)};
-        return true;
+        else if (n < kMaxSpans)
+            span[n++] = Span{off, uint32_t(len)};
     }
 };
 Spans inherited;  // copied from the creator's block when a block is made
@@ -393,7 +381,7 @@ void tls_setup()
                            __ctype_b_loc(), __ctype_tolower_loc(), __ctype_toupper_loc()};
     for (const void* w : words) {
         if (w == locale_word)
-            tls_n_own_base = n_all_own;
+            n_base_own = n_all_own;
         if (w)
             tls_own[n_all_own++] = uint32_t(tp - static_cast<const char*>(w));
     }
@@ -403,7 +391,7 @@ void tls_setup()
         return;
     }
     tls_words_save(fresh_words, tp, n_all_own);  // what a new thread starts with
-    tls_n_own = tls_n_own_base;
+    tls_n_own = n_base_own;
     if (__rseq_size > 0)
         rseq_cpu_id = __rseq_offset + long(offsetof(struct rseq, cpu_id));
     use_wrfsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
@@ -434,6 +422,12 @@ void tls_thread_start() { ctype_init(); }
 void tls_words_init(char* words) { memcpy(words, fresh_words, kTlsOwnBytes); }
 
 void tls_words_attach(char* words, const char* tp) { tls_words_save(words, tp, n_all_own); }
+
+void tls_locale_in_use()
+{
+    if (__atomic_load_n(&tls_n_own, __ATOMIC_RELAXED) != n_all_own)
+        __atomic_store_n(&tls_n_own, n_all_own, __ATOMIC_RELAXED);
+}
 
 
 void tls_thread_exit() { call_tls_dtors(); }
