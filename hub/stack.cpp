@@ -1,32 +1,290 @@
 #include "stack.h"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <new>
 
 #include "spinlock.h"
+#include "sys.h"
 #include <valgrind/valgrind.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
 
 namespace green {
 
+struct StackChunk {
+    char* base = nullptr;
+    size_t guard = 0;           // geometry of every slot: guard bytes, then size usable ones
+    size_t size = 0;
+    unsigned slots = 0;         // how many, at most kMaxSlots
+    uint64_t used = 0;          // handed out, or having their pages given back right now
+    uint64_t cached = 0;        // freed, pages kept (in the cache below)
+    uint64_t ready = 0;         // writable (PROT_NONE until first use without guard regions)
+    StackChunk* next = nullptr; // in the list of mapped chunks, or of unused records
+
+    size_t slot_bytes() const { return guard + size; }
+    size_t bytes() const { return slots * slot_bytes(); }
+    uint64_t all() const { return ~uint64_t(0) >> (64 - slots); }
+    char* lo(unsigned slot) const { return base + slot * slot_bytes() + guard; }
+};
+
 namespace {
 
-// The pool is shared by every hub of the process: a stack freed on one OS thread can serve a
-// green thread created on another.
-SpinLock pool_lock;
-Stack pool[kStackPoolMax];
-size_t pool_count = 0;
+constexpr unsigned kMaxSlots = 64;                  // one bit each in a chunk's masks
+constexpr size_t kChunkAddressMax = size_t(1) << 30; // address space of one chunk, at most
+constexpr size_t kMaxChunks = size_t(1) << 15;      // records; a million 64 KiB stacks
+// process_madvise on the calling process without a pidfd of our own (Linux 6.15); an open
+// pidfd would take a descriptor number the program expects to get.
+constexpr long kPidfdSelf = -10000;
+
+// How a slot's guard bytes are made to fault.
+enum class Guards : int {
+    Unknown,   // not decided yet (decided by the first chunk with guards)
+    Regions,   // MADV_GUARD_INSTALL: page-table markers, the chunk stays one VMA
+    Mprotect,  // chunk mapped PROT_NONE, a slot's usable part made writable on first use
+};
+
+struct Cached {
+    StackChunk* chunk;
+    unsigned slot;
+};
+
+// The chunks are shared by every hub of the process: a stack freed on one OS thread can serve
+// a green thread created on another.  No system call is made while the lock is held.
+SpinLock lock;
+StackChunk records[kMaxChunks]; // .bss: untouched records cost nothing
+size_t records_used = 0;
+StackChunk* free_records = nullptr;
+StackChunk* chunks = nullptr;   // every mapped chunk
+StackChunk* hint = nullptr;     // the chunk the last slot came from
+size_t free_slots = 0;          // in no use and not cached, over every chunk
+Cached cache[kCacheMax];        // freed stacks with their pages, the most recent last
+size_t cache_n = 0;
+size_t cache_bytes = 0;         // their usable bytes
+std::atomic<Guards> guards{Guards::Unknown};
 
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+uint64_t bit(unsigned slot) { return uint64_t(1) << slot; }
 
-void unmap(Stack* s)
+void hand_out(Stack* s, StackChunk* c, unsigned slot)
 {
-    VALGRIND_STACK_DEREGISTER(s->valgrind_id);
-    munmap(s->map, s->map_size);
-    *s = Stack{};
+    s->chunk = c;
+    s->slot = slot;
+    s->lo = c->lo(slot);
+    s->size = c->size;
+}
+
+// The first chunk in [from, to) of this geometry with a slot neither in use nor cached.
+StackChunk* open_chunk(StackChunk* from, StackChunk* to, size_t size, size_t guard)
+{
+    for (StackChunk* c = from; c != to; c = c->next)
+        if ((c->all() & ~(c->used | c->cached)) && c->size == size && c->guard == guard)
+            return c;
+    return nullptr;
+}
+
+// Takes a stack of this geometry that is not in use, most recently freed first; false if
+// there is none.  *fresh says that it may need making writable.  Under the lock.
+bool take_locked(Stack* s, size_t size, size_t guard, bool* fresh)
+{
+    for (size_t i = cache_n; i-- > 0;) {
+        Cached e = cache[i];
+        if (e.chunk->size != size || e.chunk->guard != guard)
+            continue;
+        for (size_t j = i + 1; j < cache_n; j++)
+            cache[j - 1] = cache[j];
+        cache_n--;
+        cache_bytes -= size;
+        e.chunk->cached &= ~bit(e.slot);
+        e.chunk->used |= bit(e.slot);
+        hand_out(s, e.chunk, e.slot);
+        *fresh = false;
+        return true;
+    }
+    if (free_slots == 0)
+        return false;
+    // From the chunk of the last fresh slot on, then the ones before it.
+    StackChunk* c = open_chunk(hint ? hint : chunks, nullptr, size, guard);
+    if (!c && hint)
+        c = open_chunk(chunks, hint, size, guard);
+    if (!c)
+        return false;
+    unsigned slot = unsigned(__builtin_ctzll(c->all() & ~(c->used | c->cached)));
+    c->used |= bit(slot);
+    free_slots--;
+    hint = c;
+    hand_out(s, c, slot);
+    *fresh = !(c->ready & bit(slot));
+    return true;
+}
+
+// Advice for many ranges in one system call where the kernel takes it, else one each.
+void advise(iovec* ranges, size_t n, int advice)
+{
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++)
+        want += ranges[i].iov_len;
+    // valgrind does not know process_madvise (it would warn once and refuse it).
+    if (!RUNNING_ON_VALGRIND && n > 1 &&
+        raw_syscall(SYS_process_madvise, kPidfdSelf, long(ranges), long(n), advice, 0) == long(want))
+        return;
+    for (size_t i = 0; i < n; i++)
+        madvise(ranges[i].iov_base, ranges[i].iov_len, advice);
+}
+
+// Makes the guard bytes of every slot fault with guard regions; false if the kernel has none.
+bool install_guards(char* base, unsigned slots, size_t slot_bytes, size_t guard)
+{
+    if (RUNNING_ON_VALGRIND)  // it would not know those pages are not to be touched
+        return false;
+    iovec ranges[kMaxSlots];
+    for (unsigned i = 0; i < slots; i++)
+        ranges[i] = {base + i * slot_bytes, guard};
+    if (madvise(base, guard, MADV_GUARD_INSTALL) != 0)
+        return false;
+    advise(ranges + 1, slots - 1, MADV_GUARD_INSTALL);
+    return true;
+}
+
+// Maps a chunk for stacks of this geometry, and links it; null with errno set.
+StackChunk* make_chunk(size_t size, size_t guard)
+{
+    size_t slot_bytes = size + guard;
+    unsigned slots = unsigned(kChunkAddressMax / slot_bytes);
+    slots = slots < 1 ? 1 : slots > kMaxSlots ? kMaxSlots : slots;
+    Guards how = guards.load(std::memory_order_relaxed);
+    int prot = guard && how == Guards::Mprotect ? PROT_NONE : PROT_READ | PROT_WRITE;
+    char* base;
+    for (;;) {
+        // MAP_NORESERVE: only the pages a green thread touches cost memory, so that stacks
+        // as large as glibc's default (8 MiB) do not count against overcommit by the thousand.
+        void* p = mmap(nullptr, slots * slot_bytes, prot,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        if (p != MAP_FAILED) {
+            base = static_cast<char*>(p);
+            break;
+        }
+        if (slots == 1)  // ENOMEM: no room even for this one stack
+            return nullptr;
+        slots /= 2;  // a limit on address space (ulimit -v): fewer stacks to a chunk
+    }
+    uint64_t ready = ~uint64_t(0) >> (64 - slots);  // every slot writable
+    if (guard && how != Guards::Mprotect) {
+        if (install_guards(base, slots, slot_bytes, guard)) {
+            guards.store(Guards::Regions, std::memory_order_relaxed);
+        } else if (mprotect(base, slots * slot_bytes, PROT_NONE) == 0) {
+            guards.store(Guards::Mprotect, std::memory_order_relaxed);
+            ready = 0;
+        } else {
+            int e = errno;
+            munmap(base, slots * slot_bytes);
+            errno = e;
+            return nullptr;
+        }
+    } else if (guard) {
+        ready = 0;
+    }
+    SpinGuard g(lock);
+    StackChunk* c = free_records;
+    if (c)
+        free_records = c->next;
+    else if (records_used < kMaxChunks)
+        c = &records[records_used++];
+    if (!c) {
+        munmap(base, slots * slot_bytes);
+        errno = ENOMEM;
+        return nullptr;
+    }
+    *c = StackChunk{};
+    c->base = base;
+    c->guard = guard;
+    c->size = size;
+    c->slots = slots;
+    c->ready = ready;
+    c->next = chunks;
+    chunks = c;
+    free_slots += slots;
+    return c;
+}
+
+// If c has no stack in use and another chunk has none either, forgets c and its cached stacks
+// and returns true: the caller unmaps [base, base + bytes) once the lock is released.
+bool drop_if_spare_locked(StackChunk* c, char** base, size_t* bytes)
+{
+    if (c->used)
+        return false;
+    bool other_empty = false;
+    for (StackChunk* o = chunks; o && !other_empty; o = o->next)
+        other_empty = o != c && o->used == 0;
+    if (!other_empty)
+        return false;
+    size_t kept = 0;
+    for (size_t i = 0; i < cache_n; i++) {
+        if (cache[i].chunk == c)
+            cache_bytes -= c->size;
+        else
+            cache[kept++] = cache[i];
+    }
+    cache_n = kept;
+    free_slots -= c->slots - size_t(__builtin_popcountll(c->cached));
+    StackChunk** link = &chunks;
+    while (*link != c)
+        link = &(*link)->next;
+    *link = c->next;
+    if (hint == c)
+        hint = nullptr;
+    *base = c->base;
+    *bytes = c->bytes();
+    *c = StackChunk{};
+    c->next = free_records;
+    free_records = c;
+    return true;
+}
+
+// Gives back the pages of the cached stacks taken out of the cache into batch[0, n).
+void release(Cached* batch, size_t n)
+{
+    iovec ranges[kCacheMax];
+    for (size_t i = 0; i < n; i++)
+        ranges[i] = {batch[i].chunk->lo(batch[i].slot), batch[i].chunk->size};
+    advise(ranges, n, MADV_DONTNEED);
+    char* unmap[kCacheMax];
+    size_t unmap_bytes[kCacheMax];
+    size_t n_unmap = 0;
+    {
+        SpinGuard g(lock);
+        for (size_t i = 0; i < n; i++) {
+            batch[i].chunk->used &= ~bit(batch[i].slot);
+            free_slots++;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (drop_if_spare_locked(batch[i].chunk, &unmap[n_unmap], &unmap_bytes[n_unmap]))
+                n_unmap++;
+    }
+    for (size_t i = 0; i < n_unmap; i++)
+        munmap(unmap[i], unmap_bytes[i]);
+}
+
+// Takes every cached stack out of the cache, into batch; returns how many.  Under the lock.
+size_t take_cache_locked(Cached* batch)
+{
+    size_t n = cache_n;
+    for (size_t i = 0; i < n; i++) {
+        batch[i] = cache[i];
+        batch[i].chunk->cached &= ~bit(batch[i].slot);
+        batch[i].chunk->used |= bit(batch[i].slot);  // until its pages are gone
+    }
+    cache_n = 0;
+    cache_bytes = 0;
+    return n;
 }
 
 }  // namespace
@@ -39,74 +297,106 @@ size_t page_size()
 
 bool stack_get(Stack* s, size_t size, size_t guard)
 {
-    size = round_up(size, page_size());
+    size = round_up(size ? size : 1, page_size());
     guard = round_up(guard, page_size());
+    bool fresh = false;
+    bool found;
     {
-        SpinGuard g(pool_lock);
-        for (size_t i = pool_count; i-- > 0;) {
-            if (pool[i].size == size && pool[i].map_size == size + guard) {
-                *s = pool[i];
-                pool[i] = pool[--pool_count];
-                return true;
-            }
+        SpinGuard g(lock);
+        found = take_locked(s, size, guard, &fresh);
+    }
+    while (!found) {
+        if (!make_chunk(size, guard))
+            return false;
+        SpinGuard g(lock);  // another hub may take the new chunk's slots first
+        found = take_locked(s, size, guard, &fresh);
+    }
+    if (fresh) {  // guarded by mprotect: the usable part becomes writable on first use
+        if (mprotect(s->lo, s->size, PROT_READ | PROT_WRITE) != 0) {
+            int e = errno;
+            SpinGuard g(lock);
+            s->chunk->used &= ~bit(s->slot);
+            free_slots++;
+            *s = Stack{};
+            errno = e;
+            return false;
         }
+        SpinGuard g(lock);
+        s->chunk->ready |= bit(s->slot);
     }
-    // MAP_NORESERVE: only the pages a green thread touches cost memory, so that a default
-    // stack as large as glibc's (8 MiB) does not count against overcommit ten thousand times.
-    void* map = mmap(nullptr, size + guard, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (map == MAP_FAILED)
-        return false;
-    if (guard && mprotect(map, guard, PROT_NONE) != 0) {
-        int e = errno;
-        munmap(map, size + guard);
-        errno = e;
-        return false;
-    }
-    s->map = map;
-    s->map_size = size + guard;
-    s->lo = static_cast<char*>(map) + guard;
-    s->size = size;
     s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, s->lo + s->size);
     return true;
 }
 
 void stack_put(Stack* s)
 {
-    if (!s->map)
+    StackChunk* c = s->chunk;
+    if (!c)
         return;
-    // Give the pages back before pooling: a pooled stack must cost no memory.  When the pool
-    // is full the stack is unmapped instead, and giving its pages back first would be a
-    // second system call for nothing.
-    bool room;
+    VALGRIND_STACK_DEREGISTER(s->valgrind_id);
+    Cached batch[kCacheMax];
+    size_t n = 0;
+    char* unmap = nullptr;
+    size_t unmap_bytes = 0;
     {
-        SpinGuard g(pool_lock);
-        room = pool_count < kStackPoolMax;
+        SpinGuard g(lock);
+        c->used &= ~bit(s->slot);
+        c->cached |= bit(s->slot);
+        cache[cache_n++] = {c, s->slot};
+        cache_bytes += c->size;
+        if (!drop_if_spare_locked(c, &unmap, &unmap_bytes) &&
+            (cache_n == kCacheMax || cache_bytes > kCacheBytes))
+            n = take_cache_locked(batch);
     }
-    if (room && madvise(s->lo, s->size, MADV_DONTNEED) == 0) {
-        SpinGuard g(pool_lock);
-        if (pool_count < kStackPoolMax) {
-            pool[pool_count++] = *s;
-            *s = Stack{};
-            return;
+    *s = Stack{};
+    if (unmap)
+        munmap(unmap, unmap_bytes);
+    if (n)
+        release(batch, n);
+}
+
+size_t stack_cached_count()
+{
+    SpinGuard g(lock);
+    return cache_n;
+}
+
+void stack_release_cached()
+{
+    Cached batch[kCacheMax];
+    size_t n;
+    {
+        SpinGuard g(lock);
+        n = take_cache_locked(batch);
+    }
+    release(batch, n);
+    for (;;) {  // release() keeps one empty chunk; a test wants none
+        char* base = nullptr;
+        size_t bytes = 0;
+        {
+            SpinGuard g(lock);
+            StackChunk** link = &chunks;
+            while (*link && (*link)->used)
+                link = &(*link)->next;
+            StackChunk* c = *link;
+            if (!c)
+                break;
+            *link = c->next;
+            if (hint == c)
+                hint = nullptr;
+            free_slots -= c->slots;
+            base = c->base;
+            bytes = c->bytes();
+            *c = StackChunk{};
+            c->next = free_records;
+            free_records = c;
         }
+        munmap(base, bytes);
     }
-    unmap(s);
 }
 
-void stack_after_fork() { new (&pool_lock) SpinLock; }
+bool stack_guard_regions() { return guards.load(std::memory_order_relaxed) == Guards::Regions; }
 
-size_t stack_pool_count()
-{
-    SpinGuard g(pool_lock);
-    return pool_count;
-}
-
-void stack_pool_drain()
-{
-    SpinGuard g(pool_lock);
-    while (pool_count > 0)
-        unmap(&pool[--pool_count]);
-}
+void stack_after_fork() { new (&lock) SpinLock; }
 
 }  // namespace green

@@ -1,10 +1,18 @@
-// Stacks of green threads: mmap'd, with a guard page below, pooled.
+// Stacks of green threads, carved out of chunks.
 //
-// A stack is one anonymous mapping: [map, map + guard) is PROT_NONE, so that an overflow faults
-// instead of silently writing into the neighbour; [lo, lo + size) is the usable part.  Stacks of
-// the default size are kept in a small pool after their green thread ends, with their pages
-// given back to the kernel (MADV_DONTNEED), so that thread churn costs no mmap/munmap while a
-// pooled stack costs no memory.  Every stack is registered with valgrind while it exists.
+// A stack is a slot [guard | usable] of a chunk: one anonymous mapping (MAP_NORESERVE) that
+// holds up to 64 stacks of one geometry.  The guard bytes fault instead of letting an overflow
+// write into the neighbour.  Mapping a chunk rather than a stack saves each thread an mmap, an
+// mprotect and an munmap (most of what a short-lived thread cost); where the kernel has guard
+// regions (madvise MADV_GUARD_INSTALL, Linux 6.13) a chunk stays one VMA instead of two per
+// stack, so vm.max_map_count no longer bounds the number of green threads.  Elsewhere (older
+// kernels, valgrind) a chunk is mapped PROT_NONE and a slot made writable on its first use.
+//
+// A freed stack keeps its pages for a while: it is the first one handed out again, warm and
+// without page faults.  Once kCacheMax of them wait (or kCacheBytes of usable size), their pages
+// all go back to the kernel in one call; a chunk whose every slot is free is unmapped, pages and
+// all, unless it is the only empty chunk left (kept for the next thread).  Every stack handed
+// out is registered with valgrind until it is given back.
 #ifndef GREEN_STACK_H
 #define GREEN_STACK_H
 
@@ -12,32 +20,40 @@
 
 namespace green {
 
+struct StackChunk;
+
 struct Stack {
-    void* map = nullptr;      // start of the mapping (guard page included); null if not ours
-    size_t map_size = 0;      // length of the mapping
-    char* lo = nullptr;       // lowest usable address
-    size_t size = 0;          // usable bytes above lo; the stack grows down from lo + size
-    unsigned valgrind_id = 0; // valgrind's id for the registered stack
+    StackChunk* chunk = nullptr; // the chunk it is a slot of; null if not ours
+    unsigned slot = 0;           // its index there
+    char* lo = nullptr;          // lowest usable address (the guard is just below)
+    size_t size = 0;             // usable bytes above lo; the stack grows down from lo + size
+    unsigned valgrind_id = 0;    // valgrind's id for the registered stack
 };
 
-// Maps a stack of at least size usable bytes with guard bytes of PROT_NONE below (both rounded
-// up to pages).  Reuses a pooled stack when the sizes match.  Returns false with errno set.
+// A stack of at least size usable bytes with guard bytes below that fault (both rounded up to
+// pages).  A freed stack of the same geometry comes first.  Returns false with errno set.
 bool stack_get(Stack* s, size_t size, size_t guard);
 
-// Gives a stack back: to the pool (pages released) or to the kernel.  s is cleared.
+// Gives a stack back (see above for when its pages go).  s is cleared.
 void stack_put(Stack* s);
 
-// How many stacks the pool holds now (for tests).
-size_t stack_pool_count();
+// Freed stacks whose pages are still kept (for tests).
+size_t stack_cached_count();
 
-// Resets the pool's lock in a child of fork.
+// Gives back the pages of every freed stack and unmaps every chunk with no stack in use (for
+// tests).
+void stack_release_cached();
+
+// True once guard regions keep chunks one VMA each (false before the first guarded stack, and
+// where stacks are guarded by mprotect).
+bool stack_guard_regions();
+
+// Resets the allocator's lock in a child of fork.
 void stack_after_fork();
 
-// Empties the pool (for tests).
-void stack_pool_drain();
-
-// Bounds of pooled stacks; a stack of another size is always unmapped.
-constexpr size_t kStackPoolMax = 64;
+// Freed stacks that keep their pages, at most: kCacheMax of them, kCacheBytes of usable size.
+constexpr size_t kCacheMax = 64;
+constexpr size_t kCacheBytes = size_t(64) << 20;
 
 // The page size, read once.
 size_t page_size();

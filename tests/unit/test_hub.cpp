@@ -1,5 +1,5 @@
 // CMocka unit tests of hub/: switching, run queue order, errno, timers, fd waits, join,
-// remote wake-ups, the stack pool and the guard page.
+// remote wake-ups, the stack allocator and the guard page.
 //
 // The test's main thread attaches a hub and becomes its root green thread.  Assertions are made
 // only on the root (a failing CMocka assertion longjmps, which must not cross contexts): green
@@ -282,40 +282,114 @@ void test_join_errors(void**)
 
 // ---- stacks ----------------------------------------------------------------------------
 
-void test_stack_pool_reuses_and_releases(void**)
+// How many of the pages of [lo, lo + len) are resident; an unmapped range has none.
+size_t resident_pages(const char* lo, size_t len)
 {
-    stack_pool_drain();
+    unsigned char vec[kStack / 4096];
+    assert_true(len <= kStack);
+    if (mincore(const_cast<char*>(lo), len, vec) != 0) {
+        assert_int_equal(errno, ENOMEM);
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < len / page_size(); i++)
+        n += vec[i] & 1;
+    return n;
+}
+
+size_t map_count()
+{
+    FILE* f = fopen("/proc/self/maps", "re");
+    assert_non_null(f);
+    size_t n = 0;
+    for (int c; (c = fgetc(f)) != EOF;)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+void test_stack_cache_reuses_then_releases(void**)
+{
+    stack_release_cached();
     Stack s;
     assert_true(stack_get(&s, kStack, page_size()));
     char* lo = s.lo;
     memset(lo, 0xab, kStack);  // make every page resident
     stack_put(&s);
-    assert_null(s.map);
-    assert_int_equal(stack_pool_count(), 1);
+    assert_null(s.chunk);
+    assert_int_equal(stack_cached_count(), 1);
+    // The freed stack comes back first, its pages still there.
     Stack t;
     assert_true(stack_get(&t, kStack, page_size()));
-    assert_ptr_equal(t.lo, lo);  // the pooled one came back
-    assert_int_equal(stack_pool_count(), 0);
-    // Its pages went back to the kernel while pooled: none is resident, and they read as zero.
-    unsigned char vec[kStack / 4096];
-    assert_int_equal(mincore(t.lo, kStack, vec), 0);
-    for (size_t i = 0; i < kStack / page_size(); i++)
-        assert_int_equal(vec[i] & 1, 0);
-    assert_int_equal(t.lo[100], 0);
+    assert_ptr_equal(t.lo, lo);
+    assert_int_equal(stack_cached_count(), 0);
+    assert_int_equal(resident_pages(t.lo, kStack), kStack / page_size());
     stack_put(&t);
-    // A stack of another size is not taken from the pool.
+    // A stack of another size is not taken from the cache.
     Stack u;
     assert_true(stack_get(&u, 2 * kStack, page_size()));
     assert_ptr_not_equal(u.lo, lo);
     stack_put(&u);
-    stack_pool_drain();
-    assert_int_equal(stack_pool_count(), 0);
+    // Given back, the pages read as zero when the slot is used again.
+    stack_release_cached();
+    assert_int_equal(stack_cached_count(), 0);
+    assert_int_equal(resident_pages(lo, kStack), 0);
+    assert_true(stack_get(&t, kStack, page_size()));
+    assert_int_equal(resident_pages(t.lo, kStack), 0);
+    assert_int_equal(t.lo[100], 0);
+    assert_int_equal(t.lo[kStack - 1], 0);
+    stack_put(&t);
+    stack_release_cached();
 }
 
-void test_guard_page_faults(void**)
+// No more than kCacheMax freed stacks keep their pages.
+void test_stack_cache_is_bounded(void**)
 {
-    Stack s;
-    assert_true(stack_get(&s, kStack, page_size()));
+    stack_release_cached();
+    constexpr size_t n = kCacheMax + 10;
+    static Stack s[n];
+    static char* lo[n];
+    for (size_t i = 0; i < n; i++) {
+        assert_true(stack_get(&s[i], kStack, page_size()));
+        lo[i] = s[i].lo;
+        s[i].lo[kStack - 1] = 1;  // the top page, as a thread would
+        s[i].lo[0] = 1;           // and the deepest one
+    }
+    for (size_t i = 0; i < n; i++)
+        stack_put(&s[i]);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        kept += resident_pages(lo[i], kStack) > 0;
+    assert_true(stack_cached_count() < kCacheMax);
+    assert_int_equal(kept, stack_cached_count());
+    stack_release_cached();
+}
+
+// Stacks come many to a mapping: with guard regions, 2 x 64 of them add a few entries to
+// /proc/self/maps, not two each (vm.max_map_count would bound the threads).
+void test_stacks_share_mappings(void**)
+{
+    stack_release_cached();
+    constexpr size_t n = 128;
+    static Stack s[n];
+    size_t before = map_count();
+    for (size_t i = 0; i < n; i++)
+        assert_true(stack_get(&s[i], kStack, page_size()));
+    size_t after = map_count();
+    if (stack_guard_regions())
+        assert_true(after - before <= 4);
+    else  // guarded by mprotect: a writable VMA per stack, between PROT_NONE ones
+        assert_true(after - before <= 2 * n + 4);
+    for (size_t i = 0; i < n; i++)
+        stack_put(&s[i]);
+    stack_release_cached();
+    assert_true(map_count() <= before + 1);
+}
+
+// The byte below a stack faults: fresh, and when the stack comes again from the cache or after
+// its pages were given back.
+void expect_guard_fault(const Stack& s)
+{
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
@@ -327,7 +401,25 @@ void test_guard_page_faults(void**)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
+void test_guard_page_faults(void**)
+{
+    Stack s;
+    assert_true(stack_get(&s, kStack, page_size()));
+    expect_guard_fault(s);
+    s.lo[kStack - 1] = 1;
     stack_put(&s);
+    assert_true(stack_get(&s, kStack, page_size()));
+    expect_guard_fault(s);
+    Stack keep;  // holds the chunk mapped while s's pages are given back
+    assert_true(stack_get(&keep, kStack, page_size()));
+    stack_put(&s);
+    stack_release_cached();
+    assert_true(stack_get(&s, kStack, page_size()));
+    expect_guard_fault(s);
+    stack_put(&s);
+    stack_put(&keep);
 }
 
 // A green thread's stack is the size asked for, and its record is an arena handle.
@@ -368,7 +460,9 @@ int main()
         cmocka_unit_test(test_wait_fd_ready),
         cmocka_unit_test(test_wait_fd_timeout),
         cmocka_unit_test(test_join_errors),
-        cmocka_unit_test(test_stack_pool_reuses_and_releases),
+        cmocka_unit_test(test_stack_cache_reuses_then_releases),
+        cmocka_unit_test(test_stack_cache_is_bounded),
+        cmocka_unit_test(test_stacks_share_mappings),
         cmocka_unit_test(test_guard_page_faults),
         cmocka_unit_test(test_green_runs_on_its_stack),
     };
