@@ -183,6 +183,7 @@ struct Hub {
     uint64_t os_mask = 0;           // the OS thread's signal mask as libgreen last set it
     int mask_members = 0;           // green threads counted in blockers
     int blockers[64] = {};          // how many of them block each signal (index sig-1)
+    uint64_t blocked_any = 0;       // the signals some of them block (blockers[i] > 0)
     Green* unmasking = nullptr;     // changing its own mask now: what comes in is its
     int tid = 0;                    // kernel thread id of its OS thread
     Hub* next_hub = nullptr;        // the process's list of hubs (push only, never freed)

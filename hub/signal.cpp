@@ -36,18 +36,28 @@ bool blocks(const Green* g, int sig) { return (g->sigmask >> (sig - 1)) & 1; }
 // The loop's mask: the signals every green thread of the hub blocks.
 void update_loop_mask(Hub* h)
 {
+    // Only the signals some green thread blocks can be blocked by all: a thread start or exit
+    // costs a few instructions, not a pass over 64 counters.
     uint64_t m = 0;
-    for (int i = 0; i < 64; i++)
-        if (h->mask_members > 0 && h->blockers[i] == h->mask_members)
-            m |= uint64_t(1) << i;
+    if (h->mask_members > 0)
+        for (uint64_t left = h->blocked_any; left; left &= left - 1) {
+            int i = __builtin_ctzll(left);
+            if (h->blockers[i] == h->mask_members)
+                m |= uint64_t(1) << i;
+        }
     h->loop.sigmask = m;
 }
 
 void count_mask(Hub* h, uint64_t mask, int delta)
 {
-    for (int i = 0; mask; i++, mask >>= 1)
-        if (mask & 1)
-            h->blockers[i] += delta;
+    for (; mask; mask &= mask - 1) {
+        int i = __builtin_ctzll(mask);
+        h->blockers[i] += delta;
+        if (h->blockers[i])
+            h->blocked_any |= uint64_t(1) << i;
+        else
+            h->blocked_any &= ~(uint64_t(1) << i);
+    }
 }
 
 // Linux's choice for a process-directed signal, in green terms (see signal.h): green threads
@@ -153,6 +163,7 @@ void sigmask_after_fork(Hub* h, Green* self)
 {
     for (int& b : h->blockers)
         b = 0;
+    h->blocked_any = 0;
     h->mask_members = 1;
     count_mask(h, self->sigmask, +1);
     h->os_mask = self->sigmask;

@@ -79,6 +79,9 @@ struct PtrList {
 };
 
 // ---- reading a response (glibc's ns_rr_cursor) ----
+// The readers of a whole response are kept out of line ([[gnu::noinline]]): inlined, their
+// name buffers (about a KiB) would sit in the look-up's frame during the wait for the answer,
+// which takes every parked green thread one stack page further down.
 struct Rr {
     unsigned char rname[NS_MAXCDNAME];
     int type, rclass;
@@ -184,7 +187,7 @@ bool host_text(const unsigned char* dn, char* out, size_t outlen)
     return binary_hnok(dn) && ns_name_ntop(dn, out, outlen) >= 0;
 }
 
-nss_status getanswer_slice(const Packet& pk, Abuf* abuf, gaih_addrtuple*** tailp, int* errnop,
+[[gnu::noinline]] nss_status getanswer_slice(const Packet& pk, Abuf* abuf, gaih_addrtuple*** tailp, int* errnop,
                            int* herrnop, int32_t* ttlp, bool store_canon)
 {
     (void)errnop;
@@ -252,7 +255,7 @@ nss_status getanswer_slice(const Packet& pk, Abuf* abuf, gaih_addrtuple*** tailp
 }
 
 // Both responses of an A-and-AAAA query, combined as glibc's gaih_getanswer does.
-nss_status getanswer_pair(const Packet& p1, const Packet& p2, Abuf* abuf, gaih_addrtuple** pat,
+[[gnu::noinline]] nss_status getanswer_pair(const Packet& p1, const Packet& p2, Abuf* abuf, gaih_addrtuple** pat,
                           int* errnop, int* herrnop, int32_t* ttlp)
 {
     nss_status status = NSS_STATUS_NOTFOUND;
@@ -273,7 +276,7 @@ nss_status getanswer_pair(const Packet& p1, const Packet& p2, Abuf* abuf, gaih_a
 
 // The answer of a single A or AAAA query, as glibc's getanswer_r: addresses and the names
 // met on the way (the question, then each CNAME target that is a host name).
-nss_status getanswer_r(const Packet& pk, int qtype, Abuf* abuf, PtrList* addresses,
+[[gnu::noinline]] nss_status getanswer_r(const Packet& pk, int qtype, Abuf* abuf, PtrList* addresses,
                        PtrList* aliases, int* errnop, int* herrnop, int32_t* ttlp)
 {
     Cursor c;
@@ -328,7 +331,7 @@ nss_status getanswer_r(const Packet& pk, int qtype, Abuf* abuf, PtrList* address
     return NSS_STATUS_SUCCESS;
 }
 
-nss_status getanswer_ptr(const Packet& pk, Abuf* abuf, char** hnamep, int* errnop, int* herrnop,
+[[gnu::noinline]] nss_status getanswer_ptr(const Packet& pk, Abuf* abuf, char** hnamep, int* errnop, int* herrnop,
                          int32_t* ttlp)
 {
     Cursor c;

@@ -57,12 +57,14 @@ int make_query(const char* name, int cls, int type, unsigned char* buf, int size
 int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
 {
     bool pair = type == kTypeAAndAAAA;
-    unsigned char qbuf[2][NS_PACKETSZ];
+    // The largest query: header, a name of NS_MAXCDNAME, type and class, an EDNS0 record.
+    constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
+    unsigned char qbuf[2][kQueryMax];
     const unsigned char* q[2] = {qbuf[0], qbuf[1]};
     int qlen[2] = {};
-    qlen[0] = make_query(name, cls, pair ? ns_t_a : type, qbuf[0], sizeof qbuf[0], statp);
+    qlen[0] = make_query(name, cls, pair ? ns_t_a : type, qbuf[0], kQueryMax, statp);
     if (qlen[0] > 0 && pair)
-        qlen[1] = make_query(name, cls, ns_t_aaaa, qbuf[1], sizeof qbuf[1], statp);
+        qlen[1] = make_query(name, cls, ns_t_aaaa, qbuf[1], kQueryMax, statp);
     if (qlen[0] <= 0 || (pair && qlen[1] <= 0)) {
         *herr = NO_RECOVERY;
         return -1;
@@ -129,7 +131,6 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
 int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
                 Packet* a2, int* herr, res_state statp)
 {
-    char longname[2 * NS_MAXDNAME + 2];
     size_t n = strlen(name);
     if (!domain) {
         // Decremented first, as glibc: an empty name wraps and is refused.
@@ -139,11 +140,15 @@ int querydomain(const char* name, const char* domain, int cls, int type, Packet*
         }
         return query(name, cls, type, a1, a2, herr, statp);
     }
-    if (n + strlen(domain) + 1 >= NS_MAXDNAME) {
+    size_t d = strlen(domain);
+    if (n + d + 1 >= NS_MAXDNAME) {
         *herr = NO_RECOVERY;
         return -1;
     }
-    snprintf(longname, sizeof longname, "%s.%s", name, domain);
+    char longname[NS_MAXDNAME];  // n + d + 2 bytes at most, by the test above
+    memcpy(longname, name, n);
+    longname[n] = '.';
+    memcpy(longname + n + 1, domain, d + 1);
     return query(longname, cls, type, a1, a2, herr, statp);
 }
 
