@@ -36,37 +36,20 @@ long sys_result(long r)
     return r;
 }
 
-ares_socket_t sock_open(int domain, int type, int protocol, void*)
-{
-    return ares_socket_t(sys_result(raw_syscall(SYS_socket, domain,
-                                                type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol)));
-}
-
-int sock_close(ares_socket_t fd, void*)
-{
-    fd_forget(fd);
-    return int(sys_result(raw_syscall(SYS_close, fd)));
-}
-
 int sock_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*)
 {
     return int(sys_result(raw_syscall(SYS_connect, fd, long(addr), len)));
 }
 
-ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
-                           ares_socklen_t* fromlen, void*)
-{
-    return sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
-                                  long(fromlen)));
-}
+constexpr int kBatch = 64;            // datagrams queued at most (see sock_sendv)
+constexpr size_t kDatagramMax = 512;  // larger ones are not queued
+constexpr int kMaxUdp = 8;            // datagram sockets of a channel tracked
 
-ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void*)
-{
-    return sys_result(raw_syscall(SYS_writev, fd, long(iov), n));
-}
-
-const ares_socket_functions kSocketFunctions = {sock_open, sock_close, sock_connect,
-                                                sock_recvfrom, sock_sendv};
+struct Outgoing {
+    int fd;
+    int len;
+    unsigned char data[kDatagramMax];
+};
 
 struct Watch {
     ev_io io;
@@ -94,7 +77,157 @@ struct Channel {
     int inflight = 0;
     WindowWait* wait_head = nullptr;
     WindowWait* wait_tail = nullptr;
+    // Datagrams c-ares has sent, not yet handed to the kernel (see sock_sendv).
+    ev_prepare flusher;
+    int nout = 0;
+    Outgoing out[kBatch];
+    int udp[kMaxUdp];        // c-ares's datagram sockets (-1: a free entry)
+    int udp_error[kMaxUdp];  // an error the kernel gave for a queued send, not yet reported
 };
+
+// The entry of a datagram socket of c's, or -1.
+int udp_entry(const Channel* c, int fd)
+{
+    for (int i = 0; i < kMaxUdp; i++)
+        if (c->udp[i] == fd)
+            return i;
+    return -1;
+}
+
+ares_socket_t sock_open(int domain, int type, int protocol, void* data)
+{
+    auto* c = static_cast<Channel*>(data);
+    long fd = sys_result(raw_syscall(SYS_socket, domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                                     protocol));
+    int free_entry = udp_entry(c, -1);
+    if (fd >= 0 && type == SOCK_DGRAM && free_entry >= 0) {
+        c->udp[free_entry] = int(fd);
+        c->udp_error[free_entry] = 0;
+    }
+    return ares_socket_t(fd);
+}
+
+int sock_close(ares_socket_t fd, void* data)
+{
+    auto* c = static_cast<Channel*>(data);
+    int e = udp_entry(c, fd);
+    if (e >= 0) {
+        c->udp[e] = -1;
+        // What is still queued for it goes nowhere: c-ares closes a socket only once none of
+        // its queries waits there any more (they ended, or it sends them again elsewhere).
+        int kept = 0;
+        for (int i = 0; i < c->nout; i++)
+            if (c->out[i].fd != fd)
+                c->out[kept++] = c->out[i];
+        c->nout = kept;
+    }
+    fd_forget(fd);
+    return int(sys_result(raw_syscall(SYS_close, fd)));
+}
+
+ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
+                           ares_socklen_t* fromlen, void* data)
+{
+    auto* c = static_cast<Channel*>(data);
+    int e = udp_entry(c, fd);
+    if (e >= 0 && c->udp_error[e]) {  // a queued send failed: c-ares learns it here
+        errno = c->udp_error[e];
+        c->udp_error[e] = 0;
+        return -1;
+    }
+    return sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
+                                  long(fromlen)));
+}
+
+// Hands the queued datagrams to the kernel, a sendmmsg per run of one socket's.  A send the
+// kernel refuses is reported to c-ares as the socket's next read error, which is how it learns
+// of a refused port on a datagram socket anyway: it then tries the next server, as after a
+// failed send of its own.  (A full buffer reads as "try again" there: the query is asked again
+// at its timeout, as if the datagram had been lost on the way.)
+void send_queued(Channel* c)
+{
+    int i = 0;
+    while (i < c->nout) {
+        int fd = c->out[i].fd;
+        mmsghdr msgs[kBatch];
+        iovec iov[kBatch];
+        int k = 0;
+        for (; i + k < c->nout && c->out[i + k].fd == fd; k++) {
+            iov[k] = {c->out[i + k].data, size_t(c->out[i + k].len)};
+            msgs[k] = {};
+            msgs[k].msg_hdr.msg_iov = &iov[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        for (int sent = 0; sent < k;) {
+            long r = raw_syscall(SYS_sendmmsg, fd, long(msgs + sent), k - sent, MSG_DONTWAIT);
+            if (r > 0) {
+                sent += int(r);
+                continue;
+            }
+            int e = udp_entry(c, fd);
+            if (e >= 0 && !c->udp_error[e])
+                c->udp_error[e] = int(-r);
+            sent++;
+        }
+        i += k;
+    }
+    c->nout = 0;
+}
+
+// Before the hub polls: the queue goes out, and c-ares hears of the sends the kernel refused
+// (which may make it send again, to the next server).
+void on_prepare(struct ev_loop* loop, ev_prepare* w, int)
+{
+    auto* c = static_cast<Channel*>(w->data);
+    for (int round = 0; round < 8; round++) {
+        send_queued(c);
+        bool told = false;
+        for (int i = 0; i < kMaxUdp; i++) {
+            if (c->udp[i] >= 0 && c->udp_error[i]) {
+                told = true;
+                ares_process_fd(c->ares, c->udp[i], ARES_SOCKET_BAD);
+                if (c->udp[i] >= 0)
+                    c->udp_error[i] = 0;  // read or not, it is told once
+            }
+        }
+        if (!told)
+            break;
+    }
+    if (c->nout == 0)
+        ev_prepare_stop(loop, w);
+}
+
+// c-ares sends a query the moment it is asked.  A datagram is queued instead, and the queue
+// goes out in sendmmsg calls before the hub next polls (or when it is full): ten thousand
+// look-ups started together make a few hundred system calls, not ten thousand.  Streams (TCP)
+// and datagrams too large for the queue go at once, after what is queued.  (From here c-ares
+// must not be re-entered: refused sends are told to it from on_prepare.)
+ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void* data)
+{
+    auto* c = static_cast<Channel*>(data);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (total > kDatagramMax || udp_entry(c, fd) < 0) {
+        send_queued(c);
+        return sys_result(raw_syscall(SYS_writev, fd, long(iov), n));
+    }
+    if (c->nout == kBatch)
+        send_queued(c);
+    Outgoing& o = c->out[c->nout++];
+    o.fd = fd;
+    o.len = int(total);
+    unsigned char* p = o.data;
+    for (int i = 0; i < n; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    ev_prepare_start(c->hub->evloop, &c->flusher);  // no-op when active
+    return ares_ssize_t(total);
+}
+
+const ares_socket_functions kSocketFunctions = {sock_open, sock_close, sock_connect,
+                                                sock_recvfrom, sock_sendv};
 
 // c-ares's next deadline.  ares_timeout walks every outstanding query, so it is asked only when
 // the timer fires (ten thousand look-ups in flight would otherwise cost it quadratic time); a
@@ -189,6 +322,8 @@ Channel* channel()
     auto* c = new (std::nothrow) Channel;
     if (!c)
         return nullptr;
+    for (int& u : c->udp)
+        u = -1;  // udp_error is set with each entry
     c->hub = hub_self();
     hub_ensure_loop(c->hub);
 
@@ -216,7 +351,7 @@ Channel* channel()
         delete c;
         return nullptr;
     }
-    ares_set_socket_functions(c->ares, &kSocketFunctions, nullptr);
+    ares_set_socket_functions(c->ares, &kSocketFunctions, c);
 
     ares_addr_port_node nodes[kMaxServers] = {};
     for (int i = 0; i < cf.nservers; i++) {
@@ -236,6 +371,8 @@ Channel* channel()
 
     ev_timer_init(&c->timer, on_timer, 0., 0.);
     c->timer.data = c;
+    ev_prepare_init(&c->flusher, on_prepare);
+    c->flusher.data = c;
     hub_self()->dns_channel = c;
     return c;
 }

@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev python3
-valgrind procps util-linux coreutils groff-base socat redis-server redis-tools memcached curl
+valgrind gdb procps util-linux coreutils groff-base socat redis-server redis-tools memcached curl
 openssl"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES golang-go python3-gevent"

@@ -30,6 +30,8 @@
 #include "../resolver/hostsfile.h"
 #include "shim.h"
 
+#include <link.h>  // after shim.h: its EV_NONE would clash with libev's
+
 using namespace green;
 
 // The module library, built by the Makefile (GREEN_NSS_STUB is its path at build time).
@@ -82,6 +84,9 @@ bool private_symbol(F* f, const char* name)
     return *f != nullptr;
 }
 
+// The name the module keeps once loaded: no file has it, and its SONAME is what glibc asks for.
+constexpr char kModuleName[] = "libnss_greenfiles.so.2";
+
 // Loads the module library from memory; false if this system does not let us.
 bool load_module()
 {
@@ -96,14 +101,24 @@ bool load_module()
         ok = n > 0;
         p += n > 0 ? n : 0;
     }
-    char path[40];
-    snprintf(path, sizeof path, "/proc/self/fd/%ld", fd);
+    // The name the library is loaded by is read by debuggers too, in their own process, while
+    // dlopen reports the new library to them: /proc/self/fd/N would be a descriptor of gdb's
+    // own there (a pipe it then waits on for ever), /proc/PID/fd/N is ours.
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%ld/fd/%ld", raw_syscall(SYS_getpid), fd);
     void* h = ok ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : nullptr;
     raw_syscall(SYS_close, fd);
-    if (!h)
+    if (!h) {
         GREEN_DEBUG("hosts cache: the greenfiles module does not load: %s",
                     ok ? dlerror() : "write");
-    return h != nullptr;  // kept loaded for the life of the process
+        return false;
+    }
+    // Once the descriptor is closed its number is the program's to reuse: a debugger attaching
+    // later must not open that.  The library keeps a name that opens nothing.
+    link_map* map = nullptr;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map)
+        map->l_name = const_cast<char*>(kModuleName);
+    return true;  // kept loaded for the life of the process
 }
 
 void forget_lock_in_child() { hostsfile::etc_hosts().reset_after_fork(); }

@@ -551,6 +551,39 @@ if [ -z "$summary" ] || { [ "$status" -ne 0 ] && [ "${3:-0}" -eq 0 ]; }; then
     record "compat" 1 "$log"
 fi
 
+echo "== debugger"
+# Programs under libgreen run under gdb, started by it and attached to: gdb reads the names of
+# loaded libraries in its own process (libgreen's in-memory NSS module once made it wait for
+# ever on a pipe of its own), and attaching must neither hang nor disturb the program.
+gdb_run() {
+    local log=$LOG/gdb-run.log
+    timeout -k 5 60 gdb -q -batch -nx -ex "set env $GREEN" -ex run -ex "info sharedlibrary" \
+        --args "$B/plain/join" >"$log" 2>&1
+    local status=$?
+    grep -q "exited normally" "$log" || status=1
+    record "debug:gdb-run" $status "$log"
+}
+gdb_attach() {
+    local dir log=$LOG/gdb-attach.log pid port status
+    dir=$(mktemp -d)
+    env "$GREEN" "$B/plain/echo_server" serve 0 "$dir/port" >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
+    port=$(cat "$dir/port" 2>/dev/null || echo 0)
+    # Connections first, so that descriptor numbers libgreen used at start-up are reused.
+    timeout -k 5 30 "$B/tools/echo_load" 127.0.0.1 "$port" 20 3 64 >>"$log" 2>&1
+    timeout -k 5 60 gdb -q -batch -nx -p "$pid" -ex "info sharedlibrary" -ex "info threads" \
+        -ex detach >>"$log" 2>&1
+    status=$?
+    timeout -k 5 30 "$B/tools/echo_load" 127.0.0.1 "$port" 20 3 64 >>"$log" 2>&1 || status=1
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -rf "$dir"
+    record "debug:gdb-attach" $status "$log"
+}
+gdb_run
+gdb_attach
+
 echo "== install"
 # make install into a scratch prefix: the installed greenrun finds the installed library and
 # runs a plain program green; make uninstall removes every file again.
