@@ -83,6 +83,8 @@ struct Channel {
     Outgoing out[kBatch];
     int udp[kMaxUdp];        // c-ares's datagram sockets (-1: a free entry)
     int udp_error[kMaxUdp];  // an error the kernel gave for a queued send, not yet reported
+    mmsghdr msgs[kBatch];    // send_queued's, here rather than on a green thread's stack
+    iovec iov[kBatch];
 };
 
 // The entry of a datagram socket of c's, or -1.
@@ -149,8 +151,8 @@ void send_queued(Channel* c)
     int i = 0;
     while (i < c->nout) {
         int fd = c->out[i].fd;
-        mmsghdr msgs[kBatch];
-        iovec iov[kBatch];
+        mmsghdr* msgs = c->msgs;
+        iovec* iov = c->iov;
         int k = 0;
         for (; i + k < c->nout && c->out[i + k].fd == fd; k++) {
             iov[k] = {c->out[i + k].data, size_t(c->out[i + k].len)};
@@ -455,23 +457,33 @@ int status_errno(int status)
 
 }  // namespace
 
-int send_queries(const unsigned char* const* queries, const int* lens, int n, Packet* answers,
-                 int* errs, int* rcodes)
+bool reserve(int n)
 {
     Channel* c = channel();
     if (!c) {
-        for (int i = 0; i < n; i++) {
-            errs[i] = ENOMEM;
-            rcodes[i] = ns_r_noerror;
-        }
-        return -1;
+        errno = ENOMEM;
+        return false;
     }
     window_enter(c, n);
+    return true;
+}
+
+void unreserve(int n)
+{
+    for (int i = 0; i < n; i++)
+        window_leave(static_cast<Channel*>(hub_self()->dns_channel));
+}
+
+void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
+              Packet* answers, int* errs, int* rcodes)
+{
+    auto* c = static_cast<Channel*>(hub_self()->dns_channel);
     Pending p = {};
     p.remaining = n;
     Slot slots[2] = {{&p, 0, c}, {&p, 1, c}};
     for (int i = 0; i < n; i++)
         ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
+    free(buf);
     note_sent(c);
     p.waiter = green_self();
     while (p.remaining > 0)
@@ -481,7 +493,6 @@ int send_queries(const unsigned char* const* queries, const int* lens, int n, Pa
         errs[i] = p.result[i].packet.len > 0 ? 0 : status_errno(p.result[i].status);
         rcodes[i] = answers[i].len >= NS_HFIXEDSZ ? answers[i].data[3] & 0x0f : ns_r_noerror;
     }
-    return 0;
 }
 
 bool refused_by_server(int rcode)
@@ -491,8 +502,9 @@ bool refused_by_server(int rcode)
 
 int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
 {
-    int err = 0, rcode;
-    send_queries(&q, &qlen, 1, answer, &err, &rcode);
+    int err = ENOMEM, rcode = ns_r_noerror;
+    if (reserve(1))
+        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode);
     if (!use_vc && refused_by_server(rcode)) {
         // glibc's datagram transport takes these for no answer; its stream transport returns
         // them.

@@ -74,11 +74,24 @@ int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* her
 int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
                 Packet* a2, int* herr, res_state statp = nullptr);
 
-// Sends n (1 or 2) prepared queries at once and parks until each is answered or failed.  A
-// failed one has len 0 in answers[i] and its errno in errs[i]; rcodes[i] is the response code
-// of an answered one (NOERROR otherwise).
-int send_queries(const unsigned char* const* queries, const int* lens, int n, Packet* answers,
-                 int* errs, int* rcodes);
+// The largest query libgreen builds: header, a name of NS_MAXCDNAME, type and class, and
+// glibc's EDNS0 record.
+constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
+
+// Sending a look-up's queries (1, or 2 for A and AAAA at once) takes three steps, so that the
+// caller builds them in its own frame (glibc's res_mkquery is the deepest call of a look-up:
+// the fewer frames above it, the more look-ups stay within one stack page):
+// 1. reserve(n): waits for room for n more queries in the hub's channel; false (errno ENOMEM)
+//    if there is no channel.  A caller that then cannot build its queries calls unreserve(n).
+// 2. The queries are built into a malloc'd buffer: made after the wait, so that a waiting
+//    look-up holds none.
+// 3. exchange(): sends them, frees that buffer (c-ares keeps copies), parks until each is
+//    answered or failed.  A failed one has len 0 in answers[i] and its errno in errs[i];
+//    rcodes[i] is the response code of an answered one (NOERROR otherwise).
+bool reserve(int n);
+void unreserve(int n);
+void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
+              Packet* answers, int* errs, int* rcodes);
 
 // Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
 // which glibc's datagram transport treats as no answer (it asks the next server, or again).

@@ -57,21 +57,30 @@ int make_query(const char* name, int cls, int type, unsigned char* buf, int size
 int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
 {
     bool pair = type == kTypeAAndAAAA;
-    // The largest query: header, a name of NS_MAXCDNAME, type and class, an EDNS0 record.
-    constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
-    unsigned char qbuf[2][kQueryMax];
-    const unsigned char* q[2] = {qbuf[0], qbuf[1]};
+    int n = pair ? 2 : 1;
+    if (!reserve(n)) {  // no memory: as a transport that could not send
+        *herr = TRY_AGAIN;
+        return -1;
+    }
+    auto* buf = static_cast<unsigned char*>(malloc(2 * kQueryMax));
+    const unsigned char* q[2] = {buf, buf + kQueryMax};
     int qlen[2] = {};
-    qlen[0] = make_query(name, cls, pair ? ns_t_a : type, qbuf[0], kQueryMax, statp);
-    if (qlen[0] > 0 && pair)
-        qlen[1] = make_query(name, cls, ns_t_aaaa, qbuf[1], kQueryMax, statp);
+    if (buf) {
+        qlen[0] = make_query(name, cls, pair ? ns_t_a : type, buf, kQueryMax, statp);
+        if (qlen[0] > 0 && pair)
+            qlen[1] = make_query(name, cls, ns_t_aaaa, buf + kQueryMax, kQueryMax, statp);
+    }
     if (qlen[0] <= 0 || (pair && qlen[1] <= 0)) {
-        *herr = NO_RECOVERY;
+        unreserve(n);
+        free(buf);
+        if (!buf)
+            errno = ENOMEM;
+        *herr = buf ? NO_RECOVERY : TRY_AGAIN;
         return -1;
     }
     Packet got[2];
     int errs[2] = {}, rcodes[2] = {};
-    send_queries(q, qlen, pair ? 2 : 1, got, errs, rcodes);
+    exchange(n, q, qlen, buf, got, errs, rcodes);
     bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
     for (int i = 0; i < (pair ? 2 : 1); i++) {
         if (!use_vc && refused_by_server(rcodes[i])) {

@@ -115,9 +115,13 @@ bool load_module()
     }
     // Once the descriptor is closed its number is the program's to reuse: a debugger attaching
     // later must not open that.  The library keeps a name that opens nothing.
+    // (The dynamic linker's copy of the old name stays referenced here: not ours to free.)
+    [[maybe_unused]] static char* volatile loaded_as = nullptr;
     link_map* map = nullptr;
-    if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map)
+    if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map) {
+        loaded_as = map->l_name;
         map->l_name = const_cast<char*>(kModuleName);
+    }
     return true;  // kept loaded for the life of the process
 }
 
