@@ -43,6 +43,17 @@ printf '%-44s %10.1f ns\n' "green threads (libgreen)" "$g_hand"
 printf '%-44s %10.1f ns\n' "pthreads (no libgreen, measured above)" "$condvar"
 awk -v g="$g_hand" -v r="$condvar" 'BEGIN {printf "ratio: the green hand-off is %.0fx cheaper (target: at least 20x)\n", r / g}'
 
+echo
+echo "== thread start and exit (create, run, join; each thread touches 16 KiB of stack; ns per thread, median of $RUNS)"
+for batch in 1 100; do
+    g_spawn=$(samples "$RUNS" ns_per_thread env LD_PRELOAD="$LIB" $B/bench/spawn 100000 "$batch" | median)
+    r_spawn=$(samples "$RUNS" ns_per_thread $B/bench/spawn 20000 "$batch" | median)
+    printf '%-44s %10.0f ns\n' "green threads, $batch at a time (libgreen)" "$g_spawn"
+    printf '%-44s %10.0f ns\n' "pthreads, $batch at a time (no libgreen)" "$r_spawn"
+    awk -v g="$g_spawn" -v r="$r_spawn" -v b="$batch" \
+        'BEGIN {printf "ratio: %s at a time, a green thread starts and ends %.0fx faster\n", b, r / g}'
+done
+
 N=${BENCH_THREADS:-10000}
 MRUNS=${BENCH_MEM_RUNS:-3}
 echo

@@ -532,6 +532,24 @@ scale_echo() {
 }
 scale_echo
 
+# 40,000 parked green threads in one process: more than vm.max_map_count (65530 by default)
+# allowed when every stack took two mappings.  With guard regions (Linux 6.13) 64 stacks share
+# one; an older kernel still takes two a stack, and is asked for 30,000 only.
+scale_parked() {
+    local log=$LOG/scale-parked.log n=40000 kernel threads
+    kernel=$(uname -r | awk -F. '{print $1 * 1000 + $2}')
+    [ "$kernel" -ge 6013 ] || n=30000
+    env "$GREEN" timeout -k 5 "$TIMEOUT" "$B/bench/memory" "$n" >"$log" 2>&1
+    local status=$?
+    threads=$(awk '{for (i = 1; i < NF; i++) if ($i == "os_threads") print $(i+1)}' "$log")
+    if [ $status -ne 0 ] || [ -z "$threads" ] || [ "$threads" -gt 2 ]; then
+        echo "status $status, OS threads '${threads}'" >>"$log"
+        status=1
+    fi
+    record "scale:parked-$n" $status "$log"
+}
+scale_parked
+
 echo "== compatibility"
 # tests/compat/run.sh --ci: unmodified Debian programs under greenrun (python3 http.server, socat,
 # redis-server and redis-benchmark, memcached, curl, getent, openssl); its test lines, and its

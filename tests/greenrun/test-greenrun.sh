@@ -455,9 +455,16 @@ done
 case_check_fields() {
     run "$GR" --check
     want_status 0 && want_quiet || return 1
-    local line
+    local line maps kernel maps_line
+    maps=$(cat /proc/sys/vm/max_map_count)
+    kernel=$(uname -r | awk -F. '{print $1 * 1000 + $2}')
+    if [ "$kernel" -ge 6013 ]; then
+        maps_line="vm.max_map_count: $maps (fewer than $((maps * 64)) green threads alive at once: 64 stacks per mapping)"
+    else
+        maps_line="vm.max_map_count: $maps (fewer than $((maps / 2)) green threads alive at once: 2 mappings per stack)"
+    fi
     for line in "open files (ulimit -n): soft $(ulimit -Sn), hard $(ulimit -Hn)" \
-        "vm.max_map_count: $(cat /proc/sys/vm/max_map_count) (fewer than $(($(cat /proc/sys/vm/max_map_count) / 2)) green threads alive at once: 2 mappings per stack)" \
+        "$maps_line" \
         "kernel.pid_max: $(cat /proc/sys/kernel/pid_max)" \
         "kernel.threads-max: $(cat /proc/sys/kernel/threads-max)"; do
         want_out_line "$line" || return 1
