@@ -134,7 +134,8 @@ void advise(iovec* ranges, size_t n, int advice)
         want += ranges[i].iov_len;
     // valgrind does not know process_madvise (it would warn once and refuse it).
     if (!RUNNING_ON_VALGRIND && n > 1 &&
-        raw_syscall(SYS_process_madvise, kPidfdSelf, long(ranges), long(n), advice, 0) == long(want))
+        raw_syscall(SYS_process_madvise, kPidfdSelf, long(ranges), long(n), advice, 0) ==
+            long(want))
         return;
     for (size_t i = 0; i < n; i++)
         madvise(ranges[i].iov_base, ranges[i].iov_len, advice);

@@ -187,7 +187,8 @@ bool host_text(const unsigned char* dn, char* out, size_t outlen)
     return binary_hnok(dn) && ns_name_ntop(dn, out, outlen) >= 0;
 }
 
-[[gnu::noinline]] nss_status getanswer_slice(const Packet& pk, Abuf* abuf, gaih_addrtuple*** tailp, int* errnop,
+[[gnu::noinline]]
+nss_status getanswer_slice(const Packet& pk, Abuf* abuf, gaih_addrtuple*** tailp, int* errnop,
                            int* herrnop, int32_t* ttlp, bool store_canon)
 {
     (void)errnop;
@@ -255,7 +256,8 @@ bool host_text(const unsigned char* dn, char* out, size_t outlen)
 }
 
 // Both responses of an A-and-AAAA query, combined as glibc's gaih_getanswer does.
-[[gnu::noinline]] nss_status getanswer_pair(const Packet& p1, const Packet& p2, Abuf* abuf, gaih_addrtuple** pat,
+[[gnu::noinline]]
+nss_status getanswer_pair(const Packet& p1, const Packet& p2, Abuf* abuf, gaih_addrtuple** pat,
                           int* errnop, int* herrnop, int32_t* ttlp)
 {
     nss_status status = NSS_STATUS_NOTFOUND;
@@ -276,7 +278,8 @@ bool host_text(const unsigned char* dn, char* out, size_t outlen)
 
 // The answer of a single A or AAAA query, as glibc's getanswer_r: addresses and the names
 // met on the way (the question, then each CNAME target that is a host name).
-[[gnu::noinline]] nss_status getanswer_r(const Packet& pk, int qtype, Abuf* abuf, PtrList* addresses,
+[[gnu::noinline]]
+nss_status getanswer_r(const Packet& pk, int qtype, Abuf* abuf, PtrList* addresses,
                        PtrList* aliases, int* errnop, int* herrnop, int32_t* ttlp)
 {
     Cursor c;
@@ -331,7 +334,8 @@ bool host_text(const unsigned char* dn, char* out, size_t outlen)
     return NSS_STATUS_SUCCESS;
 }
 
-[[gnu::noinline]] nss_status getanswer_ptr(const Packet& pk, Abuf* abuf, char** hnamep, int* errnop, int* herrnop,
+[[gnu::noinline]]
+nss_status getanswer_ptr(const Packet& pk, Abuf* abuf, char** hnamep, int* errnop, int* herrnop,
                          int32_t* ttlp)
 {
     Cursor c;
