@@ -40,7 +40,7 @@ namespace {
 
 constexpr unsigned kMaxSlots = 64;                  // one bit each in a chunk's masks
 constexpr size_t kChunkAddressMax = size_t(1) << 30; // address space of one chunk, at most
-constexpr size_t kMaxChunks = size_t(1) << 15;      // records; a million 64 KiB stacks
+constexpr size_t kRecordBlock = 1024;                // records mapped at a time, when needed
 // process_madvise on the calling process without a pidfd of our own (Linux 6.15); an open
 // pidfd would take a descriptor number the program expects to get.
 constexpr long kPidfdSelf = -10000;
@@ -60,9 +60,13 @@ struct Cached {
 // The chunks are shared by every hub of the process: a stack freed on one OS thread can serve
 // a green thread created on another.  No system call is made while the lock is held.
 SpinLock lock;
-StackChunk records[kMaxChunks]; // .bss: untouched records cost nothing
-size_t records_used = 0;
+// Chunk records: a few here, then blocks mapped as needed (never unmapped: a Stack points at
+// its record).
+StackChunk first_records[16];
+StackChunk* record_block = first_records;
+size_t records_left = 16;
 StackChunk* free_records = nullptr;
+std::atomic<bool> locked{false}; // mlockall(MCL_FUTURE) is in effect (stack_before_mlockall)
 StackChunk* chunks = nullptr;   // every mapped chunk
 StackChunk* hint = nullptr;     // the chunk the last slot came from
 size_t free_slots = 0;          // in no use and not cached, over every chunk
@@ -155,6 +159,39 @@ bool install_guards(char* base, unsigned slots, size_t slot_bytes, size_t guard)
     return true;
 }
 
+void free_record_locked(StackChunk* c)
+{
+    *c = StackChunk{};
+    c->next = free_records;
+    free_records = c;
+}
+
+// A record for a new chunk, mapping a block of them when none is left; null with errno set.
+StackChunk* new_record()
+{
+    for (;;) {
+        {
+            SpinGuard g(lock);
+            if (StackChunk* c = free_records) {
+                free_records = c->next;
+                return c;
+            }
+            if (records_left > 0) {
+                records_left--;
+                return record_block++;
+            }
+        }
+        void* p = mmap(nullptr, kRecordBlock * sizeof(StackChunk), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return nullptr;
+        SpinGuard g(lock);
+        auto* block = static_cast<StackChunk*>(p);
+        for (size_t i = 0; i < kRecordBlock; i++)
+            free_record_locked(&block[i]);
+    }
+}
+
 // Maps a chunk for stacks of this geometry, and links it; null with errno set.
 StackChunk* make_chunk(size_t size, size_t guard)
 {
@@ -162,7 +199,18 @@ StackChunk* make_chunk(size_t size, size_t guard)
     unsigned slots = unsigned(kChunkAddressMax / slot_bytes);
     slots = slots < 1 ? 1 : slots > kMaxSlots ? kMaxSlots : slots;
     Guards how = guards.load(std::memory_order_relaxed);
-    int prot = guard && how == Guards::Mprotect ? PROT_NONE : PROT_READ | PROT_WRITE;
+    bool lock_all = locked.load(std::memory_order_relaxed);
+    StackChunk* c = new_record();
+    if (!c)
+        return nullptr;
+    // While the program's memory is locked as it is mapped, a chunk holds one stack, mapped
+    // PROT_NONE and made writable (and so locked) when used: a stack costs locked memory as a
+    // real thread's does, not 64 of them.
+    if (lock_all) {
+        slots = 1;
+        how = Guards::Mprotect;
+    }
+    int prot = (guard || lock_all) && how == Guards::Mprotect ? PROT_NONE : PROT_READ | PROT_WRITE;
     char* base;
     for (;;) {
         // MAP_NORESERVE: only the pages a green thread touches cost memory, so that stacks
@@ -173,12 +221,17 @@ StackChunk* make_chunk(size_t size, size_t guard)
             base = static_cast<char*>(p);
             break;
         }
-        if (slots == 1)  // ENOMEM: no room even for this one stack
+        if (slots == 1) {  // ENOMEM: no room even for this one stack
+            SpinGuard g(lock);
+            free_record_locked(c);
             return nullptr;
+        }
         slots /= 2;  // a limit on address space (ulimit -v): fewer stacks to a chunk
     }
     uint64_t ready = ~uint64_t(0) >> (64 - slots);  // every slot writable
-    if (guard && how != Guards::Mprotect) {
+    if (prot == PROT_NONE) {
+        ready = 0;
+    } else if (guard) {
         if (install_guards(base, slots, slot_bytes, guard)) {
             guards.store(Guards::Regions, std::memory_order_relaxed);
         } else if (mprotect(base, slots * slot_bytes, PROT_NONE) == 0) {
@@ -187,23 +240,13 @@ StackChunk* make_chunk(size_t size, size_t guard)
         } else {
             int e = errno;
             munmap(base, slots * slot_bytes);
+            SpinGuard g(lock);
+            free_record_locked(c);
             errno = e;
             return nullptr;
         }
-    } else if (guard) {
-        ready = 0;
     }
     SpinGuard g(lock);
-    StackChunk* c = free_records;
-    if (c)
-        free_records = c->next;
-    else if (records_used < kMaxChunks)
-        c = &records[records_used++];
-    if (!c) {
-        munmap(base, slots * slot_bytes);
-        errno = ENOMEM;
-        return nullptr;
-    }
     *c = StackChunk{};
     c->base = base;
     c->guard = guard;
@@ -244,9 +287,7 @@ bool drop_if_spare_locked(StackChunk* c, char** base, size_t* bytes)
         hint = nullptr;
     *base = c->base;
     *bytes = c->bytes();
-    *c = StackChunk{};
-    c->next = free_records;
-    free_records = c;
+    free_record_locked(c);
     return true;
 }
 
@@ -388,13 +429,52 @@ void stack_release_cached()
             free_slots -= c->slots;
             base = c->base;
             bytes = c->bytes();
-            *c = StackChunk{};
-            c->next = free_records;
-            free_records = c;
+            free_record_locked(c);
         }
         munmap(base, bytes);
     }
 }
+
+void stack_before_mlockall(int flags)
+{
+    if (flags & MCL_ONFAULT)  // pages are locked as they are touched: nothing is populated
+        return;
+    if (flags & MCL_FUTURE)
+        locked.store(true, std::memory_order_relaxed);
+    if (!(flags & MCL_CURRENT))
+        return;
+    stack_release_cached();
+    // Every free writable slot becomes PROT_NONE, marked in use meanwhile so that no hub takes
+    // it half-done; stack_get makes it writable again (a "fresh" slot).
+    for (;;) {
+        Cached batch[kCacheMax];
+        size_t n = 0;
+        {
+            SpinGuard g(lock);
+            for (StackChunk* c = chunks; c && n < kCacheMax; c = c->next) {
+                uint64_t open = c->all() & c->ready & ~(c->used | c->cached);
+                for (; open && n < kCacheMax; open &= open - 1) {
+                    unsigned slot = unsigned(__builtin_ctzll(open));
+                    c->used |= bit(slot);
+                    c->ready &= ~bit(slot);
+                    free_slots--;
+                    batch[n++] = {c, slot};
+                }
+            }
+        }
+        if (n == 0)
+            return;
+        for (size_t i = 0; i < n; i++)
+            mprotect(batch[i].chunk->lo(batch[i].slot), batch[i].chunk->size, PROT_NONE);
+        SpinGuard g(lock);
+        for (size_t i = 0; i < n; i++) {
+            batch[i].chunk->used &= ~bit(batch[i].slot);
+            free_slots++;
+        }
+    }
+}
+
+void stack_after_munlockall() { locked.store(false, std::memory_order_relaxed); }
 
 bool stack_guard_regions() { return guards.load(std::memory_order_relaxed) == Guards::Regions; }
 

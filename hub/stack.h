@@ -48,6 +48,14 @@ void stack_release_cached();
 // where stacks are guarded by mprotect).
 bool stack_guard_regions();
 
+// mlockall(flags) is about to lock the program's memory.  Unless MCL_ONFAULT: with MCL_CURRENT,
+// free stacks give their pages back and become inaccessible until used (locking populates
+// every writable mapping: it would take 64 stacks' worth for each in use); with MCL_FUTURE,
+// new chunks hold one stack each, made writable (and so locked) when used, as a real thread's
+// stack is, until stack_after_munlockall().
+void stack_before_mlockall(int flags);
+void stack_after_munlockall();
+
 // Resets the allocator's lock in a child of fork.
 void stack_after_fork();
 

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -38,13 +39,17 @@ void (*green_exit_hook)(Green* self) = nullptr;
 
 namespace {
 
-// Reserved once, touched only where records are: 1 GiB of address space holds over a million.
+// Reserved once (PROT_NONE), made writable kArenaStep at a time as records are handed out:
+// 1 GiB of address space holds over a million, and only what is writable counts when a program
+// locks its memory (mlockall(MCL_CURRENT) populates every writable mapping).
 constexpr size_t kArenaBytes = size_t(1) << 30;
+constexpr size_t kArenaStep = size_t(256) << 10;
 constexpr size_t kSlot = (sizeof(Green) + 63) / 64 * 64;
 
 SpinLock arena_lock;
 char* arena_base = nullptr;
 size_t arena_used = 0;       // bytes handed out so far (bump pointer)
+std::atomic<size_t> arena_writable{0};  // bytes made writable, from the base; only grows
 Green* arena_free = nullptr; // freed records, linked through next
 uint64_t next_id = 1;
 
@@ -56,7 +61,7 @@ Green* green_alloc()
     {
         SpinGuard g(arena_lock);
         if (!arena_base) {
-            void* p = mmap(nullptr, kArenaBytes, PROT_READ | PROT_WRITE,
+            void* p = mmap(nullptr, kArenaBytes, PROT_NONE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
             if (p == MAP_FAILED)
                 return nullptr;
@@ -66,6 +71,13 @@ Green* green_alloc()
             slot = arena_free;
             arena_free = arena_free->next;
         } else if (arena_used + kSlot <= kArenaBytes) {
+            size_t writable = arena_writable.load(std::memory_order_relaxed);
+            if (arena_used + kSlot > writable) {
+                size_t step = std::min(kArenaStep, kArenaBytes - writable);
+                if (mprotect(arena_base + writable, step, PROT_READ | PROT_WRITE) != 0)
+                    return nullptr;
+                arena_writable.store(writable + step, std::memory_order_release);
+            }
             slot = arena_base + arena_used;
             arena_used += kSlot;
         } else {
@@ -101,7 +113,10 @@ bool is_green(const void* handle)
 {
     const char* p = static_cast<const char*>(handle);
     char* base = arena_base;
-    if (!base || p < base || p >= base + kArenaBytes)
+    // Any value may be asked about (a pthread_t of a real thread): only the writable part of
+    // the arena may be read.
+    size_t writable = arena_writable.load(std::memory_order_acquire);
+    if (!base || p < base || p + sizeof(Green) > base + writable)
         return false;
     if (size_t(p - base) % kSlot != 0)
         return false;

@@ -122,6 +122,8 @@ int _IO_getc(FILE* fp);
     X(int, nanosleep, (const struct timespec*, struct timespec*))                            \
     X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*))      \
     X(int, sched_yield, (void))                                                              \
+    X(int, mlockall, (int))                                                                  \
+    X(int, munlockall, (void))                                                               \
     X(int, clock_gettime, (clockid_t, struct timespec*))                                     \
     X(int, gettimeofday, (struct timeval*, void*))                                           \
     X(time_t, time, (time_t*))                                                               \
