@@ -260,15 +260,21 @@ StackChunk* make_chunk(size_t size, size_t guard)
 }
 
 // If c has no stack in use and another chunk has none either, forgets c and its cached stacks
-// and returns true: the caller unmaps [base, base + bytes) once the lock is released.
+// and returns true: the caller unmaps [base, base + bytes) once the lock is released.  A chunk
+// no longer in the list (a batch may name one several times) is left alone.
 bool drop_if_spare_locked(StackChunk* c, char** base, size_t* bytes)
 {
     if (c->used)
         return false;
+    StackChunk** link = nullptr;
     bool other_empty = false;
-    for (StackChunk* o = chunks; o && !other_empty; o = o->next)
-        other_empty = o != c && o->used == 0;
-    if (!other_empty)
+    for (StackChunk** l = &chunks; *l; l = &(*l)->next) {
+        if (*l == c)
+            link = l;
+        else if ((*l)->used == 0)
+            other_empty = true;
+    }
+    if (!link || !other_empty)
         return false;
     size_t kept = 0;
     for (size_t i = 0; i < cache_n; i++) {
@@ -279,9 +285,6 @@ bool drop_if_spare_locked(StackChunk* c, char** base, size_t* bytes)
     }
     cache_n = kept;
     free_slots -= c->slots - size_t(__builtin_popcountll(c->cached));
-    StackChunk** link = &chunks;
-    while (*link != c)
-        link = &(*link)->next;
     *link = c->next;
     if (hint == c)
         hint = nullptr;

@@ -422,6 +422,64 @@ void test_guard_page_faults(void**)
     stack_put(&keep);
 }
 
+// Two OS threads take and give back stacks at once, of two sizes, in batches up to past the
+// cache's bound, each freeing in an order of its own: no stack is ever handed out twice (each
+// owner's marks at both ends and in the middle stay its own) and none is lost.
+struct Churn {
+    unsigned seed;
+    int errors;
+};
+
+void* churn(void* arg)
+{
+    auto* c = static_cast<Churn*>(arg);
+    constexpr size_t kMax = kCacheMax + 16;
+    Stack s[kMax];
+    for (int round = 0; round < 300; round++) {
+        size_t n = 1 + rand_r(&c->seed) % kMax;
+        for (size_t i = 0; i < n; i++) {
+            size_t size = (rand_r(&c->seed) & 1) ? kStack : 2 * kStack;
+            if (!stack_get(&s[i], size, page_size())) {
+                c->errors++;
+                n = i;
+                break;
+            }
+            uintptr_t mark = uintptr_t(&s[i]) ^ round;
+            char* spots[3] = {s[i].lo, s[i].lo + s[i].size / 2, s[i].lo + s[i].size - 8};
+            for (char* p : spots)
+                memcpy(p, &mark, sizeof mark);
+        }
+        sched_yield();
+        for (size_t k = 0; k < n; k++) {
+            size_t i = (k * 7 + round) % n;  // every index once: 7 and n may share no factor...
+            if (n % 7 == 0)
+                i = k;  // ...and when they do, in order
+            uintptr_t mark = uintptr_t(&s[i]) ^ round, seen;
+            char* spots[3] = {s[i].lo, s[i].lo + s[i].size / 2, s[i].lo + s[i].size - 8};
+            for (char* p : spots) {
+                memcpy(&seen, p, sizeof seen);
+                c->errors += seen != mark;
+            }
+            stack_put(&s[i]);
+        }
+    }
+    return nullptr;
+}
+
+void test_stacks_from_two_threads(void**)
+{
+    Churn a = {1, 0}, b = {2, 0};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, nullptr, churn, &a), 0);
+    assert_int_equal(pthread_create(&tb, nullptr, churn, &b), 0);
+    assert_int_equal(pthread_join(ta, nullptr), 0);
+    assert_int_equal(pthread_join(tb, nullptr), 0);
+    assert_int_equal(a.errors, 0);
+    assert_int_equal(b.errors, 0);
+    stack_release_cached();
+    assert_int_equal(stack_cached_count(), 0);
+}
+
 // A green thread's stack is the size asked for, and its record is an arena handle.
 uintptr_t seen_local;
 
@@ -464,6 +522,7 @@ int main()
         cmocka_unit_test(test_stack_cache_is_bounded),
         cmocka_unit_test(test_stacks_share_mappings),
         cmocka_unit_test(test_guard_page_faults),
+        cmocka_unit_test(test_stacks_from_two_threads),
         cmocka_unit_test(test_green_runs_on_its_stack),
     };
     return cmocka_run_group_tests(tests, hub_setup, nullptr);
