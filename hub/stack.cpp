@@ -259,6 +259,28 @@ StackChunk* make_chunk(size_t size, size_t guard)
     return c;
 }
 
+// Forgets the chunk *link (no stack of it in use) and its cached stacks; the caller unmaps
+// [base, base + bytes) once the lock is released.
+void unlink_locked(StackChunk** link, char** base, size_t* bytes)
+{
+    StackChunk* c = *link;
+    size_t kept = 0;
+    for (size_t i = 0; i < cache_n; i++) {
+        if (cache[i].chunk == c)
+            cache_bytes -= c->size;
+        else
+            cache[kept++] = cache[i];
+    }
+    cache_n = kept;
+    free_slots -= c->slots - size_t(__builtin_popcountll(c->cached));
+    *link = c->next;
+    if (hint == c)
+        hint = nullptr;
+    *base = c->base;
+    *bytes = c->bytes();
+    free_record_locked(c);
+}
+
 // If c has no stack in use and another chunk has none either, forgets c and its cached stacks
 // and returns true: the caller unmaps [base, base + bytes) once the lock is released.  A chunk
 // no longer in the list (a batch may name one several times) is left alone.
@@ -276,21 +298,7 @@ bool drop_if_spare_locked(StackChunk* c, char** base, size_t* bytes)
     }
     if (!link || !other_empty)
         return false;
-    size_t kept = 0;
-    for (size_t i = 0; i < cache_n; i++) {
-        if (cache[i].chunk == c)
-            cache_bytes -= c->size;
-        else
-            cache[kept++] = cache[i];
-    }
-    cache_n = kept;
-    free_slots -= c->slots - size_t(__builtin_popcountll(c->cached));
-    *link = c->next;
-    if (hint == c)
-        hint = nullptr;
-    *base = c->base;
-    *bytes = c->bytes();
-    free_record_locked(c);
+    unlink_locked(link, base, bytes);
     return true;
 }
 
@@ -415,7 +423,7 @@ void stack_release_cached()
         n = take_cache_locked(batch);
     }
     release(batch, n);
-    for (;;) {  // release() keeps one empty chunk; a test wants none
+    for (;;) {  // release() keeps one empty chunk: none is kept here
         char* base = nullptr;
         size_t bytes = 0;
         {
@@ -423,16 +431,9 @@ void stack_release_cached()
             StackChunk** link = &chunks;
             while (*link && (*link)->used)
                 link = &(*link)->next;
-            StackChunk* c = *link;
-            if (!c)
+            if (!*link)
                 break;
-            *link = c->next;
-            if (hint == c)
-                hint = nullptr;
-            free_slots -= c->slots;
-            base = c->base;
-            bytes = c->bytes();
-            free_record_locked(c);
+            unlink_locked(link, &base, &bytes);
         }
         munmap(base, bytes);
     }

@@ -40,8 +40,8 @@ void stack_put(Stack* s);
 // Freed stacks whose pages are still kept (for tests).
 size_t stack_cached_count();
 
-// Gives back the pages of every freed stack and unmaps every chunk with no stack in use (for
-// tests).
+// Gives back the pages of every freed stack and unmaps every chunk with no stack in use (tests,
+// and stack_before_mlockall).
 void stack_release_cached();
 
 // True once guard regions keep chunks one VMA each (false before the first guarded stack, and
