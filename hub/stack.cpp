@@ -302,15 +302,21 @@ bool drop_if_spare_locked(StackChunk* c, char** base, size_t* bytes)
     return true;
 }
 
-// Gives back the pages of the cached stacks taken out of the cache into batch[0, n).
-void release(Cached* batch, size_t n)
+// One batch of cached stacks is given back at a time, through these rather than arrays on the
+// stack: stack_put runs on whatever context resumes after a thread ends, maybe on a small stack.
+Cached releasing[kCacheMax];     // the batch, taken out of the cache
+iovec releasing_ranges[kCacheMax];
+char* releasing_unmap[kCacheMax];
+size_t releasing_unmap_bytes[kCacheMax];
+bool releasing_now = false;      // someone gives a batch back (under the lock)
+
+// Gives back the pages of stacks taken out of the cache (marked in use meanwhile), and unmaps
+// the chunks that are left empty but one.  ranges, unmap and unmap_bytes have room for n.
+void release(const Cached* batch, size_t n, iovec* ranges, char** unmap, size_t* unmap_bytes)
 {
-    iovec ranges[kCacheMax];
     for (size_t i = 0; i < n; i++)
         ranges[i] = {batch[i].chunk->lo(batch[i].slot), batch[i].chunk->size};
     advise(ranges, n, MADV_DONTNEED);
-    char* unmap[kCacheMax];
-    size_t unmap_bytes[kCacheMax];
     size_t n_unmap = 0;
     {
         SpinGuard g(lock);
@@ -324,6 +330,14 @@ void release(Cached* batch, size_t n)
     }
     for (size_t i = 0; i < n_unmap; i++)
         munmap(unmap[i], unmap_bytes[i]);
+}
+
+// Gives back the batch in releasing[0, n), and lets the next batch go.
+void release_batch(size_t n)
+{
+    release(releasing, n, releasing_ranges, releasing_unmap, releasing_unmap_bytes);
+    SpinGuard g(lock);
+    releasing_now = false;
 }
 
 // Takes every cached stack out of the cache, into batch; returns how many.  Under the lock.
@@ -387,25 +401,38 @@ void stack_put(Stack* s)
     if (!c)
         return;
     VALGRIND_STACK_DEREGISTER(s->valgrind_id);
-    Cached batch[kCacheMax];
+    Cached self = {c, s->slot};
+    *s = Stack{};
     size_t n = 0;
+    bool alone = false;
     char* unmap = nullptr;
     size_t unmap_bytes = 0;
     {
         SpinGuard g(lock);
-        c->used &= ~bit(s->slot);
-        c->cached |= bit(s->slot);
-        cache[cache_n++] = {c, s->slot};
-        cache_bytes += c->size;
-        if (!drop_if_spare_locked(c, &unmap, &unmap_bytes) &&
-            (cache_n == kCacheMax || cache_bytes > kCacheBytes))
-            n = take_cache_locked(batch);
+        if (cache_n < kCacheMax) {
+            c->used &= ~bit(self.slot);
+            c->cached |= bit(self.slot);
+            cache[cache_n++] = self;
+            cache_bytes += c->size;
+            if (!drop_if_spare_locked(c, &unmap, &unmap_bytes) && !releasing_now &&
+                (cache_n == kCacheMax || cache_bytes > kCacheBytes)) {
+                releasing_now = true;
+                n = take_cache_locked(releasing);
+            }
+        } else {
+            // Full, and its last batch is still being given back elsewhere: this stack's
+            // pages go back at once (it stays marked in use until they have).
+            alone = true;
+        }
     }
-    *s = Stack{};
     if (unmap)
         munmap(unmap, unmap_bytes);
     if (n)
-        release(batch, n);
+        release_batch(n);
+    if (alone) {
+        iovec range;
+        release(&self, 1, &range, &unmap, &unmap_bytes);
+    }
 }
 
 size_t stack_cached_count()
@@ -416,13 +443,15 @@ size_t stack_cached_count()
 
 void stack_release_cached()
 {
-    Cached batch[kCacheMax];
-    size_t n;
-    {
+    size_t n = 0;
+    for (bool mine = false; !mine; __builtin_ia32_pause()) {  // after a batch under way
         SpinGuard g(lock);
-        n = take_cache_locked(batch);
+        if (!releasing_now) {
+            releasing_now = mine = true;
+            n = take_cache_locked(releasing);
+        }
     }
-    release(batch, n);
+    release_batch(n);
     for (;;) {  // release() keeps one empty chunk: none is kept here
         char* base = nullptr;
         size_t bytes = 0;
