@@ -150,12 +150,17 @@ bool install_guards(char* base, unsigned slots, size_t slot_bytes, size_t guard)
 {
     if (RUNNING_ON_VALGRIND)  // it would not know those pages are not to be touched
         return false;
-    iovec ranges[kMaxSlots];
-    for (unsigned i = 0; i < slots; i++)
-        ranges[i] = {base + i * slot_bytes, guard};
     if (madvise(base, guard, MADV_GUARD_INSTALL) != 0)
         return false;
-    advise(ranges + 1, slots - 1, MADV_GUARD_INSTALL);
+    // The others a few at a time: this runs in pthread_create, maybe on a small stack.
+    constexpr unsigned kAtOnce = 16;
+    iovec ranges[kAtOnce];
+    for (unsigned first = 1; first < slots; first += kAtOnce) {
+        unsigned k = 0;
+        for (; k < kAtOnce && first + k < slots; k++)
+            ranges[k] = {base + (first + k) * slot_bytes, guard};
+        advise(ranges, k, MADV_GUARD_INSTALL);
+    }
     return true;
 }
 
