@@ -485,7 +485,7 @@ seed_inject() {
         out=$("${SEEDED[@]}" GREEN_SEED=1 GREEN_INJECT=$spec GREEN_LOG_LEVEL=info \
             timeout 20 "$B/tools/inject_check" "$kind" 2>&1)
         status=$?
-        printf '%s\n' "$out" >"$log"
+        printf '%s\nexit status %s\n' "$out" "$status" >"$log"
         if [ $status -eq 0 ] && grep -qx "ok $kind" <<<"$out" &&
             grep -Eq "^libgreen: inject $kind: thread [0-9]+, [a-z0-9]+\(fd [0-9]+\): " <<<"$out" &&
             grep -Eq "^libgreen: injected faults: $kind [1-9]" <<<"$out"; then
