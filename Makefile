@@ -8,6 +8,8 @@
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
 #   make compat     install their packages, build, run the compatibility suite
 #                   (tests/compat/run.sh: real programs and CPython's test suites; see COMPAT.md)
+#   make fuzz       install clang, build the fuzz harnesses of tests/fuzz with libFuzzer and
+#                   ASan/UBSan, run each for FUZZ_SECONDS (default 600; scripts/fuzz.sh)
 #   make install    PREFIX=/usr/local DESTDIR=  library, greenrun, man pages
 #   make uninstall  the same paths, removed
 #   make clean
@@ -61,15 +63,28 @@ BENCH_BIN  := $(patsubst tests/bench/%,$(B)/bench/%,$(basename $(BENCH_SRC)))
 # What scripts/bench_dns.sh runs: the test DNS server, its load client, the look-up flood.
 DNS_BENCH_TOOLS := $(B)/tools/dns_server $(B)/tools/dns_pipeline $(B)/tools/dns_flood
 
+# Fuzz harnesses: every tests/fuzz/NAME.cpp but the replay driver defines LLVMFuzzerTestOneInput
+# over the hub's and the resolver's objects.  make test links each with tests/fuzz/replay.cpp
+# (g++, ASan+UBSan) and replays its committed corpus, tests/fuzz/corpus/NAME; make fuzz builds
+# them with clang's libFuzzer (objects of their own under build/fuzz/obj) and fuzzes.
+FUZZ_SRC    := $(filter-out tests/fuzz/replay.cpp,$(wildcard tests/fuzz/*.cpp))
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.cpp,$(B)/fuzz/replay/%,$(FUZZ_SRC))
+FUZZ_BIN    := $(patsubst tests/fuzz/%.cpp,$(B)/fuzz/bin/%,$(FUZZ_SRC))
+SAN_CORE    := $(HUB_SRC:%.cpp=$(B)/san/%.o) $(RES_SRC:%.cpp=$(B)/san/%.o)
+FUZZ_OBJ    := $(HUB_SRC:%.cpp=$(B)/fuzz/obj/%.o) $(RES_SRC:%.cpp=$(B)/fuzz/obj/%.o)
+FUZZ_CXX    ?= clang++
+FUZZ_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+
 PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
 PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 
-.PHONY: all lib san tests test bench demo compat deps install uninstall clean
+.PHONY: all lib san tests test bench demo compat fuzz fuzz-build deps install uninstall clean
 
 all: lib
 lib: $(B)/libgreen.so
 san: $(B)/san/libgreen.so
-tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN)
+tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
 
 $(B)/libgreen.so: $(LIB_OBJ)
 	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
@@ -107,6 +122,20 @@ $(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ) $(RES_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $< $(HUB_OBJ) $(RES_OBJ) $(LIB_LDLIBS) -lcmocka
 
+$(B)/fuzz/replay/%: tests/fuzz/%.cpp tests/fuzz/replay.cpp $(SAN_CORE)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.cpp $(SAN_CORE) \
+	    $(LIB_LDLIBS)
+
+$(B)/fuzz/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(filter-out -O2 -fno-plt,$(LIB_CXXFLAGS)) $(FUZZ_FLAGS) \
+	    -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(B)/fuzz/bin/%: tests/fuzz/%.cpp $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) -std=c++17 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIB_LDLIBS)
+
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $<
@@ -137,6 +166,13 @@ bench:
 	@echo
 	@scripts/bench_dns.sh
 
+fuzz-build: lib $(TOOL_BIN) $(FUZZ_BIN)
+
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@scripts/fuzz.sh
+
 compat:
 	@scripts/install-deps.sh --compat
 	@$(MAKE) --no-print-directory lib
@@ -161,4 +197,4 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages libgreen needs to build and test, and only those missing.
 # With --bench, also those of the benchmarks (Go and gevent for scripts/bench_echo.sh); with
+# --fuzz, clang and its libFuzzer runtime (make fuzz); with
 # --compat, also those of make compat (CPython's test suites, and gevent to compare with).
 # Runs `apt-get update` first when something is missing; does nothing when all is there.
 set -eu
@@ -10,6 +11,9 @@ valgrind gdb procps util-linux coreutils groff-base socat redis-server redis-too
 openssl"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES golang-go python3-gevent"
+fi
+if [ "${1:-}" = "--fuzz" ]; then
+    PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 fi
 if [ "${1:-}" = "--compat" ]; then
     PACKAGES="$PACKAGES libpython3.11-testsuite python3-gevent"

@@ -5,6 +5,7 @@
 #   green/    the same under libgreen, with at most 2 OS threads ("green:NAME")
 #   san/      the same under the ASan+UBSan build of libgreen  ("san:NAME")
 #   valgrind  one plain program under libgreen with memcheck
+#   fuzz      every fuzz harness replays its committed corpus (tests/fuzz)
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
 #   seed      GREEN_SEED / GREEN_CHAOS / GREEN_INJECT: replayed races, same-seed interleavings,
@@ -121,6 +122,16 @@ if command -v valgrind >/dev/null; then
 else
     record "valgrind:sleepers" 1 /dev/null
 fi
+
+echo "== fuzz corpora"
+# Every fuzz harness (tests/fuzz/NAME.cpp, linked with tests/fuzz/replay.cpp under ASan+UBSan)
+# on its committed corpus: the seeds and the input of every bug found (make fuzz finds more).
+for t in "$B"/fuzz/replay/*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    run "fuzz-replay:$name" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 -- \
+        "$t" "tests/fuzz/corpus/$name"
+done
 
 echo "== configuration"
 # check NAME STATUS PATTERN COMMAND...: the command must exit with STATUS and its
