@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "green.h"
+#include "workers.h"
 #include "log.h"
 #include "sys.h"
 
@@ -306,11 +307,13 @@ void dump_hub(Hub* h)
 {
     int64_t now = mono_now();
     int count = 0;
-    for_each_green([&](Green* g) { count += g->hub == h && g->state != State::Dead; });
+    for_each_green([&](Green* g) {
+        count += g->hub == h && g->state != State::Dead && !is_worker_root(g);
+    });
     Block b;
     b.line("dump: process %d, OS thread %d: %d green threads", int(getpid()), h->tid, count);
     for_each_green([&](Green* g) {
-        if (g->hub != h || g->state == State::Dead)
+        if (g->hub != h || g->state == State::Dead || is_worker_root(g))
             return;
         char who[64], d1[32], d2[32], what[128] = "", until[48] = "";
         describe(g, who, sizeof who);

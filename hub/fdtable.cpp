@@ -11,6 +11,7 @@
 
 #include "green.h"
 #include "sys.h"
+#include "workers.h"
 
 namespace green {
 
@@ -39,6 +40,29 @@ FdRecord* slot(int fd)
 }
 
 std::atomic<uint32_t> next_desc{1};
+
+// With several workers, a record's list of waits is shared by hubs: a lock per fd (striped),
+// taken only then, so that one worker pays nothing for it.
+SpinLock wait_locks[256];
+
+class WaitsGuard {
+public:
+    explicit WaitsGuard(int fd) : lock_(multi_worker ? &wait_locks[unsigned(fd) % 256] : nullptr)
+    {
+        if (lock_)
+            lock_->lock();
+    }
+    ~WaitsGuard()
+    {
+        if (lock_)
+            lock_->unlock();
+    }
+    WaitsGuard(const WaitsGuard&) = delete;
+    WaitsGuard& operator=(const WaitsGuard&) = delete;
+
+private:
+    SpinLock* lock_;
+};
 
 void reset(FdRecord* r, FdKind kind, bool user_nonblock)
 {
@@ -99,13 +123,16 @@ void on_ready(struct ev_loop* loop, ev_io* io, int revents)
     unpark(g);
 }
 
-// Stops and unlinks what wait_fds started that fd_closing has not already.
+// Stops and unlinks what wait_fds started that fd_closing has not already.  A close on another
+// worker unlinks the wait but leaves the watcher, which only its own hub may stop: here (a
+// stopped watcher's stop is a no-op).
 void stop_watches(Hub* h, FdWatch* w, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (!w[i].wait.linked)
+        if (!multi_worker && !w[i].wait.linked)
             continue;
         ev_io_stop(h->evloop, &w[i].io);
+        WaitsGuard lock(w[i].fd);
         unlink(slot(w[i].fd), &w[i].wait);
     }
     h->fd_waits--;
@@ -171,17 +198,27 @@ void fd_set_user_nonblock(int fd, bool on)
 void fd_closing(int fd)
 {
     FdRecord* r = slot(fd);
-    if (!r || !r->waits)
-        return;
+    if (!r || !__atomic_load_n(&r->waits, __ATOMIC_ACQUIRE))
+        return;  // a wait another worker links after this began after the close, as a read
+                 // that blocks in the kernel after it would
+    WaitsGuard lock(fd);
+    Hub* here = hub_self();
     for (FdWait* w = r->waits; w;) {
         FdWait* next = w->next;
-        // Only the waiter's own hub may touch its watcher.  Closed from elsewhere, the wait
-        // goes on, as a blocked read does in Linux when another thread closes its fd.
-        if (w->green->hub == hub_self()) {
+        // Only the waiter's own hub may touch its watcher.  A waiter of this hub, or of an OS
+        // thread libgreen does not manage, is stopped and woken here.  One on another worker
+        // (several workers) is unlinked and told, and stops its own watcher when it wakes.
+        // Closed from an unmanaged thread, the wait goes on, as a blocked read does in Linux
+        // when another thread closes its fd.
+        if (w->green->hub == here) {
             unlink(r, w);
             ev_io_stop(w->green->hub->evloop, w->io);
-            *w->closed = true;
+            __atomic_store_n(w->closed, true, __ATOMIC_RELEASE);
             unpark(w->green);
+        } else if (multi_worker && here) {
+            unlink(r, w);
+            __atomic_store_n(w->closed, true, __ATOMIC_RELEASE);
+            unpark_wait(w->green, 0, kWakeFdClosed);
         }
         w = next;
     }
@@ -191,6 +228,8 @@ void fd_closing(int fd)
 void fd_after_fork_child()
 {
     new (&chunks_lock) SpinLock;
+    for (SpinLock& l : wait_locks)
+        new (&l) SpinLock;
     for (int c = 0; c < kChunks; c++) {
         if (!chunks[c])
             continue;
@@ -249,6 +288,7 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
         w[i].io.data = self;
         ev_io_start(h->evloop, &w[i].io);
         w[i].wait = FdWait{self, &w[i].io, nullptr, nullptr, false, &closed};
+        WaitsGuard lock(w[i].fd);
         link(slot(w[i].fd), &w[i].wait);
     }
     h->fd_waits++;
@@ -264,7 +304,7 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
         self->in_cancel_point = cancellable;
         int reason = park_until(deadline, kWaitFd);
         self->in_cancel_point = false;
-        if (closed) {
+        if (__atomic_load_n(&closed, __ATOMIC_ACQUIRE)) {
             result = -EBADF;
             break;
         }

@@ -68,6 +68,8 @@ struct Green {
     uint32_t remote_seq = 0;        // park_seq that the queued remote wake is for
     int remote_reason = 0;          // reason of the queued remote wake
     bool remote_queued = false;     // in that list now (guarded by the hub's remote_lock)
+    bool arriving = false;          // placed on another worker's hub by its creator: that hub
+                                    //   counts it in (live, masks, stats) when it first runs
 
     // ---- stack ----
     Stack stack;                    // owned stack, released when it dies (empty for root/user)
@@ -85,7 +87,9 @@ struct Green {
     bool is_root = false;           // the OS thread's original context (main, for the first hub)
     bool detached = false;          // its record is freed when it dies, nobody joins it
     Green* joiner = nullptr;        // green thread parked in pthread_join on it
-    std::atomic<int> dead_word{0};  // 1 once dead; a futex for joiners on unmanaged OS threads
+    std::atomic<int> dead_word{0};  // kDeadBit once dead (set where its record is done with,
+                                    //   after its last switch); kDetachedBit once detached.
+                                    //   The futex joiners wait on (hub/thread.cpp)
     std::atomic<bool> os_joiner{false};  // an unmanaged OS thread waits on dead_word
 
     // ---- exit and cancellation ----
@@ -113,6 +117,8 @@ struct Green {
 };
 
 constexpr uint32_t kGreenMagic = 0x67726e31;  // "grn1"
+constexpr int kDeadBit = 1;
+constexpr int kDetachedBit = 2;
 
 // Switches before the hub must poll libev even though green threads are runnable.
 constexpr unsigned kPollBudget = 64;
@@ -152,9 +158,15 @@ struct Hub {
     RunQueue runq;                  // runnable green threads, FIFO
     unsigned budget = kPollBudget;  // direct switches left before the loop must poll
     struct ev_loop* evloop = nullptr;  // created on first need
-    ev_async remote_async;          // woken by unpark() from other OS threads
+    ev_async remote_async;          // woken by signal handlers on other OS threads
     SpinLock remote_lock;           // guards remote_head
     Green* remote_head = nullptr;   // wakes queued by other OS threads
+    int wake_fd = -1;               // eventfd that interrupts the loop's poll for those wakes,
+    ev_io wake_io;                  //   written with a raw system call (never through shim/)
+    std::atomic<bool> sleeping{false};  //   and only while the loop may block in its poll
+    int worker = 0;                 // its index among the workers (hub/workers.h); 0: the
+                                    //   main thread's hub, or a hub that is not a worker
+    bool worker_only = false;       // a worker of libgreen's own: its root is no program thread
     int timed_waits = 0;            // green threads parked with a deadline (active timers)
     int fd_waits = 0;               // green threads parked on a descriptor
     bool deadlock_reported = false; // report_deadlock said its piece

@@ -53,6 +53,8 @@ enum Wake : int {
     kWakeTimeout = 1,  // its deadline passed
     kWakeCancel = 2,   // pthread_cancel reached it in a cancellation point
     kWakeInterrupt = 3,  // a signal handler ran while it waited interruptibly (hub/signal.h)
+    kWakeFdClosed = 4,   // (to unpark only) a descriptor it waits on was closed elsewhere:
+                         //   wakes whichever descriptor wait it is in, as kWakeNormal
 };
 
 inline int64_t clock_ns(clockid_t clock)

@@ -5,10 +5,13 @@
 // was jumped to), where the stack of a green thread that just died is released (it could not
 // release its own stack while running on it), and where errno comes back.
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +25,8 @@
 #include "signal.h"
 #include "sys.h"
 #include "tls.h"
+#include "waitq.h"
+#include "workers.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -70,7 +75,8 @@ inline void asan_finish(Green*, Green*) {}
 
 inline int& errno_of(Hub* h) { return *reinterpret_cast<int*>(tls_current() - h->errno_off); }
 
-// Releases what a dead green thread no longer needs once nobody runs on its stack.
+// Releases what a dead green thread no longer needs once nobody runs on its stack, and only
+// then says it is dead: a joiner or a detach on another worker may free the record at once.
 void reap(Green* dead)
 {
     if (dead->hub->words_owner == dead)
@@ -78,8 +84,19 @@ void reap(Green* dead)
     if (has_own_tls(dead))
         tls_destroy(dead->tp);
     stack_put(&dead->stack);
-    if (dead->detached && !dead->is_root)  // a root's record stays its hub's
-        green_free(dead);
+    bool is_root = dead->is_root;  // a root's record stays its hub's
+    int before = dead->dead_word.fetch_or(kDeadBit);
+    if (before & kDetachedBit) {
+        if (!is_root)
+            green_free(dead);
+        return;
+    }
+    // Joiners: green ones in libgreen's queue, an unmanaged one in the kernel.  The record may
+    // be freed (never unmapped) by now: only its address is used, and a wake-up too many is
+    // harmless to a futex waiter.
+    futex_wake(reinterpret_cast<const uint32_t*>(&dead->dead_word), INT_MAX);
+    if (dead->os_joiner.load())
+        raw_syscall(SYS_futex, long(&dead->dead_word), FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 void switch_to(Hub* h, Green* next)
@@ -150,6 +167,8 @@ void run_next(Hub* h)
 
 void take_remote_wakes(Hub* h)
 {
+    if (!__atomic_load_n(&h->remote_head, __ATOMIC_ACQUIRE))
+        return;
     // Under the lock: once a green thread is off the list, another OS thread may queue it
     // again, rewriting its links.  unpark_wait here only puts it in the run queue.
     SpinGuard lock(h->remote_lock);
@@ -165,6 +184,14 @@ void take_remote_wakes(Hub* h)
 
 void on_remote(struct ev_loop*, ev_async* w, int) { take_remote_wakes(static_cast<Hub*>(w->data)); }
 
+void on_wake_fd(struct ev_loop*, ev_io* w, int)
+{
+    Hub* h = static_cast<Hub*>(w->data);
+    uint64_t n;
+    raw_syscall(SYS_read, h->wake_fd, long(&n), sizeof n);
+    take_remote_wakes(h);
+}
+
 void on_timer(struct ev_loop*, ev_timer* w, int) { unpark(static_cast<Green*>(w->data), kWakeTimeout); }
 
 // Parked in a lock or a join with no deadline (a timed wait is no deadlock).
@@ -173,11 +200,57 @@ bool waits_forever(const Green* g)
     return g->state == State::Parked && g->wait_what && g->wait_deadline == kForever;
 }
 
+std::atomic<bool> deadlock_reported_any{false};
+
+uint64_t switches_of_all()
+{
+    uint64_t n = 0;
+    for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub)
+        n += h->heartbeat.load(std::memory_order_relaxed);
+    return n;
+}
+
+// With several workers: every green thread of the process waits forever, no hub has anything
+// runnable, queued, timed or watched, and nothing switched anywhere while that was looked at.
+void report_deadlock_all()
+{
+    if (deadlock_reported_any.load(std::memory_order_relaxed))
+        return;
+    uint64_t before = switches_of_all();
+    for (Hub* o = all_hubs.load(std::memory_order_acquire); o; o = o->next_hub)
+        if (__atomic_load_n(&o->runq.head, __ATOMIC_RELAXED) ||
+            __atomic_load_n(&o->remote_head, __ATOMIC_RELAXED) ||
+            __atomic_load_n(&o->timed_waits, __ATOMIC_RELAXED) ||
+            __atomic_load_n(&o->fd_waits, __ATOMIC_RELAXED))
+            return;
+    int waiting = 0, other = 0;
+    for_each_green([&](Green* g) {
+        if (is_worker_root(g) || g->state == State::Dead)
+            return;
+        (waits_forever(g) ? waiting : other)++;
+    });
+    if (other > 0 || waiting == 0 || switches_of_all() != before)
+        return;
+    if (deadlock_reported_any.exchange(true))
+        return;
+    GREEN_WARN("all %d green threads of this process wait for one another (deadlock?):", waiting);
+    for_each_green([&](Green* g) {
+        if (!is_worker_root(g) && waits_forever(g))
+            GREEN_WARN("  thread %llu%s%s%s: in %s(%p)", (unsigned long long)g->id,
+                       g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
+                       g->wait_what, g->wait_addr);
+    });
+}
+
 // Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
 // this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
 // does, and then keep waiting (a real thread or a signal may still wake one).
 void report_deadlock(Hub* h)
 {
+    if (multi_worker) {
+        report_deadlock_all();
+        return;
+    }
     if (h->deadlock_reported)
         return;
     int waiting = 0, other = 0;
@@ -218,16 +291,24 @@ void report_deadlock(Hub* h)
         if (h->runq.empty() && h->timed_waits == 0 && h->fd_waits == 0)
             report_deadlock(h);
         bool block = h->runq.empty();
-        if (block)
+        if (block) {
             h->idle.store(true, std::memory_order_relaxed);  // waiting is no stall
+            // A waker on another OS thread writes the eventfd only while this is set: set it,
+            // then look at the queue (the waker queues, then looks at this).
+            h->sleeping.store(true, std::memory_order_seq_cst);
+            if (__atomic_load_n(&h->remote_head, __ATOMIC_SEQ_CST))
+                block = false;
+        }
         if (__builtin_expect(sched_seeded, 0))
             seeded_poll(h);  // virtual time: hub/chaos.cpp
         else
             ev_run(h->evloop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
-        if (block) {
+        if (h->idle.load(std::memory_order_relaxed)) {
+            h->sleeping.store(false, std::memory_order_relaxed);
             h->idle.store(false, std::memory_order_relaxed);
             now = mono_now();
         }
+        take_remote_wakes(h);
         h->loop_now = now;
         if (h->dump_requested.load(std::memory_order_relaxed) &&
             h->dump_requested.exchange(false))
@@ -257,6 +338,20 @@ namespace {
 
 std::atomic<bool> started{false};
 
+// With several workers another OS thread may hold a wait-queue lock when this one forks: take
+// them all first, as glibc does with malloc's, so that the child finds them free and whole.
+void before_fork()
+{
+    if (multi_worker)
+        waitq_lock_all();
+}
+
+void after_fork_parent()
+{
+    if (multi_worker)
+        waitq_unlock_all();
+}
+
 // In the child of fork only the forking green thread exists, as only the forking thread does
 // with real threads.  Its hub forgets every other green thread and gets a new loop on first
 // need: the parent's epoll and eventfd descriptors must not be shared, and no watcher of a
@@ -279,7 +374,12 @@ void after_fork_child()
         ev_loop_destroy(h->evloop);
         h->evloop = nullptr;
         stack_put(&h->loop.stack);
+        raw_syscall(SYS_close, h->wake_fd);  // the parent's: a wake here must not reach it
+        h->wake_fd = -1;
     }
+    h->sleeping.store(false);
+    workers_after_fork_child(h);
+    waitq_after_fork_child();
     h->runq = RunQueue{};
     new (&h->remote_lock) SpinLock;
     h->remote_head = nullptr;
@@ -338,7 +438,7 @@ bool hub_attach()
         h->next_hub = head;
     while (!all_hubs.compare_exchange_weak(head, h, std::memory_order_release));
     if (!started.exchange(true))
-        pthread_atfork(nullptr, nullptr, after_fork_child);
+        pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     return true;
 }
 
@@ -398,6 +498,12 @@ void hub_ensure_loop(Hub* h)
     ev_async_init(&h->remote_async, on_remote);
     h->remote_async.data = h;
     ev_async_start(h->evloop, &h->remote_async);
+    h->wake_fd = int(raw_syscall(SYS_eventfd2, 0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (h->wake_fd < 0)
+        fatal("cannot create the hub's eventfd: %s", strerror(-h->wake_fd));
+    ev_io_init(&h->wake_io, on_wake_fd, h->wake_fd, EV_READ);
+    h->wake_io.data = h;
+    ev_io_start(h->evloop, &h->wake_io);
     h->loop_ready.store(true, std::memory_order_release);
 }
 
@@ -431,8 +537,16 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
 {
     Hub* h = g->hub;
     if (h == tl_hub) {
-        if (g->state != State::Parked || g->park_seq.load(std::memory_order_relaxed) != seq)
+        if (g->state != State::Parked)
             return;
+        // A cancellation is for whichever cancellable wait it finds, a close for whichever
+        // descriptor wait (the waiter looks again at what woke it); other wakes for this wait.
+        if (reason == kWakeCancel ? !g->in_cancel_point
+            : reason == kWakeFdClosed ? g->wait_kind != kWaitFd
+            : g->park_seq.load(std::memory_order_relaxed) != seq)
+            return;
+        if (reason == kWakeFdClosed)
+            reason = kWakeNormal;
         g->wake_reason = reason;
         g->state = State::Runnable;
         h->runq.push(g);
@@ -442,16 +556,28 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
     {
         SpinGuard lock(h->remote_lock);
         bool queued = g->remote_queued;
-        // A wake already queued may be for an earlier wait: the latest one is what counts.
-        g->remote_seq = seq;
-        g->remote_reason = reason;
+        // A wake already queued may be for an earlier wait: the latest one is what counts, but
+        // for a cancellation or a close (which need no sequence number) when the one queued
+        // would wake this very wait anyway.
+        bool special = reason == kWakeCancel || reason == kWakeFdClosed;
+        if (!(queued && special && g->remote_reason == kWakeNormal &&
+              g->remote_seq == g->park_seq.load(std::memory_order_relaxed))) {
+            g->remote_seq = seq;
+            g->remote_reason = reason;
+        }
         if (queued)
             return;
         g->remote_queued = true;
         g->remote_next = h->remote_head;
-        h->remote_head = g;
+        __atomic_store_n(&h->remote_head, g, __ATOMIC_RELEASE);
     }
-    ev_async_send(h->evloop, &h->remote_async);
+    // The other side of loop_main's sleeping/queue check.  No system call while that hub runs:
+    // it takes the wake at its next poll.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (h->sleeping.load(std::memory_order_relaxed)) {
+        uint64_t one = 1;
+        raw_syscall(SYS_write, h->wake_fd, long(&one), sizeof one);
+    }
 }
 
 void yield()

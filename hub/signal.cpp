@@ -9,6 +9,7 @@
 
 #include "hub.h"
 #include "sys.h"
+#include "workers.h"
 
 namespace green {
 
@@ -33,9 +34,17 @@ bool parked_interruptibly(const Green* g)
 
 bool blocks(const Green* g, int sig) { return (g->sigmask >> (sig - 1)) & 1; }
 
+// What can be blocked: all but glibc's own two signals (32, 33), which setxid and cancellation
+// need on every OS thread.
+constexpr uint64_t kBlockable = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)));
+
 // The loop's mask: the signals every green thread of the hub blocks.
 void update_loop_mask(Hub* h)
 {
+    if (multi_worker && h->worker_only) {
+        h->loop.sigmask = kBlockable;
+        return;
+    }
     // Only the signals some green thread blocks can be blocked by all: a thread start or exit
     // costs a few instructions, not a pass over 64 counters.
     uint64_t m = 0;
@@ -64,9 +73,11 @@ void count_mask(Hub* h, uint64_t mask, int delta)
 // that block the signal are passed over, as threads that block it are.
 Green* target_of(Hub* h, int sig)
 {
+    // With several workers, the threads of every hub: h is then the main thread's.
+    bool any_hub = multi_worker;
     Green* waiting = nullptr;
     for_each_green([&](Green* g) {
-        if (!waiting && g->hub == h && g->waits_signal && !blocks(g, sig) &&
+        if (!waiting && (g->hub == h || any_hub) && g->waits_signal && !blocks(g, sig) &&
             parked_interruptibly(g))
             waiting = g;
     });
@@ -76,7 +87,8 @@ Green* target_of(Hub* h, int sig)
         return parked_interruptibly(h->root) ? h->root : nullptr;
     Green* first = nullptr;
     for_each_green([&](Green* g) {
-        if (!first && g->hub == h && !blocks(g, sig) && parked_interruptibly(g))
+        if (!first && (g->hub == h || (any_hub && !is_worker_root(g))) && !blocks(g, sig) &&
+            parked_interruptibly(g))
             first = g;
     });
     return first;
@@ -91,6 +103,13 @@ void signal_handled(int sig, bool restart, bool thread_directed)
     Hub* h = hub_for_signal();
     if (!h || (thread_directed && h == tl_hub && h->current != &h->loop))
         return;  // the green thread that was running took it: nothing to interrupt
+    if (multi_worker && h->worker_only && !thread_directed) {
+        // On a worker: a green thread running there took it, as a running thread does;
+        // else (the worker's loop) it is the main thread's hub's to give.
+        if (h == tl_hub && h->current != &h->loop)
+            return;
+        h = main_hub;
+    }
     if (h == tl_hub && h->unmasking && h->unmasking == h->current)
         return;  // pending until it unblocked it: it takes it, as a thread that unblocks does
     // A process-directed signal is the main thread's (signal.h); if the main thread was the one
@@ -144,12 +163,24 @@ void sigmask_attach(Hub* h, Green* root)
 
 void sigmask_spawned(Hub* h, Green* g)
 {
+    sigmask_inherit(h, g);
+    sigmask_arrived(h, g);
+}
+
+void sigmask_inherit(Hub* h, Green* g)
+{
     Green* creator = green_self();
     g->sigmask = creator ? creator->sigmask : h->os_mask;
+}
+
+void sigmask_arrived(Hub* h, Green* g)
+{
     h->mask_members++;
     count_mask(h, g->sigmask, +1);
     update_loop_mask(h);
 }
+
+void sigmask_worker(Hub* h) { update_loop_mask(h); }
 
 void sigmask_finished(Green* g)
 {

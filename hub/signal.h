@@ -45,6 +45,13 @@ void signal_deliver(Hub* h);
 void sigmask_attach(Hub* h, Green* root);
 // A new green thread takes the mask of the one that creates it (pthread_create).
 void sigmask_spawned(Hub* h, Green* g);
+// The same in two steps, for a thread placed on another worker's hub (hub/workers.h): the mask
+// when it is created, the count on its hub when it first runs there.
+void sigmask_inherit(Hub* h, Green* g);
+void sigmask_arrived(Hub* h, Green* g);
+// A worker's loop blocks every signal: a process-directed signal is taken by the main thread's
+// hub, or by a green thread running on the worker (hub/workers.h).
+void sigmask_worker(Hub* h);
 // A green thread ended.
 void sigmask_finished(Green* g);
 // After fork: the child's only green thread is the forking one.

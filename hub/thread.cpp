@@ -29,6 +29,8 @@
 #include "signal.h"
 #include "sys.h"
 #include "tls.h"
+#include "waitq.h"
+#include "workers.h"
 
 namespace green {
 
@@ -147,7 +149,8 @@ namespace {
 
 int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& attr)
 {
-    Hub* h = hub_self();
+    Hub* self_hub = hub_self();
+    Hub* h = place_new_thread(self_hub);  // the hub it runs on (hub/workers.h)
     Green* g = green_alloc();
     if (!g)
         return EAGAIN;
@@ -173,7 +176,7 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
         green_free(g);
         return EINVAL;
     }
-    g->tp = tls ? tls_create(top, h->root_tp) : h->root_tp;
+    g->tp = tls ? tls_create(top, h->root_tp, h == self_hub ? nullptr : h->root_tp) : h->root_tp;
     if (!tls)
         tls_words_init(g->tls_words);
     if (!g->tp) {
@@ -185,15 +188,23 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
     g->start = start;
     g->arg = arg;
     g->detached = attr.detached;
+    if (attr.detached)
+        g->dead_word.store(kDetachedBit, std::memory_order_relaxed);
     g->sched_policy = attr.sched_policy;
     g->sched_priority = attr.sched_priority;
     g->ctx = ctx::make_fcontext(top - tls, g->stack_size - tls, green_entry);
     long live = live_greens.fetch_add(1) + 1;
-    h->live++;
-    sigmask_spawned(h, g);
-    h->stats.created++;
-    if (uint64_t(live) > h->stats.peak_live)
-        h->stats.peak_live = uint64_t(live);
+    if (h == self_hub) {
+        h->live++;
+        sigmask_spawned(h, g);
+        h->stats.created++;
+        if (uint64_t(live) > h->stats.peak_live)
+            h->stats.peak_live = uint64_t(live);
+    } else {
+        // Another worker's counters are its own: it counts the thread in when it first runs.
+        sigmask_inherit(self_hub, g);
+        g->arriving = true;
+    }
     g->state = State::Parked;  // so that unpark() queues it like any other
     unpark(g);
     *out = g;
@@ -206,6 +217,16 @@ namespace {
 {
     resume_entry(t);
     Green* self = green_self();
+    if (self->arriving) {
+        Hub* h = self->hub;
+        self->arriving = false;
+        h->live++;
+        sigmask_arrived(h, self);
+        h->stats.created++;
+        uint64_t live = uint64_t(live_greens.load(std::memory_order_relaxed));
+        if (live > h->stats.peak_live)
+            h->stats.peak_live = live;
+    }
     if (has_own_tls(self))
         tls_thread_start();
     volatile char marker = 0;
@@ -321,14 +342,11 @@ void green_finish(Green* self)
     keys_run_destructors(self);
     if (green_exit_hook)
         green_exit_hook(self);
+    // Dead, but it says so to joiners only once off its stack (reap, hub/sched.cpp): a joiner
+    // on another worker frees the record.
     self->state = State::Dead;
     self->hub->live--;
     sigmask_finished(self);
-    self->dead_word.store(1);
-    if (self->os_joiner.load())
-        raw_syscall(SYS_futex, long(&self->dead_word), FUTEX_WAKE, INT_MAX);
-    if (self->joiner)
-        unpark(self->joiner);
     if (live_greens.fetch_sub(1) == 1)
         exit(0);  // the last thread of the process ended without calling exit
     exit_switch();
@@ -350,7 +368,7 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
         if (try_only && !t->dead_word.load())
             return EBUSY;
         t->os_joiner.store(true);
-        while (!t->dead_word.load()) {
+        for (int word; !((word = t->dead_word.load()) & kDeadBit);) {
             timespec ts, *tsp = nullptr;
             if (deadline != kForever) {
                 int64_t left = deadline - mono_now();
@@ -359,24 +377,21 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
                 ts = {time_t(left / 1000000000), long(left % 1000000000)};
                 tsp = &ts;
             }
-            raw_syscall(SYS_futex, long(&t->dead_word), FUTEX_WAIT, 0, long(tsp));
+            raw_syscall(SYS_futex, long(&t->dead_word), FUTEX_WAIT_PRIVATE, word, long(tsp));
         }
     } else {
-        while (t->state != State::Dead) {
+        // The same futex word, in libgreen's queue: the exiting thread may be on another worker.
+        for (int word; !((word = t->dead_word.load()) & kDeadBit);) {
             if (try_only)
                 return EBUSY;
             if (deadline != kForever && mono_now() >= deadline)
                 return ETIMEDOUT;
             testcancel();  // pthread_join is a cancellation point
             t->joiner = self;
-            self->in_cancel_point = true;
-            self->wait_what = "pthread_join";
-            self->wait_addr = t;
-            int reason = park_until(deadline, kWaitJoin);
-            self->wait_what = nullptr;
-            self->in_cancel_point = false;
+            int r = futex_wait(reinterpret_cast<const uint32_t*>(&t->dead_word), uint32_t(word),
+                               deadline, true, "pthread_join", false, kWaitJoin);
             t->joiner = nullptr;
-            if (reason == kWakeCancel)
+            if (r == -ECANCELED)
                 testcancel();
         }
     }
@@ -391,12 +406,12 @@ int green_detach(Green* t)
 {
     if (t->detached)
         return EINVAL;
-    if (t->state == State::Dead) {
-        if (!t->is_root)
-            green_free(t);
-        return 0;
-    }
     t->detached = true;
+    // One atomic word decides who frees the record: this call if the thread is already
+    // dead, else its reap (hub/sched.cpp), wherever each runs.
+    int before = t->dead_word.fetch_or(kDetachedBit);
+    if ((before & kDeadBit) && !t->is_root)
+        green_free(t);
     return 0;
 }
 
@@ -412,7 +427,9 @@ int green_cancel(Green* t)
             green_exit(PTHREAD_CANCELED);
         return 0;
     }
-    if (t->state == State::Parked && t->in_cancel_point)
+    if (t->hub != hub_self())
+        unpark(t, kWakeCancel);  // checked on its own hub, where it cannot be running
+    else if (t->state == State::Parked && t->in_cancel_point)
         unpark(t, kWakeCancel);
     return 0;
 }

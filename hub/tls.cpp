@@ -401,11 +401,11 @@ void tls_setup()
 
 size_t tls_area_size() { return area_size && needs_blocks() && probe() ? area_size : 0; }
 
-char* tls_create(char* top, char* os_tp)
+char* tls_create(char* top, char* os_tp, const char* inherit_from)
 {
     char* tp = make_tls(top, os_tp);
     if (tp)
-        copy_spans(inherited, tp, tls_current());
+        copy_spans(inherited, tp, inherit_from ? inherit_from : tls_current());
     return tp;
 }
 

@@ -46,7 +46,10 @@ size_t tls_area_size();
 
 // Builds a green thread's TLS in [top - tls_area_size(), top) for an OS thread whose own
 // thread pointer is os_tp.  Returns its thread pointer, or nullptr (no memory for its DTV).
-char* tls_create(char* top, char* os_tp);
+// The words each green thread of an OS thread shares with it (libgreen's hub pointer, malloc's
+// per-thread words) come from inherit_from: the block in use when the creator runs on that OS
+// thread (nullptr), else that OS thread's own block (a thread placed on another worker).
+char* tls_create(char* top, char* os_tp, const char* inherit_from = nullptr);
 
 // Frees what tls_create allocated (the DTV, blocks of modules loaded later); the area itself is
 // the stack's.  Not on the thread pointer in use.

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <new>
 
 #include "config.h"
 #include "green.h"
@@ -86,7 +87,7 @@ int kernel_wait(Bucket& b, const uint32_t* word, uint32_t expected, int64_t dead
 }  // namespace
 
 int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool cancellable,
-               const char* what, bool shared)
+               const char* what, bool shared, int kind)
 {
     Bucket& b = bucket_of(word);
     Green* self = green_self();
@@ -103,7 +104,7 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
     self->wait_what = what;
     self->wait_addr = word;
     self->in_cancel_point = cancellable;
-    int reason = park_until(deadline, kWaitFutex);
+    int reason = park_until(deadline, kind);
     self->in_cancel_point = false;
     self->wait_what = nullptr;
     if (!__atomic_load_n(&w.woken, __ATOMIC_ACQUIRE)) {
@@ -155,6 +156,24 @@ int futex_wake(const uint32_t* word, int n, bool kernel_too, bool shared)
             woken += int(r);
     }
     return woken;
+}
+
+void waitq_lock_all()
+{
+    for (Bucket& b : buckets)
+        b.lock.lock();
+}
+
+void waitq_unlock_all()
+{
+    for (Bucket& b : buckets)
+        b.lock.unlock();
+}
+
+void waitq_after_fork_child()
+{
+    for (Bucket& b : buckets)
+        new (&b.lock) SpinLock;
 }
 
 }  // namespace green

@@ -26,13 +26,20 @@ namespace green {
 // a pthread_cancel is due (the caller acts on it once it has restored what it must).
 // shared: the word may be in memory shared with another process; a real thread then waits on
 // a shared kernel futex (a green thread still parks: see libgreen(7)).
+// kind: what the park counts as (hub.h's WaitKind: kWaitFutex, or kWaitJoin for a join).
 int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool cancellable,
-               const char* what, bool shared = false);
+               const char* what, bool shared = false, int kind = 3 /* kWaitFutex */);
 
 // Wakes up to n waiters of word (green ones first, in FIFO order).  kernel_too: also wake real
 // threads that may wait in the kernel without libgreen's knowledge (a futex word the program
 // manages itself).  Returns how many were woken (as far as known).
 int futex_wake(const uint32_t* word, int n, bool kernel_too = false, bool shared = false);
+
+// Fork with several workers: every queue lock taken before (in a fixed order), released after
+// in the parent; the child's are reset.
+void waitq_lock_all();
+void waitq_unlock_all();
+void waitq_after_fork_child();
 
 }  // namespace green
 

@@ -13,6 +13,7 @@
 #include "../hub/hub.h"
 #include "../hub/log.h"
 #include "../hub/tls.h"
+#include "../hub/workers.h"
 #include "real.h"
 #include "shim.h"
 #include "sync.h"
@@ -47,6 +48,8 @@ __attribute__((constructor)) void libgreen_init()
         GREEN_WARN("cannot set up the main thread's hub; running without green threads");
         return;
     }
+    // Before the watchdog: it leaves the descriptor table, which the workers must share.
+    green::workers_start(green::workers_wanted(), REAL(pthread_create));
     if (green::diag_start()) {
         start_watchdog();
         // A child of fork has no watchdog thread (only the forking thread is copied): it

@@ -179,7 +179,9 @@ namespace {
 void interrupt_target(Green* g, int sig)
 {
     bool restart;
-    if (g && g != green_self() && g->hub == hub_self() && sig && program_handles(sig, &restart))
+    // On another worker's hub the interrupt is queued there (the handler has run or runs on
+    // that worker's OS thread).
+    if (g && g != green_self() && sig && program_handles(sig, &restart))
         signal_interrupt(g, restart);
 }
 

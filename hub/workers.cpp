@@ -1,0 +1,156 @@
+#include "workers.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "chaos.h"
+#include "log.h"
+#include "signal.h"
+#include "sys.h"
+
+namespace green {
+
+bool multi_worker = false;
+int n_workers = 1;
+Hub* main_hub = nullptr;
+
+namespace {
+
+constexpr int kMaxWorkers = 256;
+Hub* workers[kMaxWorkers];
+std::atomic<int> started_workers{0};
+std::atomic<unsigned> next_place{0};
+
+// A small file read whole with system calls of our own (start-up runs before the wrappers
+// are ready); empty when it cannot be read.
+bool read_small(const char* path, char* buf, size_t size)
+{
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = raw_syscall(SYS_read, fd, long(buf), long(size - 1));
+    raw_syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    return true;
+}
+
+// The CPUs a cgroup v2 quota allows ("QUOTA PERIOD" in cpu.max, rounded up), or 0 for none.
+int cgroup_cpus()
+{
+    char line[512], path[600], max[64];
+    if (!read_small("/proc/self/cgroup", line, sizeof line) || strncmp(line, "0::", 3) != 0)
+        return 0;
+    char* end = strchr(line, '\n');
+    if (end)
+        *end = 0;
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", strcmp(line + 3, "/") ? line + 3 : "");
+    if (!read_small(path, max, sizeof max))
+        return 0;
+    long long quota, period;
+    if (sscanf(max, "%lld %lld", &quota, &period) != 2 || quota <= 0 || period <= 0)
+        return 0;  // "max": no quota
+    return int((quota + period - 1) / period);
+}
+
+int default_workers()
+{
+    cpu_set_t set;
+    int n = 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    int quota = cgroup_cpus();
+    if (quota > 0 && quota < n)
+        n = quota;
+    return n < 1 ? 1 : n > kMaxWorkers ? kMaxWorkers : n;
+}
+
+void* worker_main(void* arg)
+{
+    int index = int(reinterpret_cast<intptr_t>(arg));
+    if (!hub_attach())
+        fatal("cannot set up worker %d's hub", index);
+    Hub* h = hub_self();
+    h->worker = index;
+    h->worker_only = true;
+    live_greens.fetch_sub(1);  // its root is libgreen's, not a thread of the program
+    hub_ensure_loop(h);
+    sigmask_worker(h);
+    workers[index] = h;
+    started_workers.fetch_add(1, std::memory_order_release);
+    raw_syscall(SYS_futex, long(&started_workers), FUTEX_WAKE_PRIVATE, INT_MAX);
+    // The root sleeps for good; the hub's loop runs the green threads placed here.
+    for (;;)
+        park(kWaitOther);
+}
+
+}  // namespace
+
+int workers_wanted()
+{
+    const char* text = getenv("GREEN_WORKERS");
+    if (!text || !*text)
+        return default_workers();
+    char* end;
+    long n = strtol(text, &end, 10);
+    if (*text >= '1' && *text <= '9' && *end == 0 && n >= 1 && n <= kMaxWorkers)
+        return int(n);
+    GREEN_WARN("GREEN_WORKERS='%s' is not valid: expected a number of workers from 1 to %d; "
+               "using %d (the CPUs)", text, kMaxWorkers, default_workers());
+    return default_workers();
+}
+
+int workers_start(int n, OsThreadCreate create)
+{
+    main_hub = hub_self();
+    workers[0] = main_hub;
+    if (n <= 1 || sched_seeded)
+        return 1;
+    // Set before any other hub exists: from now on the paths shared by hubs take their locks.
+    multi_worker = true;
+    // Every signal blocked while it starts (glibc's own two stay open: setxid needs them).
+    uint64_t all = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1))), old = 0;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&all), long(&old), sizeof all);
+    int made = 1;
+    for (int i = 1; i < n; i++) {
+        pthread_t t;
+        if (create(&t, nullptr, worker_main, reinterpret_cast<void*>(intptr_t(i))) != 0) {
+            GREEN_WARN("cannot start worker %d: running %d workers", i, made);
+            break;
+        }
+        pthread_detach(t);
+        made++;
+    }
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&old), 0, sizeof old);
+    for (int seen; (seen = started_workers.load(std::memory_order_acquire)) < made - 1;)
+        raw_syscall(SYS_futex, long(&started_workers), FUTEX_WAIT_PRIVATE, seen, 0);
+    n_workers = made;
+    if (made == 1)
+        multi_worker = false;
+    return made;
+}
+
+Hub* place_new_thread(Hub* self)
+{
+    if (!multi_worker || sched_seeded)
+        return self;
+    return workers[next_place.fetch_add(1, std::memory_order_relaxed) % unsigned(n_workers)];
+}
+
+void workers_after_fork_child(Hub* h)
+{
+    multi_worker = false;
+    n_workers = 1;
+    main_hub = h;
+    workers[0] = h;
+}
+
+}  // namespace green

@@ -1,0 +1,52 @@
+// Workers: the OS threads that run green threads at once (M:N, first step).
+//
+// GREEN_WORKERS (default: the CPUs the process may run on, as sched_getaffinity and a cgroup v2
+// CPU quota say) OS threads each run a hub of their own (run queue, libev loop, timers).  The
+// program's main thread's OS thread is worker 0; the others are libgreen's own OS threads,
+// started at start-up with every signal blocked while they wait, never program threads (their
+// roots are not counted, listed or signalled).
+//
+// Placement, not migration: a new green thread is placed on a worker, in turn, when it is
+// created, and runs there for its whole life, so nothing a green thread shares with its OS
+// thread (the TLS block, malloc's per-thread words, stdio lock owners) ever changes under it.
+// Every wait is correct across workers: a wake for a thread of another hub is queued on that
+// hub and its poll interrupted by an eventfd write when it sleeps (hub/sched.cpp), a close
+// wakes waiters on every hub (hub/fdtable.cpp), joins and detaches are decided on one atomic
+// word (hub/thread.cpp).  Seeded mode (hub/chaos.h) always runs one worker.
+#ifndef GREEN_WORKERS_H
+#define GREEN_WORKERS_H
+
+#include <pthread.h>
+
+#include "green.h"
+
+namespace green {
+
+// More than one worker runs: the paths that must be safe across hubs take their locks.  Set
+// once, before the first worker starts (and cleared in a child of fork).
+extern bool multi_worker;
+// Workers running (1 unless workers_start started more).
+extern int n_workers;
+// The main thread's hub: worker 0, which takes process-directed signals.
+extern Hub* main_hub;
+
+// Workers GREEN_WORKERS asks for (a bad value warns once and uses the default).
+int workers_wanted();
+
+// Starts workers 1 to n-1 with create (the real pthread_create), from the main thread after
+// its hub_attach; returns how many workers run.  One worker in seeded mode.
+using OsThreadCreate = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+int workers_start(int n, OsThreadCreate create);
+
+// The hub a green thread created now on self's hub runs on.
+Hub* place_new_thread(Hub* self);
+
+// A worker's root: libgreen's own context, not a program thread.
+inline bool is_worker_root(const Green* g) { return g->is_root && g->hub->worker_only; }
+
+// In a child of fork only the forking hub exists: it becomes the one worker.
+void workers_after_fork_child(Hub* h);
+
+}  // namespace green
+
+#endif
