@@ -392,6 +392,14 @@ void print_stats()
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
     b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
     b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");
+    if (n_workers > 1) {
+        // Per worker, in worker order: how the work spread.
+        for (int w = 0; w < n_workers; w++) {
+            const HubStats& s = worker_hub(w)->stats;
+            b.line("  worker %d: green threads created %" PRIu64 ", context switches %" PRIu64
+                   ", hub loop iterations %" PRIu64, w, s.created, s.switches, s.polls);
+        }
+    }
 }
 
 }  // namespace green

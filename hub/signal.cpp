@@ -41,7 +41,7 @@ constexpr uint64_t kBlockable = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (3
 // The loop's mask: the signals every green thread of the hub blocks.
 void update_loop_mask(Hub* h)
 {
-    if (multi_worker && h->worker_only) {
+    if (multi_worker && h != main_hub) {
         h->loop.sigmask = kBlockable;
         return;
     }
@@ -103,7 +103,7 @@ void signal_handled(int sig, bool restart, bool thread_directed)
     Hub* h = hub_for_signal();
     if (!h || (thread_directed && h == tl_hub && h->current != &h->loop))
         return;  // the green thread that was running took it: nothing to interrupt
-    if (multi_worker && h->worker_only && !thread_directed) {
+    if (multi_worker && h != main_hub && !thread_directed) {
         // On a worker: a green thread running there took it, as a running thread does;
         // else (the worker's loop) it is the main thread's hub's to give.
         if (h == tl_hub && h->current != &h->loop)

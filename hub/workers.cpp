@@ -27,6 +27,11 @@ constexpr int kMaxWorkers = 256;
 Hub* workers[kMaxWorkers];
 std::atomic<int> started_workers{0};
 std::atomic<unsigned> next_place{0};
+OsThreadCreate os_create;  // the real pthread_create
+int wanted_workers = 1;
+// A child of fork runs one worker until it creates a thread: then it starts the others (a
+// child that only execs or exits never pays for them).
+bool restart_pending = false;
 
 // A small file read whole with system calls of our own (start-up runs before the wrappers
 // are ready); empty when it cannot be read.
@@ -80,6 +85,7 @@ void* worker_main(void* arg)
         fatal("cannot set up worker %d's hub", index);
     Hub* h = hub_self();
     h->worker = index;
+    // After a fork a worker may be the child's main hub: its root stays libgreen's.
     h->worker_only = true;
     live_greens.fetch_sub(1);  // its root is libgreen's, not a thread of the program
     hub_ensure_loop(h);
@@ -112,8 +118,11 @@ int workers_start(int n, OsThreadCreate create)
 {
     main_hub = hub_self();
     workers[0] = main_hub;
+    os_create = create;
+    wanted_workers = n;
     if (n <= 1 || sched_seeded)
         return 1;
+    started_workers.store(0);
     // Set before any other hub exists: from now on the paths shared by hubs take their locks.
     multi_worker = true;
     // Every signal blocked while it starts (glibc's own two stay open: setxid needs them).
@@ -140,6 +149,10 @@ int workers_start(int n, OsThreadCreate create)
 
 Hub* place_new_thread(Hub* self)
 {
+    if (__builtin_expect(restart_pending, 0)) {
+        restart_pending = false;
+        workers_start(wanted_workers, os_create);
+    }
     if (!multi_worker || sched_seeded)
         return self;
     return workers[next_place.fetch_add(1, std::memory_order_relaxed) % unsigned(n_workers)];
@@ -147,10 +160,13 @@ Hub* place_new_thread(Hub* self)
 
 void workers_after_fork_child(Hub* h)
 {
+    restart_pending = multi_worker;
     multi_worker = false;
     n_workers = 1;
     main_hub = h;
     workers[0] = h;
 }
+
+Hub* worker_hub(int i) { return i >= 0 && i < n_workers ? workers[i] : nullptr; }
 
 }  // namespace green

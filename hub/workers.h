@@ -44,8 +44,12 @@ Hub* place_new_thread(Hub* self);
 // A worker's root: libgreen's own context, not a program thread.
 inline bool is_worker_root(const Green* g) { return g->is_root && g->hub->worker_only; }
 
-// In a child of fork only the forking hub exists: it becomes the one worker.
+// In a child of fork only the forking hub exists: it becomes worker 0, and the others start
+// again when the child first creates a thread.
 void workers_after_fork_child(Hub* h);
+
+// Worker i's hub (0: main_hub), or nullptr.
+Hub* worker_hub(int i);
 
 }  // namespace green
 

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 B=build
 LIB=$PWD/$B/libgreen.so
 RUNS=${BENCH_RUNS:-7}
+# The single-worker figures are the floor M:N must keep: those benchmarks run one worker.
+ONE="GREEN_WORKERS=1"
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
@@ -18,8 +20,28 @@ samples() {  # samples RUNS FIELD COMMAND...: the FIELD of each run, one a line
     for _ in $(seq "$n"); do "$@" | field "$f"; done
 }
 
+echo "== threads of pure computation on every core (wall ms, median of $RUNS runs taking turns)"
+CPU_ITERS=${BENCH_CPU_ITERS:-100000000}
+for n in 2 4 8; do
+    p=() w=() one=()
+    for _ in $(seq "$RUNS"); do
+        p+=("$($B/bench/cpu_parallel "$n" $((CPU_ITERS * 4 / n)) | field wall_ms)")
+        w+=("$(env LD_PRELOAD="$LIB" $B/bench/cpu_parallel "$n" $((CPU_ITERS * 4 / n)) | field wall_ms)")
+        one+=("$(env LD_PRELOAD="$LIB" $ONE $B/bench/cpu_parallel "$n" $((CPU_ITERS * 4 / n)) | field wall_ms)")
+    done
+    pm=$(printf '%s\n' "${p[@]}" | median)
+    wm=$(printf '%s\n' "${w[@]}" | median)
+    om=$(printf '%s\n' "${one[@]}" | median)
+    printf '%-44s %10.1f ms\n' "$n threads, pthreads (no libgreen)" "$pm"
+    printf '%-44s %10.1f ms\n' "$n threads, libgreen, default workers" "$wm"
+    printf '%-44s %10.1f ms\n' "$n threads, libgreen, GREEN_WORKERS=1" "$om"
+    awk -v w="$wm" -v p="$pm" -v o="$om" -v n="$n" \
+        'BEGIN {printf "ratio: %s threads, default workers/plain = %.2f (target: at most 1.1); one worker/plain = %.2f\n", n, w / p, o / p}'
+done
+
+echo
 echo "== context switch (two threads, one core; ns per switch, median of $RUNS)"
-green=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" taskset -c 0 $B/bench/switch yield 2000000 | median)
+green=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" $ONE taskset -c 0 $B/bench/switch yield 2000000 | median)
 condvar=$(samples "$RUNS" ns_per_switch taskset -c 0 $B/bench/switch condvar 100000 | median)
 pyield=$(samples "$RUNS" ns_per_switch taskset -c 0 $B/bench/switch yield 200000 | median)
 printf '%-44s %10.1f ns\n' "green yield (libgreen, sched_yield)" "$green"
@@ -30,7 +52,7 @@ awk -v g="$green" -v c="$condvar" -v y="$pyield" \
 
 echo
 echo "== mutex (ns per lock+unlock pair, uncontended; median of $RUNS)"
-g_mutex=$(samples "$RUNS" ns_per_pair env LD_PRELOAD="$LIB" $B/bench/mutex 20000000 | median)
+g_mutex=$(samples "$RUNS" ns_per_pair env LD_PRELOAD="$LIB" $ONE $B/bench/mutex 20000000 | median)
 r_mutex=$(samples "$RUNS" ns_per_pair $B/bench/mutex 20000000 | median)
 printf '%-44s %10.2f ns\n' "green thread (libgreen)" "$g_mutex"
 printf '%-44s %10.2f ns\n' "pthread (no libgreen)" "$r_mutex"
@@ -38,7 +60,7 @@ awk -v g="$g_mutex" -v r="$r_mutex" 'BEGIN {printf "ratio: green/real = %.2f (ta
 
 echo
 echo "== contended hand-off (mutex + condvar ping-pong, one core; ns per switch, median of $RUNS)"
-g_hand=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" taskset -c 0 $B/bench/switch condvar 1000000 | median)
+g_hand=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" $ONE taskset -c 0 $B/bench/switch condvar 1000000 | median)
 printf '%-44s %10.1f ns\n' "green threads (libgreen)" "$g_hand"
 printf '%-44s %10.1f ns\n' "pthreads (no libgreen, measured above)" "$condvar"
 awk -v g="$g_hand" -v r="$condvar" 'BEGIN {printf "ratio: the green hand-off is %.0fx cheaper (target: at least 20x)\n", r / g}'
@@ -46,7 +68,7 @@ awk -v g="$g_hand" -v r="$condvar" 'BEGIN {printf "ratio: the green hand-off is 
 echo
 echo "== thread start and exit (create, run, join; each thread touches 16 KiB of stack; ns per thread, median of $RUNS)"
 for batch in 1 100; do
-    g_spawn=$(samples "$RUNS" ns_per_thread env LD_PRELOAD="$LIB" $B/bench/spawn 100000 "$batch" | median)
+    g_spawn=$(samples "$RUNS" ns_per_thread env LD_PRELOAD="$LIB" $ONE $B/bench/spawn 100000 "$batch" | median)
     r_spawn=$(samples "$RUNS" ns_per_thread $B/bench/spawn 20000 "$batch" | median)
     printf '%-44s %10.0f ns\n' "green threads, $batch at a time (libgreen)" "$g_spawn"
     printf '%-44s %10.0f ns\n' "pthreads, $batch at a time (no libgreen)" "$r_spawn"
@@ -58,8 +80,8 @@ N=${BENCH_THREADS:-10000}
 MRUNS=${BENCH_MEM_RUNS:-3}
 echo
 echo "== memory of $N parked threads (default stack size; per thread, median of $MRUNS)"
-g_rss=$(samples "$MRUNS" rss_kib_per_thread env LD_PRELOAD="$LIB" $B/bench/memory "$N" | median)
-g_avail=$(samples "$MRUNS" memavail_kib_per_thread env LD_PRELOAD="$LIB" $B/bench/memory "$N" | median)
+g_rss=$(samples "$MRUNS" rss_kib_per_thread env LD_PRELOAD="$LIB" $ONE $B/bench/memory "$N" | median)
+g_avail=$(samples "$MRUNS" memavail_kib_per_thread env LD_PRELOAD="$LIB" $ONE $B/bench/memory "$N" | median)
 r_rss=$(samples "$MRUNS" rss_kib_per_thread $B/bench/memory "$N" | median)
 r_avail=$(samples "$MRUNS" memavail_kib_per_thread $B/bench/memory "$N" | median)
 printf '%-44s %8.2f KiB RSS %10.2f KiB MemAvailable\n' "green threads (libgreen)" "$g_rss" "$g_avail"

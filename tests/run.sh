@@ -2,7 +2,9 @@
 # The one test runner (make test).  Runs, each in its own process and bounded in time:
 #   unit/     CMocka unit tests of the hub
 #   plain/    every plain program without libgreen            ("plain:NAME")
-#   green/    the same under libgreen, with at most 2 OS threads ("green:NAME")
+#   green/    the same under libgreen, with at most 2 OS threads ("green:NAME"): the default
+#             workers, as many as the CPUs (2 on the development machines; see the check below)
+#   green1/   the same with GREEN_WORKERS=1: every green thread on the main thread's OS thread
 #   san/      the same under the ASan+UBSan build of libgreen  ("san:NAME")
 #   valgrind  one plain program under libgreen with memcheck
 #   fuzz      every fuzz harness replays its committed corpus (tests/fuzz)
@@ -94,15 +96,20 @@ GREEN="LD_PRELOAD=$PWD/$B/libgreen.so"
 # switching stacks, which libgreen announces to it (__sanitizer_start_switch_fiber).
 SAN="LD_PRELOAD=$PWD/$B/san/libgreen.so $ASAN_RT"
 
-for mode in plain green san; do
+# The green checks allow as many OS threads as workers run by default (the CPUs, as
+# hub/workers.cpp counts them), and at least 2.
+CPUS=$(nproc)
+MAXT=$((CPUS > 2 ? CPUS : 2))
+for mode in plain green green1 san; do
     echo "== $mode"
     for t in "$B"/plain/*; do
         [ -x "$t" ] || continue
         name=$(basename "$t")
         case $mode in
         plain) run "plain:$name" -- "$t" ;;
-        green) run "green:$name" "$GREEN" TEST_MAX_OS_THREADS=2 -- "$t" ;;
-        san) run "san:$name" "$SAN" TEST_MAX_OS_THREADS=2 \
+        green) run "green:$name" "$GREEN" TEST_MAX_OS_THREADS=$MAXT -- "$t" ;;
+        green1) run "green1:$name" "$GREEN" GREEN_WORKERS=1 TEST_MAX_OS_THREADS=2 -- "$t" ;;
+        san) run "san:$name" "$SAN" TEST_MAX_OS_THREADS=$MAXT \
             ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 UBSAN_OPTIONS=halt_on_error=1 -- "$t" ;;
         esac
     done
@@ -158,7 +165,7 @@ check bad-log-level 0 "^libgreen: GREEN_LOG_LEVEL='loud' is not valid: .*error, 
 $($STACK)\$" env "$GREEN" GREEN_LOG_LEVEL=loud "$STACK"
 
 # A deadlock among green threads is reported once, and the program keeps waiting.
-check deadlock-report 124 "all 2 green threads of this OS thread wait for one another.*
+check deadlock-report 124 "all 2 green threads of this (OS thread|process) wait for one another.*
 .*thread 1 \\(main\\): in pthread_mutex_lock.*
 .*thread 2: in pthread_mutex_lock" env "$GREEN" timeout 3 "$B/tools/deadlock"
 
@@ -174,7 +181,7 @@ stat_value() {
 # (join creates and joins over a hundred threads, so every counter must have moved).
 stats_plain_join() {
     local out log=$LOG/stats.log created peak switches joins polls
-    out=$(env "$GREEN" GREEN_STATS=1 TEST_MAX_OS_THREADS=2 timeout 20 "$B/plain/join" 2>&1)
+    out=$(env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=1 TEST_MAX_OS_THREADS=2 timeout 20 "$B/plain/join" 2>&1)
     local status=$?
     printf '%s\n' "$out" >"$log"
     created=$(stat_value "$out" "green threads created")
@@ -194,6 +201,28 @@ stats_plain_join() {
     fi
 }
 stats_plain_join
+
+# With two workers: two OS threads managed, and each worker created and switched green threads
+# (join's threads are placed on the workers in turn).
+stats_workers() {
+    local log=$LOG/stats_workers.log w0 w1
+    env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=2 TEST_MAX_OS_THREADS=2 timeout 20 "$B/plain/join" >"$log" 2>&1
+    local status=$?
+    w0=$(sed -n 's/^libgreen:   worker 0: green threads created \([0-9]*\), context switches \([0-9]*\),.*/\1 \2/p' "$log")
+    w1=$(sed -n 's/^libgreen:   worker 1: green threads created \([0-9]*\), context switches \([0-9]*\),.*/\1 \2/p' "$log")
+    if [ $status -eq 0 ] && grep -q '^libgreen:   OS threads managed: 2$' "$log" &&
+        [ "${w0%% *}" -ge 40 ] 2>/dev/null && [ "${w1%% *}" -ge 40 ] 2>/dev/null &&
+        [ "${w1##* }" -ge 40 ] 2>/dev/null; then
+        record "config:stats-two-workers" 0 "$log"
+    else
+        echo "status $status; worker 0 '$w0', worker 1 '$w1'" >>"$log"
+        record "config:stats-two-workers" 1 "$log"
+    fi
+}
+stats_workers
+# A bad GREEN_WORKERS warns once and runs the default.
+check bad-workers 0 "^libgreen: GREEN_WORKERS='0' is not valid: .*1 to 256.*
+$($STACK)\$" env "$GREEN" GREEN_WORKERS=0 "$STACK"
 check stats-off-by-default 0 '^$' env "$GREEN" "$B/plain/join"
 
 # A child of fork that ends with exit() prints its own block: 1 thread created there, 3 in
@@ -223,7 +252,7 @@ stats_fork_child
 stats_echo_server_quit() {
     local log=$LOG/stats_echo.log dir pid port status=1
     dir=$(mktemp -d)
-    env "$GREEN" GREEN_STATS=1 GREEN_WATCHDOG=100ms "$B/plain/echo_server" serve 0 "$dir/port" \
+    env "$GREEN" GREEN_WORKERS=1 GREEN_STATS=1 GREEN_WATCHDOG=100ms "$B/plain/echo_server" serve 0 "$dir/port" \
         >"$dir/server" 2>&1 &
     pid=$!
     for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.05; done
@@ -482,6 +511,10 @@ seed_event_order() {
     echo "$distinct distinct logs for seeds 1 to 5" >>"$log"
     [ "$distinct" -ge 2 ]
     record "seed:different-seeds-different-interleavings" $? "$log"
+    # Seeded mode runs one worker whatever GREEN_WORKERS says: the same seed, the same order.
+    out=$("${SEEDED[@]}" GREEN_SEED=12345 GREEN_WORKERS=4 timeout 20 "$B/plain/event_order" 2>>"$log")
+    [ -n "$ref" ] && [ "$out" = "$ref" ]
+    record "seed:same-seed-same-interleaving-with-workers" $? "$log"
 }
 seed_event_order
 
