@@ -311,7 +311,11 @@ void dump_hub(Hub* h)
         count += g->hub == h && g->state != State::Dead && !is_worker_root(g);
     });
     Block b;
-    b.line("dump: process %d, OS thread %d: %d green threads", int(getpid()), h->tid, count);
+    if (n_workers > 1)
+        b.line("dump: process %d, worker %d, OS thread %d: %d green threads", int(getpid()),
+               h == main_hub ? 0 : h->worker, h->tid, count);
+    else
+        b.line("dump: process %d, OS thread %d: %d green threads", int(getpid()), h->tid, count);
     for_each_green([&](Green* g) {
         if (g->hub != h || g->state == State::Dead || is_worker_root(g))
             return;

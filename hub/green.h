@@ -90,7 +90,6 @@ struct Green {
     std::atomic<int> dead_word{0};  // kDeadBit once dead (set where its record is done with,
                                     //   after its last switch); kDetachedBit once detached.
                                     //   The futex joiners wait on (hub/thread.cpp)
-    std::atomic<bool> os_joiner{false};  // an unmanaged OS thread waits on dead_word
 
     // ---- exit and cancellation ----
     jmp_buf exit_jmp;               // where exit unwinding of a non-root green thread ends
@@ -119,6 +118,8 @@ struct Green {
 constexpr uint32_t kGreenMagic = 0x67726e31;  // "grn1"
 constexpr int kDeadBit = 1;
 constexpr int kDetachedBit = 2;
+constexpr int kJoinWaitBit = 4;    // a green joiner waits (or is about to) on the futex
+constexpr int kOsJoinWaitBit = 8;  // an unmanaged OS thread does, in the kernel
 
 // Switches before the hub must poll libev even though green threads are runnable.
 constexpr unsigned kPollBudget = 64;
@@ -265,6 +266,9 @@ void unpark_wait(Green* g, uint32_t seq, int reason = kWakeNormal);
 // OS thread that held it may not exist.
 Green* green_alloc();
 void arena_after_fork();
+// The next green thread gets id next (the workers' roots, made at start-up, give theirs back:
+// the program's first thread is thread 2, whatever the workers).
+void green_ids_restart(uint64_t next);
 void green_free(Green* g);
 bool is_green(const void* handle);
 

@@ -77,7 +77,8 @@ inline int& errno_of(Hub* h) { return *reinterpret_cast<int*>(tls_current() - h-
 
 // Releases what a dead green thread no longer needs once nobody runs on its stack, and only
 // then says it is dead: a joiner or a detach on another worker may free the record at once.
-void reap(Green* dead)
+// Out of line: the switch path (after_resume) stays as short as it was.
+__attribute__((noinline)) void reap(Green* dead)
 {
     if (dead->hub->words_owner == dead)
         dead->hub->words_owner = nullptr;
@@ -91,11 +92,12 @@ void reap(Green* dead)
             green_free(dead);
         return;
     }
-    // Joiners: green ones in libgreen's queue, an unmanaged one in the kernel.  The record may
-    // be freed (never unmapped) by now: only its address is used, and a wake-up too many is
-    // harmless to a futex waiter.
-    futex_wake(reinterpret_cast<const uint32_t*>(&dead->dead_word), INT_MAX);
-    if (dead->os_joiner.load())
+    // A joiner said it waits on the same word before it waited: a green one in libgreen's
+    // queue, an unmanaged one in the kernel.  The record may be freed (never unmapped) by now:
+    // only its address is used, and a wake-up too many is harmless to a futex waiter.
+    if (before & kJoinWaitBit)
+        futex_wake(reinterpret_cast<const uint32_t*>(&dead->dead_word), INT_MAX);
+    if (before & kOsJoinWaitBit)
         raw_syscall(SYS_futex, long(&dead->dead_word), FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
@@ -165,6 +167,17 @@ void run_next(Hub* h)
     switch_to(h, next);
 }
 
+// A wake from another worker that needs no sequence number, on the thread's own hub: a
+// cancellation is for whichever cancellable wait it finds, a close for whichever descriptor
+// wait (the waiter looks again at what woke it).
+void unpark_any_wait(Green* g, int reason)
+{
+    if (g->state != State::Parked ||
+        (reason == kWakeCancel ? !g->in_cancel_point : g->wait_kind != kWaitFd))
+        return;
+    unpark(g, reason == kWakeCancel ? kWakeCancel : kWakeNormal);
+}
+
 void take_remote_wakes(Hub* h)
 {
     if (!__atomic_load_n(&h->remote_head, __ATOMIC_ACQUIRE))
@@ -178,7 +191,11 @@ void take_remote_wakes(Hub* h)
         Green* g = list;
         list = g->remote_next;
         g->remote_queued = false;
-        unpark_wait(g, g->remote_seq, g->remote_reason);
+        int reason = g->remote_reason;
+        if (__builtin_expect(reason == kWakeCancel || reason == kWakeFdClosed, 0))
+            unpark_any_wait(g, reason);
+        else
+            unpark_wait(g, g->remote_seq, reason);
     }
 }
 
@@ -537,16 +554,8 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
 {
     Hub* h = g->hub;
     if (h == tl_hub) {
-        if (g->state != State::Parked)
+        if (g->state != State::Parked || g->park_seq.load(std::memory_order_relaxed) != seq)
             return;
-        // A cancellation is for whichever cancellable wait it finds, a close for whichever
-        // descriptor wait (the waiter looks again at what woke it); other wakes for this wait.
-        if (reason == kWakeCancel ? !g->in_cancel_point
-            : reason == kWakeFdClosed ? g->wait_kind != kWaitFd
-            : g->park_seq.load(std::memory_order_relaxed) != seq)
-            return;
-        if (reason == kWakeFdClosed)
-            reason = kWakeNormal;
         g->wake_reason = reason;
         g->state = State::Runnable;
         h->runq.push(g);

@@ -97,6 +97,12 @@ Green* green_alloc()
 
 void arena_after_fork() { new (&arena_lock) SpinLock; }
 
+void green_ids_restart(uint64_t next)
+{
+    SpinGuard lock(arena_lock);
+    next_id = next;
+}
+
 void green_free(Green* g)
 {
     free(g->affinity);
@@ -347,6 +353,10 @@ void green_finish(Green* self)
     self->state = State::Dead;
     self->hub->live--;
     sigmask_finished(self);
+    // A joiner on this hub is woken now, so that it runs next: it looks at dead_word when it
+    // resumes, after the reap.  One on another worker waits on the futex, woken by the reap.
+    if (Green* j = self->joiner; j && j->hub == self->hub)
+        unpark(j);
     if (live_greens.fetch_sub(1) == 1)
         exit(0);  // the last thread of the process ended without calling exit
     exit_switch();
@@ -365,10 +375,9 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
         return EINVAL;
     if (!self) {
         // An unmanaged OS thread joins a green thread: block it for real on the futex.
-        if (try_only && !t->dead_word.load())
+        if (try_only && !(t->dead_word.load() & kDeadBit))
             return EBUSY;
-        t->os_joiner.store(true);
-        for (int word; !((word = t->dead_word.load()) & kDeadBit);) {
+        for (int word; !((word = t->dead_word.fetch_or(kOsJoinWaitBit) | kOsJoinWaitBit) & kDeadBit);) {
             timespec ts, *tsp = nullptr;
             if (deadline != kForever) {
                 int64_t left = deadline - mono_now();
@@ -379,17 +388,39 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             }
             raw_syscall(SYS_futex, long(&t->dead_word), FUTEX_WAIT_PRIVATE, word, long(tsp));
         }
-    } else {
-        // The same futex word, in libgreen's queue: the exiting thread may be on another worker.
-        for (int word; !((word = t->dead_word.load()) & kDeadBit);) {
+    } else if (t->hub == self->hub) {
+        // On this hub nothing runs while it waits: the exiting thread wakes it (green_finish).
+        while (!(t->dead_word.load(std::memory_order_acquire) & kDeadBit)) {
             if (try_only)
                 return EBUSY;
             if (deadline != kForever && mono_now() >= deadline)
                 return ETIMEDOUT;
             testcancel();  // pthread_join is a cancellation point
             t->joiner = self;
-            int r = futex_wait(reinterpret_cast<const uint32_t*>(&t->dead_word), uint32_t(word),
-                               deadline, true, "pthread_join", false, kWaitJoin);
+            self->in_cancel_point = true;
+            self->wait_what = "pthread_join";
+            self->wait_addr = t;
+            int reason = park_until(deadline, kWaitJoin);
+            self->wait_what = nullptr;
+            self->in_cancel_point = false;
+            t->joiner = nullptr;
+            if (reason == kWakeCancel)
+                testcancel();
+        }
+    } else {
+        // On another worker: the futex word, in libgreen's queue, woken by the reap.
+        for (int word; !((word = t->dead_word.load()) & kDeadBit);) {
+            if (try_only)
+                return EBUSY;
+            word = t->dead_word.fetch_or(kJoinWaitBit) | kJoinWaitBit;
+            if (word & kDeadBit)
+                break;
+            if (deadline != kForever && mono_now() >= deadline)
+                return ETIMEDOUT;
+            testcancel();  // pthread_join is a cancellation point
+            t->joiner = self;
+            int r = futex_wait_join(reinterpret_cast<const uint32_t*>(&t->dead_word),
+                                    uint32_t(word), deadline);
             t->joiner = nullptr;
             if (r == -ECANCELED)
                 testcancel();

@@ -86,8 +86,12 @@ int kernel_wait(Bucket& b, const uint32_t* word, uint32_t expected, int64_t dead
 
 }  // namespace
 
-int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool cancellable,
-               const char* what, bool shared, int kind)
+namespace {
+
+// kind is a constant in each caller below: the common one pays nothing for it.
+inline __attribute__((always_inline)) int wait_on(const uint32_t* word, uint32_t expected,
+                                                  int64_t deadline, bool cancellable,
+                                                  const char* what, bool shared, int kind)
 {
     Bucket& b = bucket_of(word);
     Green* self = green_self();
@@ -121,6 +125,19 @@ int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool c
     if (reason == kWakeInterrupt)
         return -EINTR;
     return 0;
+}
+
+}  // namespace
+
+int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool cancellable,
+               const char* what, bool shared)
+{
+    return wait_on(word, expected, deadline, cancellable, what, shared, kWaitFutex);
+}
+
+int futex_wait_join(const uint32_t* word, uint32_t expected, int64_t deadline)
+{
+    return wait_on(word, expected, deadline, true, "pthread_join", false, kWaitJoin);
 }
 
 int futex_wake(const uint32_t* word, int n, bool kernel_too, bool shared)

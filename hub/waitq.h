@@ -26,9 +26,10 @@ namespace green {
 // a pthread_cancel is due (the caller acts on it once it has restored what it must).
 // shared: the word may be in memory shared with another process; a real thread then waits on
 // a shared kernel futex (a green thread still parks: see libgreen(7)).
-// kind: what the park counts as (hub.h's WaitKind: kWaitFutex, or kWaitJoin for a join).
 int futex_wait(const uint32_t* word, uint32_t expected, int64_t deadline, bool cancellable,
-               const char* what, bool shared = false, int kind = 3 /* kWaitFutex */);
+               const char* what, bool shared = false);
+// The same, counted as a join (kWaitJoin) by GREEN_STATS and the dump signal.
+int futex_wait_join(const uint32_t* word, uint32_t expected, int64_t deadline);
 
 // Wakes up to n waiters of word (green ones first, in FIFO order).  kernel_too: also wake real
 // threads that may wait in the kernel without libgreen's knowledge (a futex word the program

@@ -144,6 +144,11 @@ int workers_start(int n, OsThreadCreate create)
     n_workers = made;
     if (made == 1)
         multi_worker = false;
+    if (hub_self() == main_hub && main_hub->root->id == 1) {  // start-up, not a fork's child
+        for (int i = 1; i < made; i++)
+            workers[i]->root->id = 0;
+        green_ids_restart(2);
+    }
     return made;
 }
 
