@@ -233,20 +233,33 @@ void report_deadlock_all()
 {
     if (deadlock_reported_any.load(std::memory_order_relaxed))
         return;
+    auto all_quiet = [] {
+        for (Hub* o = all_hubs.load(std::memory_order_acquire); o; o = o->next_hub)
+            if (__atomic_load_n(&o->runq.head, __ATOMIC_SEQ_CST) ||
+                __atomic_load_n(&o->remote_head, __ATOMIC_SEQ_CST) ||
+                __atomic_load_n(&o->timed_waits, __ATOMIC_SEQ_CST) ||
+                __atomic_load_n(&o->fd_waits, __ATOMIC_SEQ_CST))
+                return false;
+        return true;
+    };
     uint64_t before = switches_of_all();
-    for (Hub* o = all_hubs.load(std::memory_order_acquire); o; o = o->next_hub)
-        if (__atomic_load_n(&o->runq.head, __ATOMIC_RELAXED) ||
-            __atomic_load_n(&o->remote_head, __ATOMIC_RELAXED) ||
-            __atomic_load_n(&o->timed_waits, __ATOMIC_RELAXED) ||
-            __atomic_load_n(&o->fd_waits, __ATOMIC_RELAXED))
-            return;
+    if (!all_quiet())
+        return;
     int waiting = 0, other = 0;
     for_each_green([&](Green* g) {
-        if (is_worker_root(g) || g->state == State::Dead)
+        if (is_worker_root(g))
             return;
+        if (g->state == State::Dead) {
+            // Not reaped yet: its joiner is about to be woken.
+            if (!(g->dead_word.load() & kDeadBit))
+                other++;
+            return;
+        }
         (waits_forever(g) ? waiting : other)++;
     });
-    if (other > 0 || waiting == 0 || switches_of_all() != before)
+    // A thread seen parked may have queued a wake just before it parked: look again.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (other > 0 || waiting == 0 || !all_quiet() || switches_of_all() != before)
         return;
     if (deadlock_reported_any.exchange(true))
         return;

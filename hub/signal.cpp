@@ -34,17 +34,10 @@ bool parked_interruptibly(const Green* g)
 
 bool blocks(const Green* g, int sig) { return (g->sigmask >> (sig - 1)) & 1; }
 
-// What can be blocked: all but glibc's own two signals (32, 33), which setxid and cancellation
-// need on every OS thread.
-constexpr uint64_t kBlockable = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)));
-
 // The loop's mask: the signals every green thread of the hub blocks.
 void update_loop_mask(Hub* h)
 {
-    if (multi_worker && h != main_hub) {
-        h->loop.sigmask = kBlockable;
-        return;
-    }
+
     // Only the signals some green thread blocks can be blocked by all: a thread start or exit
     // costs a few instructions, not a pass over 64 counters.
     uint64_t m = 0;

@@ -49,8 +49,10 @@ void sigmask_spawned(Hub* h, Green* g);
 // when it is created, the count on its hub when it first runs there.
 void sigmask_inherit(Hub* h, Green* g);
 void sigmask_arrived(Hub* h, Green* g);
-// A worker's loop blocks every signal: a process-directed signal is taken by the main thread's
-// hub, or by a green thread running on the worker (hub/workers.h).
+// A worker's hub: its root (libgreen's, started with every signal blocked) counts in the
+// loop's mask like any thread, which so blocks what every green thread placed there blocks.  A
+// process-directed signal the kernel gives an idle worker is the main thread's hub's to give
+// (signal_handled); one a green thread running there takes is that thread's.
 void sigmask_worker(Hub* h);
 // A green thread ended.
 void sigmask_finished(Green* g);

@@ -12,13 +12,30 @@ class SpinLock {
 public:
     void lock()
     {
-        while (flag_.exchange(true, std::memory_order_acquire))
-            while (flag_.load(std::memory_order_relaxed))
-                __builtin_ia32_pause();
+        if (__builtin_expect(flag_.exchange(true, std::memory_order_acquire), 0))
+            contended();
     }
     void unlock() { flag_.store(false, std::memory_order_release); }
 
 private:
+    // With several workers the holder may be an OS thread the kernel has just preempted (a
+    // wake-up it made put the woken thread on its CPU): after a short spin, give the CPU away
+    // instead of spinning out a whole time slice.
+    __attribute__((noinline, cold)) void contended()
+    {
+        for (unsigned spins = 0;; spins++) {
+            if (!flag_.load(std::memory_order_relaxed) &&
+                !flag_.exchange(true, std::memory_order_acquire))
+                return;
+            if (spins < 128) {
+                __builtin_ia32_pause();
+            } else {
+                long r;
+                __asm__ volatile("syscall" : "=a"(r) : "0"(24L /* sched_yield */) : "rcx", "r11", "memory");
+            }
+        }
+    }
+
     std::atomic<bool> flag_{false};
 };
 

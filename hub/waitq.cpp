@@ -11,6 +11,7 @@
 #include "config.h"
 #include "green.h"
 #include "sys.h"
+#include "workers.h"
 
 namespace green {
 
@@ -140,28 +141,68 @@ int futex_wait_join(const uint32_t* word, uint32_t expected, int64_t deadline)
     return wait_on(word, expected, deadline, true, "pthread_join", false, kWaitJoin);
 }
 
+namespace {
+
+// Takes up to n waiters of word off the bucket's queue (its lock held), calling f(green, seq)
+// for each; returns how many.  Stops early, setting *more, once limit were taken.
+template <class F>
+int take_waiters(Bucket& b, const uint32_t* word, int n, int limit, bool* more, F f)
+{
+    int k = 0;
+    for (Waiter* w = b.head; w && k < n;) {
+        Waiter* next = w->next;
+        if (w->word == word) {
+            if (k == limit) {
+                *more = true;
+                break;
+            }
+            unlink(b, w);
+            f(w->green, w->seq);
+            k++;
+            __atomic_store_n(&w->woken, true, __ATOMIC_RELEASE);
+            // After this store the waiter may return and its stack frame (w) vanish: w is not
+            // touched again, only the green thread's record.
+        }
+        w = next;
+    }
+    return k;
+}
+
+}  // namespace
+
 int futex_wake(const uint32_t* word, int n, bool kernel_too, bool shared)
 {
     Bucket& b = bucket_of(word);
     int woken = 0;
     if (n <= 0)
         return 0;
-    {
+    bool more = false;
+    if (!multi_worker) {
+        // One worker: every green waiter is this OS thread's, made runnable at once.
         SpinGuard g(b.lock);
-        for (Waiter* w = b.head; w && woken < n;) {
-            Waiter* next = w->next;
-            if (w->word == word) {
-                unlink(b, w);
-                Green* green = w->green;
-                uint32_t seq = w->seq;
-                __atomic_store_n(&w->woken, true, __ATOMIC_RELEASE);
-                // After this store the waiter may return and its stack frame (w) vanish: w is
-                // not touched again, only the green thread's record.
-                unpark_wait(green, seq);
-                woken++;
+        woken = take_waiters(b, word, n, n, &more,
+                             [](Green* green, uint32_t seq) { unpark_wait(green, seq); });
+    } else {
+        // Several: waiters are made runnable after the lock is released.  A wake for another
+        // worker may write its eventfd, and a system call under a spinlock stalls every worker
+        // that wants the bucket (the kernel may well preempt the waker for the woken).
+        constexpr int kBatch = 32;
+        struct Taken {
+            Green* green;
+            uint32_t seq;
+        } taken[kBatch];
+        do {
+            int k = 0;
+            more = false;
+            {
+                SpinGuard g(b.lock);
+                take_waiters(b, word, n - woken, kBatch, &more,
+                             [&](Green* green, uint32_t seq) { taken[k++] = {green, seq}; });
             }
-            w = next;
-        }
+            for (int i = 0; i < k; i++)
+                unpark_wait(taken[i].green, taken[i].seq);
+            woken += k;
+        } while (more && woken < n);
     }
     // The word was changed before this call (a locked instruction, a full barrier on x86):
     // a real thread that counted itself after that sees the new value in the kernel's compare.
