@@ -17,6 +17,7 @@
 #include <cstring>
 #include <new>
 
+#include "config.h"
 #include "diag.h"
 #include "chaos.h"
 #include "fdtable.h"
@@ -219,6 +220,34 @@ bool waits_forever(const Green* g)
 
 std::atomic<bool> deadlock_reported_any{false};
 
+// Whether the process has an OS thread libgreen does not manage (one a library made behind the
+// C library's back, as jemalloc's background threads): it may hold what green threads wait on,
+// and release it, so their waiting is no deadlock.  Counted in /proc/self/task against the hubs
+// and the watchdog; only when a report is about to be made.
+bool unmanaged_threads_exist()
+{
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long("/proc/self/task"),
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    int tasks = 0;
+    alignas(8) char buf[2048];
+    for (long n; (n = raw_syscall(SYS_getdents64, fd, long(buf), sizeof buf)) > 0;)
+        for (long off = 0; off < n;) {
+            // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name
+            unsigned short reclen;
+            memcpy(&reclen, buf + off + 16, sizeof reclen);
+            if (buf[off + 19] != '.')
+                tasks++;
+            off += reclen;
+        }
+    raw_syscall(SYS_close, fd);
+    int managed = config.watchdog_ns > 0 ? 1 : 0;
+    for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub)
+        managed++;
+    return tasks > managed;
+}
+
 uint64_t switches_of_all()
 {
     uint64_t n = 0;
@@ -261,7 +290,7 @@ void report_deadlock_all()
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (other > 0 || waiting == 0 || !all_quiet() || switches_of_all() != before)
         return;
-    if (deadlock_reported_any.exchange(true))
+    if (unmanaged_threads_exist() || deadlock_reported_any.exchange(true))
         return;
     GREEN_WARN("all %d green threads of this process wait for one another (deadlock?):", waiting);
     for_each_green([&](Green* g) {
@@ -289,7 +318,7 @@ void report_deadlock(Hub* h)
             return;
         (waits_forever(g) ? waiting : other)++;
     });
-    if (other > 0 || waiting == 0)
+    if (other > 0 || waiting == 0 || unmanaged_threads_exist())
         return;
     h->deadlock_reported = true;
     GREEN_WARN("all %d green threads of this OS thread wait for one another (deadlock?):", waiting);

@@ -172,6 +172,12 @@ $($STACK)\$" env "$GREEN" GREEN_LOG_LEVEL=loud "$STACK"
 check deadlock-report 124 "all 2 green threads of this (OS thread|process) wait for one another.*
 .*thread 1 \\(main\\): in pthread_mutex_lock.*
 .*thread 2: in pthread_mutex_lock" env "$GREEN" timeout 3 "$B/tools/deadlock"
+# ... but not while a thread libgreen does not manage holds the lock (redis's jemalloc thread):
+# that thread lets go, and the program ends, with nothing said.
+for w in 1 2; do
+    check "no-deadlock-report-unmanaged-holder-$w" 0 '^unmanaged_holder: done$' \
+        env "$GREEN" GREEN_WORKERS=$w timeout 10 "$B/tools/unmanaged_holder"
+done
 
 # ---- diagnostics: GREEN_STATS, GREEN_LOG_FILE, GREEN_WATCHDOG, GREEN_DUMP_SIGNAL
 DIAG=$(mktemp -d)
