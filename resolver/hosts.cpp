@@ -361,10 +361,14 @@ nss_status getanswer_ptr(const Packet& pk, Abuf* abuf, char** hnamep, int* errno
                 return NSS_STATUS_UNAVAIL;
             }
         } else if (rr.type == ns_t_ptr && same_binary_name(rr.rname, expected)) {
+            // The target is the name the program gets: it must be a host name (glibc 2.36 as
+            // Debian ships it, with the fix for CVE-2026-4438, checks the target; the check of
+            // the owner that glibc had before let a reverse zone hand out "$(...)", "\", bytes
+            // above 127 and NULs, escaped by ns_name_ntop but not refused).
             unsigned char target[NS_MAXCDNAME];
             char text[MAXHOSTNAMELEN + 1];
             if (ns_name_unpack(c.begin, c.end, rr.rdata, target, sizeof target) < 0 ||
-                !binary_hnok(expected) || ns_name_ntop(target, text, sizeof text) < 0) {
+                !binary_hnok(target) || ns_name_ntop(target, text, sizeof text) < 0) {
                 *herrnop = NO_RECOVERY;
                 return NSS_STATUS_UNAVAIL;
             }
@@ -509,6 +513,35 @@ nss_status gethostbyname3_r(const char* name, int af, hostent* result, char* buf
     if (canonp)
         *canonp = result->h_name;
     return NSS_STATUS_SUCCESS;
+}
+
+nss_status parse_ptr(const unsigned char* answer, int len, char* buffer, size_t buflen,
+                     char** name, int* errnop, int* herrnop)
+{
+    Abuf abuf{buffer, buflen};
+    Packet pk{const_cast<unsigned char*>(answer), len};
+    nss_status status = getanswer_ptr(pk, &abuf, name, errnop, herrnop, nullptr);
+    if (status == NSS_STATUS_SUCCESS && abuf.failed) {
+        *errnop = ERANGE;
+        *herrnop = NETDB_INTERNAL;
+        status = NSS_STATUS_TRYAGAIN;
+    }
+    return status;
+}
+
+nss_status parse_addresses(const unsigned char* a1, int len1, const unsigned char* a2, int len2,
+                           gaih_addrtuple** pat, char* buffer, size_t buflen, int* errnop,
+                           int* herrnop)
+{
+    Abuf abuf{buffer, buflen};
+    Packet p1{const_cast<unsigned char*>(a1), len1}, p2{const_cast<unsigned char*>(a2), len2};
+    nss_status status = getanswer_pair(p1, p2, &abuf, pat, errnop, herrnop, nullptr);
+    if (abuf.failed) {
+        *errnop = ERANGE;
+        *herrnop = NETDB_INTERNAL;
+        status = NSS_STATUS_TRYAGAIN;
+    }
+    return status;
 }
 
 nss_status gethostbyaddr2_r(const void* addr, socklen_t len, int af, hostent* result,

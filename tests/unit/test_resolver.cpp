@@ -1,4 +1,5 @@
-// CMocka unit tests of resolver/: resolv.conf read as glibc 2.36 reads it.
+// CMocka unit tests of resolver/: resolv.conf read as glibc 2.36 reads it; answers judged as
+// glibc's nss_dns judges them.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@ extern "C" {
 #include <cstring>
 #include <string>
 
+#include "../../resolver/hosts.h"
 #include "../../resolver/resolver.h"
 
 using namespace green::dns;
@@ -121,6 +123,109 @@ void test_bad_lines_ignored(void**)
     assert_string_equal(server(c, 0).c_str(), "10.0.0.9");
 }
 
+// ---- answers (resolver/hosts.cpp) ----
+
+// A response built by hand: header, one question, then records; names in wire form, given as
+// strings of dotted labels ("a.test") or raw bytes (wire()).
+struct Answer {
+    std::string b;
+    int an = 0;
+
+    static std::string wire(const std::string& dotted)
+    {
+        std::string w;
+        size_t at = 0;
+        while (at < dotted.size()) {
+            size_t dot = dotted.find('.', at);
+            if (dot == std::string::npos)
+                dot = dotted.size();
+            w += char(dot - at);
+            w += dotted.substr(at, dot - at);
+            at = dot + 1;
+        }
+        return w + '\0';
+    }
+    void u16(unsigned v)
+    {
+        b += char(v >> 8);
+        b += char(v & 0xff);
+    }
+    Answer(const std::string& qname_wire, unsigned qtype)
+    {
+        b = std::string("\0\0\x81\x80\0\x01\0\0\0\0\0\0", 12);
+        b += qname_wire;
+        u16(qtype);
+        u16(ns_c_in);
+    }
+    // A record; owner "" is the question's name (a pointer to it).
+    void rr(const std::string& owner_wire, unsigned type, const std::string& rdata)
+    {
+        if (owner_wire.empty())
+            u16(0xc00c);
+        else
+            b += owner_wire;
+        u16(type);
+        u16(ns_c_in);
+        b += std::string("\0\0\0\x3c", 4);
+        u16(unsigned(rdata.size()));
+        b += rdata;
+        an++;
+        b[6] = char(an >> 8);
+        b[7] = char(an & 0xff);
+    }
+    const unsigned char* data() const { return reinterpret_cast<const unsigned char*>(b.data()); }
+    int len() const { return int(b.size()); }
+};
+
+const std::string kReverse = Answer::wire("45.7.0.10.in-addr.arpa");
+
+nss_status ptr(const Answer& a, std::string* name, int* herr, int* err = nullptr)
+{
+    char buf[1024];
+    char* h = nullptr;
+    int e = 0;
+    *herr = 0;
+    nss_status s = parse_ptr(a.data(), a.len(), buf, sizeof buf, &h, err ? err : &e, herr);
+    *name = s == NSS_STATUS_SUCCESS && h ? h : "";
+    return s;
+}
+
+// The PTR target is what the program gets: it must be a host name, whatever the owner.
+void test_ptr_target_must_be_host_name(void**)
+{
+    std::string name;
+    int herr;
+    Answer good(kReverse, ns_t_ptr);
+    good.rr("", ns_t_ptr, Answer::wire("host-1.example"));
+    assert_int_equal(ptr(good, &name, &herr), NSS_STATUS_SUCCESS);
+    assert_string_equal(name.c_str(), "host-1.example");
+
+    // Shell and log metacharacters, a byte above 127, a NUL, a dot inside a label, a leading
+    // hyphen: refused as glibc refuses them (NO_RECOVERY), not handed back escaped.
+    static const char* const bad[] = {"x$(id).example", "a\\b.example", "\xff.example",
+                                      "-dash.example", "sp ace.example"};
+    for (const char* b : bad) {
+        Answer a(kReverse, ns_t_ptr);
+        a.rr("", ns_t_ptr, Answer::wire(b));
+        assert_int_equal(ptr(a, &name, &herr), NSS_STATUS_UNAVAIL);
+        assert_int_equal(herr, NO_RECOVERY);
+    }
+    Answer nul(kReverse, ns_t_ptr);
+    nul.rr("", ns_t_ptr, std::string("\003a\000b\007example", 13));
+    assert_int_equal(ptr(nul, &name, &herr), NSS_STATUS_UNAVAIL);
+    Answer dot(kReverse, ns_t_ptr);
+    dot.rr("", ns_t_ptr, std::string("\003a.b\007example", 13));
+    assert_int_equal(ptr(dot, &name, &herr), NSS_STATUS_UNAVAIL);
+
+    // The owner reached through a CNAME need not be a host name; the target must.
+    std::string odd = Answer::wire("odd$owner.example");
+    Answer chain(kReverse, ns_t_ptr);
+    chain.rr("", ns_t_cname, odd);
+    chain.rr(odd, ns_t_ptr, Answer::wire("fine.example"));
+    assert_int_equal(ptr(chain, &name, &herr), NSS_STATUS_SUCCESS);
+    assert_string_equal(name.c_str(), "fine.example");
+}
+
 }  // namespace
 
 int main()
@@ -132,6 +237,7 @@ int main()
         cmocka_unit_test(test_environment_overrides),
         cmocka_unit_test(test_defaults_without_file),
         cmocka_unit_test(test_bad_lines_ignored),
+        cmocka_unit_test(test_ptr_target_must_be_host_name),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
