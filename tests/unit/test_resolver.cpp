@@ -11,6 +11,7 @@ extern "C" {
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -226,6 +227,78 @@ void test_ptr_target_must_be_host_name(void**)
     assert_string_equal(name.c_str(), "fine.example");
 }
 
+// Names up to the wire's limit (253 characters as text), not <sys/param.h>'s 64: PTR targets
+// and canonical names.
+void test_long_names(void**)
+{
+    std::string l63(63, 'b'), l61(61, 'a');
+    std::string names[] = {std::string(30, 'x') + "." + std::string(30, 'y') + "." +
+                               std::string(30, 'z') + ".long.example",
+                           l63 + "." + l63 + "." + l63 + "." + l61};
+    assert_int_equal(names[1].size(), 253);
+    for (const std::string& n : names) {
+        std::string name;
+        int herr;
+        Answer a(kReverse, ns_t_ptr);
+        a.rr("", ns_t_ptr, Answer::wire(n));
+        assert_int_equal(ptr(a, &name, &herr), NSS_STATUS_SUCCESS);
+        assert_string_equal(name.c_str(), n.c_str());
+
+        Answer f(Answer::wire("short.example"), ns_t_a);
+        f.rr("", ns_t_cname, Answer::wire(n));
+        f.rr(Answer::wire(n), ns_t_a, std::string("\012\065\007\145", 4));
+        char buf[1024];
+        gaih_addrtuple* at = nullptr;
+        int err = 0;
+        assert_int_equal(parse_addresses(f.data(), f.len(), nullptr, 0, &at, buf, sizeof buf,
+                                         &err, &herr),
+                         NSS_STATUS_SUCCESS);
+        assert_non_null(at);
+        assert_non_null(at->name);  // getaddrinfo's AI_CANONNAME reads it
+        assert_string_equal(at->name, n.c_str());
+    }
+}
+
+// A record cut short or an unreadable question: UNAVAIL, NO_RECOVERY and errno EMSGSIZE, which
+// gethostbyname_r and friends return to the program.
+void test_malformed_answers(void**)
+{
+    std::string name;
+    int herr;
+    Answer cut(kReverse, ns_t_ptr);
+    cut.rr("", ns_t_ptr, Answer::wire("a.example"));
+    cut.b.resize(cut.b.size() - 3);
+    errno = 0;
+    assert_int_equal(ptr(cut, &name, &herr), NSS_STATUS_UNAVAIL);
+    assert_int_equal(herr, NO_RECOVERY);
+    assert_int_equal(errno, EMSGSIZE);
+
+    Answer cut_a(Answer::wire("a.example"), ns_t_a);
+    cut_a.rr("", ns_t_a, std::string("\012\065\007\145", 4));
+    cut_a.b.resize(cut_a.b.size() - 2);
+    char buf[1024];
+    gaih_addrtuple* at = nullptr;
+    int err = 0;
+    errno = 0;
+    assert_int_equal(parse_addresses(cut_a.data(), cut_a.len(), nullptr, 0, &at, buf,
+                                     sizeof buf, &err, &herr),
+                     NSS_STATUS_UNAVAIL);
+    assert_int_equal(herr, NO_RECOVERY);
+    assert_int_equal(errno, EMSGSIZE);
+
+    // A compressed question name (glibc wants it uncompressed), and one with a label type of
+    // 0x40.
+    static const char* const questions[] = {"\300\014", "\100abc"};
+    for (const char* q : questions) {
+        Answer a(std::string(q, strlen(q)) + '\0', ns_t_ptr);
+        a.rr(Answer::wire("45.7.0.10.in-addr.arpa"), ns_t_ptr, Answer::wire("a.example"));
+        errno = 0;
+        assert_int_equal(ptr(a, &name, &herr), NSS_STATUS_UNAVAIL);
+        assert_int_equal(herr, NO_RECOVERY);
+        assert_int_equal(errno, EMSGSIZE);
+    }
+}
+
 }  // namespace
 
 int main()
@@ -238,6 +311,8 @@ int main()
         cmocka_unit_test(test_defaults_without_file),
         cmocka_unit_test(test_bad_lines_ignored),
         cmocka_unit_test(test_ptr_target_must_be_host_name),
+        cmocka_unit_test(test_long_names),
+        cmocka_unit_test(test_malformed_answers),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
