@@ -85,8 +85,8 @@ constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
 //    if there is no channel.  A caller that then cannot build its queries calls unreserve(n).
 // 2. The queries are built into a malloc'd buffer: made after the wait, so that a waiting
 //    look-up holds none.
-// 3. exchange(): sends them, frees that buffer (c-ares keeps copies), parks until each is
-//    answered or failed.  A failed one has len 0 in answers[i] and its errno in errs[i];
+// 3. exchange(): sends them, parks until each is answered or failed, frees that buffer (kept
+//    until then: a reply whose question cannot be read is matched to its query there).  A failed one has len 0 in answers[i] and its errno in errs[i];
 //    rcodes[i] is the response code of an answered one (NOERROR otherwise).
 bool reserve(int n);
 void unreserve(int n);
