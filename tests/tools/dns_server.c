@@ -23,6 +23,8 @@
  * compression pointer to itself), wrongid (A 10.53.0.10 under ID ^ 0x5a5a), spoof (A 10.53.0.11
  * sent from another UDP socket, i.e. another source port; nothing over TCP), huge (150 A records
  * in one ~2.4 KB UDP reply, TC=0).
+ * Answers glibc refuses or takes whole (PTRs of 10.53.7.0-9, longname, badcname, truncrr, badq,
+ * ...): see "hostile answers" below.
  * Unknown names: NXDOMAIN; known names without the type: NODATA; both with an SOA in authority.
  * Other classes and opcodes: NOTIMP.  QDCOUNT != 1 or an unreadable question: FORMERR.
  * Messages with QR set and anything shorter than a header get no reply.
