@@ -156,6 +156,8 @@ unsigned query_id(const unsigned char* p) { return unsigned(p[0] << 8 | p[1]); }
 
 void slot_forget(Slot* s)
 {
+    if (s->qlen < NS_HFIXEDSZ)
+        return;  // never listed (c-ares refuses it at once)
     for (Slot** link = &s->channel->by_id[query_id(s->query) % 64]; *link; link = &(*link)->next)
         if (*link == s) {
             *link = s->next;
@@ -573,9 +575,11 @@ void exchange(int n, const unsigned char* const* queries, const int* lens, unsig
     Slot slots[2] = {};
     for (int i = 0; i < n; i++) {
         slots[i] = {&p, i, c, queries[i], lens[i], nullptr, nullptr, 0, 0};
-        Slot** head = &c->by_id[query_id(queries[i]) % 64];
-        slots[i].next = *head;
-        *head = &slots[i];
+        if (lens[i] >= NS_HFIXEDSZ) {
+            Slot** head = &c->by_id[query_id(queries[i]) % 64];
+            slots[i].next = *head;
+            *head = &slots[i];
+        }
         ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
     }
     note_sent(c);
