@@ -166,22 +166,39 @@ void slot_forget(Slot* s)
 }
 
 // Whether the question of reply p (len bytes) is unreadable to glibc whatever the bytes after
-// it: a label type other than a length or a pointer (0x40, 0x80) before the name ends.  glibc's
-// datagram transport takes such a reply for the query with its ID (res_queriesmatch cannot
-// read the question, and a failure to read counts as a match there); c-ares drops it, and
-// the look-up would wait for its timeout where glibc answers at once.  A name cut by the end
-// of the datagram is left to c-ares: glibc reads on into its buffer there, past the reply.
+// the reply: a label type other than a length or a pointer (0x40, 0x80), a loop of pointers, or
+// a name longer than NS_MAXCDNAME, each met before reading past the reply.  glibc's datagram
+// transport takes such a reply for the query with its ID (res_queriesmatch cannot read the
+// question, and a failure to read counts as a match there); c-ares drops it, and the look-up
+// would wait for its timeouts where glibc answers at once.  A name that runs past the end of
+// the datagram is left to c-ares: glibc reads on into its own buffer there, past the reply.
 bool unreadable_question(const unsigned char* p, long len)
 {
     if (len < NS_HFIXEDSZ || p[4] != 0 || p[5] != 1)
         return false;  // glibc wants as many questions as the query has: one
-    for (long i = NS_HFIXEDSZ; i < len;) {
+    long i = NS_HFIXEDSZ, jumps = 0;
+    int size = 0;  // of the name so far, as ns_name_unpack counts it
+    while (i < len) {
         unsigned char b = p[i];
-        if (b == 0 || (b & 0xc0) == 0xc0)
-            return false;  // the end, or a pointer: readable as far as this goes
-        if (b & 0xc0)
+        if ((b & 0xc0) == 0xc0) {
+            if (i + 1 >= len)
+                return false;
+            long to = long(b & 0x3f) << 8 | p[i + 1];
+            if (to >= len)
+                return false;
+            if (++jumps > len)
+                return true;  // round and round within the reply
+            i = to;
+        } else if (b & 0xc0) {
             return true;
-        i += 1 + b;
+        } else if (b == 0) {
+            return false;  // readable: c-ares and glibc compare it with the query's
+        } else if (size + b + 1 >= NS_MAXCDNAME) {
+            return true;
+        } else {
+            size += b + 1;
+            i += 1 + b;
+        }
     }
     return false;
 }

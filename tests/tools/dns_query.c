@@ -1486,6 +1486,8 @@ static void section_hostile_names(void)
     /* Answered with an unreadable question: glibc takes the reply (and fails on it) at once. */
     gai("badq.green.test", NULL, AF_INET, SOCK_STREAM, 0, AI_CANONNAME);
     ghbn_r("badq.green.test", AF_INET, 4096);
+    gai("qloop.green.test", NULL, AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+    ghbn_r("qloop.green.test", AF_INET, 4096);
 }
 
 static void section_hostile_ptr(void)

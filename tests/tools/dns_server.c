@@ -257,6 +257,7 @@ static size_t read_qname(const uint8_t *q, size_t len, char out[256], int *plain
  *   truncname   a record whose owner name runs past the end of the message
  *   badptr      CNAME whose target is a compression pointer past the end
  *   badq        A 10.53.7.105, but the question in the reply is unreadable (label type 0x40)
+ *   qloop       the same with the question's name a pointer to itself
  *   long-label-host-name-of-thirty-chars-x.long-label-host-name-of-thirty-chars-y.long.green.test
  *               (a question of 93 characters) A 10.53.7.106
  * PTR answers for 10.53.7.N:
@@ -348,6 +349,10 @@ static int hostile_answer(struct msg *m, const char *name, unsigned qtype, int *
     } else if (strcmp(name, "badq.green.test") == 0) {
         m->b[12] = 0x40;  /* the question's first label: an extended label type */
         put_a_rr(m, WIRE(w_a), T_A, "10.53.7.105", an);
+    } else if (strcmp(name, "qloop.green.test") == 0) {
+        m->len = 12;
+        put16(m, 0xc00c); put16(m, T_A); put16(m, 1);
+        put_a_rr(m, WIRE(w_a), T_A, "10.53.7.107", an);
     } else if (strcmp(name, "long-label-host-name-of-thirty-chars-x.long-label-host-name-of-"
                               "thirty-chars-y.long.green.test") == 0) {
         put_a_rr(m, NULL, 0, qtype, "10.53.7.106", an);
