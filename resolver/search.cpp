@@ -78,10 +78,16 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
         *herr = buf ? NO_RECOVERY : TRY_AGAIN;
         return -1;
     }
+    bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
+    if (!tries_any(statp ? statp->retry : conf().attempts, use_vc)) {
+        unreserve(n);
+        free(buf);
+        *herr = TRY_AGAIN;
+        return -1;
+    }
     Packet got[2];
     int errs[2] = {}, rcodes[2] = {};
     exchange(n, q, qlen, buf, got, errs, rcodes);
-    bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
     for (int i = 0; i < (pair ? 2 : 1); i++) {
         if (!use_vc && refused_by_server(rcodes[i])) {
             drop(&got[i]);
