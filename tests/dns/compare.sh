@@ -261,7 +261,8 @@ result stats-dns-lookups $? "" "$TMP/stats.log"
 # build/tools/lookup_thread looks names up from a thread of its own, under glibc and under
 # libgreen (no GREEN_RESOLV_CONF), both reading the same file on /etc/resolv.conf:
 #   resolv-conf-search-9       nine search domains, the name only under the ninth (glibc uses
-#                              every one; libgreen used eight)
+#                              every one, also in res_nsearch on a state of res_ninit's, which
+#                              holds six; libgreen used eight, and six there)
 #   resolv-conf-nameserver-cr  the server's line ends in CR LF, which glibc ignores: it asks the
 #                              next one, where nothing listens
 #   resolv-conf-attempts-0     options attempts:0: glibc sends nothing and fails at once
@@ -278,7 +279,7 @@ nowhere=${addr%.*}.$(( (${addr##*.} % 254) + 1 ))
 printf 'nameserver %s\r\nnameserver %s\noptions timeout:1 attempts:1\n' "$addr" "$nowhere" \
     >"$TMP/rc-nameserver-cr.conf"
 printf 'nameserver %s\noptions attempts:0\n' "$addr" >"$TMP/rc-attempts-0.conf"
-for case in "search-9 a=a: getaddrinfo 10.53.0.1;" \
+for case in "search-9 a=a: getaddrinfo 10.53.0.1; gethostbyname_r 0 10.53.0.1; res_nsearch 4" \
     "nameserver-cr a.green.test=a.green.test: getaddrinfo error -3;" \
     "attempts-0 a.green.test=a.green.test: getaddrinfo error -3;"; do
     name=${case%% *} rest=${case#* }
@@ -302,7 +303,8 @@ done
 in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$TMP/rc-long-domain.conf" \
     GREEN_STACK_SIZE=16k "$B/tools/lookup_thread" a.green.test >"$TMP/rc-long-domain.out" 2>&1
 status=$?
-grep -qx 'a.green.test: getaddrinfo 10.53.0.1; gethostbyname_r 0 10.53.0.1' "$TMP/rc-long-domain.out"
+grep -q '^a.green.test: getaddrinfo 10.53.0.1; gethostbyname_r 0 10.53.0.1; res_nsearch [1-9]' \
+    "$TMP/rc-long-domain.out"
 result resolv-conf-long-domain $(($? | status)) "exit $status" "$TMP/rc-long-domain.out"
 
 # ---- /etc/hosts ----

@@ -4,15 +4,18 @@
  *   lookup_thread NAME...
  *
  * One line per name: getaddrinfo's IPv4 addresses in order, or its error code; then
- * gethostbyname_r's addresses, or its h_errno.  Run under glibc and under libgreen on the same
+ * gethostbyname_r's addresses, or its h_errno; then what res_nsearch returns for an A query on
+ * a state of the thread's own (res_ninit), and its h_errno if it failed.  Run under glibc and under libgreen on the same
  * resolv.conf, the outputs must be the same (tests/dns/compare.sh).  Exit status 0 when every
  * thread ran.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -48,7 +51,21 @@ static void *look_up(void *arg)
             used += (size_t)snprintf(line + used, sizeof line - used, " %s", a);
         }
     } else {
-        snprintf(line + used, sizeof line - used, " h_errno %d", herr);
+        used += (size_t)snprintf(line + used, sizeof line - used, " h_errno %d", herr);
+    }
+    /* The caller's own resolver state: glibc searches the whole list of resolv.conf while the
+     * state's six domains are unchanged. */
+    struct __res_state st;
+    memset(&st, 0, sizeof st);
+    unsigned char answer[512];
+    if (res_ninit(&st) != 0) {
+        used += (size_t)snprintf(line + used, sizeof line - used, "; res_ninit failed");
+    } else {
+        rc = res_nsearch(&st, name, ns_c_in, ns_t_a, answer, sizeof answer);
+        used += (size_t)snprintf(line + used, sizeof line - used, "; res_nsearch %d", rc);
+        if (rc < 0)
+            used += (size_t)snprintf(line + used, sizeof line - used, " h_errno %d", st.res_h_errno);
+        res_nclose(&st);
     }
     puts(line);
     return NULL;
