@@ -616,8 +616,18 @@ bool refused_by_server(int rcode)
     return rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused;
 }
 
+bool tries_any(int attempts, bool use_vc)
+{
+    if (attempts > 0)
+        return true;
+    errno = use_vc ? ETIMEDOUT : ECONNREFUSED;
+    return false;
+}
+
 int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
 {
+    if (!tries_any(conf().attempts, use_vc))
+        return -1;
     int err = ENOMEM, rcode = ns_r_noerror;
     if (reserve(1))
         exchange(1, &q, &qlen, nullptr, answer, &err, &rcode);

@@ -32,11 +32,11 @@ constexpr int kMaxServers = 3;  // glibc's MAXNS
 struct Conf {
     sockaddr_in6 servers[kMaxServers];  // sockaddr_in or sockaddr_in6 (by family)
     int nservers;
-    char* search[8];    // search domains, glibc's order; nsearch of them
+    char** search;      // search domains, glibc's order, all of them (malloc'd); nsearch
     int nsearch;
-    int ndots;
-    int timeout;        // seconds per try, as RES_TIMEOUT / options timeout:
-    int attempts;       // as RES_DFLRETRY / options attempts:
+    int ndots;          // as glibc's _res.ndots, 0 to 15
+    int timeout;        // seconds per try, as _res.retrans: RES_TIMEOUT / options timeout:
+    int attempts;       // as _res.retry: RES_DFLRETRY / options attempts: (0 or less: no try)
     bool rotate, edns0, use_vc, no_aaaa, no_tld_query;
 };
 
@@ -96,6 +96,11 @@ void exchange(int n, const unsigned char* const* queries, const int* lens, unsig
 // Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
 // which glibc's datagram transport treats as no answer (it asks the next server, or again).
 bool refused_by_server(int rcode);
+
+// Whether glibc's send would try at all with attempts (_res.retry) tries: with 0 or fewer
+// ("options attempts:0", or a negative number, which glibc keeps) it sends nothing and fails at
+// once, errno ECONNREFUSED over UDP (no server reached), ETIMEDOUT over TCP; false, errno set.
+bool tries_any(int attempts, bool use_vc);
 
 // Sends a query the caller built (res_send); returns the response length or -1 with errno.
 // use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response.
