@@ -85,6 +85,7 @@ struct Channel {
     int udp_error[kMaxUdp];  // an error the kernel gave for a queued send, not yet reported
     mmsghdr msgs[kBatch];    // send_queued's, here rather than on a green thread's stack
     iovec iov[kBatch];
+    struct Slot* by_id[64] = {};  // the queries not yet answered, by ID (see sock_recvfrom)
 };
 
 // The entry of a datagram socket of c's, or -1.
@@ -127,6 +128,112 @@ int sock_close(ares_socket_t fd, void* data)
     return int(sys_result(raw_syscall(SYS_close, fd)));
 }
 
+// One green thread's outstanding queries.
+struct Pending {
+    Green* waiter;
+    int remaining;
+    struct Result {
+        int status;
+        Packet packet;
+    } result[2];
+};
+
+// One query: where its answer goes, and what sock_recvfrom needs to take a reply whose
+// question cannot be read (its own question, and the reply as it came).
+struct Slot {
+    Pending* pending;
+    int index;
+    Channel* channel;
+    const unsigned char* query;  // as built by the caller, alive until the answer is in
+    int qlen;
+    Slot* next;                  // in channel->by_id
+    unsigned char* raw;          // the reply as it came, when c-ares was given another
+    int rawlen;
+    int given;                   // the length of the one c-ares was given
+};
+
+unsigned query_id(const unsigned char* p) { return unsigned(p[0] << 8 | p[1]); }
+
+void slot_forget(Slot* s)
+{
+    if (s->qlen < NS_HFIXEDSZ)
+        return;  // never listed (c-ares refuses it at once)
+    for (Slot** link = &s->channel->by_id[query_id(s->query) % 64]; *link; link = &(*link)->next)
+        if (*link == s) {
+            *link = s->next;
+            break;
+        }
+}
+
+// Whether the question of reply p (len bytes) is unreadable to glibc whatever the bytes after
+// the reply: a label type other than a length or a pointer (0x40, 0x80), a loop of pointers, or
+// a name longer than NS_MAXCDNAME, each met before reading past the reply.  glibc's datagram
+// transport takes such a reply for the query with its ID (res_queriesmatch cannot read the
+// question, and a failure to read counts as a match there); c-ares drops it, and the look-up
+// would wait for its timeouts where glibc answers at once.  A name that runs past the end of
+// the datagram is left to c-ares: glibc reads on into its own buffer there, past the reply.
+bool unreadable_question(const unsigned char* p, long len)
+{
+    if (len < NS_HFIXEDSZ || p[4] != 0 || p[5] != 1)
+        return false;  // glibc wants as many questions as the query has: one
+    long i = NS_HFIXEDSZ, jumps = 0;
+    int size = 0;  // of the name so far, as ns_name_unpack counts it
+    while (i < len) {
+        unsigned char b = p[i];
+        if ((b & 0xc0) == 0xc0) {
+            if (i + 1 >= len)
+                return false;
+            long to = long(b & 0x3f) << 8 | p[i + 1];
+            if (to >= len)
+                return false;
+            if (++jumps > len)
+                return true;  // round and round within the reply
+            i = to;
+        } else if (b & 0xc0) {
+            return true;
+        } else if (b == 0) {
+            return false;  // readable: c-ares and glibc compare it with the query's
+        } else if (size + b + 1 >= NS_MAXCDNAME) {
+            return true;
+        } else {
+            size += b + 1;
+            i += 1 + b;
+        }
+    }
+    return false;
+}
+
+// A reply whose question glibc cannot read, for a query of ours with its ID: c-ares is given
+// the same header with the query's own question, so that it takes it for the answer (and
+// retries, or switches to TCP, on the header as glibc would), and on_answer hands over the
+// reply as it came.
+long take_unreadable(Channel* c, unsigned char* buf, size_t size, long len)
+{
+    Slot* s = c->by_id[query_id(buf) % 64];
+    while (s && query_id(s->query) != query_id(buf))
+        s = s->next;
+    if (!s || size_t(s->qlen) > size)
+        return len;
+    auto* raw = static_cast<unsigned char*>(malloc(size_t(len)));
+    if (!raw)
+        return len;
+    memcpy(raw, buf, size_t(len));
+    s->rawlen = int(len);
+    // The query's question: its section between the header and the EDNS0 record, if any.
+    const unsigned char* q = s->query + NS_HFIXEDSZ;
+    int n = dn_skipname(q, s->query + s->qlen);
+    if (n < 0 || s->qlen - NS_HFIXEDSZ - n < NS_QFIXEDSZ) {
+        free(raw);
+        return len;
+    }
+    memcpy(buf + NS_HFIXEDSZ, q, size_t(n + NS_QFIXEDSZ));
+    memset(buf + 6, 0, 6);  // no records after it
+    s->raw = raw;
+    s->given = NS_HFIXEDSZ + n + NS_QFIXEDSZ;
+    slot_forget(s);  // answered: c-ares ends it now
+    return s->given;
+}
+
 ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
                            ares_socklen_t* fromlen, void* data)
 {
@@ -137,8 +244,11 @@ ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, soc
         c->udp_error[e] = 0;
         return -1;
     }
-    return sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
-                                  long(fromlen)));
+    long r = sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
+                                    long(fromlen)));
+    if (e >= 0 && unreadable_question(static_cast<unsigned char*>(buf), r))
+        r = take_unreadable(c, static_cast<unsigned char*>(buf), n, r);
+    return r;
 }
 
 // Hands the queued datagrams to the kernel, a sendmmsg per run of one socket's.  A send the
@@ -379,22 +489,6 @@ Channel* channel()
     return c;
 }
 
-// One green thread's outstanding queries.
-struct Pending {
-    Green* waiter;
-    int remaining;
-    struct Result {
-        int status;
-        Packet packet;
-    } result[2];
-};
-
-struct Slot {
-    Pending* pending;
-    int index;
-    Channel* channel;
-};
-
 // Room for n more queries: waits its turn, first come first served.
 void window_enter(Channel* c, int n)
 {
@@ -428,6 +522,21 @@ void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
     Pending* p = s->pending;
     auto& r = p->result[s->index];
     r.status = status;
+    if (s->raw) {
+        // Taken by take_unreadable (and forgotten there): the reply as it came, unless c-ares
+        // went on to TCP or another try since.
+        if (status == ARES_SUCCESS && abuf && alen == s->given &&
+            query_id(abuf) == query_id(s->raw)) {
+            r.packet.data = s->raw;
+            r.packet.len = s->rawlen;
+            abuf = nullptr;
+        } else {
+            free(s->raw);
+        }
+        s->raw = nullptr;
+    } else {
+        slot_forget(s);
+    }
     if (status == ARES_SUCCESS && abuf && alen > 0) {
         r.packet.data = static_cast<unsigned char*>(malloc(size_t(alen)));
         if (r.packet.data) {
@@ -480,14 +589,21 @@ void exchange(int n, const unsigned char* const* queries, const int* lens, unsig
     auto* c = static_cast<Channel*>(hub_self()->dns_channel);
     Pending p = {};
     p.remaining = n;
-    Slot slots[2] = {{&p, 0, c}, {&p, 1, c}};
-    for (int i = 0; i < n; i++)
+    Slot slots[2] = {};
+    for (int i = 0; i < n; i++) {
+        slots[i] = {&p, i, c, queries[i], lens[i], nullptr, nullptr, 0, 0};
+        if (lens[i] >= NS_HFIXEDSZ) {
+            Slot** head = &c->by_id[query_id(queries[i]) % 64];
+            slots[i].next = *head;
+            *head = &slots[i];
+        }
         ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
-    free(buf);
+    }
     note_sent(c);
     p.waiter = green_self();
     while (p.remaining > 0)
         park();
+    free(buf);
     for (int i = 0; i < n; i++) {
         answers[i] = p.result[i].packet;
         errs[i] = p.result[i].packet.len > 0 ? 0 : status_errno(p.result[i].status);
@@ -500,8 +616,18 @@ bool refused_by_server(int rcode)
     return rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused;
 }
 
+bool tries_any(int attempts, bool use_vc)
+{
+    if (attempts > 0)
+        return true;
+    errno = use_vc ? ETIMEDOUT : ECONNREFUSED;
+    return false;
+}
+
 int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
 {
+    if (!tries_any(conf().attempts, use_vc))
+        return -1;
     int err = ENOMEM, rcode = ns_r_noerror;
     if (reserve(1))
         exchange(1, &q, &qlen, nullptr, answer, &err, &rcode);

@@ -52,17 +52,17 @@ struct Abuf {
     }
 };
 
-// A growable array of pointers (glibc's ptrlist); failed after an allocation failure.
+// A growable array of pointers (glibc's ptrlist); failed after an allocation failure.  A null
+// pointer is stored like any other: it comes from the caller's exhausted buffer, which the
+// caller reports as ERANGE (so that glibc asks again with a larger one), as glibc does.
 struct PtrList {
     char** items = nullptr;
     size_t size = 0, cap = 0;
     bool failed = false;
     void add(char* p)
     {
-        if (!p) {
-            failed = true;
+        if (failed)
             return;
-        }
         if (size == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             auto* n = static_cast<char**>(realloc(items, ncap * sizeof *items));
@@ -99,18 +99,35 @@ struct Cursor {
     int rcode;
     int ancount;
 
+    // A failure sets errno to EMSGSIZE, as glibc's cursor does: nss_dns then returns UNAVAIL
+    // with NO_RECOVERY without setting *errnop, which is errno, and gethostbyname_r and
+    // friends return that EMSGSIZE to the program.
     bool init(const unsigned char* p, int len)
     {
         if (len < NS_HFIXEDSZ || ((p[4] << 8) | p[5]) != 1)
-            return false;
+            return malformed();
         begin = p;
         end = p + len;
         rcode = p[3] & 0x0f;
         ancount = (p[6] << 8) | p[7];
-        int n = ns_name_unpack(begin, end, begin + NS_HFIXEDSZ, qname, sizeof qname);
-        if (n < 0 || end - (begin + NS_HFIXEDSZ + n) < 4)
-            return false;
-        cur = begin + NS_HFIXEDSZ + n;
+        // The question's name must be uncompressed (glibc's __ns_name_length_uncompressed):
+        // labels of up to 63 octets, NS_MAXCDNAME in all, within the message.
+        const unsigned char* q = begin + NS_HFIXEDSZ;
+        while (true) {
+            if (q == end)
+                return malformed();
+            unsigned char b = *q++;
+            if (b == 0)
+                break;
+            if (b > 63 || b > end - q)
+                return malformed();
+            q += b;
+        }
+        size_t n = size_t(q - (begin + NS_HFIXEDSZ));
+        if (n > NS_MAXCDNAME || end - q < 4)
+            return malformed();
+        memcpy(qname, begin + NS_HFIXEDSZ, n);
+        cur = q;
         qtype = (cur[0] << 8) | cur[1];
         cur += 4;
         return true;
@@ -119,7 +136,7 @@ struct Cursor {
     {
         int n = ns_name_unpack(begin, end, cur, rr->rname, sizeof rr->rname);
         if (n < 0 || end - (cur + n) < 10)
-            return false;
+            return malformed();
         const unsigned char* p = cur + n;
         rr->type = (p[0] << 8) | p[1];
         rr->rclass = (p[2] << 8) | p[3];
@@ -127,9 +144,14 @@ struct Cursor {
         rr->rdlength = (p[8] << 8) | p[9];
         rr->rdata = p + 10;
         if (end - rr->rdata < rr->rdlength)
-            return false;
+            return malformed();
         cur = rr->rdata + rr->rdlength;
         return true;
+    }
+    static bool malformed()
+    {
+        errno = EMSGSIZE;
+        return false;
     }
 };
 
@@ -181,7 +203,13 @@ void min_ttl(int32_t* ttlp, uint32_t ttl)
         *ttlp = int32_t(ttl);
 }
 
-// A binary name as text, if it is a host name that fits MAXHOSTNAMELEN.
+// The text buffer of a name handed back: nss_dns defines its own MAXHOSTNAMELEN as 256 (a
+// name of up to 255 octets, RFC 1035), not <sys/param.h>'s 64, which dropped every PTR target,
+// alias and canonical name over 64 characters (and left getaddrinfo a NULL canonical name).
+// Host names need no escaping, so any host name that fits the wire fits here.
+constexpr size_t kNameText = 256 + 1;
+
+// A binary name as text, if it is a host name.
 bool host_text(const unsigned char* dn, char* out, size_t outlen)
 {
     return binary_hnok(dn) && ns_name_ntop(dn, out, outlen) >= 0;
@@ -232,7 +260,7 @@ nss_status getanswer_slice(const Packet& pk, Abuf* abuf, gaih_addrtuple*** tailp
             t->next = nullptr;
             t->name = nullptr;
             if (store_canon) {
-                char text[MAXHOSTNAMELEN + 1];
+                char text[kNameText];
                 if (ns_name_ntop(canon, text, sizeof text) >= 0)
                     t->name = abuf->copy_string(text);
                 store_canon = false;
@@ -287,7 +315,7 @@ nss_status getanswer_r(const Packet& pk, int qtype, Abuf* abuf, PtrList* address
         *herrnop = NO_RECOVERY;
         return NSS_STATUS_UNAVAIL;
     }
-    char text[MAXHOSTNAMELEN + 1];
+    char text[kNameText];
     if (c.rcode == ns_r_nxdomain || !host_text(c.qname, text, sizeof text)) {
         if (ttlp)
             *ttlp = 0;
@@ -361,10 +389,14 @@ nss_status getanswer_ptr(const Packet& pk, Abuf* abuf, char** hnamep, int* errno
                 return NSS_STATUS_UNAVAIL;
             }
         } else if (rr.type == ns_t_ptr && same_binary_name(rr.rname, expected)) {
+            // The target is the name the program gets: it must be a host name (glibc 2.36 as
+            // Debian ships it, with the fix for CVE-2026-4438, checks the target; the check of
+            // the owner that glibc had before let a reverse zone hand out "$(...)", "\", bytes
+            // above 127 and NULs, escaped by ns_name_ntop but not refused).
             unsigned char target[NS_MAXCDNAME];
-            char text[MAXHOSTNAMELEN + 1];
+            char text[kNameText];
             if (ns_name_unpack(c.begin, c.end, rr.rdata, target, sizeof target) < 0 ||
-                !binary_hnok(expected) || ns_name_ntop(target, text, sizeof text) < 0) {
+                !binary_hnok(target) || ns_name_ntop(target, text, sizeof text) < 0) {
                 *herrnop = NO_RECOVERY;
                 return NSS_STATUS_UNAVAIL;
             }
@@ -509,6 +541,35 @@ nss_status gethostbyname3_r(const char* name, int af, hostent* result, char* buf
     if (canonp)
         *canonp = result->h_name;
     return NSS_STATUS_SUCCESS;
+}
+
+nss_status parse_ptr(const unsigned char* answer, int len, char* buffer, size_t buflen,
+                     char** name, int* errnop, int* herrnop)
+{
+    Abuf abuf{buffer, buflen};
+    Packet pk{const_cast<unsigned char*>(answer), len};
+    nss_status status = getanswer_ptr(pk, &abuf, name, errnop, herrnop, nullptr);
+    if (status == NSS_STATUS_SUCCESS && abuf.failed) {
+        *errnop = ERANGE;
+        *herrnop = NETDB_INTERNAL;
+        status = NSS_STATUS_TRYAGAIN;
+    }
+    return status;
+}
+
+nss_status parse_addresses(const unsigned char* a1, int len1, const unsigned char* a2, int len2,
+                           gaih_addrtuple** pat, char* buffer, size_t buflen, int* errnop,
+                           int* herrnop)
+{
+    Abuf abuf{buffer, buflen};
+    Packet p1{const_cast<unsigned char*>(a1), len1}, p2{const_cast<unsigned char*>(a2), len2};
+    nss_status status = getanswer_pair(p1, p2, &abuf, pat, errnop, herrnop, nullptr);
+    if (abuf.failed) {
+        *errnop = ERANGE;
+        *herrnop = NETDB_INTERNAL;
+        status = NSS_STATUS_TRYAGAIN;
+    }
+    return status;
 }
 
 nss_status gethostbyaddr2_r(const void* addr, socklen_t len, int af, hostent* result,

@@ -19,6 +19,15 @@ nss_status gethostbyaddr2_r(const void* addr, socklen_t len, int af, hostent* re
                             char* buffer, size_t buflen, int* errnop, int* herrnop,
                             int32_t* ttlp);
 
+// What the look-ups make of one response, without sending a query; exposed for unit tests.
+// parse_ptr: gethostbyaddr2_r's reading of a PTR answer (*name: the host name, in buffer).
+// parse_addresses: gethostbyname4_r's reading of an A answer and an AAAA answer (len2 0: none).
+nss_status parse_ptr(const unsigned char* answer, int len, char* buffer, size_t buflen,
+                     char** name, int* errnop, int* herrnop);
+nss_status parse_addresses(const unsigned char* a1, int len1, const unsigned char* a2, int len2,
+                           gaih_addrtuple** pat, char* buffer, size_t buflen, int* errnop,
+                           int* herrnop);
+
 }  // namespace green::dns
 
 #endif

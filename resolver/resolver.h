@@ -32,11 +32,11 @@ constexpr int kMaxServers = 3;  // glibc's MAXNS
 struct Conf {
     sockaddr_in6 servers[kMaxServers];  // sockaddr_in or sockaddr_in6 (by family)
     int nservers;
-    char* search[8];    // search domains, glibc's order; nsearch of them
+    char** search;      // search domains, glibc's order, all of them (malloc'd); nsearch
     int nsearch;
-    int ndots;
-    int timeout;        // seconds per try, as RES_TIMEOUT / options timeout:
-    int attempts;       // as RES_DFLRETRY / options attempts:
+    int ndots;          // as glibc's _res.ndots, 0 to 15
+    int timeout;        // seconds per try, as _res.retrans: RES_TIMEOUT / options timeout:
+    int attempts;       // as _res.retry: RES_DFLRETRY / options attempts: (0 or less: no try)
     bool rotate, edns0, use_vc, no_aaaa, no_tld_query;
 };
 
@@ -85,8 +85,8 @@ constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
 //    if there is no channel.  A caller that then cannot build its queries calls unreserve(n).
 // 2. The queries are built into a malloc'd buffer: made after the wait, so that a waiting
 //    look-up holds none.
-// 3. exchange(): sends them, frees that buffer (c-ares keeps copies), parks until each is
-//    answered or failed.  A failed one has len 0 in answers[i] and its errno in errs[i];
+// 3. exchange(): sends them, parks until each is answered or failed, frees that buffer (kept
+//    until then: a reply whose question cannot be read is matched to its query there).  A failed one has len 0 in answers[i] and its errno in errs[i];
 //    rcodes[i] is the response code of an answered one (NOERROR otherwise).
 bool reserve(int n);
 void unreserve(int n);
@@ -96,6 +96,11 @@ void exchange(int n, const unsigned char* const* queries, const int* lens, unsig
 // Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
 // which glibc's datagram transport treats as no answer (it asks the next server, or again).
 bool refused_by_server(int rcode);
+
+// Whether glibc's send would try at all with attempts (_res.retry) tries: with 0 or fewer
+// ("options attempts:0", or a negative number, which glibc keeps) it sends nothing and fails at
+// once, errno ECONNREFUSED over UDP (no server reached), ETIMEDOUT over TCP; false, errno set.
+bool tries_any(int attempts, bool use_vc);
 
 // Sends a query the caller built (res_send); returns the response length or -1 with errno.
 // use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response.

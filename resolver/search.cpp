@@ -78,10 +78,16 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
         *herr = buf ? NO_RECOVERY : TRY_AGAIN;
         return -1;
     }
+    bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
+    if (!tries_any(statp ? statp->retry : conf().attempts, use_vc)) {
+        unreserve(n);
+        free(buf);
+        *herr = TRY_AGAIN;
+        return -1;
+    }
     Packet got[2];
     int errs[2] = {}, rcodes[2] = {};
     exchange(n, q, qlen, buf, got, errs, rcodes);
-    bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
     for (int i = 0; i < (pair ? 2 : 1); i++) {
         if (!use_vc && refused_by_server(rcodes[i])) {
             drop(&got[i]);
@@ -175,6 +181,29 @@ int querydomain(const char* name, const char* domain, int cls, int type, Packet*
     return query_joined(name, n, domain, d, cls, type, a1, a2, herr, statp);
 }
 
+namespace {
+
+// Whether statp's search list is the configuration's as res_ninit leaves it: the domains that
+// fit in _res.dnsrch (six, in the 256 bytes of defdname), unchanged.  glibc then searches the
+// configuration's whole list (its extended state), not the six, as long as the program has not
+// changed them.
+bool holds_conf_search(res_state statp, const Conf& cf)
+{
+    size_t used = 0;
+    int i = 0;
+    for (; i < cf.nsearch && i < MAXDNSRCH; i++) {
+        size_t len = strlen(cf.search[i]) + 1;
+        if (used + len > sizeof statp->defdname)
+            break;
+        if (!statp->dnsrch[i] || strcmp(statp->dnsrch[i], cf.search[i]) != 0)
+            return false;
+        used += len;
+    }
+    return statp->dnsrch[i] == nullptr;
+}
+
+}  // namespace
+
 int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
 {
     // The rules: the caller's resolver state, or the configuration with glibc's defaults.
@@ -182,8 +211,9 @@ int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* her
     unsigned ndots = statp ? statp->ndots : unsigned(cf.ndots);
     unsigned long options = statp ? statp->options
                                   : RES_DEFNAMES | RES_DNSRCH | (cf.no_tld_query ? RES_NOTLDQUERY : 0);
+    bool own_list = statp && !holds_conf_search(statp, cf);
     auto search_domain = [&](int i) -> const char* {
-        if (statp)
+        if (own_list)
             return i < MAXDNSRCH ? statp->dnsrch[i] : nullptr;
         return i < cf.nsearch ? cf.search[i] : nullptr;
     };

@@ -13,6 +13,7 @@
 #   flood-10000            dns_flood 10000 succeeds on at most 2 OS threads
 #   valgrind-leaks         dns_query --short leaks nothing definite and makes no memcheck error
 #   server-load            the server itself answers 65536 pipelined queries correctly
+#   resolv-conf-*          resolv.conf files glibc reads in its own way (see below)
 # and, with a test hosts file bind-mounted on /etc/hosts as well (libgreen answers the files
 # source from its own copy of the file, shim/hostsfile.cpp):
 #   hosts-file-*           dns_query --section hosts-file, glibc's output against libgreen's,
@@ -255,6 +256,56 @@ stats=$(in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$
 printf '%s\n' "$stats" >"$TMP/stats.log"
 grep -qx "10.53.0.1" <<<"$stats" && grep -q "^libgreen:   DNS look-ups: 1$" <<<"$stats"
 result stats-dns-lookups $? "" "$TMP/stats.log"
+
+# ---- resolv.conf as glibc reads it (issue 21) ----
+# build/tools/lookup_thread looks names up from a thread of its own, under glibc and under
+# libgreen (no GREEN_RESOLV_CONF), both reading the same file on /etc/resolv.conf:
+#   resolv-conf-search-9       nine search domains, the name only under the ninth (glibc uses
+#                              every one, also in res_nsearch on a state of res_ninit's, which
+#                              holds six; libgreen used eight, and six there)
+#   resolv-conf-nameserver-cr  the server's line ends in CR LF, which glibc ignores: it asks the
+#                              next one, where nothing listens
+#   resolv-conf-attempts-0     options attempts:0: glibc sends nothing and fails at once
+# and, under libgreen only (glibc 2.36 fails its own assertion and aborts on a domain word of
+# 256 bytes or more, so it has no answer to compare with):
+#   resolv-conf-long-domain    GREEN_RESOLV_CONF with a 14,000-byte domain word, looked up on a
+#                              green thread's 16 KiB stack (GREEN_STACK_SIZE=16k): answered
+nowhere=${addr%.*}.$(( (${addr##*.} % 254) + 1 ))
+{
+    printf 'nameserver %s\nsearch' "$addr"
+    for i in 1 2 3 4 5 6 7 8; do printf ' x%d.green.test' "$i"; done
+    printf ' green.test\noptions timeout:1 attempts:2\n'
+} >"$TMP/rc-search-9.conf"
+printf 'nameserver %s\r\nnameserver %s\noptions timeout:1 attempts:1\n' "$addr" "$nowhere" \
+    >"$TMP/rc-nameserver-cr.conf"
+printf 'nameserver %s\noptions attempts:0\n' "$addr" >"$TMP/rc-attempts-0.conf"
+for case in "search-9 a=a: getaddrinfo 10.53.0.1; gethostbyname_r 0 10.53.0.1; res_nsearch 4" \
+    "nameserver-cr a.green.test=a.green.test: getaddrinfo error -3;" \
+    "attempts-0 a.green.test=a.green.test: getaddrinfo error -3;"; do
+    name=${case%% *} rest=${case#* }
+    host=${rest%%=*} want=${rest#*=}
+    conf=$TMP/rc-$name.conf
+    in_ns "$conf" "$B/tools/lookup_thread" "$host" >"$TMP/rc-$name.ref" 2>&1
+    echo "exit $?" >>"$TMP/rc-$name.ref"
+    in_ns "$conf" env -u GREEN_RESOLV_CONF LD_PRELOAD="$GREEN" TEST_MAX_OS_THREADS=2 \
+        "$B/tools/lookup_thread" "$host" >"$TMP/rc-$name.green" 2>&1
+    echo "exit $?" >>"$TMP/rc-$name.green"
+    diff -u "$TMP/rc-$name.ref" "$TMP/rc-$name.green" >"$TMP/rc-$name.diff"
+    grep -qF "$want" "$TMP/rc-$name.ref" || echo "glibc's output lacks '$want'" >>"$TMP/rc-$name.diff"
+    [ ! -s "$TMP/rc-$name.diff" ]
+    result "resolv-conf-$name" $? "output differs from glibc's" "$TMP/rc-$name.diff"
+done
+{
+    printf 'nameserver %s\ndomain ' "$addr"
+    head -c 14000 /dev/zero | tr '\0' a
+    printf '\noptions timeout:1 attempts:2\n'
+} >"$TMP/rc-long-domain.conf"
+in_ns "$TMP/elsewhere.conf" env LD_PRELOAD="$GREEN" GREEN_RESOLV_CONF="$TMP/rc-long-domain.conf" \
+    GREEN_STACK_SIZE=16k "$B/tools/lookup_thread" a.green.test >"$TMP/rc-long-domain.out" 2>&1
+status=$?
+grep -q '^a.green.test: getaddrinfo 10.53.0.1; gethostbyname_r 0 10.53.0.1; res_nsearch [1-9]' \
+    "$TMP/rc-long-domain.out"
+result resolv-conf-long-domain $(($? | status)) "exit $status" "$TMP/rc-long-domain.out"
 
 # ---- /etc/hosts ----
 # The public entry points over the test hosts file, glibc against libgreen, with "multi" on

@@ -23,6 +23,11 @@
  *                  ID zeroed)
  *   getaddrinfo_a  GAI_WAIT, GAI_NOWAIT with gai_suspend and with SIGEV_THREAD, gai_cancel
  *   threads        32 threads calling at once, results printed in thread order
+ *   hostile-ptr    gethostbyaddr and getnameinfo on PTR answers glibc refuses or takes whole:
+ *                  targets that are not host names, of 65 to 253 characters, records cut short
+ *   hostile-names  the same for forward look-ups: CNAMEs that are not host names, long canonical
+ *                  names, records cut short, a reply whose question cannot be read
+ *                  (the hostile answers of dns_server.c)
  *   timeouts       unanswered, mismatched and unparsable queries: about 2 s each (timeout:1
  *                  attempts:2), about 14 s in all
  *   hosts-file     (only when named) every name and address of /etc/hosts through every entry
@@ -1434,6 +1439,81 @@ static void section_timeouts(void)
     put_res_result(rc, ans, sizeof ans);
 }
 
+/* ---- hostile answers (dns_server.c's block of that name) --------------------------------- */
+
+/* gethostbyname, gethostbyname2 and gethostbyaddr with errno as well: after a failure a program
+ * may read errno (EMSGSIZE for a malformed answer, glibc's nss_dns). */
+static void put_errno_after(const struct hostent *h, int err)
+{
+    if (!h)
+        printf("  errno=%s\n", errno_name(err));
+}
+
+static void section_hostile_names(void)
+{
+    static const char *const names[] = {
+        "longname.green.test", "maxname.green.test", "badcname.green.test",
+        "badcname2.green.test", "truncrr.green.test", "truncname.green.test",
+        "badptr.green.test",
+        "long-label-host-name-of-thirty-chars-x.long-label-host-name-of-thirty-chars-y.long"
+        ".green.test",
+    };
+    for (size_t i = 0; i < N_(names); i++) {
+        gai(names[i], NULL, AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+        gai(names[i], NULL, AF_INET, SOCK_STREAM, 0, AI_CANONNAME);
+        gai(names[i], NULL, AF_INET6, SOCK_STREAM, 0, AI_CANONNAME | AI_V4MAPPED);
+        errno = 0;
+        struct hostent *h = gethostbyname(names[i]);
+        int err = errno;
+        fputs("gethostbyname ", stdout);
+        put_str(names[i]);
+        fputs(" -> ", stdout);
+        put_hostent_result(h);
+        put_errno_after(h, err);
+        errno = 0;
+        h = gethostbyname2(names[i], AF_INET6);
+        err = errno;
+        fputs("gethostbyname2 ", stdout);
+        put_str(names[i]);
+        fputs(" INET6 -> ", stdout);
+        put_hostent_result(h);
+        put_errno_after(h, err);
+        ghbn_r(names[i], -1, 4096);
+        ghbn_r(names[i], AF_INET, 4096);
+        ghbn_r(names[i], AF_INET6, 4096);
+        ghbn_r(names[i], AF_INET, 100);
+    }
+    /* Answered with an unreadable question: glibc takes the reply (and fails on it) at once. */
+    gai("badq.green.test", NULL, AF_INET, SOCK_STREAM, 0, AI_CANONNAME);
+    ghbn_r("badq.green.test", AF_INET, 4096);
+    gai("qloop.green.test", NULL, AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+    ghbn_r("qloop.green.test", AF_INET, 4096);
+}
+
+static void section_hostile_ptr(void)
+{
+    char addr[32];
+    for (int n = 0; n <= 9; n++) {
+        snprintf(addr, sizeof addr, "10.53.7.%d", n);
+        errno = 0;
+        unsigned char a[4];
+        inet_pton(AF_INET, addr, a);
+        struct hostent *h = gethostbyaddr(a, 4, AF_INET);
+        int err = errno;
+        printf("gethostbyaddr %s with errno -> ", addr);
+        put_hostent_result(h);
+        put_errno_after(h, err);
+        ghba(addr, AF_INET, 0);
+        struct gni_addr g = {addr, AF_INET, 0};
+        struct sockaddr_storage ss;
+        socklen_t len = make_sockaddr(&ss, &g, 80);
+        static const int flagsets[] = {0, NI_NAMEREQD, NI_NOFQDN, NI_NAMEREQD | NI_NUMERICSERV};
+        for (size_t f = 0; f < N_(flagsets); f++)
+            gni(addr, (struct sockaddr *)&ss, len, NI_MAXHOST, NI_MAXSERV, flagsets[f], 1, 1);
+        gni(addr, (struct sockaddr *)&ss, len, 64, NI_MAXSERV, NI_NAMEREQD, 1, 1);
+    }
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1446,6 +1526,7 @@ static const struct {
     {"getnameinfo", section_gni, 0},       {"hostent", section_hostent, 0},
     {"res", section_res, 0},               {"getaddrinfo_a", section_gai_a, 0},
     {"threads", section_threads, 0},
+    {"hostile-ptr", section_hostile_ptr, 0}, {"hostile-names", section_hostile_names, 0},
     {"timeouts", section_timeouts, 1},
     {"hosts-file", section_hosts_file, 2},
 };

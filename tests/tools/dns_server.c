@@ -23,6 +23,8 @@
  * compression pointer to itself), wrongid (A 10.53.0.10 under ID ^ 0x5a5a), spoof (A 10.53.0.11
  * sent from another UDP socket, i.e. another source port; nothing over TCP), huge (150 A records
  * in one ~2.4 KB UDP reply, TC=0).
+ * Answers glibc refuses or takes whole (PTRs of 10.53.7.0-9, longname, badcname, truncrr, badq,
+ * ...): see "hostile answers" below.
  * Unknown names: NXDOMAIN; known names without the type: NODATA; both with an SOA in authority.
  * Other classes and opcodes: NOTIMP.  QDCOUNT != 1 or an unreadable question: FORMERR.
  * Messages with QR set and anything shorter than a header get no reply.
@@ -241,6 +243,151 @@ static size_t read_qname(const uint8_t *q, size_t len, char out[256], int *plain
     return i;
 }
 
+/* ---- hostile answers: names a resolver must refuse or take whole (libgreen's hosts.cpp) ----
+ *
+ * Answers a name server controls and glibc judges record by record: targets that are not host
+ * names, names longer than 64 characters (up to the 255 of the wire), records cut short.  The
+ * records are written here in wire form, so that they can hold what no zone file would.
+ * Forward names (A records only for A and ANY questions; the CNAMEs for every type):
+ *   longname    CNAME to a 106-character host name, which has A 10.53.7.101
+ *   maxname     CNAME to a 253-character host name (the longest), A 10.53.7.102
+ *   badcname    CNAME to bad$name.green.test, which has A 10.53.7.103
+ *   badcname2   CNAME to a name with bytes 0xff and 0, CNAME to good.green.test, A 10.53.7.104
+ *   truncrr     A record whose RDATA runs past the end of the message
+ *   truncname   a record whose owner name runs past the end of the message
+ *   badptr      CNAME whose target is a compression pointer past the end
+ *   badq        A 10.53.7.105, but the question in the reply is unreadable (label type 0x40)
+ *   qloop       the same with the question's name a pointer to itself
+ *   long-label-host-name-of-thirty-chars-x.long-label-host-name-of-thirty-chars-y.long.green.test
+ *               (a question of 93 characters) A 10.53.7.106
+ * PTR answers for 10.53.7.N:
+ *   1  x\$<ff><00>y.green.test (shell and log metacharacters, bytes above 127, a NUL)
+ *   2  the 106-character name        3  the 253-character name       4  -dash.green.test
+ *   5  CNAME to bad$name.green.test, which has PTR a.green.test
+ *   6  PTR whose RDATA runs past the end     7  a.b.green.test with "a.b" one label
+ *   8  PTR target a compression pointer past the end       9  under_score.green.test
+ *   0  a CH-class record in the answer, PTR a.green.test in the authority section (not an
+ *      answer: CVE-2026-4437) */
+#define L30X "\036xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define L30Y "\036yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+#define L30Z "\036zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+#define L61 "\075aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define L63 "\077bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define GREEN_TEST "\005green\004test"
+/* Wire names, with their sizes (the literal's own NUL is the root label; they may hold more). */
+#define WIRE(s) s, sizeof s
+static const char w_long[] = L30X L30Y L30Z "\004long" GREEN_TEST;  /* 106 characters */
+static const char w_max[] = L63 L63 L63 L61;                         /* 253 characters */
+static const char w_bad[] = "\010bad$name" GREEN_TEST;
+static const char w_bytes[] = "\004b\377\000d" GREEN_TEST;
+static const char w_meta[] = "\006x\\$\377\000y" GREEN_TEST;
+static const char w_dash[] = "\005-dash" GREEN_TEST;
+static const char w_dot[] = "\003a.b" GREEN_TEST;
+static const char w_under[] = "\013under_score" GREEN_TEST;
+static const char w_good[] = "\004good" GREEN_TEST;
+static const char w_a[] = "\001a" GREEN_TEST;
+
+static void put_wire(struct msg *m, const char *w, size_t size) { put(m, w, size); }
+
+/* A record of owner OWNER (wire; NULL: the question, by pointer) and TYPE with RDATA. */
+static void put_raw_rr(struct msg *m, const char *owner, size_t osize, unsigned type,
+                       const void *rdata, size_t rdlen)
+{
+    if (owner)
+        put_wire(m, owner, osize);
+    else
+        put16(m, 0xc00c);
+    put16(m, type); put16(m, 1); put32(m, TTL); put16(m, rdlen);
+    put(m, rdata, rdlen);
+}
+
+static void put_name_rr(struct msg *m, const char *owner, size_t osize, unsigned type,
+                        const char *target, size_t tsize)
+{
+    put_raw_rr(m, owner, osize, type, target, tsize);
+}
+
+static void put_a_rr(struct msg *m, const char *owner, size_t osize, unsigned qtype,
+                     const char *addr, int *an)
+{
+    uint8_t a[4];
+    if (qtype != T_A && qtype != T_ANY)
+        return;
+    inet_pton(AF_INET, addr, a);
+    put_raw_rr(m, owner, osize, T_A, a, 4);
+    ++*an;
+}
+
+/* The reply to NAME (dotted, lower case) of type QTYPE when it is one of the hostile names:
+ * the answer records after the question already in M, *an of them (badq also spoils that
+ * question).  Returns 0 for other names. */
+static int hostile_answer(struct msg *m, const char *name, unsigned qtype, int *an)
+{
+    static const uint8_t cut_a[] = {0xc0, 0x0c, 0, T_A, 0, 1, 0, 0, 0, TTL, 0, 4, 10, 53};
+    static const uint8_t far_ptr[] = {0xc0 | 0x3f, 0xff};
+    *an = 0;
+    if (strcmp(name, "longname.green.test") == 0) {
+        put_name_rr(m, NULL, 0, T_CNAME, WIRE(w_long)); ++*an;
+        put_a_rr(m, WIRE(w_long), qtype, "10.53.7.101", an);
+    } else if (strcmp(name, "maxname.green.test") == 0) {
+        put_name_rr(m, NULL, 0, T_CNAME, WIRE(w_max)); ++*an;
+        put_a_rr(m, WIRE(w_max), qtype, "10.53.7.102", an);
+    } else if (strcmp(name, "badcname.green.test") == 0) {
+        put_name_rr(m, NULL, 0, T_CNAME, WIRE(w_bad)); ++*an;
+        put_a_rr(m, WIRE(w_bad), qtype, "10.53.7.103", an);
+    } else if (strcmp(name, "badcname2.green.test") == 0) {
+        put_name_rr(m, NULL, 0, T_CNAME, WIRE(w_bytes)); ++*an;
+        put_name_rr(m, WIRE(w_bytes), T_CNAME, WIRE(w_good)); ++*an;
+        put_a_rr(m, WIRE(w_good), qtype, "10.53.7.104", an);
+    } else if (strcmp(name, "truncrr.green.test") == 0) {
+        put(m, cut_a, sizeof cut_a); ++*an;
+    } else if (strcmp(name, "truncname.green.test") == 0) {
+        put(m, "\050abc", 4); ++*an;
+    } else if (strcmp(name, "badptr.green.test") == 0) {
+        put_raw_rr(m, NULL, 0, T_CNAME, far_ptr, sizeof far_ptr); ++*an;
+        put_a_rr(m, WIRE(w_a), qtype, "10.53.0.1", an);
+    } else if (strcmp(name, "badq.green.test") == 0) {
+        m->b[12] = 0x40;  /* the question's first label: an extended label type */
+        put_a_rr(m, WIRE(w_a), T_A, "10.53.7.105", an);
+    } else if (strcmp(name, "qloop.green.test") == 0) {
+        m->len = 12;
+        put16(m, 0xc00c); put16(m, T_A); put16(m, 1);
+        put_a_rr(m, WIRE(w_a), T_A, "10.53.7.107", an);
+    } else if (strcmp(name, "long-label-host-name-of-thirty-chars-x.long-label-host-name-of-"
+                              "thirty-chars-y.long.green.test") == 0) {
+        put_a_rr(m, NULL, 0, qtype, "10.53.7.106", an);
+    } else if (ends_with(name, "7.53.10.in-addr.arpa") && name[1] == '.' && name[0] >= '0' &&
+               name[0] <= '9') {
+        if (qtype != T_PTR && qtype != T_ANY)
+            return 1;
+        switch (name[0]) {
+        case '1': put_name_rr(m, NULL, 0, T_PTR, WIRE(w_meta)); break;
+        case '2': put_name_rr(m, NULL, 0, T_PTR, WIRE(w_long)); break;
+        case '3': put_name_rr(m, NULL, 0, T_PTR, WIRE(w_max)); break;
+        case '4': put_name_rr(m, NULL, 0, T_PTR, WIRE(w_dash)); break;
+        case '5':
+            put_name_rr(m, NULL, 0, T_CNAME, WIRE(w_bad)); ++*an;
+            put_name_rr(m, WIRE(w_bad), T_PTR, WIRE(w_a));
+            break;
+        case '6': put_raw_rr(m, NULL, 0, T_PTR, "\001a", 2); m->b[m->len - 3] = 20; break;
+        case '7': put_name_rr(m, NULL, 0, T_PTR, WIRE(w_dot)); break;
+        case '8': put_raw_rr(m, NULL, 0, T_PTR, far_ptr, sizeof far_ptr); break;
+        case '9': put_name_rr(m, NULL, 0, T_PTR, WIRE(w_under)); break;
+        case '0':
+            put_name_rr(m, NULL, 0, T_PTR, WIRE(w_a));
+            m->b[m->len - sizeof w_a - 7] = 3;  /* class CH */
+            put_name_rr(m, NULL, 0, T_PTR, WIRE(w_a));
+            m->b[9] = 1;  /* NSCOUNT */
+            break;
+        }
+        ++*an;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+/* ---- end of the hostile answers ---- */
+
 static uint64_t garbage_state;
 static uint8_t garbage_byte(void)  /* xorshift64 */
 {
@@ -297,6 +444,12 @@ static size_t answer(const uint8_t *q, size_t len, int tcp, uint8_t *r, size_t c
     for (size_t i = 0; plain && i < sizeof specials / sizeof specials[0]; i++)
         if (strcmp(name, specials[i].name) == 0)
             sp = &specials[i];
+    int hostile_an;
+    if (plain && !sp && hostile_answer(&m, name, qtype, &hostile_an)) {
+        r[6] = hostile_an >> 8;
+        r[7] = hostile_an;
+        return m.len;
+    }
     switch (sp ? sp->how : NORMAL) {
     case FAIL: r[3] = SERVFAIL; return m.len;
     case REFUSE: r[3] = REFUSED; return m.len;
