@@ -25,6 +25,11 @@
  *   threads        32 threads calling at once, results printed in thread order
  *   timeouts       unanswered, mismatched and unparsable queries: about 2 s each (timeout:1
  *                  attempts:2), about 14 s in all
+ *   pairs          A and AAAA that fail apart (SERVFAIL, REFUSED, ... for one of the two) through
+ *                  getaddrinfo, gethostbyname2 and res_query; answer buffers shorter than a UDP
+ *                  answer and than a TCP one after TC (res_query, res_search, res_send)
+ *   pairs-timeouts getaddrinfo where one of the two is never answered or answered with garbage,
+ *                  about 9 s
  *   hosts-file     (only when named) every name and address of /etc/hosts through every entry
  *                  point, with RES_USE_INET6, buffers too small, gethostent; for a test hosts
  *                  file bind-mounted on /etc/hosts
@@ -1434,6 +1439,86 @@ static void section_timeouts(void)
     put_res_result(rc, ans, sizeof ans);
 }
 
+/* ---- A and AAAA that fail apart; answers longer than the buffer -------------------------- */
+
+/* The look-ups that ask A and AAAA at once, and each alone, for a name whose A (or AAAA) query
+ * fails (dns_server.c: a-HOW, aaaa-HOW); res_query with buffers shorter than the answer, over
+ * UDP (huge: 2.4 KB without TC) and after a TC answer retried over TCP (tc, tc-notcp). */
+static void pair_lookups(const char *name)
+{
+    char fqdn[256];
+    snprintf(fqdn, sizeof fqdn, "%s.green.test", name);
+    gai(fqdn, "80", AF_UNSPEC, SOCK_STREAM, 0, 0);
+    gai(name, NULL, AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+    gai(fqdn, NULL, AF_INET, SOCK_STREAM, 0, 0);
+    gai(fqdn, NULL, AF_INET6, SOCK_STREAM, 0, AI_V4MAPPED | AI_ALL);
+    ghbn2(fqdn, AF_INET6);
+    res_call(R_QUERY, NULL, fqdn, ns_t_a, 4096);
+    res_call(R_QUERY, NULL, fqdn, ns_t_aaaa, 4096);
+    res_call(R_SEARCH, NULL, name, ns_t_a, 4096);
+}
+
+static void section_pairs(void)
+{
+    static const char *const hows[] = {"servfail", "refused", "notimp", "formerr", "nxdomain",
+                                       "short", "badcount"};
+    char name[64];
+    for (size_t i = 0; i < N_(hows); i++) {
+        snprintf(name, sizeof name, "a-%s", hows[i]);
+        pair_lookups(name);
+        snprintf(name, sizeof name, "aaaa-%s", hows[i]);
+        pair_lookups(name);
+    }
+    pair_lookups("tc");
+    pair_lookups("tc-notcp");
+    static const int lens[] = {12, 40, 64, 100, 350, 351, 512};
+    for (size_t l = 0; l < N_(lens); l++) {
+        res_call(R_QUERY, NULL, "tc.green.test", ns_t_a, lens[l]);
+        res_call(R_QUERY, NULL, "huge.green.test", ns_t_a, lens[l]);
+        res_call(R_SEARCH, NULL, "tc", ns_t_a, lens[l]);
+        res_call(R_QUERY, NULL, "tc-notcp.green.test", ns_t_a, lens[l]);
+    }
+    /* res_send: the same rules, over UDP and (RES_USEVC) over TCP. */
+    unsigned char q[512], ans[4096];
+    static const char *const sent[] = {"tc.green.test", "huge.green.test", "tc-notcp.green.test",
+                                       "a-servfail.green.test"};
+    for (size_t i = 0; i < N_(sent); i++) {
+        int qlen = res_mkquery(ns_o_query, sent[i], ns_c_in, ns_t_a, NULL, 0, NULL, q, sizeof q);
+        for (size_t l = 0; qlen > 0 && l < N_(lens); l++) {
+            memset(ans, 0, sizeof ans);
+            h_errno = 0;
+            errno = 0;
+            int rc = res_send(q, qlen, ans, lens[l]);
+            printf("res_send %s anslen=%d", sent[i], lens[l]);
+            if (rc < 0)
+                printf(" errno=%s", errno_name(errno));
+            put_res_result(rc, ans, lens[l]);
+        }
+    }
+}
+
+/* One look-up of both, for a name one of whose queries is never answered (or answered with
+ * garbage, which is dropped the same way), each in a thread of its own: after such a time-out glibc
+ * sends the two queries of its thread one after the other from then on (RES_F_SNGLKUP), which is
+ * not what is tested here.  Each costs a few time-outs (timeout:1 attempts:2). */
+static void *pair_timeout_thread(void *name)
+{
+    char fqdn[256];
+    snprintf(fqdn, sizeof fqdn, "%s.green.test", (const char *)name);
+    gai(fqdn, "80", AF_UNSPEC, SOCK_STREAM, 0, 0);
+    return NULL;
+}
+
+static void section_pairs_timeouts(void)
+{
+    static const char *const names[] = {"a-silent", "aaaa-silent", "a-garbage"};
+    for (size_t i = 0; i < N_(names); i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, pair_timeout_thread, (void *)names[i]) == 0)
+            pthread_join(t, NULL);
+    }
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1447,6 +1532,7 @@ static const struct {
     {"res", section_res, 0},               {"getaddrinfo_a", section_gai_a, 0},
     {"threads", section_threads, 0},
     {"timeouts", section_timeouts, 1},
+    {"pairs", section_pairs, 0},           {"pairs-timeouts", section_pairs_timeouts, 1},
     {"hosts-file", section_hosts_file, 2},
 };
 
