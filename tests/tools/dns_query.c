@@ -1478,23 +1478,32 @@ static void section_pairs(void)
         res_call(R_SEARCH, NULL, "tc", ns_t_a, lens[l]);
         res_call(R_QUERY, NULL, "tc-notcp.green.test", ns_t_a, lens[l]);
     }
-    /* res_send: the same rules, over UDP and (RES_USEVC) over TCP. */
+    /* res_send: the same rules; res_nsend and res_nquery with RES_USEVC: over TCP only. */
     unsigned char q[512], ans[4096];
     static const char *const sent[] = {"tc.green.test", "huge.green.test", "tc-notcp.green.test",
-                                       "a-servfail.green.test"};
+                                       "a-servfail.green.test", "a.green.test"};
+    struct __res_state st;
+    memset(&st, 0, sizeof st);
+    res_ninit(&st);
+    st.options |= RES_USEVC;
     for (size_t i = 0; i < N_(sent); i++) {
         int qlen = res_mkquery(ns_o_query, sent[i], ns_c_in, ns_t_a, NULL, 0, NULL, q, sizeof q);
         for (size_t l = 0; qlen > 0 && l < N_(lens); l++) {
-            memset(ans, 0, sizeof ans);
-            h_errno = 0;
-            errno = 0;
-            int rc = res_send(q, qlen, ans, lens[l]);
-            printf("res_send %s anslen=%d", sent[i], lens[l]);
-            if (rc < 0)
-                printf(" errno=%s", errno_name(errno));
-            put_res_result(rc, ans, lens[l]);
+            for (int vc = 0; vc < 2; vc++) {
+                memset(ans, 0, sizeof ans);
+                h_errno = 0;
+                errno = 0;
+                int rc = vc ? res_nsend(&st, q, qlen, ans, lens[l]) : res_send(q, qlen, ans, lens[l]);
+                printf("%s %s anslen=%d", vc ? "res_nsend (USEVC)" : "res_send", sent[i], lens[l]);
+                if (rc < 0)
+                    printf(" errno=%s", errno_name(errno));
+                put_res_result(rc, ans, lens[l]);
+            }
+            if (strcmp(sent[i], "tc-notcp.green.test") != 0)
+                res_call(R_NQUERY, &st, sent[i], ns_t_a, lens[l]);
         }
     }
+    res_nclose(&st);
 }
 
 /* One look-up of both, for a name one of whose queries is never answered (or answered with
