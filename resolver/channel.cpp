@@ -57,6 +57,34 @@ struct Watch {
     Watch* next;
 };
 
+// One green thread's outstanding queries.
+struct Pending {
+    Green* waiter;
+    int remaining;
+    struct Result {
+        int status;
+        Packet packet;
+        unsigned notes;
+        int err;  // with kTcpFailed
+    } result[2];
+};
+
+// One query of a Pending, known by c-ares's ID for it once it is sent (see sock_sendv).
+struct Slot {
+    Pending* pending;
+    int index;
+    struct Channel* channel;
+    Slot* next_qid = nullptr;  // in its channel's by_qid bucket
+    int qid = -1;
+    bool truncated = false;    // a datagram answer with TC came for it: c-ares asks over TCP
+    bool short_reply = false;  // a datagram shorter than a header came for it
+    unsigned char* sent = nullptr;  // a malloc'd copy of the query as c-ares sent it
+    int sent_len = 0;
+};
+
+constexpr int kQidBuckets = 256;
+constexpr int kUdpMax = 65536;  // glibc's MAXPACKET: the largest datagram it reads whole
+
 // Queries in flight per channel, at most.  A burst of ten thousand datagrams overflows the
 // socket buffers of a server (and ours) and turns into timeouts and retries; a window keeps the
 // server busy without loss, as a pipelining client does.
@@ -85,7 +113,37 @@ struct Channel {
     int udp_error[kMaxUdp];  // an error the kernel gave for a queued send, not yet reported
     mmsghdr msgs[kBatch];    // send_queued's, here rather than on a green thread's stack
     iovec iov[kBatch];
+    // What glibc's transport would have seen, which c-ares does not tell: the queries in
+    // flight by c-ares's ID, the one being sent now, the last datagram read (whole: c-ares is
+    // given at most udp_cut bytes of it), and the errno of the last TCP read that failed.
+    Slot* by_qid[kQidBuckets] = {};
+    Slot* sending = nullptr;
+    int udp_cut = 512;
+    int last_udp_len = 0;
+    int tcp_err = 0;
+    unsigned char last_udp[kUdpMax];
 };
+
+void forget_qid(Channel* c, Slot* s)
+{
+    if (s->qid < 0)
+        return;
+    for (Slot** link = &c->by_qid[s->qid % kQidBuckets]; *link; link = &(*link)->next_qid) {
+        if (*link == s) {
+            *link = s->next_qid;
+            break;
+        }
+    }
+    s->qid = -1;
+}
+
+Slot* find_qid(Channel* c, int qid)
+{
+    for (Slot* s = c->by_qid[qid % kQidBuckets]; s; s = s->next_qid)
+        if (s->qid == qid)
+            return s;
+    return nullptr;
+}
 
 // The entry of a datagram socket of c's, or -1.
 int udp_entry(const Channel* c, int fd)
@@ -137,8 +195,45 @@ ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, soc
         c->udp_error[e] = 0;
         return -1;
     }
-    return sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
-                                  long(fromlen)));
+    if (e < 0) {
+        // A stream: c-ares gives up on the connection after a read that ends or fails, and
+        // glibc reports that read's errno (0 when the server closed it).
+        c->last_udp_len = 0;
+        long r = raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
+                             long(fromlen));
+        if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
+            c->tcp_err = int(-r);
+        return sys_result(r);
+    }
+    // A datagram: read whole, as glibc reads it.  c-ares takes one longer than 512 bytes (or
+    // its EDNS0 size) without TC for truncated and asks again over TCP, where glibc keeps it:
+    // c-ares is given the first udp_cut bytes, and on_answer takes the whole datagram back.
+    long r = sys_result(raw_syscall(SYS_recvfrom, fd, long(c->last_udp), long(sizeof c->last_udp),
+                                    flags, long(from), long(fromlen)));
+    if (r < 0)
+        return r;
+    c->last_udp_len = int(r);
+    if (Slot* s = r >= 2 ? find_qid(c, (c->last_udp[0] << 8) | c->last_udp[1]) : nullptr) {
+        if (r < NS_HFIXEDSZ && s->sent_len >= NS_HFIXEDSZ && size_t(s->sent_len) <= n) {
+            // glibc ends the exchange at once (and each try alike); c-ares would drop the reply
+            // and wait out its timeouts.  It is told the query failed (the query itself with QR
+            // and SERVFAIL: it matches), and exchange() hears of the short reply.
+            s->short_reply = true;
+            c->last_udp_len = 0;
+            memcpy(buf, s->sent, size_t(s->sent_len));
+            auto* h = static_cast<unsigned char*>(buf);
+            h[2] |= 0x80;
+            h[3] = (h[3] & 0xf0) | ns_r_servfail;
+            return s->sent_len;
+        }
+        if ((c->last_udp[2] & 0x82) == 0x82)  // QR and TC
+            s->truncated = true;
+    }
+    size_t give = size_t(r) < n ? size_t(r) : n;
+    if (give > size_t(c->udp_cut) && !(c->last_udp[2] & 0x02))
+        give = size_t(c->udp_cut);
+    memcpy(buf, c->last_udp, give);
+    return ares_ssize_t(give);
 }
 
 // Hands the queued datagrams to the kernel, a sendmmsg per run of one socket's.  A send the
@@ -210,6 +305,21 @@ ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void* data)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
+    if (Slot* s = c->sending; s && udp_entry(c, fd) >= 0 && total >= 2) {
+        // The query exchange() is sending: c-ares's ID for it (its first two bytes).
+        unsigned char id[2];
+        for (int i = 0, k = 0; i < n && k < 2; i++)
+            for (size_t j = 0; j < iov[i].iov_len && k < 2; j++)
+                id[k++] = static_cast<const unsigned char*>(iov[i].iov_base)[j];
+        s->qid = (id[0] << 8) | id[1];
+        s->next_qid = c->by_qid[s->qid % kQidBuckets];
+        c->by_qid[s->qid % kQidBuckets] = s;
+        c->sending = nullptr;
+        s->sent = static_cast<unsigned char*>(malloc(total));
+        s->sent_len = s->sent ? int(total) : 0;
+        for (int i = 0, k = 0; s->sent && i < n; k += int(iov[i].iov_len), i++)
+            memcpy(s->sent + k, iov[i].iov_base, iov[i].iov_len);
+    }
     if (total > kDatagramMax || udp_entry(c, fd) < 0) {
         send_queued(c);
         return sys_result(raw_syscall(SYS_writev, fd, long(iov), n));
@@ -339,6 +449,7 @@ Channel* channel()
               (cf.use_vc ? ARES_FLAG_USEVC : 0) | (cf.edns0 ? ARES_FLAG_EDNS : 0);
     o.timeout = (cf.timeout > 0 ? cf.timeout : 1) * 1000;
     c->first_try = o.timeout / 1000.;
+    c->udp_cut = cf.edns0 ? 1200 : NS_PACKETSZ;  // what c-ares takes for a whole datagram
     o.tries = cf.attempts > 0 ? cf.attempts : 1;
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = c;
@@ -379,22 +490,6 @@ Channel* channel()
     return c;
 }
 
-// One green thread's outstanding queries.
-struct Pending {
-    Green* waiter;
-    int remaining;
-    struct Result {
-        int status;
-        Packet packet;
-    } result[2];
-};
-
-struct Slot {
-    Pending* pending;
-    int index;
-    Channel* channel;
-};
-
 // Room for n more queries: waits its turn, first come first served.
 void window_enter(Channel* c, int n)
 {
@@ -425,17 +520,31 @@ void window_leave(Channel* c)
 void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
 {
     auto* s = static_cast<Slot*>(arg);
+    Channel* c = s->channel;
     Pending* p = s->pending;
     auto& r = p->result[s->index];
+    forget_qid(c, s);
+    free(s->sent);
+    s->sent = nullptr;
     r.status = status;
+    r.notes = s->short_reply ? unsigned(kShortReply) : 0u;
     if (status == ARES_SUCCESS && abuf && alen > 0) {
-        r.packet.data = static_cast<unsigned char*>(malloc(size_t(alen)));
+        // The datagram just read, if this is (the start of) it; else it came over TCP.
+        bool datagram = c->last_udp_len >= alen && memcmp(c->last_udp, abuf, size_t(alen)) == 0;
+        int len = datagram ? c->last_udp_len : alen;
+        r.packet.data = static_cast<unsigned char*>(malloc(size_t(len)));
         if (r.packet.data) {
-            memcpy(r.packet.data, abuf, size_t(alen));
-            r.packet.len = alen;
+            memcpy(r.packet.data, datagram ? c->last_udp : abuf, size_t(len));
+            r.packet.len = len;
+            r.packet.tcp = !datagram;
         } else {
             r.status = ARES_ENOMEM;
         }
+    } else if (status == ARES_ETIMEOUT) {
+        r.notes |= kTimedOut;
+    } else if (s->truncated) {
+        r.notes |= kTcpFailed;
+        r.err = c->tcp_err;
     }
     window_leave(s->channel);
     if (--p->remaining == 0 && p->waiter)
@@ -475,14 +584,17 @@ void unreserve(int n)
 }
 
 void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
-              Packet* answers, int* errs, int* rcodes)
+              Packet* answers, int* errs, int* rcodes, unsigned* notes)
 {
     auto* c = static_cast<Channel*>(hub_self()->dns_channel);
     Pending p = {};
     p.remaining = n;
     Slot slots[2] = {{&p, 0, c}, {&p, 1, c}};
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        c->sending = &slots[i];
         ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
+        c->sending = nullptr;
+    }
     free(buf);
     note_sent(c);
     p.waiter = green_self();
@@ -492,6 +604,9 @@ void exchange(int n, const unsigned char* const* queries, const int* lens, unsig
         answers[i] = p.result[i].packet;
         errs[i] = p.result[i].packet.len > 0 ? 0 : status_errno(p.result[i].status);
         rcodes[i] = answers[i].len >= NS_HFIXEDSZ ? answers[i].data[3] & 0x0f : ns_r_noerror;
+        notes[i] = p.result[i].notes;
+        if (notes[i] & kTcpFailed)
+            errs[i] = p.result[i].err;
     }
 }
 
@@ -503,8 +618,16 @@ bool refused_by_server(int rcode)
 int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
 {
     int err = ENOMEM, rcode = ns_r_noerror;
+    unsigned notes = 0;
     if (reserve(1))
-        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode);
+        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode, &notes);
+    if (notes & (kShortReply | kTcpFailed)) {
+        // glibc's transport ends the exchange there: a short reply as no answer, a failed TCP
+        // retry with that read's errno.
+        free(answer->data);
+        *answer = Packet{};
+        err = notes & kTcpFailed ? err : ETIMEDOUT;
+    }
     if (!use_vc && refused_by_server(rcode)) {
         // glibc's datagram transport takes these for no answer; its stream transport returns
         // them.

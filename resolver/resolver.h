@@ -51,6 +51,7 @@ void conf_parse(const char* path, Conf* c);
 struct Packet {
     unsigned char* data = nullptr;
     int len = 0;
+    bool tcp = false;  // it came over TCP: never cut to a datagram's size (see res_query's copy)
 };
 
 // The query type that asks A and AAAA at once (glibc's T_QUERY_A_AND_AAAA).
@@ -87,11 +88,20 @@ constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
 //    look-up holds none.
 // 3. exchange(): sends them, frees that buffer (c-ares keeps copies), parks until each is
 //    answered or failed.  A failed one has len 0 in answers[i] and its errno in errs[i];
-//    rcodes[i] is the response code of an answered one (NOERROR otherwise).
+//    rcodes[i] is the response code of an answered one (NOERROR otherwise); notes[i] says what
+//    else happened to it (kTimedOut, kShortReply, kTcpFailed), which glibc's transport treats as
+//    a failure of the whole exchange where c-ares goes on with the other query.
+//    A datagram answer is the whole datagram (c-ares sees at most 512 bytes of it, or the EDNS0
+//    size: glibc reads all of it), and Packet::tcp says which transport brought the answer.
+enum : unsigned {
+    kTimedOut = 1,    // no answer in time (also when only replies that do not match it came)
+    kShortReply = 2,  // a reply shorter than a header came for it
+    kTcpFailed = 4,   // a datagram answer with TC, then the TCP retry failed (errs[i]: its errno)
+};
 bool reserve(int n);
 void unreserve(int n);
 void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
-              Packet* answers, int* errs, int* rcodes);
+              Packet* answers, int* errs, int* rcodes, unsigned* notes);
 
 // Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
 // which glibc's datagram transport treats as no answer (it asks the next server, or again).

@@ -80,13 +80,43 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
     }
     Packet got[2];
     int errs[2] = {}, rcodes[2] = {};
-    exchange(n, q, qlen, buf, got, errs, rcodes);
+    unsigned notes[2] = {};
+    exchange(n, q, qlen, buf, got, errs, rcodes, notes);
     bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
     for (int i = 0; i < (pair ? 2 : 1); i++) {
         if (!use_vc && refused_by_server(rcodes[i])) {
             drop(&got[i]);
             errs[i] = ETIMEDOUT;
         }
+    }
+    // glibc sends A and AAAA together and waits for both (resolv/res_send.c, send_dg); some
+    // failures of one end the exchange for both, where c-ares goes on with the other:
+    // - a reply shorter than a header: no answer (each try alike), errno ETIMEDOUT;
+    // - a TCP retry after TC that failed: no answer, the errno of that failure (0 for a
+    //   connection closed unanswered);
+    // - A unanswered while AAAA was answered: glibc then sends them one after the other, A
+    //   first, which times out again: no answer, ETIMEDOUT;
+    // - AAAA unanswered while A was answered: the same fallback ends with the A answer and a
+    //   second "response" one byte long (*resplen2 = 1), which gaih_getanswer cannot parse.
+    int whole = -1;
+    for (int i = 0; i < n; i++) {
+        if (notes[i] & kShortReply)
+            whole = ETIMEDOUT;
+        else if ((notes[i] & kTcpFailed) && whole < 0)
+            whole = errs[i];
+    }
+    if (pair && whole < 0 && (notes[0] & kTimedOut) && got[1].len > 0)
+        whole = ETIMEDOUT;
+    if (whole >= 0) {
+        drop(&got[0]);
+        if (pair)
+            drop(&got[1]);
+        errs[0] = whole;
+        errs[1] = 0;
+        rcodes[0] = ns_r_noerror;  // what glibc's search sees: no SERVFAIL to search on after
+    } else if (pair && (notes[1] & kTimedOut) && got[0].len > 0) {
+        got[1].data = static_cast<unsigned char*>(calloc(1, 1));
+        got[1].len = got[1].data ? 1 : 0;
     }
     *a1 = got[0];
     if (pair)
@@ -98,7 +128,7 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
         drop(a1);
         if (pair)
             drop(a2);
-        errno = errs[0] ? errs[0] : errs[1];
+        errno = errs[0] || whole >= 0 ? errs[0] : errs[1];
         *herr = TRY_AGAIN;
         return -1;
     }

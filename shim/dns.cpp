@@ -326,18 +326,17 @@ GREEN_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, so
 
 namespace {
 
-// Copies what fits of a response into the caller's buffer, marking a cut one truncated (TC),
-// as glibc does, and frees it.
-// Returns what glibc returns for it: over UDP (a response of at most 512 bytes, or the EDNS
-// size) the datagram is cut to the buffer; over TCP the full length comes back, with TC set in
-// the copy.
+// Copies what fits of a response into the caller's buffer, and frees it.
+// Returns what glibc returns for it (resolv/res_send.c): a datagram is read into the buffer and
+// cut there, and its length is what was read; over TCP (RES_USEVC, or the retry after an answer
+// with TC) the length word says the full length, which comes back, with TC set in the copy.
 int copy_response(dns::Packet* p, unsigned char* answer, int anslen)
 {
     int full = p->len;
     int len = full < anslen ? full : anslen;
     if (len > 0) {
         memcpy(answer, p->data, size_t(len));
-        if (len < full && full > (dns::conf().edns0 ? 1200 : NS_PACKETSZ))
+        if (len < full && p->tcp)
             answer[2] |= 0x02;
         else
             full = len;
@@ -352,6 +351,10 @@ int copy_response(dns::Packet* p, unsigned char* answer, int anslen)
 int deliver(int n, int herr, dns::Packet* a1, dns::Packet* a2, unsigned char* answer,
             int anslen, res_state statp)
 {
+    // A caller that asked for TCP gets what glibc's stream transport returns, also when the
+    // channel (which has the configuration's transport) asked over UDP.
+    if (statp && (statp->options & RES_USEVC))
+        a1->tcp = true;
     int full = copy_response(a1, answer, anslen);
     free(a2->data);
     if (n < 0) {
@@ -445,6 +448,7 @@ int green_send(const unsigned char* msg, int msglen, unsigned char* answer, int 
     // c-ares sends under an id of its own: the caller matches the response to its query.
     a.data[0] = msg[0];
     a.data[1] = msg[1];
+    a.tcp = a.tcp || use_vc;  // as in deliver
     return copy_response(&a, answer, anslen);
 }
 
