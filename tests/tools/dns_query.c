@@ -1461,7 +1461,7 @@ static void pair_lookups(const char *name)
 static void section_pairs(void)
 {
     static const char *const hows[] = {"servfail", "refused", "notimp", "formerr", "nxdomain",
-                                       "short", "badcount"};
+                                       "short", "badcount", "bare"};
     char name[64];
     for (size_t i = 0; i < N_(hows); i++) {
         snprintf(name, sizeof name, "a-%s", hows[i]);

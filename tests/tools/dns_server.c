@@ -257,15 +257,16 @@ static uint8_t garbage_byte(void)  /* xorshift64 */
  * its normal answer (A 10.53.5.1, AAAA 2001:db8::5:1), for the look-ups that ask both at once.
  * HOW: servfail, refused, notimp, formerr, nxdomain (rcodes, no records), silent (no reply),
  * short (5 bytes), garbage (the query's ID, then pseudo-random bytes), badcount (ANCOUNT 5, no
- * records).  tc.green.test A: over UDP the first 2 of 20 records with TC set (63 bytes),
+ * records), bare (REFUSED in a header alone, QDCOUNT 0, as some resolvers send it).  tc.green.test A: over UDP the first 2 of 20 records with TC set (63 bytes),
  * over TCP all 20 (351 bytes); tc-notcp.green.test A: over UDP 1 record with TC set, over TCP
  * the connection is closed unanswered.  Other types of these names: NODATA. */
 enum pair_how { P_OK, P_SERVFAIL, P_REFUSED, P_NOTIMP, P_FORMERR, P_NXDOMAIN, P_SILENT, P_SHORT,
-                P_GARBAGE, P_BADCOUNT, P_TC, P_TCNOTCP };
+                P_GARBAGE, P_BADCOUNT, P_BARE, P_TC, P_TCNOTCP };
 static const struct { const char *how; enum pair_how p; } pair_hows[] = {
     {"servfail", P_SERVFAIL}, {"refused", P_REFUSED}, {"notimp", P_NOTIMP},
     {"formerr", P_FORMERR},   {"nxdomain", P_NXDOMAIN}, {"silent", P_SILENT},
     {"short", P_SHORT},       {"garbage", P_GARBAGE}, {"badcount", P_BADCOUNT},
+    {"bare", P_BARE},
 };
 
 /* What NAME's QTYPE query gets, or -1 when NAME is none of these. */
@@ -316,6 +317,7 @@ static int pair_answer(const char *name, unsigned qtype, int tcp, struct msg *m,
         m->len = 60;
         return 1;
     case P_BADCOUNT: r[7] = 5; return 1;
+    case P_BARE: r[3] = REFUSED; r[5] = 0; m->len = 12; return 1;
     case P_TC:
         for (int i = 1; i <= (tcp ? 20 : 2); i++, an++) {
             snprintf(a, sizeof a, "10.53.6.%d", i);
