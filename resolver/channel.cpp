@@ -214,19 +214,25 @@ ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, soc
         return r;
     c->last_udp_len = int(r);
     if (Slot* s = r >= 2 ? find_qid(c, (c->last_udp[0] << 8) | c->last_udp[1]) : nullptr) {
-        if (r < NS_HFIXEDSZ && s->sent_len >= NS_HFIXEDSZ && size_t(s->sent_len) <= n) {
-            // glibc ends the exchange at once (and each try alike); c-ares would drop the reply
-            // and wait out its timeouts.  It is told the query failed (the query itself with QR
-            // and SERVFAIL: it matches), and exchange() hears of the short reply.
-            s->short_reply = true;
+        const unsigned char* h = c->last_udp;
+        bool bare_error = r == NS_HFIXEDSZ && h[4] == 0 && h[5] == 0 &&
+                          refused_by_server(h[3] & 0x0f);
+        if ((r < NS_HFIXEDSZ || bare_error) && s->sent_len >= NS_HFIXEDSZ &&
+            size_t(s->sent_len) <= n) {
+            // Replies c-ares drops, and would wait out its timeouts: one shorter than a header
+            // (glibc ends the exchange at once, each try alike), and a header alone with
+            // SERVFAIL, NOTIMP or REFUSED and no question, which glibc takes for the answer to
+            // its query (some resolvers send REFUSED so).  c-ares is given the query itself with
+            // QR and that code (SERVFAIL for a short one): it matches.
+            s->short_reply = !bare_error;
             c->last_udp_len = 0;
             memcpy(buf, s->sent, size_t(s->sent_len));
-            auto* h = static_cast<unsigned char*>(buf);
-            h[2] |= 0x80;
-            h[3] = (h[3] & 0xf0) | ns_r_servfail;
+            auto* q = static_cast<unsigned char*>(buf);
+            q[2] |= 0x80;
+            q[3] = (q[3] & 0xf0) | (bare_error ? h[3] & 0x0f : ns_r_servfail);
             return s->sent_len;
         }
-        if ((c->last_udp[2] & 0x82) == 0x82)  // QR and TC
+        if ((h[2] & 0x82) == 0x82)  // QR and TC
             s->truncated = true;
     }
     size_t give = size_t(r) < n ? size_t(r) : n;
