@@ -33,7 +33,7 @@
  *   hosts-file     (only when named) every name and address of /etc/hosts through every entry
  *                  point, with RES_USE_INET6, buffers too small, gethostent; for a test hosts
  *                  file bind-mounted on /etc/hosts
- * The whole corpus takes about 16 s against the test server.
+ * The whole corpus takes about 25 s against the test server.
  *
  * --short leaves out the names that take a timeout or a deliberate delay and the largest
  * cross products, for runs under valgrind (well under a second natively).  Exit status 0 when
