@@ -36,11 +36,6 @@ long sys_result(long r)
     return r;
 }
 
-int sock_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*)
-{
-    return int(sys_result(raw_syscall(SYS_connect, fd, long(addr), len)));
-}
-
 constexpr int kBatch = 64;            // datagrams queued at most (see sock_sendv)
 constexpr size_t kDatagramMax = 512;  // larger ones are not queued
 constexpr int kMaxUdp = 8;            // datagram sockets of a channel tracked
@@ -328,7 +323,10 @@ ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void* data)
     }
     if (total > kDatagramMax || udp_entry(c, fd) < 0) {
         send_queued(c);
-        return sys_result(raw_syscall(SYS_writev, fd, long(iov), n));
+        long r = raw_syscall(SYS_writev, fd, long(iov), n);
+        if (r < 0 && r != -EAGAIN && r != -EINTR && udp_entry(c, fd) < 0)
+            c->tcp_err = int(-r);  // a refused connection shows here: glibc's errno too
+        return sys_result(r);
     }
     if (c->nout == kBatch)
         send_queued(c);
@@ -342,6 +340,15 @@ ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void* data)
     }
     ev_prepare_start(c->hub->evloop, &c->flusher);  // no-op when active
     return ares_ssize_t(total);
+}
+
+int sock_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void* data)
+{
+    auto* c = static_cast<Channel*>(data);
+    long r = raw_syscall(SYS_connect, fd, long(addr), len);
+    if (r < 0 && r != -EINPROGRESS && udp_entry(c, fd) < 0)
+        c->tcp_err = int(-r);  // as glibc's send_vc reports a refused connection
+    return int(sys_result(r));
 }
 
 const ares_socket_functions kSocketFunctions = {sock_open, sock_close, sock_connect,
