@@ -1503,6 +1503,15 @@ static void section_pairs(void)
                 res_call(R_NQUERY, &st, sent[i], ns_t_a, lens[l]);
         }
     }
+    /* With EDNS0 the query offers what the buffer holds (512 to 1200 bytes). */
+    st.options &= ~(unsigned long)RES_USEVC;
+    st.options |= RES_USE_EDNS0;
+    puts("options |= RES_USE_EDNS0");
+    static const int edns_lens[] = {100, 600, 1200, 4096};
+    for (size_t l = 0; l < N_(edns_lens); l++) {
+        res_call(R_NQUERY, &st, "edns.green.test", ns_t_txt, edns_lens[l]);
+        res_call(R_NSEARCH, &st, "edns", ns_t_txt, edns_lens[l]);
+    }
     res_nclose(&st);
 }
 

@@ -259,7 +259,8 @@ static uint8_t garbage_byte(void)  /* xorshift64 */
  * short (5 bytes), garbage (the query's ID, then pseudo-random bytes), badcount (ANCOUNT 5, no
  * records), bare (REFUSED in a header alone, QDCOUNT 0, as some resolvers send it).  tc.green.test A: over UDP the first 2 of 20 records with TC set (63 bytes),
  * over TCP all 20 (351 bytes); tc-notcp.green.test A: over UDP 1 record with TC set, over TCP
- * the connection is closed unanswered.  Other types of these names: NODATA. */
+ * the connection is closed unanswered.  Other types of these names: NODATA.  And edns.green.test
+ * (below), which tells the EDNS0 payload size a query offered. */
 enum pair_how { P_OK, P_SERVFAIL, P_REFUSED, P_NOTIMP, P_FORMERR, P_NXDOMAIN, P_SILENT, P_SHORT,
                 P_GARBAGE, P_BADCOUNT, P_BARE, P_TC, P_TCNOTCP };
 static const struct { const char *how; enum pair_how p; } pair_hows[] = {
@@ -289,6 +290,27 @@ static int pair_how(const char *name, unsigned qtype)
             return qtype == T_AAAA ? (int)pair_hows[i].p : P_OK;
     }
     return -1;
+}
+
+/* edns.green.test TXT: the UDP payload size the query's EDNS0 record offers, "none" without one
+ * (glibc offers what the caller's buffer holds, from 512 to 1200).  Returns 0 for other names. */
+static int edns_answer(const char *name, unsigned qtype, const uint8_t *q, size_t len, size_t qend,
+                       struct msg *m)
+{
+    if (strcmp(name, "edns.green.test") != 0)
+        return 0;
+    char text[16] = "none";
+    const uint8_t *opt = q + qend + 4;
+    if ((q[10] << 8 | q[11]) >= 1 && len >= qend + 4 + 11 && opt[0] == 0 && (opt[1] << 8 | opt[2]) == 41)
+        snprintf(text, sizeof text, "%u", opt[3] << 8 | opt[4]);
+    if (qtype == T_TXT) {
+        put_rr(m, name, T_TXT, text);
+        m->b[7] = 1;
+    } else {
+        put_rr(m, "green.test", T_SOA, "");
+        m->b[9] = 1;
+    }
+    return 1;
 }
 
 /* The reply to a query for one of these names in M (header and question written); returns 0 for
@@ -392,7 +414,7 @@ static size_t answer(const uint8_t *q, size_t len, int tcp, uint8_t *r, size_t c
         return m.len;
     }
 
-    if (plain && pair_answer(name, qtype, tcp, &m, act))
+    if (plain && (pair_answer(name, qtype, tcp, &m, act) || edns_answer(name, qtype, q, len, qend, &m)))
         return m.len;
 
     const struct special *sp = NULL;
