@@ -64,16 +64,18 @@ constexpr int kTypeAAndAAAA = 439963904;
 // statp: the caller's resolver state (res_nquery and friends), whose options (RES_RECURSE,
 // RES_DEFNAMES, RES_DNSRCH, RES_USE_EDNS0, ...), ndots and search list then apply instead of
 // the configuration's; nullptr for the configuration.
+// anslen: the caller's buffer (res_query and friends), whose size an EDNS0 record offers (at
+// least 512, at most 1200, as glibc's __res_nopt); 0 for a look-up's own, which offers 1200.
 int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr,
-          res_state statp = nullptr);
+          res_state statp = nullptr, int anslen = 0);
 
 // glibc's __res_context_search: query() over the search list, ndots and trailing-dot rules.
 int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr,
-           res_state statp = nullptr);
+           res_state statp = nullptr, int anslen = 0);
 
 // glibc's __res_context_querydomain: name.domain (domain may be null), then query().
 int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
-                Packet* a2, int* herr, res_state statp = nullptr);
+                Packet* a2, int* herr, res_state statp = nullptr, int anslen = 0);
 
 // The largest query libgreen builds: header, a name of NS_MAXCDNAME, type and class, and
 // glibc's EDNS0 record.

@@ -404,7 +404,7 @@ int green_query(const char* name, int cls, int type, unsigned char* answer, int 
     dns::Packet a1, a2;
     int herr = 0;
     int n = anslen < NS_HFIXEDSZ ? too_small(&herr)
-                                 : dns::query(name, cls, type, &a1, &a2, &herr, statp);
+                                 : dns::query(name, cls, type, &a1, &a2, &herr, statp, anslen);
     return deliver(n, herr, &a1, &a2, answer, anslen, statp);
 }
 
@@ -414,7 +414,7 @@ int green_search(const char* name, int cls, int type, unsigned char* answer, int
     dns::Packet a1, a2;
     int herr = 0;
     int n = anslen < NS_HFIXEDSZ ? too_small(&herr)
-                                 : dns::search(name, cls, type, &a1, &a2, &herr, statp);
+                                 : dns::search(name, cls, type, &a1, &a2, &herr, statp, anslen);
     return deliver(n, herr, &a1, &a2, answer, anslen, statp);
 }
 
@@ -424,7 +424,8 @@ int green_querydomain(const char* name, const char* domain, int cls, int type,
     dns::Packet a1, a2;
     int herr = 0;
     int n = anslen < NS_HFIXEDSZ ? too_small(&herr)
-                                 : dns::querydomain(name, domain, cls, type, &a1, &a2, &herr, statp);
+                                 : dns::querydomain(name, domain, cls, type, &a1, &a2, &herr, statp,
+                                                   anslen);
     return deliver(n, herr, &a1, &a2, answer, anslen, statp);
 }
 
