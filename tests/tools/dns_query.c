@@ -1512,6 +1512,24 @@ static void section_pairs(void)
         res_call(R_NQUERY, &st, "edns.green.test", ns_t_txt, edns_lens[l]);
         res_call(R_NSEARCH, &st, "edns", ns_t_txt, edns_lens[l]);
     }
+    /* RES_IGNTC: the datagram with TC is the answer, no TCP retry. */
+    st.options &= ~(unsigned long)RES_USE_EDNS0;
+    st.options |= RES_IGNTC;
+    puts("options |= RES_IGNTC");
+    for (size_t i = 0; i < 3; i++) {
+        res_call(R_NQUERY, &st, sent[i], ns_t_a, 4096);
+        res_call(R_NQUERY, &st, sent[i], ns_t_a, 40);
+        int qlen = res_nmkquery(&st, ns_o_query, sent[i], ns_c_in, ns_t_a, NULL, 0, NULL, q,
+                                sizeof q);
+        memset(ans, 0, sizeof ans);
+        h_errno = 0;
+        errno = 0;
+        int rc = qlen > 0 ? res_nsend(&st, q, qlen, ans, sizeof ans) : -2;
+        printf("res_nsend (IGNTC) %s", sent[i]);
+        if (rc < 0)
+            printf(" errno=%s", errno_name(errno));
+        put_res_result(rc, ans, sizeof ans);
+    }
     res_nclose(&st);
 }
 
