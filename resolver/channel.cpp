@@ -60,7 +60,8 @@ struct Pending {
         int status;
         Packet packet;
         unsigned notes;
-        int err;  // with kTcpFailed
+        int err;        // with kTcpFailed
+        Packet cut;     // the datagram with TC, for a caller with RES_IGNTC
     } result[2];
 };
 
@@ -72,6 +73,7 @@ struct Slot {
     Slot* next_qid = nullptr;  // in its channel's by_qid bucket
     int qid = -1;
     bool truncated = false;    // a datagram answer with TC came for it: c-ares asks over TCP
+    Packet cut;                // that datagram (malloc'd)
     bool short_reply = false;  // a datagram shorter than a header came for it
     unsigned char* sent = nullptr;  // a malloc'd copy of the query as c-ares sent it
     int sent_len = 0;
@@ -227,8 +229,14 @@ ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, soc
             q[3] = (q[3] & 0xf0) | (bare_error ? h[3] & 0x0f : ns_r_servfail);
             return s->sent_len;
         }
-        if ((h[2] & 0x82) == 0x82)  // QR and TC
+        if ((h[2] & 0x82) == 0x82 && !s->truncated) {  // QR and TC
             s->truncated = true;
+            s->cut.data = static_cast<unsigned char*>(malloc(size_t(r)));
+            if (s->cut.data) {
+                memcpy(s->cut.data, h, size_t(r));
+                s->cut.len = int(r);
+            }
+        }
     }
     size_t give = size_t(r) < n ? size_t(r) : n;
     if (give > size_t(c->udp_cut) && !(c->last_udp[2] & 0x02))
@@ -541,6 +549,7 @@ void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
     s->sent = nullptr;
     r.status = status;
     r.notes = s->short_reply ? unsigned(kShortReply) : 0u;
+    r.cut = s->cut;
     if (status == ARES_SUCCESS && abuf && alen > 0) {
         // The datagram just read, if this is (the start of) it; else it came over TCP.
         bool datagram = c->last_udp_len >= alen && memcmp(c->last_udp, abuf, size_t(alen)) == 0;
@@ -597,7 +606,7 @@ void unreserve(int n)
 }
 
 void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
-              Packet* answers, int* errs, int* rcodes, unsigned* notes)
+              Packet* answers, int* errs, int* rcodes, unsigned* notes, bool ignore_tc)
 {
     auto* c = static_cast<Channel*>(hub_self()->dns_channel);
     Pending p = {};
@@ -614,6 +623,15 @@ void exchange(int n, const unsigned char* const* queries, const int* lens, unsig
     while (p.remaining > 0)
         park();
     for (int i = 0; i < n; i++) {
+        auto& r = p.result[i];
+        if (ignore_tc && r.cut.len > 0) {
+            // RES_IGNTC: glibc keeps the datagram with TC (c-ares asked over TCP all the same).
+            free(r.packet.data);
+            r.packet = r.cut;
+            r.notes &= ~unsigned(kTimedOut | kTcpFailed);
+        } else {
+            free(r.cut.data);
+        }
         answers[i] = p.result[i].packet;
         errs[i] = p.result[i].packet.len > 0 ? 0 : status_errno(p.result[i].status);
         rcodes[i] = answers[i].len >= NS_HFIXEDSZ ? answers[i].data[3] & 0x0f : ns_r_noerror;
@@ -628,12 +646,12 @@ bool refused_by_server(int rcode)
     return rcode == ns_r_servfail || rcode == ns_r_notimpl || rcode == ns_r_refused;
 }
 
-int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
+int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc, bool ignore_tc)
 {
     int err = ENOMEM, rcode = ns_r_noerror;
     unsigned notes = 0;
     if (reserve(1))
-        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode, &notes);
+        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode, &notes, ignore_tc);
     if (notes & (kShortReply | kTcpFailed)) {
         // glibc's transport ends the exchange there: a short reply as no answer, a failed TCP
         // retry with that read's errno.

@@ -95,6 +95,8 @@ constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
 //    a failure of the whole exchange where c-ares goes on with the other query.
 //    A datagram answer is the whole datagram (c-ares sees at most 512 bytes of it, or the EDNS0
 //    size: glibc reads all of it), and Packet::tcp says which transport brought the answer.
+//    ignore_tc (RES_IGNTC): a datagram answer with TC is the answer (c-ares asks over TCP all
+//    the same; what that brings is dropped).
 enum : unsigned {
     kTimedOut = 1,    // no answer in time (also when only replies that do not match it came)
     kShortReply = 2,  // a reply shorter than a header came for it
@@ -103,15 +105,16 @@ enum : unsigned {
 bool reserve(int n);
 void unreserve(int n);
 void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
-              Packet* answers, int* errs, int* rcodes, unsigned* notes);
+              Packet* answers, int* errs, int* rcodes, unsigned* notes, bool ignore_tc = false);
 
 // Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
 // which glibc's datagram transport treats as no answer (it asks the next server, or again).
 bool refused_by_server(int rcode);
 
 // Sends a query the caller built (res_send); returns the response length or -1 with errno.
-// use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response.
-int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc);
+// use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response;
+// ignore_tc: RES_IGNTC, as for exchange().
+int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc, bool ignore_tc);
 
 }  // namespace green::dns
 

@@ -87,7 +87,8 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
     Packet got[2];
     int errs[2] = {}, rcodes[2] = {};
     unsigned notes[2] = {};
-    exchange(n, q, qlen, buf, got, errs, rcodes, notes);
+    exchange(n, q, qlen, buf, got, errs, rcodes, notes,
+             statp && (statp->options & (RES_IGNTC | RES_USEVC)) == RES_IGNTC);
     bool use_vc = statp ? (statp->options & RES_USEVC) != 0 : conf().use_vc;
     for (int i = 0; i < (pair ? 2 : 1); i++) {
         if (!use_vc && refused_by_server(rcodes[i])) {

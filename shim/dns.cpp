@@ -430,7 +430,7 @@ int green_querydomain(const char* name, const char* domain, int cls, int type,
 }
 
 int green_send(const unsigned char* msg, int msglen, unsigned char* answer, int anslen,
-               bool use_vc)
+               bool use_vc, bool ignore_tc)
 {
     if (anslen < NS_HFIXEDSZ) {
         errno = EINVAL;
@@ -443,7 +443,7 @@ int green_send(const unsigned char* msg, int msglen, unsigned char* answer, int 
         return -1;
     }
     dns::Packet a;
-    int n = dns::send_raw(msg, msglen, &a, use_vc);
+    int n = dns::send_raw(msg, msglen, &a, use_vc, ignore_tc);
     if (n < 0)
         return -1;
     // c-ares sends under an id of its own: the caller matches the response to its query.
@@ -484,7 +484,7 @@ GREEN_EXPORT int res_send(const unsigned char* msg, int msglen, unsigned char* a
 {
     if (!green_resolver())
         return REAL(res_send)(msg, msglen, answer, anslen);
-    return green_send(msg, msglen, answer, anslen, dns::conf().use_vc);
+    return green_send(msg, msglen, answer, anslen, dns::conf().use_vc, false);
 }
 
 GREEN_EXPORT int res_nquery(res_state statp, const char* name, int cls, int type,
@@ -516,7 +516,8 @@ GREEN_EXPORT int res_nsend(res_state statp, const unsigned char* msg, int msglen
 {
     if (!green_resolver() || !same_servers(statp))
         return REAL(res_nsend)(statp, msg, msglen, answer, anslen);
-    return green_send(msg, msglen, answer, anslen, (statp->options & RES_USEVC) != 0);
+    return green_send(msg, msglen, answer, anslen, (statp->options & RES_USEVC) != 0,
+                      (statp->options & (RES_IGNTC | RES_USEVC)) == RES_IGNTC);
 }
 
 // With GREEN_RESOLV_CONF, a resolver state the program initialises itself describes that
