@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
@@ -94,33 +95,48 @@ bool parse_families(const char* text, unsigned* out)
     return true;
 }
 
-// A fault's duration: digits and ns, us, ms or s, at most an hour.
+// A fault's duration in the len bytes at text: digits and ns, us, ms or s, at most an hour.
 bool parse_fault_duration(const char* text, size_t len, int64_t* out)
 {
-    char buf[32];
-    if (len == 0 || len >= sizeof buf)
-        return false;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
     unsigned long long n;
     const char* end;
-    if (!parse_decimal(buf, 3600ull * 1000000000ull, &n, &end))
+    if (!parse_decimal(text, 3600ull * 1000000000ull, &n, &end) || end > text + len)
         return false;
-    uint64_t unit;
-    if (strcmp(end, "ns") == 0)
-        unit = 1;
-    else if (strcmp(end, "us") == 0)
-        unit = 1000;
-    else if (strcmp(end, "ms") == 0)
-        unit = 1000000;
-    else if (strcmp(end, "s") == 0)
-        unit = 1000000000;
-    else
-        return false;
-    if (n > 3600ull * 1000000000ull / unit)  // at most an hour
-        return false;
-    *out = int64_t(n * unit);
-    return true;
+    static const struct {
+        const char* name;
+        uint64_t ns;
+    } units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+    size_t ulen = size_t(text + len - end);
+    for (const auto& u : units) {
+        if (strlen(u.name) != ulen || memcmp(end, u.name, ulen) != 0)
+            continue;
+        if (n > 3600ull * 1000000000ull / u.ns)  // at most an hour
+            return false;
+        *out = int64_t(n * u.ns);
+        return true;
+    }
+    return false;
+}
+
+// Whether the len bytes at text spell a probability: 0, 1, 0.DIGITS, .DIGITS or 1.0...  The
+// spelling is checked here; strtod only converts (it would also take " 1", "+1", "1e-1",
+// "0x.8", "inf" and "nan").
+bool probability_spelled(const char* text, size_t len)
+{
+    const char* p = text;
+    const char* end = text + len;
+    bool one = p < end && *p == '1';
+    if (p < end && (*p == '0' || *p == '1'))
+        p++;
+    if (p < end && *p == '.') {
+        p++;
+        if (p == end || !is_digit(*p))
+            return false;
+        for (; p < end && is_digit(*p); p++)
+            if (one && *p != '0')
+                return false;
+    }
+    return p == end && len > 0;
 }
 
 // Could the library open path for appending, creating it if needed?  Asked without creating it:
@@ -130,6 +146,8 @@ bool appendable(const char* path)
     struct stat st;
     if (stat(path, &st) == 0)
         return !S_ISDIR(st.st_mode) && access(path, W_OK) == 0;
+    if (errno != ENOENT)  // a name too long, a file used as a directory, a loop: open fails too
+        return false;
     const char* slash = strrchr(path, '/');
     if (!slash)
         return access(".", W_OK | X_OK) == 0;
@@ -246,23 +264,7 @@ int parse_signal(const char* text)
 
 bool parse_probability(const char* text, double* out)
 {
-    if (!text)
-        return false;
-    // The spelling is checked here; strtod only converts (it would also take " 1", "+1",
-    // "1e-1", "0x.8", "inf" and "nan").
-    const char* p = text;
-    bool one = *p == '1';
-    if (*p == '0' || *p == '1')
-        p++;
-    if (*p == '.') {
-        p++;
-        if (!is_digit(*p))
-            return false;
-        for (; is_digit(*p); p++)
-            if (one && *p != '0')
-                return false;
-    }
-    if (*p != '\0' || p == text)
+    if (!text || !probability_spelled(text, strlen(text)))
         return false;
     *out = strtod(text, nullptr);
     return true;
@@ -299,13 +301,9 @@ bool parse_inject_spec(const char* spec, double probs[kFaultCount], int64_t dela
                 return false;
             probs[f] = delays[f] > 0 ? 1 : 0;
         } else {
-            char buf[32];
-            if (vlen == 0 || vlen >= sizeof buf)
+            if (!probability_spelled(v, vlen))
                 return false;
-            memcpy(buf, v, vlen);
-            buf[vlen] = '\0';
-            if (!parse_probability(buf, &probs[f]))
-                return false;
+            probs[f] = strtod(v, nullptr);  // stops at the comma after it, if any
         }
         if (*end == ',' && end[1] == '\0') {  // "eintr:0.1,": an empty last item
             *bad = end + 1;
