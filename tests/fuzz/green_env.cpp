@@ -278,6 +278,14 @@ Verdict reference(int var, const std::string& s)
     return v;
 }
 
+void remove_scratch()
+{
+    for (const char* name : {"/link", "/dir/inner", "/file", "/ro"})
+        unlink((scratch + name).c_str());
+    rmdir((scratch + "/dir").c_str());
+    rmdir(scratch.c_str());
+}
+
 [[noreturn]] void differ(int var, const std::string& s, const char* what)
 {
     std::string shown;
@@ -289,19 +297,8 @@ Verdict reference(int var, const std::string& s)
             snprintf(buf, sizeof buf, "\\x%02x", c), shown += buf;
     }
     fprintf(stderr, "green_env: %s='%s': %s\n", env_specs[var].name, shown.c_str(), what);
+    remove_scratch();  // abort skips atexit
     abort();
-}
-
-}  // namespace
-
-namespace {
-
-void remove_scratch()
-{
-    for (const char* name : {"/link", "/dir/inner", "/file", "/ro"})
-        unlink((scratch + name).c_str());
-    rmdir((scratch + "/dir").c_str());
-    rmdir(scratch.c_str());
 }
 
 }  // namespace
