@@ -10,7 +10,7 @@
 #                   (tests/compat/run.sh: real programs and CPython's test suites; see COMPAT.md)
 #   make fuzz       install clang, build the fuzz harnesses of tests/fuzz with libFuzzer and
 #                   ASan/UBSan, run each for FUZZ_SECONDS (default 600; scripts/fuzz.sh)
-#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun, man pages
+#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun (and its helper), man pages
 #   make uninstall  the same paths, removed
 #   make clean
 
@@ -51,6 +51,10 @@ SAN_OBJ  := $(LIB_SRC:%.cpp=$(B)/san/%.o)
 HUB_OBJ  := $(HUB_SRC:%.cpp=$(B)/obj/%.o)
 RES_OBJ  := $(RES_SRC:%.cpp=$(B)/obj/%.o)
 
+# greenrun's judge of GREEN_* values: the library's own grammar (hub/env.cpp) as a small program,
+# so that greenrun refuses exactly what the library warns about.  Installed in LIBDIR/libgreen.
+ENV_HELPER := $(B)/libgreen/greenrun-env
+
 # Plain test programs: every C or C++ file in tests/plain is one program.
 PLAIN_SRC  := $(wildcard tests/plain/*.c tests/plain/*.cpp)
 PLAIN_BIN  := $(patsubst tests/plain/%,$(B)/plain/%,$(basename $(PLAIN_SRC)))
@@ -82,7 +86,7 @@ PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 .PHONY: all lib san tests test bench demo compat fuzz fuzz-build deps install uninstall clean
 
 all: lib
-lib: $(B)/libgreen.so
+lib: $(B)/libgreen.so $(ENV_HELPER)
 san: $(B)/san/libgreen.so
 tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
 
@@ -91,6 +95,12 @@ $(B)/libgreen.so: $(LIB_OBJ)
 
 $(B)/san/libgreen.so: $(SAN_OBJ)
 	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
+
+# No exceptions, no RTTI, libstdc++ only if needed: it starts in a millisecond.
+$(ENV_HELPER): scripts/greenrun-env.cpp hub/env.cpp hub/env.h hub/config.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed -o $@ \
+	    scripts/greenrun-env.cpp hub/env.cpp
 
 $(B)/nss/libnss_green.so.2:
 	@mkdir -p $(dir $@)
@@ -183,16 +193,19 @@ demo: deps
 	@scripts/demo.sh
 
 install: lib
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -d $(DESTDIR)$(LIBDIR)/libgreen $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(B)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen.so
+	install -m 755 $(ENV_HELPER) $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env
 	sed 's|@LIBDIR@|$(LIBDIR)|' scripts/greenrun > $(DESTDIR)$(BINDIR)/greenrun
 	chmod 755 $(DESTDIR)$(BINDIR)/greenrun
 	install -m 644 man/greenrun.1 $(DESTDIR)$(MANDIR)/man1/greenrun.1
 	install -m 644 man/libgreen.7 $(DESTDIR)$(MANDIR)/man7/libgreen.7
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(BINDIR)/greenrun \
+	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env \
+	      $(DESTDIR)$(BINDIR)/greenrun \
 	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+	-rmdir $(DESTDIR)$(LIBDIR)/libgreen 2>/dev/null
 
 clean:
 	rm -rf $(B)

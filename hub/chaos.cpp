@@ -15,6 +15,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "config.h"
 #include "green.h"
 #include "log.h"
 #include "sys.h"
@@ -67,11 +68,6 @@ double chaos_probability = 0;
 double fault_prob[kFaultCount];
 int64_t fault_delay[kFaultCount];
 std::atomic<uint64_t> fault_count[kFaultCount];
-const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
-                                              "eagain", "reset", "connect-fail",
-                                              "connect-delay", "read-latency", "dns-fail",
-                                              "dns-nxdomain", "dns-delay"};
-bool fault_is_delay(int f) { return f == kConnectDelay || f == kReadLatency || f == kDnsDelay; }
 
 // A timed wait of a green thread, on its stack while it waits.
 struct VTimer {
@@ -131,46 +127,6 @@ int64_t real_ns(clockid_t clock)
 }
 
 // ---- configuration ----
-
-bool parse_probability(const char* text, double* out)
-{
-    if (!text || !*text || !((*text >= '0' && *text <= '9') || *text == '.'))
-        return false;
-    char* end;
-    errno = 0;
-    double p = strtod(text, &end);
-    if (*end != '\0' || errno != 0 || !(p >= 0 && p <= 1))
-        return false;
-    *out = p;
-    return true;
-}
-
-bool parse_duration(const char* text, size_t len, int64_t* out)
-{
-    char buf[32];
-    if (len == 0 || len >= sizeof buf || text[0] < '0' || text[0] > '9')
-        return false;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    char* end;
-    errno = 0;
-    unsigned long long n = strtoull(buf, &end, 10);
-    int64_t unit;
-    if (strcmp(end, "ns") == 0)
-        unit = 1;
-    else if (strcmp(end, "us") == 0)
-        unit = 1000;
-    else if (strcmp(end, "ms") == 0)
-        unit = 1000000;
-    else if (strcmp(end, "s") == 0)
-        unit = 1000000000;
-    else
-        return false;
-    if (errno != 0 || n > 3600ull * 1000000000ull / uint64_t(unit))  // at most an hour
-        return false;
-    *out = int64_t(n) * unit;
-    return true;
-}
 
 char replay_line[256];  // "GREEN_SEED=N GREEN_CHAOS=..." to rerun this very schedule
 size_t replay_len = 0;
@@ -249,88 +205,42 @@ void after_fork_child()
 
 }  // namespace
 
-bool parse_inject_spec(const char* spec, double probs[kFaultCount], int64_t delays[kFaultCount],
-                       const char** bad)
-{
-    for (int f = 0; f < kFaultCount; f++) {
-        probs[f] = 0;
-        delays[f] = 0;
-    }
-    const char* p = spec;
-    while (*p) {
-        const char* item = p;
-        const char* end = strchr(p, ',');
-        if (!end)
-            end = p + strlen(p);
-        const char* colon = static_cast<const char*>(memchr(p, ':', size_t(end - p)));
-        *bad = item;
-        if (!colon)
-            return false;
-        int f = 0;
-        for (; f < kFaultCount; f++)
-            if (strlen(fault_names[f]) == size_t(colon - p) &&
-                memcmp(fault_names[f], p, size_t(colon - p)) == 0)
-                break;
-        if (f == kFaultCount)
-            return false;
-        const char* v = colon + 1;
-        size_t vlen = size_t(end - v);
-        if (fault_is_delay(f)) {
-            if (!parse_duration(v, vlen, &delays[f]))
-                return false;
-            probs[f] = delays[f] > 0 ? 1 : 0;
-        } else {
-            char buf[32];
-            if (vlen == 0 || vlen >= sizeof buf)
-                return false;
-            memcpy(buf, v, vlen);
-            buf[vlen] = '\0';
-            if (!parse_probability(buf, &probs[f]))
-                return false;
-        }
-        p = *end ? end + 1 : end;
-    }
-    *bad = nullptr;
-    return true;
-}
-
 void chaos_config_load()
 {
     bool have_seed = false;
+    EnvValue value;
     if (const char* text = getenv("GREEN_SEED"); text && *text) {
-        char* end;
-        errno = 0;
-        unsigned long long n = strtoull(text, &end, 10);
-        if (*text >= '0' && *text <= '9' && *end == '\0' && errno == 0) {
-            the_seed = n;
+        if (env_parse(kEnvSeed, text, &value)) {
+            the_seed = value.number;
             have_seed = true;
         } else {
-            GREEN_WARN("GREEN_SEED='%s' is not valid: expected a decimal number from 0 to "
-                       "18446744073709551615; running without a seed", text);
+            warn_invalid(kEnvSeed, text, "running without a seed");
         }
     }
     if (const char* text = getenv("GREEN_CHAOS"); text && *text) {
-        double p;
-        if (parse_probability(text, &p))
-            chaos_probability = p;
+        if (env_parse(kEnvChaos, text, &value))
+            chaos_probability = value.probability;
         else
-            GREEN_WARN("GREEN_CHAOS='%s' is not valid: expected a probability from 0 to 1 "
-                       "(e.g. 0.1); using the default (0, no chaos)", text);
+            warn_invalid(kEnvChaos, text, "using the default (0, no chaos)");
     }
     const char* inject = getenv("GREEN_INJECT");
     if (inject && *inject) {
-        const char* bad;
-        if (parse_inject_spec(inject, fault_prob, fault_delay, &bad)) {
-            for (int f = 0; f < kFaultCount; f++)
+        if (env_parse(kEnvInject, inject, &value)) {
+            for (int f = 0; f < kFaultCount; f++) {
+                fault_prob[f] = value.fault_prob[f];
+                fault_delay[f] = value.fault_delay[f];
                 inject_on |= fault_prob[f] > 0;
+            }
         } else {
-            GREEN_WARN("GREEN_INJECT='%s' is not valid at '%s': expected comma-separated "
-                       "FAULT:PROBABILITY (short-read, short-write, eintr, eagain, reset, "
-                       "connect-fail, dns-fail, dns-nxdomain) or FAULT:DURATION (connect-delay, read-latency, "
-                       "dns-delay; "
-                       "e.g. 50ms); injecting nothing", inject, bad);
-            for (int f = 0; f < kFaultCount; f++)
-                fault_prob[f] = 0;
+            // Name the item that is not valid: in a long spec it is not obvious.
+            char item[41];
+            size_t n = 0;
+            for (const char* b = value.bad; b && *b && *b != ',' && n < sizeof item - 1; b++)
+                item[n++] = (unsigned char)*b < 0x20 || *b == 0x7f ? '?' : *b;
+            item[n] = '\0';
+            char instead[96];
+            snprintf(instead, sizeof instead, "'%s' is not an item; injecting nothing", item);
+            warn_invalid(kEnvInject, inject, instead);
         }
     }
     chaos_on = chaos_probability > 0;

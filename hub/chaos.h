@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "env.h"
 #include "hub.h"
 
 namespace green {
@@ -69,20 +70,7 @@ inline void chaos_point()
 
 // ---- fault injection ----
 
-enum Fault : int {
-    kShortRead,
-    kShortWrite,
-    kEintr,
-    kEagain,
-    kReset,
-    kConnectFail,
-    kConnectDelay,
-    kReadLatency,
-    kDnsFail,
-    kDnsNxdomain,
-    kDnsDelay,
-    kFaultCount
-};
+// The faults (enum Fault, fault_names) and their grammar are in env.h.
 
 // Draws whether fault f happens now (its probability from the spec); false when f is not in
 // the spec or the caller is not a green thread.
@@ -99,11 +87,6 @@ void inject_note(int f, const char* call, int fd, const char* what);
 // fail (kDnsFail: EAI_AGAIN) or as one that says the name does not exist (kDnsNxdomain:
 // EAI_NONAME); -1 when it goes on normally.
 int inject_dns(const char* name);
-
-// Parses a GREEN_INJECT spec; on error returns false and points *bad at the faulty item.
-// probs[f] gets the probability of f (or, for delay faults, the duration in ns).
-bool parse_inject_spec(const char* spec, double probs[kFaultCount], int64_t delays[kFaultCount],
-                       const char** bad);
 
 }  // namespace green
 

@@ -1,12 +1,10 @@
 #include "config.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sys/stat.h>
 
 #include "chaos.h"
 #include "log.h"
@@ -15,105 +13,14 @@ namespace green {
 
 Config config = {8u << 20, 4096, kLogWarn, false, 0, 0};
 
-size_t parse_size(const char* text)
-{
-    if (!text || *text < '0' || *text > '9')
-        return 0;
-    char* end;
-    unsigned long long n = strtoull(text, &end, 10);
-    unsigned shift = 0;
-    switch (*end) {
-    case '\0': break;
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: return 0;
-    }
-    if (*end != '\0' || n > (~0ull >> (shift + 1)))
-        return 0;
-    return size_t(n << shift);
-}
-
-long long parse_duration(const char* text)
-{
-    if (!text || *text < '0' || *text > '9')
-        return -1;
-    char* end;
-    unsigned long long n = strtoull(text, &end, 10);
-    if (n == 0 && *end == '\0')
-        return 0;
-    long long unit;
-    if (strcmp(end, "ms") == 0)
-        unit = 1000000;
-    else if (strcmp(end, "s") == 0)
-        unit = 1000000000;
-    else
-        return -1;
-    if (n > 3600ull * 1000)  // also keeps n * unit from overflowing
-        return -1;
-    long long ns = (long long)n * unit;
-    if (ns < 10 * 1000000ll || ns > 3600 * 1000000000ll)
-        return -1;
-    return ns;
-}
-
-int parse_signal(const char* text)
-{
-    static const struct {
-        const char* name;
-        int number;
-    } names[] = {
-        {"HUP", SIGHUP},       {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"USR1", SIGUSR1},
-        {"USR2", SIGUSR2},     {"PIPE", SIGPIPE},     {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-        {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},     {"CONT", SIGCONT},   {"TSTP", SIGTSTP},
-        {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},     {"XCPU", SIGXCPU},
-        {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},   {"WINCH", SIGWINCH},
-        {"IO", SIGIO},         {"POLL", SIGPOLL},     {"PWR", SIGPWR},     {"SYS", SIGSYS},
-    };
-    if (!text || !*text)
-        return 0;
-    int sig = 0;
-    char* end;
-    if (*text >= '0' && *text <= '9') {
-        unsigned long n = strtoul(text, &end, 10);
-        if (*end != '\0' || n > 64)
-            return 0;
-        sig = int(n);
-    } else {
-        const char* name = strncmp(text, "SIG", 3) == 0 ? text + 3 : text;
-        for (const auto& e : names)
-            if (strcmp(name, e.name) == 0)
-                return e.number;
-        int base, dir;
-        if (strncmp(name, "RTMIN", 5) == 0)
-            base = SIGRTMIN, dir = 1;
-        else if (strncmp(name, "RTMAX", 5) == 0)
-            base = SIGRTMAX, dir = -1;
-        else
-            return 0;
-        name += 5;
-        unsigned long n = 0;
-        if (*name != '\0') {
-            if (*name != (dir > 0 ? '+' : '-') || name[1] < '0' || name[1] > '9')
-                return 0;
-            n = strtoul(name + 1, &end, 10);
-            if (*end != '\0' || n > 64)
-                return 0;
-        }
-        sig = base + dir * int(n);
-        return sig >= SIGRTMIN && sig <= SIGRTMAX ? sig : 0;
-    }
-    switch (sig) {
-    case 0: case SIGKILL: case SIGSTOP:
-    case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE: case SIGSEGV:
-        return 0;
-    }
-    if (sig > SIGSYS && sig < SIGRTMIN)  // glibc's own (cancellation, setxid)
-        return 0;
-    return sig <= SIGRTMAX ? sig : 0;
-}
-
 namespace {
+
+// The value of variable v when it is set and not empty (empty counts as unset, as in greenrun).
+const char* value_of(int v)
+{
+    const char* text = getenv(env_specs[v].name);
+    return text && *text ? text : nullptr;
+}
 
 void load_stack_size()
 {
@@ -128,154 +35,134 @@ void load_stack_size()
             config.guard_size = guard;
         pthread_attr_destroy(&attr);
     }
-    const char* text = getenv("GREEN_STACK_SIZE");
-    if (!text || !*text)  // empty counts as unset, as in greenrun
+    const char* text = value_of(kEnvStackSize);
+    if (!text)
         return;
-    size_t size = parse_size(text);
-    if (size < kStackSizeMin || size > kStackSizeMax) {
-        GREEN_WARN("GREEN_STACK_SIZE='%s' is not valid: expected a size in bytes with optional "
-                   "k, m or g suffix, from 16k to 1g; using the default (%zuk)",
-                   text, config.stack_size >> 10);
+    EnvValue value;
+    if (!env_parse(kEnvStackSize, text, &value)) {
+        char instead[64];
+        snprintf(instead, sizeof instead, "using the default (%zuk)", config.stack_size >> 10);
+        warn_invalid(kEnvStackSize, text, instead);
         return;
     }
-    config.stack_size = size;
+    config.stack_size = size_t(value.number);
 }
 
 void load_log_level()
 {
-    static const char* const names[] = {"error", "warn", "info", "debug"};
-    const char* text = getenv("GREEN_LOG_LEVEL");
-    if (!text || !*text)
+    const char* text = value_of(kEnvLogLevel);
+    EnvValue value;
+    if (!text)
         return;
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(text, names[i]) == 0) {
-            config.log_level = log_level = i;
-            return;
-        }
-    }
-    GREEN_WARN("GREEN_LOG_LEVEL='%s' is not valid: expected error, warn, info or debug; "
-               "using the default (warn)", text);
+    if (env_parse(kEnvLogLevel, text, &value))
+        config.log_level = log_level = int(value.number);
+    else
+        warn_invalid(kEnvLogLevel, text, "using the default (warn)");
 }
 
-// Accepts 0 and 1 only, so that a typo is not taken for either.
 void load_stats()
 {
-    const char* text = getenv("GREEN_STATS");
-    if (!text || !*text)
+    const char* text = value_of(kEnvStats);
+    EnvValue value;
+    if (!text)
         return;
-    if (strcmp(text, "0") == 0 || strcmp(text, "1") == 0) {
-        config.stats = text[0] == '1';
-        return;
-    }
-    GREEN_WARN("GREEN_STATS='%s' is not valid: expected 1 (print statistics at exit) or 0; "
-               "using the default (0)", text);
+    if (env_parse(kEnvStats, text, &value))
+        config.stats = value.number != 0;
+    else
+        warn_invalid(kEnvStats, text, "using the default (0)");
 }
 
 void load_log_file()
 {
-    const char* text = getenv("GREEN_LOG_FILE");
-    if (!text || !*text)
+    const char* text = value_of(kEnvLogFile);
+    EnvValue value;
+    if (!text)
         return;
-    int err = log_open_file(text);
-    if (err != 0)
-        GREEN_WARN("GREEN_LOG_FILE='%s' is not valid: expected a file that can be opened for "
-                   "appending (%s); using the default (standard error)", text, strerror(err));
+    // The same check as greenrun's first, then the open itself, which can still fail.
+    if (!env_parse(kEnvLogFile, text, &value)) {
+        warn_invalid(kEnvLogFile, text, "using the default (standard error)");
+        return;
+    }
+    if (int err = log_open_file(text); err != 0) {
+        char instead[160];
+        snprintf(instead, sizeof instead, "%s; using the default (standard error)",
+                 strerror(err));
+        warn_invalid(kEnvLogFile, text, instead);
+    }
 }
 
 void load_watchdog()
 {
-    const char* text = getenv("GREEN_WATCHDOG");
-    if (!text || !*text)
+    const char* text = value_of(kEnvWatchdog);
+    EnvValue value;
+    if (!text)
         return;
-    long long ns = parse_duration(text);
-    if (ns < 0) {
-        GREEN_WARN("GREEN_WATCHDOG='%s' is not valid: expected 0 (off) or a whole number of ms "
-                   "or s, from 10ms to 3600s; using the default (0, off)", text);
-        return;
-    }
-    config.watchdog_ns = ns;
+    if (env_parse(kEnvWatchdog, text, &value))
+        config.watchdog_ns = (long long)value.number;
+    else
+        warn_invalid(kEnvWatchdog, text, "using the default (0, off)");
 }
 
 void load_resolv_conf()
 {
-    const char* text = getenv("GREEN_RESOLV_CONF");
-    if (!text || !*text)
+    const char* text = value_of(kEnvResolvConf);
+    EnvValue value;
+    if (!text)
         return;
-    struct stat st;
-    if (stat(text, &st) != 0 || !S_ISREG(st.st_mode) || access(text, R_OK) != 0) {
-        GREEN_WARN("GREEN_RESOLV_CONF='%s' is not valid: expected a readable file; using the "
-                   "default (/etc/resolv.conf)", text);
-        return;
-    }
-    config.resolv_conf = text;
-}
-
-// "all", or family names separated by commas; false when text is not that.
-bool parse_families(const char* text, unsigned* out)
-{
-    static const char* const names[kFamilyCount] = {"threads", "sockets", "dns", "sleep",
-                                                    "sync", "process", "signals", "stdio"};
-    if (strcmp(text, "all") == 0) {
-        *out = kAllFamilies;
-        return true;
-    }
-    unsigned set = 0;
-    for (const char* p = text;;) {
-        size_t len = strcspn(p, ",");
-        unsigned f = 0;
-        while (f < kFamilyCount && !(strlen(names[f]) == len && strncmp(names[f], p, len) == 0))
-            f++;
-        if (f == kFamilyCount)
-            return false;
-        set |= 1u << f;
-        if (!p[len])
-            break;
-        p += len + 1;
-    }
-    *out = set;
-    return true;
+    if (env_parse(kEnvResolvConf, text, &value))
+        config.resolv_conf = text;
+    else
+        warn_invalid(kEnvResolvConf, text, "using the default (/etc/resolv.conf)");
 }
 
 void load_families()
 {
-    const char* text = getenv("GREEN_FAMILIES");
-    if (!text || !*text)
+    const char* text = value_of(kEnvFamilies);
+    EnvValue value;
+    if (!text)
         return;
-    if (!parse_families(text, &config.families))
-        GREEN_WARN("GREEN_FAMILIES='%s' is not valid: expected all, or names separated by "
-                   "commas among threads, sockets, dns, sleep, sync, process, signals, stdio; "
-                   "using the default (all)", text);
+    if (env_parse(kEnvFamilies, text, &value))
+        config.families = unsigned(value.number);
+    else
+        warn_invalid(kEnvFamilies, text, "using the default (all)");
 }
 
 void load_children()
 {
-    const char* text = getenv("GREEN_CHILDREN");
-    if (!text || !*text || strcmp(text, "green") == 0)
+    const char* text = value_of(kEnvChildren);
+    EnvValue value;
+    if (!text)
         return;
-    if (strcmp(text, "plain") == 0) {
-        config.children_plain = true;
-        return;
-    }
-    GREEN_WARN("GREEN_CHILDREN='%s' is not valid: expected green (programs this one runs are "
-               "green too) or plain; using the default (green)", text);
+    if (env_parse(kEnvChildren, text, &value))
+        config.children_plain = value.number != 0;
+    else
+        warn_invalid(kEnvChildren, text, "using the default (green)");
 }
 
 void load_dump_signal()
 {
-    const char* text = getenv("GREEN_DUMP_SIGNAL");
-    if (!text || !*text)
+    const char* text = value_of(kEnvDumpSignal);
+    EnvValue value;
+    if (!text)
         return;
-    int sig = parse_signal(text);
-    if (sig == 0) {
-        GREEN_WARN("GREEN_DUMP_SIGNAL='%s' is not valid: expected a signal name (USR2, SIGUSR2, "
-                   "RTMIN+N, RTMAX-N) or number, not KILL, STOP, ILL, TRAP, ABRT, BUS, FPE, SEGV, "
-                   "32 or 33; using the default (none)", text);
-        return;
-    }
-    config.dump_signal = sig;
+    if (env_parse(kEnvDumpSignal, text, &value))
+        config.dump_signal = int(value.number);
+    else
+        warn_invalid(kEnvDumpSignal, text, "using the default (none)");
 }
 
 }  // namespace
+
+void warn_invalid(int v, const char* text, const char* instead)
+{
+    char shown[200];
+    size_t n = 0;
+    for (; text[n] && n < sizeof shown - 1; n++)
+        shown[n] = (unsigned char)text[n] < 0x20 || text[n] == 0x7f ? '?' : text[n];
+    shown[n] = '\0';
+    GREEN_WARN("%s='%s%s' is not valid: expected %s; %s", env_specs[v].name, shown,
+               text[n] ? "..." : "", env_specs[v].rule, instead);
+}
 
 void config_load()
 {

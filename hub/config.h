@@ -2,11 +2,14 @@
 //
 // A bad value is never fatal in the library: it warns once on stderr, naming the variable and
 // the values it accepts, and uses the default.  (greenrun refuses bad values before the program
-// starts; see scripts/greenrun.)  Every variable here is documented in man/libgreen.7.
+// starts, judged by the same grammar: hub/env.h.)  Every variable here is documented in
+// man/libgreen.7.
 #ifndef GREEN_CONFIG_H
 #define GREEN_CONFIG_H
 
 #include <cstddef>
+
+#include "env.h"  // the grammar of the variables: parse_size, parse_signal, ...
 
 namespace green {
 
@@ -44,18 +47,9 @@ inline bool family_green(Family f) { return (config.families >> f) & 1; }
 // Reads the environment into config (idempotent).
 void config_load();
 
-// Parses a size as GREEN_STACK_SIZE takes it: digits, then optionally k, m or g (powers of
-// 1024, either case).  Returns 0 when text is not a size.
-size_t parse_size(const char* text);
-
-// Parses a duration as GREEN_WATCHDOG takes it: "0", or digits followed by ms or s.  Returns
-// nanoseconds, or -1 when text is not one (or is out of range: 10ms to 3600s, or 0).
-long long parse_duration(const char* text);
-
-// Parses a signal as GREEN_DUMP_SIGNAL takes it: a name (USR2, SIGUSR2, RTMIN+3, RTMAX-1) or
-// a number, not one that the kernel or the C library keeps (KILL, STOP, the fault signals,
-// glibc's internal 32 and 33).  Returns the number, or 0.
-int parse_signal(const char* text);
+// Warns once that text, the value of variable v (hub/env.h), is not valid: the values accepted
+// (in greenrun's words) and what is done instead ("using the default (0)").
+void warn_invalid(int v, const char* text, const char* instead);
 
 constexpr size_t kStackSizeMin = 16 * 1024;
 constexpr size_t kStackSizeMax = size_t(1) << 30;

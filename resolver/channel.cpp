@@ -36,11 +36,6 @@ long sys_result(long r)
     return r;
 }
 
-int sock_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*)
-{
-    return int(sys_result(raw_syscall(SYS_connect, fd, long(addr), len)));
-}
-
 constexpr int kBatch = 64;            // datagrams queued at most (see sock_sendv)
 constexpr size_t kDatagramMax = 512;  // larger ones are not queued
 constexpr int kMaxUdp = 8;            // datagram sockets of a channel tracked
@@ -56,6 +51,37 @@ struct Watch {
     struct Channel* channel;
     Watch* next;
 };
+
+// One green thread's outstanding queries.
+struct Pending {
+    Green* waiter;
+    int remaining;
+    struct Result {
+        int status;
+        Packet packet;
+        unsigned notes;
+        int err;        // with kTcpFailed
+        Packet cut;     // the datagram with TC, for a caller with RES_IGNTC
+    } result[2];
+};
+
+// One query of a Pending, known by c-ares's ID for it once it is sent (see sock_sendv).
+struct Slot {
+    Pending* pending;
+    int index;
+    struct Channel* channel;
+    Slot* next_qid = nullptr;  // in its channel's by_qid bucket
+    int qid = -1;
+    bool truncated = false;    // a datagram answer with TC came for it: c-ares asks over TCP
+    Packet cut;                // that datagram (malloc'd)
+    bool short_reply = false;  // a datagram shorter than a header came for it
+    unsigned char* sent = nullptr;  // a malloc'd copy of the query as c-ares sent it (its
+                                    // question stands in for an unreadable one: take_unreadable)
+    int sent_len = 0;
+};
+
+constexpr int kQidBuckets = 256;
+constexpr int kUdpMax = 65536;  // glibc's MAXPACKET: the largest datagram it reads whole
 
 // Queries in flight per channel, at most.  A burst of ten thousand datagrams overflows the
 // socket buffers of a server (and ours) and turns into timeouts and retries; a window keeps the
@@ -85,8 +111,42 @@ struct Channel {
     int udp_error[kMaxUdp];  // an error the kernel gave for a queued send, not yet reported
     mmsghdr msgs[kBatch];    // send_queued's, here rather than on a green thread's stack
     iovec iov[kBatch];
-    struct Slot* by_id[64] = {};  // the queries not yet answered, by ID (see sock_recvfrom)
+    // What glibc's transport would have seen, which c-ares does not tell: the queries in
+    // flight by c-ares's ID, the one being sent now, the last datagram read (whole: c-ares is
+    // given at most udp_cut bytes of it, or another reply in its place: see taken), and the
+    // errno of the last TCP read that failed.
+    Slot* by_qid[kQidBuckets] = {};
+    Slot* sending = nullptr;
+    int udp_cut = 512;
+    int last_udp_len = 0;
+    int tcp_err = 0;
+    // The query whose last_udp c-ares was given in another form (take_unreadable), and that
+    // form's length; nullptr once anything else is read.
+    Slot* taken = nullptr;
+    int taken_len = 0;
+    unsigned char last_udp[kUdpMax];
 };
+
+void forget_qid(Channel* c, Slot* s)
+{
+    if (s->qid < 0)
+        return;
+    for (Slot** link = &c->by_qid[s->qid % kQidBuckets]; *link; link = &(*link)->next_qid) {
+        if (*link == s) {
+            *link = s->next_qid;
+            break;
+        }
+    }
+    s->qid = -1;
+}
+
+Slot* find_qid(Channel* c, int qid)
+{
+    for (Slot* s = c->by_qid[qid % kQidBuckets]; s; s = s->next_qid)
+        if (s->qid == qid)
+            return s;
+    return nullptr;
+}
 
 // The entry of a datagram socket of c's, or -1.
 int udp_entry(const Channel* c, int fd)
@@ -128,43 +188,6 @@ int sock_close(ares_socket_t fd, void* data)
     return int(sys_result(raw_syscall(SYS_close, fd)));
 }
 
-// One green thread's outstanding queries.
-struct Pending {
-    Green* waiter;
-    int remaining;
-    struct Result {
-        int status;
-        Packet packet;
-    } result[2];
-};
-
-// One query: where its answer goes, and what sock_recvfrom needs to take a reply whose
-// question cannot be read (its own question, and the reply as it came).
-struct Slot {
-    Pending* pending;
-    int index;
-    Channel* channel;
-    const unsigned char* query;  // as built by the caller, alive until the answer is in
-    int qlen;
-    Slot* next;                  // in channel->by_id
-    unsigned char* raw;          // the reply as it came, when c-ares was given another
-    int rawlen;
-    int given;                   // the length of the one c-ares was given
-};
-
-unsigned query_id(const unsigned char* p) { return unsigned(p[0] << 8 | p[1]); }
-
-void slot_forget(Slot* s)
-{
-    if (s->qlen < NS_HFIXEDSZ)
-        return;  // never listed (c-ares refuses it at once)
-    for (Slot** link = &s->channel->by_id[query_id(s->query) % 64]; *link; link = &(*link)->next)
-        if (*link == s) {
-            *link = s->next;
-            break;
-        }
-}
-
 // Whether the question of reply p (len bytes) is unreadable to glibc whatever the bytes after
 // the reply: a label type other than a length or a pointer (0x40, 0x80), a loop of pointers, or
 // a name longer than NS_MAXCDNAME, each met before reading past the reply.  glibc's datagram
@@ -203,35 +226,26 @@ bool unreadable_question(const unsigned char* p, long len)
     return false;
 }
 
-// A reply whose question glibc cannot read, for a query of ours with its ID: c-ares is given
-// the same header with the query's own question, so that it takes it for the answer (and
-// retries, or switches to TCP, on the header as glibc would), and on_answer hands over the
-// reply as it came.
-long take_unreadable(Channel* c, unsigned char* buf, size_t size, long len)
+// A reply whose question glibc cannot read (c->last_udp), for query s with its ID:
+// c-ares is given (in buf, size bytes) the same header with the query's own question as c-ares
+// sent it, so that it takes it for the answer (and retries, or switches to TCP, on the header
+// as glibc would), and on_answer hands over the reply as it came, from c->last_udp.  Returns
+// the length given, or 0 if it cannot be done (the reply is then given as it came).
+long take_unreadable(Channel* c, Slot* s, unsigned char* buf, size_t size)
 {
-    Slot* s = c->by_id[query_id(buf) % 64];
-    while (s && query_id(s->query) != query_id(buf))
-        s = s->next;
-    if (!s || size_t(s->qlen) > size)
-        return len;
-    auto* raw = static_cast<unsigned char*>(malloc(size_t(len)));
-    if (!raw)
-        return len;
-    memcpy(raw, buf, size_t(len));
-    s->rawlen = int(len);
+    if (!s->sent || s->sent_len < NS_HFIXEDSZ || size_t(s->sent_len) > size)
+        return 0;
     // The query's question: its section between the header and the EDNS0 record, if any.
-    const unsigned char* q = s->query + NS_HFIXEDSZ;
-    int n = dn_skipname(q, s->query + s->qlen);
-    if (n < 0 || s->qlen - NS_HFIXEDSZ - n < NS_QFIXEDSZ) {
-        free(raw);
-        return len;
-    }
+    const unsigned char* q = s->sent + NS_HFIXEDSZ;
+    int n = dn_skipname(q, s->sent + s->sent_len);
+    if (n < 0 || s->sent_len - NS_HFIXEDSZ - n < NS_QFIXEDSZ)
+        return 0;
+    memcpy(buf, c->last_udp, NS_HFIXEDSZ);
     memcpy(buf + NS_HFIXEDSZ, q, size_t(n + NS_QFIXEDSZ));
     memset(buf + 6, 0, 6);  // no records after it
-    s->raw = raw;
-    s->given = NS_HFIXEDSZ + n + NS_QFIXEDSZ;
-    slot_forget(s);  // answered: c-ares ends it now
-    return s->given;
+    c->taken = s;
+    c->taken_len = NS_HFIXEDSZ + n + NS_QFIXEDSZ;
+    return c->taken_len;
 }
 
 ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
@@ -244,11 +258,62 @@ ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, soc
         c->udp_error[e] = 0;
         return -1;
     }
-    long r = sys_result(raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
-                                    long(fromlen)));
-    if (e >= 0 && unreadable_question(static_cast<unsigned char*>(buf), r))
-        r = take_unreadable(c, static_cast<unsigned char*>(buf), n, r);
-    return r;
+    c->taken = nullptr;
+    if (e < 0) {
+        // A stream: c-ares gives up on the connection after a read that ends or fails, and
+        // glibc reports that read's errno (0 when the server closed it).
+        c->last_udp_len = 0;
+        long r = raw_syscall(SYS_recvfrom, fd, long(buf), long(n), flags, long(from),
+                             long(fromlen));
+        if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR))
+            c->tcp_err = int(-r);
+        return sys_result(r);
+    }
+    // A datagram: read whole, as glibc reads it.  c-ares takes one longer than 512 bytes (or
+    // its EDNS0 size) without TC for truncated and asks again over TCP, where glibc keeps it:
+    // c-ares is given the first udp_cut bytes, and on_answer takes the whole datagram back.
+    long r = sys_result(raw_syscall(SYS_recvfrom, fd, long(c->last_udp), long(sizeof c->last_udp),
+                                    flags, long(from), long(fromlen)));
+    if (r < 0)
+        return r;
+    c->last_udp_len = int(r);
+    if (Slot* s = r >= 2 ? find_qid(c, (c->last_udp[0] << 8) | c->last_udp[1]) : nullptr) {
+        const unsigned char* h = c->last_udp;
+        bool bare_error = r == NS_HFIXEDSZ && h[4] == 0 && h[5] == 0 &&
+                          refused_by_server(h[3] & 0x0f);
+        if ((r < NS_HFIXEDSZ || bare_error) && s->sent_len >= NS_HFIXEDSZ &&
+            size_t(s->sent_len) <= n) {
+            // Replies c-ares drops, and would wait out its timeouts: one shorter than a header
+            // (glibc ends the exchange at once, each try alike), and a header alone with
+            // SERVFAIL, NOTIMP or REFUSED and no question, which glibc takes for the answer to
+            // its query (some resolvers send REFUSED so).  c-ares is given the query itself with
+            // QR and that code (SERVFAIL for a short one): it matches.
+            s->short_reply = !bare_error;
+            c->last_udp_len = 0;
+            memcpy(buf, s->sent, size_t(s->sent_len));
+            auto* q = static_cast<unsigned char*>(buf);
+            q[2] |= 0x80;
+            q[3] = (q[3] & 0xf0) | (bare_error ? h[3] & 0x0f : ns_r_servfail);
+            return s->sent_len;
+        }
+        if ((h[2] & 0x82) == 0x82 && !s->truncated) {  // QR and TC
+            s->truncated = true;
+            s->cut.data = static_cast<unsigned char*>(malloc(size_t(r)));
+            if (s->cut.data) {
+                memcpy(s->cut.data, h, size_t(r));
+                s->cut.len = int(r);
+            }
+        }
+        if (unreadable_question(h, r)) {
+            if (long given = take_unreadable(c, s, static_cast<unsigned char*>(buf), n))
+                return given;
+        }
+    }
+    size_t give = size_t(r) < n ? size_t(r) : n;
+    if (give > size_t(c->udp_cut) && !(c->last_udp[2] & 0x02))
+        give = size_t(c->udp_cut);
+    memcpy(buf, c->last_udp, give);
+    return ares_ssize_t(give);
 }
 
 // Hands the queued datagrams to the kernel, a sendmmsg per run of one socket's.  A send the
@@ -320,9 +385,27 @@ ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void* data)
     size_t total = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
+    if (Slot* s = c->sending; s && udp_entry(c, fd) >= 0 && total >= 2) {
+        // The query exchange() is sending: c-ares's ID for it (its first two bytes).
+        unsigned char id[2];
+        for (int i = 0, k = 0; i < n && k < 2; i++)
+            for (size_t j = 0; j < iov[i].iov_len && k < 2; j++)
+                id[k++] = static_cast<const unsigned char*>(iov[i].iov_base)[j];
+        s->qid = (id[0] << 8) | id[1];
+        s->next_qid = c->by_qid[s->qid % kQidBuckets];
+        c->by_qid[s->qid % kQidBuckets] = s;
+        c->sending = nullptr;
+        s->sent = static_cast<unsigned char*>(malloc(total));
+        s->sent_len = s->sent ? int(total) : 0;
+        for (int i = 0, k = 0; s->sent && i < n; k += int(iov[i].iov_len), i++)
+            memcpy(s->sent + k, iov[i].iov_base, iov[i].iov_len);
+    }
     if (total > kDatagramMax || udp_entry(c, fd) < 0) {
         send_queued(c);
-        return sys_result(raw_syscall(SYS_writev, fd, long(iov), n));
+        long r = raw_syscall(SYS_writev, fd, long(iov), n);
+        if (r < 0 && r != -EAGAIN && r != -EINTR && udp_entry(c, fd) < 0)
+            c->tcp_err = int(-r);  // a refused connection shows here: glibc's errno too
+        return sys_result(r);
     }
     if (c->nout == kBatch)
         send_queued(c);
@@ -336,6 +419,15 @@ ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void* data)
     }
     ev_prepare_start(c->hub->evloop, &c->flusher);  // no-op when active
     return ares_ssize_t(total);
+}
+
+int sock_connect(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void* data)
+{
+    auto* c = static_cast<Channel*>(data);
+    long r = raw_syscall(SYS_connect, fd, long(addr), len);
+    if (r < 0 && r != -EINPROGRESS && udp_entry(c, fd) < 0)
+        c->tcp_err = int(-r);  // as glibc's send_vc reports a refused connection
+    return int(sys_result(r));
 }
 
 const ares_socket_functions kSocketFunctions = {sock_open, sock_close, sock_connect,
@@ -449,6 +541,7 @@ Channel* channel()
               (cf.use_vc ? ARES_FLAG_USEVC : 0) | (cf.edns0 ? ARES_FLAG_EDNS : 0);
     o.timeout = (cf.timeout > 0 ? cf.timeout : 1) * 1000;
     c->first_try = o.timeout / 1000.;
+    c->udp_cut = cf.edns0 ? 1200 : NS_PACKETSZ;  // what c-ares takes for a whole datagram
     o.tries = cf.attempts > 0 ? cf.attempts : 1;
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = c;
@@ -519,32 +612,38 @@ void window_leave(Channel* c)
 void on_answer(void* arg, int status, int, unsigned char* abuf, int alen)
 {
     auto* s = static_cast<Slot*>(arg);
+    Channel* c = s->channel;
     Pending* p = s->pending;
     auto& r = p->result[s->index];
+    forget_qid(c, s);
+    bool taken = c->taken == s;  // c-ares was given the reply in another form
+    if (taken)
+        c->taken = nullptr;
+    free(s->sent);
+    s->sent = nullptr;
     r.status = status;
-    if (s->raw) {
-        // Taken by take_unreadable (and forgotten there): the reply as it came, unless c-ares
-        // went on to TCP or another try since.
-        if (status == ARES_SUCCESS && abuf && alen == s->given &&
-            query_id(abuf) == query_id(s->raw)) {
-            r.packet.data = s->raw;
-            r.packet.len = s->rawlen;
-            abuf = nullptr;
-        } else {
-            free(s->raw);
-        }
-        s->raw = nullptr;
-    } else {
-        slot_forget(s);
-    }
+    r.notes = s->short_reply ? unsigned(kShortReply) : 0u;
+    r.cut = s->cut;
     if (status == ARES_SUCCESS && abuf && alen > 0) {
-        r.packet.data = static_cast<unsigned char*>(malloc(size_t(alen)));
+        // The datagram just read, if this is (the start of) it, or what take_unreadable gave
+        // c-ares for it; else it came over TCP.
+        bool datagram = c->last_udp_len >= alen && memcmp(c->last_udp, abuf, size_t(alen)) == 0;
+        if (taken && alen == c->taken_len)
+            datagram = c->last_udp_len > 0;
+        int len = datagram ? c->last_udp_len : alen;
+        r.packet.data = static_cast<unsigned char*>(malloc(size_t(len)));
         if (r.packet.data) {
-            memcpy(r.packet.data, abuf, size_t(alen));
-            r.packet.len = alen;
+            memcpy(r.packet.data, datagram ? c->last_udp : abuf, size_t(len));
+            r.packet.len = len;
+            r.packet.tcp = !datagram;
         } else {
             r.status = ARES_ENOMEM;
         }
+    } else if (status == ARES_ETIMEOUT) {
+        r.notes |= kTimedOut;
+    } else if (s->truncated) {
+        r.notes |= kTcpFailed;
+        r.err = c->tcp_err;
     }
     window_leave(s->channel);
     if (--p->remaining == 0 && p->waiter)
@@ -584,30 +683,38 @@ void unreserve(int n)
 }
 
 void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
-              Packet* answers, int* errs, int* rcodes)
+              Packet* answers, int* errs, int* rcodes, unsigned* notes, bool ignore_tc)
 {
     auto* c = static_cast<Channel*>(hub_self()->dns_channel);
     Pending p = {};
     p.remaining = n;
-    Slot slots[2] = {};
+    Slot slots[2] = {{&p, 0, c}, {&p, 1, c}};
     for (int i = 0; i < n; i++) {
-        slots[i] = {&p, i, c, queries[i], lens[i], nullptr, nullptr, 0, 0};
-        if (lens[i] >= NS_HFIXEDSZ) {
-            Slot** head = &c->by_id[query_id(queries[i]) % 64];
-            slots[i].next = *head;
-            *head = &slots[i];
-        }
+        c->sending = &slots[i];
         ares_send(c->ares, queries[i], lens[i], on_answer, &slots[i]);
+        c->sending = nullptr;
     }
+    free(buf);
     note_sent(c);
     p.waiter = green_self();
     while (p.remaining > 0)
         park();
-    free(buf);
     for (int i = 0; i < n; i++) {
+        auto& r = p.result[i];
+        if (ignore_tc && r.cut.len > 0) {
+            // RES_IGNTC: glibc keeps the datagram with TC (c-ares asked over TCP all the same).
+            free(r.packet.data);
+            r.packet = r.cut;
+            r.notes &= ~unsigned(kTimedOut | kTcpFailed);
+        } else {
+            free(r.cut.data);
+        }
         answers[i] = p.result[i].packet;
         errs[i] = p.result[i].packet.len > 0 ? 0 : status_errno(p.result[i].status);
         rcodes[i] = answers[i].len >= NS_HFIXEDSZ ? answers[i].data[3] & 0x0f : ns_r_noerror;
+        notes[i] = p.result[i].notes;
+        if (notes[i] & kTcpFailed)
+            errs[i] = p.result[i].err;
     }
 }
 
@@ -624,13 +731,21 @@ bool tries_any(int attempts, bool use_vc)
     return false;
 }
 
-int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc)
+int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc, bool ignore_tc)
 {
     if (!tries_any(conf().attempts, use_vc))
         return -1;
     int err = ENOMEM, rcode = ns_r_noerror;
+    unsigned notes = 0;
     if (reserve(1))
-        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode);
+        exchange(1, &q, &qlen, nullptr, answer, &err, &rcode, &notes, ignore_tc);
+    if (notes & (kShortReply | kTcpFailed)) {
+        // glibc's transport ends the exchange there: a short reply as no answer, a failed TCP
+        // retry with that read's errno.
+        free(answer->data);
+        *answer = Packet{};
+        err = notes & kTcpFailed ? err : ETIMEDOUT;
+    }
     if (!use_vc && refused_by_server(rcode)) {
         // glibc's datagram transport takes these for no answer; its stream transport returns
         // them.

@@ -51,6 +51,7 @@ void conf_parse(const char* path, Conf* c);
 struct Packet {
     unsigned char* data = nullptr;
     int len = 0;
+    bool tcp = false;  // it came over TCP: never cut to a datagram's size (see res_query's copy)
 };
 
 // The query type that asks A and AAAA at once (glibc's T_QUERY_A_AND_AAAA).
@@ -63,16 +64,18 @@ constexpr int kTypeAAndAAAA = 439963904;
 // statp: the caller's resolver state (res_nquery and friends), whose options (RES_RECURSE,
 // RES_DEFNAMES, RES_DNSRCH, RES_USE_EDNS0, ...), ndots and search list then apply instead of
 // the configuration's; nullptr for the configuration.
+// anslen: the caller's buffer (res_query and friends), whose size an EDNS0 record offers (at
+// least 512, at most 1200, as glibc's __res_nopt); 0 for a look-up's own, which offers 1200.
 int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr,
-          res_state statp = nullptr);
+          res_state statp = nullptr, int anslen = 0);
 
 // glibc's __res_context_search: query() over the search list, ndots and trailing-dot rules.
 int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr,
-           res_state statp = nullptr);
+           res_state statp = nullptr, int anslen = 0);
 
 // glibc's __res_context_querydomain: name.domain (domain may be null), then query().
 int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
-                Packet* a2, int* herr, res_state statp = nullptr);
+                Packet* a2, int* herr, res_state statp = nullptr, int anslen = 0);
 
 // The largest query libgreen builds: header, a name of NS_MAXCDNAME, type and class, and
 // glibc's EDNS0 record.
@@ -85,13 +88,26 @@ constexpr int kQueryMax = NS_HFIXEDSZ + NS_MAXCDNAME + NS_QFIXEDSZ + 11;
 //    if there is no channel.  A caller that then cannot build its queries calls unreserve(n).
 // 2. The queries are built into a malloc'd buffer: made after the wait, so that a waiting
 //    look-up holds none.
-// 3. exchange(): sends them, parks until each is answered or failed, frees that buffer (kept
-//    until then: a reply whose question cannot be read is matched to its query there).  A failed one has len 0 in answers[i] and its errno in errs[i];
-//    rcodes[i] is the response code of an answered one (NOERROR otherwise).
+// 3. exchange(): sends them, frees that buffer (c-ares keeps copies, and the channel its own
+//    of each query as c-ares sent it, by the ID c-ares gave it), parks until each is answered or
+//    failed.  A failed one has len 0 in answers[i] and its errno in errs[i];
+//    rcodes[i] is the response code of an answered one (NOERROR otherwise); notes[i] says what
+//    else happened to it (kTimedOut, kShortReply, kTcpFailed), which glibc's transport treats as
+//    a failure of the whole exchange where c-ares goes on with the other query.
+//    A datagram answer is the whole datagram (c-ares sees at most 512 bytes of it, or the EDNS0
+//    size: glibc reads all of it; or, for a reply whose question cannot be read, the same header
+//    with the query's own question), and Packet::tcp says which transport brought the answer.
+//    ignore_tc (RES_IGNTC): a datagram answer with TC is the answer (c-ares asks over TCP all
+//    the same; what that brings is dropped).
+enum : unsigned {
+    kTimedOut = 1,    // no answer in time (also when only replies that do not match it came)
+    kShortReply = 2,  // a reply shorter than a header came for it
+    kTcpFailed = 4,   // a datagram answer with TC, then the TCP retry failed (errs[i]: its errno)
+};
 bool reserve(int n);
 void unreserve(int n);
 void exchange(int n, const unsigned char* const* queries, const int* lens, unsigned char* buf,
-              Packet* answers, int* errs, int* rcodes);
+              Packet* answers, int* errs, int* rcodes, unsigned* notes, bool ignore_tc = false);
 
 // Whether a response code means the server failed the query (SERVFAIL, NOTIMP, REFUSED),
 // which glibc's datagram transport treats as no answer (it asks the next server, or again).
@@ -103,8 +119,9 @@ bool refused_by_server(int rcode);
 bool tries_any(int attempts, bool use_vc);
 
 // Sends a query the caller built (res_send); returns the response length or -1 with errno.
-// use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response.
-int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc);
+// use_vc: the caller asked for TCP (RES_USEVC), whose transport returns any response;
+// ignore_tc: RES_IGNTC, as for exchange().
+int send_raw(const unsigned char* q, int qlen, Packet* answer, bool use_vc, bool ignore_tc);
 
 }  // namespace green::dns
 

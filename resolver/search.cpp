@@ -37,16 +37,18 @@ thread_local int tl_last_rcode;
 }  // namespace
 
 // Builds a query as glibc does (res_mkquery: the same name checks, so the same failures), with
-// glibc's EDNS0 record when resolv.conf asks for it.  Returns its length, or -1.
+// glibc's EDNS0 record when resolv.conf asks for it, offering `offer` bytes.  Returns its length,
+// or -1.
 int make_query(const char* name, int cls, int type, unsigned char* buf, int size,
-               res_state statp)
+               res_state statp, int offer)
 {
     int n = statp ? res_nmkquery(statp, ns_o_query, name, cls, type, nullptr, 0, nullptr, buf, size)
                   : res_mkquery(ns_o_query, name, cls, type, nullptr, 0, nullptr, buf, size);
     bool edns0 = statp ? (statp->options & RES_USE_EDNS0) != 0 : conf().edns0;
     if (n <= 0 || !edns0)
         return n;
-    static const unsigned char opt[] = {0, 0, ns_t_opt, 1200 >> 8, 1200 & 0xff, 0, 0, 0, 0, 0, 0};
+    const unsigned char opt[] = {0, 0, ns_t_opt, (unsigned char)(offer >> 8),
+                                 (unsigned char)(offer & 0xff), 0, 0, 0, 0, 0, 0};
     if (n + int(sizeof opt) > size)
         return -1;
     memcpy(buf + n, opt, sizeof opt);
@@ -54,9 +56,13 @@ int make_query(const char* name, int cls, int type, unsigned char* buf, int size
     return n + int(sizeof opt);
 }
 
-int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
+int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp,
+          int anslen)
 {
     bool pair = type == kTypeAAndAAAA;
+    // glibc's __res_context_query offers the caller's buffer when it cannot grow it (one type
+    // asked by res_query and friends), else RESOLV_EDNS_BUFFER_SIZE.
+    int offer = anslen <= 0 || pair ? 1200 : anslen < 512 ? 512 : anslen > 1200 ? 1200 : anslen;
     int n = pair ? 2 : 1;
     if (!reserve(n)) {  // no memory: as a transport that could not send
         *herr = TRY_AGAIN;
@@ -66,9 +72,9 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
     const unsigned char* q[2] = {buf, buf + kQueryMax};
     int qlen[2] = {};
     if (buf) {
-        qlen[0] = make_query(name, cls, pair ? ns_t_a : type, buf, kQueryMax, statp);
+        qlen[0] = make_query(name, cls, pair ? ns_t_a : type, buf, kQueryMax, statp, offer);
         if (qlen[0] > 0 && pair)
-            qlen[1] = make_query(name, cls, ns_t_aaaa, buf + kQueryMax, kQueryMax, statp);
+            qlen[1] = make_query(name, cls, ns_t_aaaa, buf + kQueryMax, kQueryMax, statp, offer);
     }
     if (qlen[0] <= 0 || (pair && qlen[1] <= 0)) {
         unreserve(n);
@@ -87,12 +93,43 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
     }
     Packet got[2];
     int errs[2] = {}, rcodes[2] = {};
-    exchange(n, q, qlen, buf, got, errs, rcodes);
+    unsigned notes[2] = {};
+    exchange(n, q, qlen, buf, got, errs, rcodes, notes,
+             statp && (statp->options & (RES_IGNTC | RES_USEVC)) == RES_IGNTC);
     for (int i = 0; i < (pair ? 2 : 1); i++) {
         if (!use_vc && refused_by_server(rcodes[i])) {
             drop(&got[i]);
             errs[i] = ETIMEDOUT;
         }
+    }
+    // glibc sends A and AAAA together and waits for both (resolv/res_send.c, send_dg); some
+    // failures of one end the exchange for both, where c-ares goes on with the other:
+    // - a reply shorter than a header: no answer (each try alike), errno ETIMEDOUT;
+    // - a TCP retry after TC that failed: no answer, the errno of that failure (0 for a
+    //   connection closed unanswered);
+    // - A unanswered while AAAA was answered: glibc then sends them one after the other, A
+    //   first, which times out again: no answer, ETIMEDOUT;
+    // - AAAA unanswered while A was answered: the same fallback ends with the A answer and a
+    //   second "response" one byte long (*resplen2 = 1), which gaih_getanswer cannot parse.
+    int whole = -1;
+    for (int i = 0; i < n; i++) {
+        if (notes[i] & kShortReply)
+            whole = ETIMEDOUT;
+        else if ((notes[i] & kTcpFailed) && whole < 0)
+            whole = errs[i];
+    }
+    if (pair && whole < 0 && (notes[0] & kTimedOut) && got[1].len > 0)
+        whole = ETIMEDOUT;
+    if (whole >= 0) {
+        drop(&got[0]);
+        if (pair)
+            drop(&got[1]);
+        errs[0] = whole;
+        errs[1] = 0;
+        rcodes[0] = ns_r_noerror;  // what glibc's search sees: no SERVFAIL to search on after
+    } else if (pair && (notes[1] & kTimedOut) && got[0].len > 0) {
+        got[1].data = static_cast<unsigned char*>(calloc(1, 1));
+        got[1].len = got[1].data ? 1 : 0;
     }
     *a1 = got[0];
     if (pair)
@@ -104,7 +141,7 @@ int query(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr
         drop(a1);
         if (pair)
             drop(a2);
-        errno = errs[0] ? errs[0] : errs[1];
+        errno = errs[0] || whole >= 0 ? errs[0] : errs[1];
         *herr = TRY_AGAIN;
         return -1;
     }
@@ -150,19 +187,19 @@ namespace {
 // green thread parked there then holds one stack page, not two.
 [[gnu::noinline]] int query_joined(const char* name, size_t n, const char* domain, size_t d,
                                    int cls, int type, Packet* a1, Packet* a2, int* herr,
-                                   res_state statp)
+                                   res_state statp, int anslen)
 {
     char longname[NS_MAXDNAME];  // n + d + 2 bytes at most, as querydomain checked
     memcpy(longname, name, n);
     longname[n] = '.';
     memcpy(longname + n + 1, domain, d + 1);
-    return query(longname, cls, type, a1, a2, herr, statp);
+    return query(longname, cls, type, a1, a2, herr, statp, anslen);
 }
 
 }  // namespace
 
 int querydomain(const char* name, const char* domain, int cls, int type, Packet* a1,
-                Packet* a2, int* herr, res_state statp)
+                Packet* a2, int* herr, res_state statp, int anslen)
 {
     size_t n = strlen(name);
     if (!domain) {
@@ -171,14 +208,14 @@ int querydomain(const char* name, const char* domain, int cls, int type, Packet*
             *herr = NO_RECOVERY;
             return -1;
         }
-        return query(name, cls, type, a1, a2, herr, statp);
+        return query(name, cls, type, a1, a2, herr, statp, anslen);
     }
     size_t d = strlen(domain);
     if (n + d + 1 >= NS_MAXDNAME) {
         *herr = NO_RECOVERY;
         return -1;
     }
-    return query_joined(name, n, domain, d, cls, type, a1, a2, herr, statp);
+    return query_joined(name, n, domain, d, cls, type, a1, a2, herr, statp, anslen);
 }
 
 namespace {
@@ -204,7 +241,8 @@ bool holds_conf_search(res_state statp, const Conf& cf)
 
 }  // namespace
 
-int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp)
+int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* herr, res_state statp,
+           int anslen)
 {
     // The rules: the caller's resolver state, or the configuration with glibc's defaults.
     const Conf& cf = conf();
@@ -237,7 +275,7 @@ int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* her
     int saved_herr = -1, got_nodata = 0, got_servfail = 0, root_on_list = 0;
     bool tried_as_is = false, searched = false;
     if (dots >= ndots || trailing_dot) {
-        int ret = querydomain(name, nullptr, cls, type, a1, a2, herr, statp);
+        int ret = querydomain(name, nullptr, cls, type, a1, a2, herr, statp, anslen);
         if (answered(ret) || trailing_dot)
             return ret;
         saved_herr = *herr;
@@ -255,7 +293,7 @@ int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* her
                 domain++;
             if (domain[0] == '\0')
                 root_on_list++;
-            int ret = querydomain(name, domain, cls, type, a1, a2, herr, statp);
+            int ret = querydomain(name, domain, cls, type, a1, a2, herr, statp, anslen);
             if (answered(ret))
                 return ret;
             discard();
@@ -284,7 +322,7 @@ int search(const char* name, int cls, int type, Packet* a1, Packet* a2, int* her
         }
     }
     if ((dots || !searched || !(options & RES_NOTLDQUERY)) && !(tried_as_is || root_on_list)) {
-        int ret = querydomain(name, nullptr, cls, type, a1, a2, herr, statp);
+        int ret = querydomain(name, nullptr, cls, type, a1, a2, herr, statp, anslen);
         if (answered(ret))
             return ret;
         discard();

@@ -326,18 +326,17 @@ GREEN_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, so
 
 namespace {
 
-// Copies what fits of a response into the caller's buffer, marking a cut one truncated (TC),
-// as glibc does, and frees it.
-// Returns what glibc returns for it: over UDP (a response of at most 512 bytes, or the EDNS
-// size) the datagram is cut to the buffer; over TCP the full length comes back, with TC set in
-// the copy.
+// Copies what fits of a response into the caller's buffer, and frees it.
+// Returns what glibc returns for it (resolv/res_send.c): a datagram is read into the buffer and
+// cut there, and its length is what was read; over TCP (RES_USEVC, or the retry after an answer
+// with TC) the length word says the full length, which comes back, with TC set in the copy.
 int copy_response(dns::Packet* p, unsigned char* answer, int anslen)
 {
     int full = p->len;
     int len = full < anslen ? full : anslen;
     if (len > 0) {
         memcpy(answer, p->data, size_t(len));
-        if (len < full && full > (dns::conf().edns0 ? 1200 : NS_PACKETSZ))
+        if (len < full && p->tcp)
             answer[2] |= 0x02;
         else
             full = len;
@@ -352,6 +351,10 @@ int copy_response(dns::Packet* p, unsigned char* answer, int anslen)
 int deliver(int n, int herr, dns::Packet* a1, dns::Packet* a2, unsigned char* answer,
             int anslen, res_state statp)
 {
+    // A caller that asked for TCP gets what glibc's stream transport returns, also when the
+    // channel (which has the configuration's transport) asked over UDP.
+    if (statp && (statp->options & RES_USEVC))
+        a1->tcp = true;
     int full = copy_response(a1, answer, anslen);
     free(a2->data);
     if (n < 0) {
@@ -401,7 +404,7 @@ int green_query(const char* name, int cls, int type, unsigned char* answer, int 
     dns::Packet a1, a2;
     int herr = 0;
     int n = anslen < NS_HFIXEDSZ ? too_small(&herr)
-                                 : dns::query(name, cls, type, &a1, &a2, &herr, statp);
+                                 : dns::query(name, cls, type, &a1, &a2, &herr, statp, anslen);
     return deliver(n, herr, &a1, &a2, answer, anslen, statp);
 }
 
@@ -411,7 +414,7 @@ int green_search(const char* name, int cls, int type, unsigned char* answer, int
     dns::Packet a1, a2;
     int herr = 0;
     int n = anslen < NS_HFIXEDSZ ? too_small(&herr)
-                                 : dns::search(name, cls, type, &a1, &a2, &herr, statp);
+                                 : dns::search(name, cls, type, &a1, &a2, &herr, statp, anslen);
     return deliver(n, herr, &a1, &a2, answer, anslen, statp);
 }
 
@@ -421,12 +424,13 @@ int green_querydomain(const char* name, const char* domain, int cls, int type,
     dns::Packet a1, a2;
     int herr = 0;
     int n = anslen < NS_HFIXEDSZ ? too_small(&herr)
-                                 : dns::querydomain(name, domain, cls, type, &a1, &a2, &herr, statp);
+                                 : dns::querydomain(name, domain, cls, type, &a1, &a2, &herr, statp,
+                                                   anslen);
     return deliver(n, herr, &a1, &a2, answer, anslen, statp);
 }
 
 int green_send(const unsigned char* msg, int msglen, unsigned char* answer, int anslen,
-               bool use_vc)
+               bool use_vc, bool ignore_tc)
 {
     if (anslen < NS_HFIXEDSZ) {
         errno = EINVAL;
@@ -439,12 +443,13 @@ int green_send(const unsigned char* msg, int msglen, unsigned char* answer, int 
         return -1;
     }
     dns::Packet a;
-    int n = dns::send_raw(msg, msglen, &a, use_vc);
+    int n = dns::send_raw(msg, msglen, &a, use_vc, ignore_tc);
     if (n < 0)
         return -1;
     // c-ares sends under an id of its own: the caller matches the response to its query.
     a.data[0] = msg[0];
     a.data[1] = msg[1];
+    a.tcp = a.tcp || use_vc;  // as in deliver
     return copy_response(&a, answer, anslen);
 }
 
@@ -479,7 +484,7 @@ GREEN_EXPORT int res_send(const unsigned char* msg, int msglen, unsigned char* a
 {
     if (!green_resolver())
         return REAL(res_send)(msg, msglen, answer, anslen);
-    return green_send(msg, msglen, answer, anslen, dns::conf().use_vc);
+    return green_send(msg, msglen, answer, anslen, dns::conf().use_vc, false);
 }
 
 GREEN_EXPORT int res_nquery(res_state statp, const char* name, int cls, int type,
@@ -511,7 +516,8 @@ GREEN_EXPORT int res_nsend(res_state statp, const unsigned char* msg, int msglen
 {
     if (!green_resolver() || !same_servers(statp))
         return REAL(res_nsend)(statp, msg, msglen, answer, anslen);
-    return green_send(msg, msglen, answer, anslen, (statp->options & RES_USEVC) != 0);
+    return green_send(msg, msglen, answer, anslen, (statp->options & RES_USEVC) != 0,
+                      (statp->options & (RES_IGNTC | RES_USEVC)) == RES_IGNTC);
 }
 
 // With GREEN_RESOLV_CONF, a resolver state the program initialises itself describes that

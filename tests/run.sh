@@ -309,7 +309,7 @@ log_file_check
 check log-file-descriptor-high 0 "(^|
 )[l-][^ ]* .* 1[0-9][0-9][0-9][0-9]* -> $DIAG/green.log
 " env "$GREEN" GREEN_LOG_FILE="$DIAG/green.log" ls -l /proc/self/fd
-check log-file-unusable 0 "^libgreen: GREEN_LOG_FILE='$DIAG/no-such-dir/log' is not valid: .*appending.*standard error.*
+check log-file-unusable 0 "^libgreen: GREEN_LOG_FILE='$DIAG/no-such-dir/log' is not valid: .*created or appended to.*standard error.*
 $($STACK)\$" env "$GREEN" GREEN_LOG_FILE="$DIAG/no-such-dir/log" "$STACK"
 check bad-stats 0 "^libgreen: GREEN_STATS='yes' is not valid: expected 1 .* or 0.*
 $($STACK)\$" env "$GREEN" GREEN_STATS=yes "$STACK"
@@ -430,19 +430,36 @@ agreement_check() {
         GREEN_RESOLV_CONF={/etc/hosts,/nonexistent/resolv.conf,/etc} GREEN_CHILDREN={green,plain,none} \
         GREEN_SEED={0,42,18446744073709551615,18446744073709551616,1x} GREEN_CHAOS={0,0.1,1,1.5,x} \
         GREEN_INJECT={eintr:0.1,connect-delay:50ms,bogus:1,eintr,eintr:2} \
-        GREEN_FAMILIES={all,threads,sleep\,sync,sockets\,,tcp} ; do
+        GREEN_FAMILIES={all,threads,sleep\,sync,sockets\,,tcp} \
+        GREEN_WATCHDOG=00 GREEN_INJECT=eintr:0.1, GREEN_CHAOS={0x.8,1e-1,.5,00.5,0.} \
+        GREEN_DUMP_SIGNAL={0010,010} GREEN_SEED=007 $'GREEN_FAMILIES=threads\nsockets' \
+        $'GREEN_INJECT=eintr:0.1\nreset:0.1' $'GREEN_STACK_SIZE=64k\n' ; do
         var=${pair%%=*} value=${pair#*=}
         lib_says=accepts
         env "$GREEN" "$pair" "$STACK" 2>&1 | grep -q "^libgreen: $var=.* is not valid" && lib_says=refuses
         gr_says=accepts
         env "$pair" scripts/greenrun true >/dev/null 2>&1 || gr_says=refuses
-        echo "$var='$value': library $lib_says, greenrun $gr_says" >>"$log"
+        echo "$var='${value//$'\n'/\\n}': library $lib_says, greenrun $gr_says" >>"$log"
         [ "$lib_says" = "$gr_says" ] || status=1
     done
     grep -q refuses "$log" && grep -q 'library accepts, greenrun accepts' "$log" || status=1
     record "config:greenrun-agrees-with-library" $status "$log"
 }
 agreement_check
+# The spellings the library used to take and greenrun refused, or the other way round (issue
+# 21, item 7): the library warns, one line, and uses the default.
+check bad-watchdog-00 0 "^libgreen: GREEN_WATCHDOG='00' is not valid: .*10ms to 3600s.*
+$($STACK)\$" env "$GREEN" GREEN_WATCHDOG=00 "$STACK"
+check bad-dump-signal-0010 0 "^libgreen: GREEN_DUMP_SIGNAL='0010' is not valid: .*USR2.*
+$($STACK)\$" env "$GREEN" GREEN_DUMP_SIGNAL=0010 "$STACK"
+check bad-inject-trailing-comma 0 "^libgreen: GREEN_INJECT='eintr:0.1,' is not valid: .*short-read.*injecting nothing
+$($STACK)\$" env "$GREEN" GREEN_INJECT=eintr:0.1, "$STACK"
+for chaos in 0x.8 1e-1; do
+    check "bad-chaos-$chaos" 0 "^libgreen: GREEN_CHAOS='$chaos' is not valid: .*0 to 1.*
+$($STACK)\$" env "$GREEN" GREEN_CHAOS=$chaos "$STACK"
+done
+check bad-families-two-lines 0 "^libgreen: GREEN_FAMILIES='threads\\?sockets' is not valid: .*threads, sockets.*
+$($STACK)\$" env "$GREEN" GREEN_FAMILIES=$'threads\nsockets' "$STACK"
 rm -rf "$DIAG"
 
 # The manual pages and the code name the same GREEN_* variables and greenrun options, both
@@ -662,7 +679,8 @@ gdb_attach
 
 echo "== install"
 # make install into a scratch prefix: the installed greenrun finds the installed library and
-# runs a plain program green; make uninstall removes every file again.
+# runs a plain program green, and judges values with the installed greenrun-env; make uninstall
+# removes every file again.
 install_check() {
     local prefix log=$LOG/install.log
     prefix=$(mktemp -d)
@@ -670,6 +688,8 @@ install_check() {
         make --no-print-directory -s install PREFIX="$prefix" &&
             "$prefix/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
             "$prefix/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$prefix"'/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
+            "$prefix/bin/greenrun" --watchdog 10ms true &&
+            { "$prefix/bin/greenrun" --watchdog 00 true; [ $? -eq 2 ]; } &&
             make --no-print-directory -s uninstall PREFIX="$prefix" &&
             [ -z "$(find "$prefix" -type f)" ]
     } >"$log" 2>&1
@@ -682,6 +702,7 @@ install_check() {
         make --no-print-directory -s install DESTDIR="$stage" PREFIX=/usr &&
             "$stage/usr/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
             "$stage/usr/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$stage"'/usr/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
+            { "$stage/usr/bin/greenrun" --watchdog 00 true; [ $? -eq 2 ]; } &&
             [ -f "$stage/usr/share/man/man1/greenrun.1" ] && [ -f "$stage/usr/share/man/man7/libgreen.7" ]
     } >"$log" 2>&1
     record "install:destdir" $? "$log"

@@ -3,9 +3,11 @@
 # status, stdout, stderr and the environment the command sees.
 #
 # By default the tests run a copy of scripts/greenrun placed in a temporary
-# tree next to a fake build/libgreen.so (an empty shared object), so they need
-# only bash, coreutils and gcc. Set GREENRUN to the path of a greenrun to test
-# that one instead, with whatever library it finds (the real one).
+# tree next to a fake build/libgreen.so (an empty shared object) and the real
+# judge of GREEN_* values, build/libgreen/greenrun-env, compiled here from the
+# library's grammar (hub/env.cpp), so they need only bash, coreutils, gcc and
+# g++. Set GREENRUN to the path of a greenrun to test that one instead, with
+# whatever library it finds (the real one).
 #
 # Output: one line per case, "ok - NAME" or "not ok - NAME: why" ("SKIP - NAME:
 # why" for a case this machine cannot run), and last "N passed, M failed".
@@ -70,6 +72,12 @@ if [[ -n ${GREENRUN-} ]]; then
     [[ $GR == */* ]] || GR=$(type -P -- "$GR") || GR=$GREENRUN
 else
     build_so "$work/build/libgreen.so"
+    mkdir -p "$work/build/libgreen"
+    if ! g++ -std=c++17 -O1 -o "$work/build/libgreen/greenrun-env" \
+        "$here/../../scripts/greenrun-env.cpp" "$here/../../hub/env.cpp"; then
+        not_ok setup "g++ cannot build greenrun-env"
+        finish
+    fi
     cp "$source_greenrun" "$work/scripts/greenrun"
     chmod +x "$work/scripts/greenrun"
     GR=$work/scripts/greenrun
@@ -403,13 +411,13 @@ for path in "$work/no-such-dir/log" "$work" ''; do
         refused 2 "--log-file" "GREEN_LOG_FILE" "created or appended to" -- "$GR" --log-file="$path" true
 done
 
-for duration in 0 10ms 500ms 2s 3600s 3600000ms 010s; do
+for duration in 0 10ms 500ms 2s 3600s 3600000ms; do
     t "--watchdog $duration is accepted" \
         succeeds "$duration" "$GR" --watchdog "$duration" printenv GREEN_WATCHDOG
 done
 t "--watchdog=VALUE sets GREEN_WATCHDOG" \
     succeeds "GREEN_WATCHDOG=2s" "$GR" --watchdog=2s sh -c 'env | grep "^GREEN_"'
-for duration in 5 9ms 0ms 0s 3601s 1.5s -1s '' 2m 1h 500MS ' 2s' 99999999999999s; do
+for duration in 5 9ms 0ms 0s 3601s 1.5s -1s '' 2m 1h 500MS ' 2s' 99999999999999s 00 010s; do
     t "--watchdog '$duration' is refused" \
         refused 2 "--watchdog" "GREEN_WATCHDOG" "ms or s" "10ms to 3600s" -- "$GR" --watchdog="$duration" true
 done
@@ -596,6 +604,46 @@ t "an empty GREEN_STACK_SIZE in the environment counts as unset" \
     succeeds "" env GREEN_STACK_SIZE= "$GR" true
 t "an option replaces an invalid value in the environment" \
     succeeds "64k" env GREEN_STACK_SIZE=12q "$GR" --stack-size 64k printenv GREEN_STACK_SIZE
+
+# One grammar, the library's (hub/env.cpp), judges every value: a value on a
+# second line is not valid (greenrun used to read only the first line), nor is
+# a number with leading zeros (octal?), an empty last item, an exponent or a
+# hexadecimal fraction.  The line shows control characters as '?'.
+for pair in $'GREEN_FAMILIES=threads\nsockets' $'GREEN_FAMILIES=sleep\nbogus' \
+    $'GREEN_INJECT=eintr:0.1\nbogus:1' $'GREEN_INJECT=eintr:0.1\n' \
+    $'GREEN_STACK_SIZE=64k\n' $'GREEN_LOG_LEVEL=warn\nx' $'GREEN_CHILDREN=plain\n' \
+    GREEN_WATCHDOG=00 GREEN_WATCHDOG=010s 'GREEN_INJECT=eintr:0.1,' GREEN_CHAOS=0x.8 \
+    GREEN_CHAOS=1e-1 GREEN_CHAOS=00.5 GREEN_CHAOS=0. GREEN_DUMP_SIGNAL=0010 \
+    GREEN_DUMP_SIGNAL=010 GREEN_DUMP_SIGNAL=RTMIN+03 GREEN_SEED=007 GREEN_STACK_SIZE=064k \
+    GREEN_INJECT=connect-delay:050ms; do
+    shown_pair=${pair//$'\n'/?}
+    t "$shown_pair in the environment is refused" \
+        refused 2 "${shown_pair%%=*}='${shown_pair#*=}' in the environment" -- env "$pair" "$GR" true
+done
+t "--families with a second line is refused" \
+    refused 2 "--families 'threads?sockets' is not valid (GREEN_FAMILIES)" -- \
+    "$GR" --families $'threads\nsockets' true
+t "--inject with a second line is refused" \
+    refused 2 "--inject 'eintr:0.1?bogus:1' is not valid (GREEN_INJECT)" -- \
+    "$GR" --inject $'eintr:0.1\nbogus:1' true
+for p in 0 1 0.5 .5 1.0 1.000 0.000001; do
+    t "--chaos $p is accepted" succeeds "$p" "$GR" --chaos "$p" --seed 1 printenv GREEN_CHAOS
+done
+
+# Without greenrun-env, a value cannot be judged: greenrun says so and stops;
+# without any value to judge it is not needed.
+case_missing_helper() {
+    mkdir -p "$work/nohelper/scripts" "$work/nohelper/build" || return 1
+    cp "$GR" "$work/nohelper/scripts/greenrun" && build_so "$work/nohelper/build/libgreen.so" || return 1
+    refused 2 "cannot find $work/nohelper/build/libgreen/greenrun-env" "run make first" -- \
+        "$work/nohelper/scripts/greenrun" --stats true || return
+    succeeds "" "$work/nohelper/scripts/greenrun" true
+}
+if grep -qF "'@LIB""DIR@'" "$GR"; then
+    t "a missing greenrun-env is reported when there is a value to check" case_missing_helper
+else
+    skip "a missing greenrun-env is reported" "this greenrun has an installed library directory"
+fi
 
 # --- finding the command
 

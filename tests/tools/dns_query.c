@@ -30,10 +30,15 @@
  *                  (the hostile answers of dns_server.c)
  *   timeouts       unanswered, mismatched and unparsable queries: about 2 s each (timeout:1
  *                  attempts:2), about 14 s in all
+ *   pairs          A and AAAA that fail apart (SERVFAIL, REFUSED, ... for one of the two) through
+ *                  getaddrinfo, gethostbyname2 and res_query; answer buffers shorter than a UDP
+ *                  answer and than a TCP one after TC (res_query, res_search, res_send)
+ *   pairs-timeouts getaddrinfo where one of the two is never answered or answered with garbage,
+ *                  about 9 s
  *   hosts-file     (only when named) every name and address of /etc/hosts through every entry
  *                  point, with RES_USE_INET6, buffers too small, gethostent; for a test hosts
  *                  file bind-mounted on /etc/hosts
- * The whole corpus takes about 16 s against the test server.
+ * The whole corpus takes about 25 s against the test server.
  *
  * --short leaves out the names that take a timeout or a deliberate delay and the largest
  * cross products, for runs under valgrind (well under a second natively).  Exit status 0 when
@@ -1514,6 +1519,122 @@ static void section_hostile_ptr(void)
     }
 }
 
+/* ---- A and AAAA that fail apart; answers longer than the buffer -------------------------- */
+
+/* The look-ups that ask A and AAAA at once, and each alone, for a name whose A (or AAAA) query
+ * fails (dns_server.c: a-HOW, aaaa-HOW); res_query with buffers shorter than the answer, over
+ * UDP (huge: 2.4 KB without TC) and after a TC answer retried over TCP (tc, tc-notcp). */
+static void pair_lookups(const char *name)
+{
+    char fqdn[256];
+    snprintf(fqdn, sizeof fqdn, "%s.green.test", name);
+    gai(fqdn, "80", AF_UNSPEC, SOCK_STREAM, 0, 0);
+    gai(name, NULL, AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+    gai(fqdn, NULL, AF_INET, SOCK_STREAM, 0, 0);
+    gai(fqdn, NULL, AF_INET6, SOCK_STREAM, 0, AI_V4MAPPED | AI_ALL);
+    ghbn2(fqdn, AF_INET6);
+    res_call(R_QUERY, NULL, fqdn, ns_t_a, 4096);
+    res_call(R_QUERY, NULL, fqdn, ns_t_aaaa, 4096);
+    res_call(R_SEARCH, NULL, name, ns_t_a, 4096);
+}
+
+static void section_pairs(void)
+{
+    static const char *const hows[] = {"servfail", "refused", "notimp", "formerr", "nxdomain",
+                                       "short", "badcount", "bare"};
+    char name[64];
+    for (size_t i = 0; i < N_(hows); i++) {
+        snprintf(name, sizeof name, "a-%s", hows[i]);
+        pair_lookups(name);
+        snprintf(name, sizeof name, "aaaa-%s", hows[i]);
+        pair_lookups(name);
+    }
+    pair_lookups("tc");
+    pair_lookups("tc-notcp");
+    static const int lens[] = {12, 40, 64, 100, 350, 351, 512};
+    for (size_t l = 0; l < N_(lens); l++) {
+        res_call(R_QUERY, NULL, "tc.green.test", ns_t_a, lens[l]);
+        res_call(R_QUERY, NULL, "huge.green.test", ns_t_a, lens[l]);
+        res_call(R_SEARCH, NULL, "tc", ns_t_a, lens[l]);
+        res_call(R_QUERY, NULL, "tc-notcp.green.test", ns_t_a, lens[l]);
+    }
+    /* res_send: the same rules; res_nsend and res_nquery with RES_USEVC: over TCP only. */
+    unsigned char q[512], ans[4096];
+    static const char *const sent[] = {"tc.green.test", "huge.green.test", "tc-notcp.green.test",
+                                       "a-servfail.green.test", "a.green.test"};
+    struct __res_state st;
+    memset(&st, 0, sizeof st);
+    res_ninit(&st);
+    st.options |= RES_USEVC;
+    for (size_t i = 0; i < N_(sent); i++) {
+        int qlen = res_mkquery(ns_o_query, sent[i], ns_c_in, ns_t_a, NULL, 0, NULL, q, sizeof q);
+        for (size_t l = 0; qlen > 0 && l < N_(lens); l++) {
+            for (int vc = 0; vc < 2; vc++) {
+                memset(ans, 0, sizeof ans);
+                h_errno = 0;
+                errno = 0;
+                int rc = vc ? res_nsend(&st, q, qlen, ans, lens[l]) : res_send(q, qlen, ans, lens[l]);
+                printf("%s %s anslen=%d", vc ? "res_nsend (USEVC)" : "res_send", sent[i], lens[l]);
+                if (rc < 0)
+                    printf(" errno=%s", errno_name(errno));
+                put_res_result(rc, ans, lens[l]);
+            }
+            if (strcmp(sent[i], "tc-notcp.green.test") != 0)
+                res_call(R_NQUERY, &st, sent[i], ns_t_a, lens[l]);
+        }
+    }
+    /* With EDNS0 the query offers what the buffer holds (512 to 1200 bytes). */
+    st.options &= ~(unsigned long)RES_USEVC;
+    st.options |= RES_USE_EDNS0;
+    puts("options |= RES_USE_EDNS0");
+    static const int edns_lens[] = {100, 600, 1200, 4096};
+    for (size_t l = 0; l < N_(edns_lens); l++) {
+        res_call(R_NQUERY, &st, "edns.green.test", ns_t_txt, edns_lens[l]);
+        res_call(R_NSEARCH, &st, "edns", ns_t_txt, edns_lens[l]);
+    }
+    /* RES_IGNTC: the datagram with TC is the answer, no TCP retry. */
+    st.options &= ~(unsigned long)RES_USE_EDNS0;
+    st.options |= RES_IGNTC;
+    puts("options |= RES_IGNTC");
+    for (size_t i = 0; i < 3; i++) {
+        res_call(R_NQUERY, &st, sent[i], ns_t_a, 4096);
+        res_call(R_NQUERY, &st, sent[i], ns_t_a, 40);
+        int qlen = res_nmkquery(&st, ns_o_query, sent[i], ns_c_in, ns_t_a, NULL, 0, NULL, q,
+                                sizeof q);
+        memset(ans, 0, sizeof ans);
+        h_errno = 0;
+        errno = 0;
+        int rc = qlen > 0 ? res_nsend(&st, q, qlen, ans, sizeof ans) : -2;
+        printf("res_nsend (IGNTC) %s", sent[i]);
+        if (rc < 0)
+            printf(" errno=%s", errno_name(errno));
+        put_res_result(rc, ans, sizeof ans);
+    }
+    res_nclose(&st);
+}
+
+/* One look-up of both, for a name one of whose queries is never answered (or answered with
+ * garbage, which is dropped the same way), each in a thread of its own: after such a time-out glibc
+ * sends the two queries of its thread one after the other from then on (RES_F_SNGLKUP), which is
+ * not what is tested here.  Each costs a few time-outs (timeout:1 attempts:2). */
+static void *pair_timeout_thread(void *name)
+{
+    char fqdn[256];
+    snprintf(fqdn, sizeof fqdn, "%s.green.test", (const char *)name);
+    gai(fqdn, "80", AF_UNSPEC, SOCK_STREAM, 0, 0);
+    return NULL;
+}
+
+static void section_pairs_timeouts(void)
+{
+    static const char *const names[] = {"a-silent", "aaaa-silent", "a-garbage"};
+    for (size_t i = 0; i < N_(names); i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, pair_timeout_thread, (void *)names[i]) == 0)
+            pthread_join(t, NULL);
+    }
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1528,6 +1649,7 @@ static const struct {
     {"threads", section_threads, 0},
     {"hostile-ptr", section_hostile_ptr, 0}, {"hostile-names", section_hostile_names, 0},
     {"timeouts", section_timeouts, 1},
+    {"pairs", section_pairs, 0},           {"pairs-timeouts", section_pairs_timeouts, 1},
     {"hosts-file", section_hosts_file, 2},
 };
 

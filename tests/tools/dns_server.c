@@ -25,6 +25,8 @@
  * in one ~2.4 KB UDP reply, TC=0).
  * Answers glibc refuses or takes whole (PTRs of 10.53.7.0-9, longname, badcname, truncrr, badq,
  * ...): see "hostile answers" below.
+ * And names whose A and AAAA queries get different treatment, and answers cut with TC (see "A and
+ * AAAA that fail apart" below).
  * Unknown names: NXDOMAIN; known names without the type: NODATA; both with an SOA in authority.
  * Other classes and opcodes: NOTIMP.  QDCOUNT != 1 or an unreadable question: FORMERR.
  * Messages with QR set and anything shorter than a header get no reply.
@@ -46,7 +48,7 @@
 enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_MX = 15, T_TXT = 16, T_AAAA = 28,
        T_ANY = 255 };
 enum { NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4, REFUSED = 5 };
-enum action { SEND, DROP, DELAY, SPOOF };
+enum action { SEND, DROP, DELAY, SPOOF, HANGUP };
 
 #define TTL 60
 #define UDP_LIMIT 512       /* also when the query offers a larger EDNS0 size: TC stays predictable */
@@ -397,6 +399,125 @@ static uint8_t garbage_byte(void)  /* xorshift64 */
     return garbage_state >> 24;
 }
 
+/* ---- A and AAAA that fail apart; truncation (res_query's buffer rules) ----
+ * a-HOW.green.test and aaaa-HOW.green.test: the A (resp. AAAA) query gets HOW, the other one
+ * its normal answer (A 10.53.5.1, AAAA 2001:db8::5:1), for the look-ups that ask both at once.
+ * HOW: servfail, refused, notimp, formerr, nxdomain (rcodes, no records), silent (no reply),
+ * short (5 bytes), garbage (the query's ID, then pseudo-random bytes), badcount (ANCOUNT 5, no
+ * records), bare (REFUSED in a header alone, QDCOUNT 0, as some resolvers send it).  tc.green.test A: over UDP the first 2 of 20 records with TC set (63 bytes),
+ * over TCP all 20 (351 bytes); tc-notcp.green.test A: over UDP 1 record with TC set, over TCP
+ * the connection is closed unanswered.  Other types of these names: NODATA.  And edns.green.test
+ * (below), which tells the EDNS0 payload size a query offered. */
+enum pair_how { P_OK, P_SERVFAIL, P_REFUSED, P_NOTIMP, P_FORMERR, P_NXDOMAIN, P_SILENT, P_SHORT,
+                P_GARBAGE, P_BADCOUNT, P_BARE, P_TC, P_TCNOTCP };
+static const struct { const char *how; enum pair_how p; } pair_hows[] = {
+    {"servfail", P_SERVFAIL}, {"refused", P_REFUSED}, {"notimp", P_NOTIMP},
+    {"formerr", P_FORMERR},   {"nxdomain", P_NXDOMAIN}, {"silent", P_SILENT},
+    {"short", P_SHORT},       {"garbage", P_GARBAGE}, {"badcount", P_BADCOUNT},
+    {"bare", P_BARE},
+};
+
+/* What NAME's QTYPE query gets, or -1 when NAME is none of these. */
+static int pair_how(const char *name, unsigned qtype)
+{
+    if (strcmp(name, "tc.green.test") == 0)
+        return qtype == T_A ? P_TC : P_OK;
+    if (strcmp(name, "tc-notcp.green.test") == 0)
+        return qtype == T_A ? P_TCNOTCP : P_OK;
+    const char *dash = strchr(name, '-');
+    if (!dash || !ends_with(name, "green.test"))
+        return -1;
+    size_t n = strlen(dash + 1) - strlen(".green.test");
+    for (size_t i = 0; i < sizeof pair_hows / sizeof pair_hows[0]; i++) {
+        if (strlen(pair_hows[i].how) != n || strncmp(dash + 1, pair_hows[i].how, n) != 0)
+            continue;
+        if (dash - name == 1 && name[0] == 'a')
+            return qtype == T_A ? (int)pair_hows[i].p : P_OK;
+        if (dash - name == 4 && strncmp(name, "aaaa", 4) == 0)
+            return qtype == T_AAAA ? (int)pair_hows[i].p : P_OK;
+    }
+    return -1;
+}
+
+/* edns.green.test TXT: the UDP payload size the query's EDNS0 record offers, "none" without one
+ * (glibc offers what the caller's buffer holds, from 512 to 1200).  Returns 0 for other names. */
+static int edns_answer(const char *name, unsigned qtype, const uint8_t *q, size_t len, size_t qend,
+                       struct msg *m)
+{
+    if (strcmp(name, "edns.green.test") != 0)
+        return 0;
+    char text[16] = "none";
+    const uint8_t *opt = q + qend + 4;
+    if ((q[10] << 8 | q[11]) >= 1 && len >= qend + 4 + 11 && opt[0] == 0 && (opt[1] << 8 | opt[2]) == 41)
+        snprintf(text, sizeof text, "%u", opt[3] << 8 | opt[4]);
+    if (qtype == T_TXT) {
+        put_rr(m, name, T_TXT, text);
+        m->b[7] = 1;
+    } else {
+        put_rr(m, "green.test", T_SOA, "");
+        m->b[9] = 1;
+    }
+    return 1;
+}
+
+/* The reply to a query for one of these names in M (header and question written); returns 0 for
+ * any other name. */
+static int pair_answer(const char *name, unsigned qtype, int tcp, struct msg *m, enum action *act)
+{
+    int how = pair_how(name, qtype);
+    if (how < 0)
+        return 0;
+    uint8_t *r = m->b;
+    int an = 0;
+    char a[32];
+    switch (how) {
+    case P_SERVFAIL: r[3] = SERVFAIL; return 1;
+    case P_REFUSED: r[3] = REFUSED; return 1;
+    case P_NOTIMP: r[3] = NOTIMP; return 1;
+    case P_FORMERR: r[3] = FORMERR; return 1;
+    case P_NXDOMAIN: r[3] = NXDOMAIN; return 1;
+    case P_SILENT: *act = DROP; m->len = 0; return 1;
+    case P_SHORT: m->len = 5; return 1;
+    case P_GARBAGE:
+        garbage_state = 0x2545f4914f6cdd1dULL ^ qtype;
+        r[2] = 0x80 | garbage_byte();
+        for (size_t i = 3; i < 60; i++)
+            r[i] = garbage_byte();
+        m->len = 60;
+        return 1;
+    case P_BADCOUNT: r[7] = 5; return 1;
+    case P_BARE: r[3] = REFUSED; r[5] = 0; m->len = 12; return 1;
+    case P_TC:
+        for (int i = 1; i <= (tcp ? 20 : 2); i++, an++) {
+            snprintf(a, sizeof a, "10.53.6.%d", i);
+            put_rr(m, name, T_A, a);
+        }
+        r[2] |= tcp ? 0 : 0x02;
+        break;
+    case P_TCNOTCP:
+        if (tcp) {
+            *act = HANGUP;
+            m->len = 0;
+            return 1;
+        }
+        put_rr(m, name, T_A, "10.53.6.1");
+        an = 1;
+        r[2] |= 0x02;
+        break;
+    default:
+        if (qtype == T_A || qtype == T_AAAA) {
+            put_rr(m, name, qtype, qtype == T_A ? "10.53.5.1" : "2001:db8::5:1");
+            an = 1;
+        }
+    }
+    r[7] = an;
+    if (!an) {
+        put_rr(m, "green.test", T_SOA, "");
+        r[9] = 1;
+    }
+    return 1;
+}
+
 /* What the last query asked, for the log. */
 static char log_name[256];
 static unsigned log_type;
@@ -439,6 +560,9 @@ static size_t answer(const uint8_t *q, size_t len, int tcp, uint8_t *r, size_t c
         r[3] = NOTIMP;
         return m.len;
     }
+
+    if (plain && (pair_answer(name, qtype, tcp, &m, act) || edns_answer(name, qtype, q, len, qend, &m)))
+        return m.len;
 
     const struct special *sp = NULL;
     for (size_t i = 0; plain && i < sizeof specials / sizeof specials[0]; i++)
@@ -546,7 +670,7 @@ static void die(const char *what)
 
 static void log_query(const char *proto, const uint8_t *r, size_t len, enum action act)
 {
-    static const char *acts[] = {"sent", "dropped", "delayed", "spoofed"};
+    static const char *acts[] = {"sent", "dropped", "delayed", "spoofed", "hung up"};
     if (qlog)
         fprintf(qlog, "%s %s type %u -> %s rcode %d len %zu\n", proto, log_name, log_type,
                 acts[act], len >= 4 ? r[3] & 15 : -1, len);
@@ -668,7 +792,7 @@ static int conn_read(struct conn *c)
             size_t rlen = answer(c->in + off + 2, len, 1, reply, sizeof reply, &act);
             log_query("tcp", reply, rlen, act);
             off += 2 + len;
-            if (act == SEND && conn_reply(c, reply, rlen) < 0)
+            if ((act == SEND && conn_reply(c, reply, rlen) < 0) || act == HANGUP)
                 return -1;
             if (act == DELAY)
                 add_timer(c, NULL, 0, reply, rlen);

@@ -53,6 +53,15 @@ void test_spec_refused(void**)
         "read-latency:1h",    // no such unit
         "read-latency:3601s", // more than an hour
         "eintr:0.1,reset",    // the second item has no value
+        "eintr:0.1,",         // an empty last item
+        ",eintr:0.1",         // an empty first item
+        "eintr:0.1,,reset:0", // an empty item
+        "eintr:1e-1",         // an exponent
+        "eintr:0x.8",         // hexadecimal
+        "eintr:00.5",         // a leading zero
+        "eintr:0.",           // no digits after the point
+        "eintr:0.1\nreset:1", // a second line
+        "connect-delay:050ms", // a leading zero
     };
     double p[kFaultCount];
     int64_t d[kFaultCount];
