@@ -164,6 +164,18 @@ void warn_invalid(int v, const char* text, const char* instead)
                text[n] ? "..." : "", env_specs[v].rule, instead);
 }
 
+void load_workers()
+{
+    const char* text = value_of(kEnvWorkers);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvWorkers, text, &value))
+        config.workers = int(value.number);
+    else
+        warn_invalid(kEnvWorkers, text, "using the default (the CPUs)");
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -179,6 +191,7 @@ void config_load()
     load_resolv_conf();
     load_children();
     load_families();
+    load_workers();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

@@ -38,6 +38,7 @@ struct Config {
     const char* resolv_conf;  // GREEN_RESOLV_CONF: read instead of /etc/resolv.conf; null: that
     bool children_plain;  // GREEN_CHILDREN=plain: programs this one runs lose libgreen's preload
     unsigned families = kAllFamilies;  // GREEN_FAMILIES: bit f for family f
+    int workers;          // GREEN_WORKERS: OS threads running green threads; 0: the CPUs
 };
 
 extern Config config;

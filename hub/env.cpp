@@ -31,6 +31,7 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_INJECT", "comma-separated FAULT:PROBABILITY (short-read, short-write, eintr, eagain, "
                      "reset, connect-fail, dns-fail, dns-nxdomain) or FAULT:DURATION "
                      "(connect-delay, read-latency, dns-delay; e.g. 50ms)"},
+    {"GREEN_WORKERS", "a number of workers from 1 to 256"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -370,6 +371,10 @@ bool env_parse(int var, const char* text, EnvValue* out)
         return parse_probability(text, &out->probability);
     case kEnvInject:
         return parse_inject_spec(text, out->fault_prob, out->fault_delay, &out->bad);
+    case kEnvWorkers: {
+        const char* end;
+        return parse_decimal(text, 256, &out->number, &end) && *end == '\0' && out->number >= 1;
+    }
     }
     return false;
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "chaos.h"
+#include "config.h"
 #include "log.h"
 #include "signal.h"
 #include "sys.h"
@@ -100,19 +101,7 @@ void* worker_main(void* arg)
 
 }  // namespace
 
-int workers_wanted()
-{
-    const char* text = getenv("GREEN_WORKERS");
-    if (!text || !*text)
-        return default_workers();
-    char* end;
-    long n = strtol(text, &end, 10);
-    if (*text >= '1' && *text <= '9' && *end == 0 && n >= 1 && n <= kMaxWorkers)
-        return int(n);
-    GREEN_WARN("GREEN_WORKERS='%s' is not valid: expected a number of workers from 1 to %d; "
-               "using %d (the CPUs)", text, kMaxWorkers, default_workers());
-    return default_workers();
-}
+int workers_wanted() { return config.workers > 0 ? config.workers : default_workers(); }
 
 int workers_start(int n, OsThreadCreate create)
 {

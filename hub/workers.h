@@ -30,7 +30,7 @@ extern int n_workers;
 // The main thread's hub: worker 0, which takes process-directed signals.
 extern Hub* main_hub;
 
-// Workers GREEN_WORKERS asks for (a bad value warns once and uses the default).
+// Workers GREEN_WORKERS asks for (config.workers), else the CPUs.
 int workers_wanted();
 
 // Starts workers 1 to n-1 with create (the real pthread_create), from the main thread after

@@ -246,10 +246,10 @@ case_help() {
     run "$GR" --help
     want_status 0 && want_quiet || return 1
     local word
-    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children --families \
+    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children --families --workers \
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES LD_PRELOAD error warn info debug 126 127 \
+        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_WORKERS LD_PRELOAD error warn info debug 126 127 \
         --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
@@ -453,6 +453,14 @@ t "--families threads,sync sets GREEN_FAMILIES" \
     succeeds "GREEN_FAMILIES=threads,sync" "$GR" --families threads,sync sh -c 'env | grep "^GREEN_FAMILIES"'
 t "--families 'threads,tcp' is refused" \
     refused 2 "--families" "GREEN_FAMILIES" "threads, sockets" -- "$GR" --families=threads,tcp true
+t "--workers 2 sets GREEN_WORKERS" \
+    succeeds "GREEN_WORKERS=2" "$GR" --workers 2 sh -c 'env | grep "^GREEN_WORKERS"'
+for bad in 0 02 257 two; do
+    t "--workers $bad is refused" \
+        refused 2 "--workers" "GREEN_WORKERS" "1 to 256" -- "$GR" --workers "$bad" true
+done
+t "GREEN_WORKERS=0 in the environment is refused" \
+    refused 2 "GREEN_WORKERS" "1 to 256" -- env GREEN_WORKERS=0 "$GR" true
 
 for opt in --log-file --watchdog --dump-signal --resolv-conf --children --families; do
     t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
