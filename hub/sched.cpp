@@ -540,6 +540,12 @@ void hub_ensure_loop(Hub* h)
 {
     if (h->evloop)
         return;
+    // Until the loop exists nothing here may park: a wrapper reached from libev or the stack
+    // allocator (a C++ static's initialisation guard waits with syscall(SYS_futex) when another
+    // worker runs the same initialisation) would switch to a loop context not made yet.  The
+    // wrappers pass through while the loop context is current.
+    Green* was = h->current;
+    h->current = &h->loop;
     HoldStdFds hold;
     // EVFLAG_NOSIGMASK: libev must not touch the signal mask, which belongs to the program.
     // EVFLAG_NOENV: LIBEV_FLAGS in the program's environment is not ours to obey.
@@ -563,6 +569,7 @@ void hub_ensure_loop(Hub* h)
     ev_io_init(&h->wake_io, on_wake_fd, h->wake_fd, EV_READ);
     h->wake_io.data = h;
     ev_io_start(h->evloop, &h->wake_io);
+    h->current = was;
     h->loop_ready.store(true, std::memory_order_release);
 }
 
