@@ -132,6 +132,9 @@ $(B)/fuzz/obj/%.o: %.cpp
 	$(FUZZ_CXX) $(filter-out -O2 -fno-plt,$(LIB_CXXFLAGS)) $(FUZZ_FLAGS) \
 	    -fsanitize=fuzzer-no-link -c -o $@ $<
 
+# Kept: make would otherwise delete them as intermediate files after each link.
+.SECONDARY: $(FUZZ_OBJ)
+
 $(B)/fuzz/bin/%: tests/fuzz/%.cpp $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) -std=c++17 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIB_LDLIBS)
