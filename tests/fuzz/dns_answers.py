@@ -7,6 +7,8 @@ Run by tests/fuzz/dns_answers.sh inside a network and mount namespace of its own
   dns_answers.py fuzz SECONDS CORPUS_DIR ARTIFACT_DIR   replay the corpus, then mutate it
   dns_answers.py replay PATH...                         each input once (make test); with
                                                         DNS_FUZZ_SHOW=1 prints every output
+  dns_answers.py run INPUT COMMAND...                   COMMAND while the server answers
+                                                        with INPUT (to look at a finding)
   dns_answers.py seeds DNS_SERVER_ADDR OUT_DIR          seed inputs: real answers of the test
                                                         zone (build/tools/dns_server)
 
@@ -24,7 +26,9 @@ getnameinfo, res_query) in three long-lived processes: glibc, libgreen (build/li
 libgreen under ASan+UBSan (build/san/libgreen.so).  Each input's three outputs must be the same
 byte for byte; a sanitizer report or a client that dies or hangs is a failure too.  Differences
 of a class listed in tests/fuzz/dns_answers.known (a regular expression over "glibc's call and
-result => libgreen's") are counted and skipped, so that fuzzing finds new ones.
+result => libgreen's", or "=> (exited with status -11)" and the like for the call a client
+did not finish; DNS_FUZZ_KNOWN names another file, /dev/null for none) are counted and
+skipped, so that fuzzing finds new ones.
 
 fuzz mode stops at the first new difference and leaves INPUT and INPUT.txt (the outputs) in
 ARTIFACT_DIR; with DNS_FUZZ_KEEP_GOING=1 it goes on and keeps one input per new class.  An
@@ -46,7 +50,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 B = os.path.join(ROOT, "build")
 QUERY = os.path.join(B, "tools", "dns_query")
-KNOWN = os.path.join(ROOT, "tests", "fuzz", "dns_answers.known")
+KNOWN = os.environ.get("DNS_FUZZ_KNOWN") or os.path.join(ROOT, "tests", "fuzz", "dns_answers.known")
 ROUND_SECONDS = 120  # one round of calls; glibc's slowest (timeouts, search list) is ~30 s
 MAX_INPUT = 8192
 MAX_CORPUS = 3000
@@ -239,18 +243,20 @@ class Client:
             pass
 
     def receive(self, deadline):
-        """The round's output, or (None, why) when the client died or hung."""
+        """The round's output, or (what it printed, why) when the client died or hung."""
         fd = self.proc.stdout.fileno()
         while b"\n== end\n" not in b"\n" + self.buf:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 self.stop()
-                return None, "no answer in %d s (hang)" % ROUND_SECONDS
+                out, self.buf = self.buf.decode("latin-1"), b""
+                return out, "no answer in %d s (hang)" % ROUND_SECONDS
             data = os.read(fd, 65536)
             if not data:
                 status = self.proc.wait()
                 self.proc = None
-                return None, "exited with status %s" % status
+                out, self.buf = self.buf.decode("latin-1"), b""
+                return out, "exited with status %s" % status
             self.buf += data
         end = (b"\n" + self.buf).index(b"\n== end\n")
         out, self.buf = self.buf[:end], self.buf[end + len("== end\n"):]
@@ -374,31 +380,37 @@ class Runner:
         for c in self.clients:
             c.send(name, addr)
         deadline = time.monotonic() + ROUND_SECONDS
-        outs, failure = {}, None
+        outs, why = {}, {}
         for c in self.clients:
-            out, why = c.receive(deadline)
-            if out is None:
-                failure = "%s: %s\n%s" % (c.label, why, c.stderr_text()[-6000:])
-            outs[c.label] = out or ""
+            outs[c.label], why[c.label] = c.receive(deadline)
         self.runs += 1
-        if failure:
-            return outs, [], failure
         for c in self.clients:
             text = c.stderr_text()
-            if "ERROR: AddressSanitizer" in text or "runtime error:" in text:
+            m = re.search(r"ERROR: AddressSanitizer.*|runtime error:.*", text)
+            if m:
                 c.stop()
-                return outs, [], "%s: sanitizer report\n%s" % (c.label, text[-6000:])
-        new = []
-        for label in outs:
-            if label == "glibc":
-                continue
-            for sig in differences(outs["glibc"], outs[label]):
+                why[c.label] = "sanitizer report: %s\n%s" % (m.group(0), text[-6000:])
+        if why["glibc"]:
+            return outs, [], "glibc: " + why["glibc"]
+        new, failures = [], []
+        for c in self.clients[1:]:
+            sigs = differences(outs["glibc"], outs[c.label])
+            if why[c.label]:
+                # A client that died or hung: the call it did not finish is glibc's next one.
+                done = len(records(outs[c.label]))
+                ref = records(outs["glibc"])
+                sigs = [s for s in sigs if "=> (missing)" not in s]
+                sigs.append("%s => (%s)" % (ref[done] if done < len(ref) else "(end)",
+                                            why[c.label].split("\n")[0]))
+            for sig in sigs:
                 cls = classify(sig, self.known)
                 if cls:
                     self.known_counts[cls] = self.known_counts.get(cls, 0) + 1
                 else:
-                    new.append(label + ": " + sig)
-        return outs, new, None
+                    new.append(c.label + ": " + sig)
+                    if why[c.label] and sig.endswith(")") and " => (" in sig:
+                        failures.append("%s: %s" % (c.label, why[c.label][:6000]))
+        return outs, new, "\n".join(failures) or None
 
     def stop(self):
         for c in self.clients:
@@ -667,7 +679,16 @@ def make_seeds(server_addr, outdir):
     return 0
 
 
+def serve_and_run(path, command):
+    """The server answering with one input while COMMAND runs (to look at a finding)."""
+    server = Server()
+    server.set_input(parse_input(open(path, "rb").read()))
+    return subprocess.call(command)
+
+
 def main(argv):
+    if len(argv) >= 4 and argv[1] == "run":
+        return serve_and_run(argv[2], argv[3:])
     if len(argv) == 5 and argv[1] == "fuzz":
         return fuzz(float(argv[2]), argv[3], argv[4])
     if len(argv) >= 3 and argv[1] == "replay":

@@ -6,6 +6,9 @@
 #   dns_answers.sh SECONDS CORPUS_DIR ARTIFACT_DIR   fuzz for SECONDS (make fuzz)
 #   dns_answers.sh --replay PATH...                  each input once (make test: the committed
 #                                                    corpus, tests/fuzz/corpus/dns_answers)
+#   dns_answers.sh --run INPUT COMMAND...            COMMAND while the server answers with
+#                                                    INPUT, e.g. build/tools/dns_query --section
+#                                                    fuzz --rounds <<<"NAME ADDRESS" under libgreen
 #   dns_answers.sh --seeds OUT_DIR                   seed inputs from build/tools/dns_server
 #
 # Runs in a network namespace of its own (nothing else sees its server on 127.0.0.1:53, and no
@@ -34,6 +37,10 @@ case "${1:-}" in
 --replay)
     shift
     TMPDIR=$TMP in_ns 600 python3 tests/fuzz/dns_answers.py replay "$@"
+    ;;
+--run)
+    shift
+    in_ns 600 python3 tests/fuzz/dns_answers.py run "$@"
     ;;
 --seeds)
     [ $# -eq 2 ] || { echo "usage: $0 --seeds OUT_DIR" >&2; exit 2; }

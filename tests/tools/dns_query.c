@@ -1470,6 +1470,8 @@ static void section_fuzz(void)
 static void rounds(void (*fn)(void))
 {
     char line[512];
+    /* Line by line: when a call crashes, the driver sees which one. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     while (fgets(line, sizeof line, stdin)) {
         if (sscanf(line, "%255s %63s", fuzz_name, fuzz_addr) != 2)
             continue;
