@@ -169,7 +169,8 @@ bench:
 	@echo
 	@scripts/bench_dns.sh
 
-fuzz-build: lib $(TOOL_BIN) $(FUZZ_BIN)
+# san: tests/fuzz/dns_answers.sh runs look-ups under the ASan+UBSan build of the library too.
+fuzz-build: lib san $(TOOL_BIN) $(FUZZ_BIN)
 
 fuzz:
 	@scripts/install-deps.sh --fuzz

@@ -286,6 +286,9 @@ def make_clients(errdir):
             "LD_PRELOAD": os.path.join(B, "san", "libgreen.so") + " " + asan_rt,
             "ASAN_OPTIONS": "detect_leaks=0:verify_asan_link_order=0:handle_segv=0",
             "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}, errdir))
+    else:
+        print("dns_answers: no build/san/libgreen.so (make san): no sanitizer run",
+              file=sys.stderr)
     return clients
 
 
@@ -461,8 +464,8 @@ def mutate_msg(rng, msg, pool):
                 msg[2] ^= rng.choice([0x02, 0x04, 0x80, 0x01, 0x78])
         elif op == 7 and n > 12:  # a compression pointer somewhere
             i = rng.randrange(12, n)
-            msg[i:i + 2] = bytes([0xc0 | rng.randrange(4) if rng.random() < 0.2 else 0xc0,
-                                  rng.choice([12, rng.randrange(max(n, 1))])])
+            to = rng.choice([12, rng.randrange(n), rng.randrange(0x4000)])
+            msg[i:i + 2] = bytes([0xc0 | to >> 8, to & 0xff])
         elif op == 8 and n > 12:  # duplicate a range (records repeated)
             i = rng.randrange(12, n)
             j = min(n, i + rng.choice([4, 16, 28, 64]))
@@ -495,15 +498,14 @@ def mutate(rng, data, pool_inputs):
     name, addr, entries = parsed
     entries = dict(entries)
     pool = [m for e in pool_inputs for (_, m) in e.values()]
-    keys = list(entries) or [0]
     for _ in range(rng.choice([1, 1, 2])):
         r = rng.random()
-        key = rng.choice(keys)
+        key = rng.choice(list(entries) or [0])
         flags, msg = entries.get(key, (0, b""))
         if r < 0.85:
             entries[key] = (flags, mutate_msg(rng, msg, pool))
         elif r < 0.90 and len(entries) > 1:
-            del entries[key]
+            entries.pop(key, None)
         elif r < 0.95:  # the same answer over the other transport
             entries[key ^ 0x80] = (flags, msg)
         elif r < 0.98 and pool_inputs:  # another input's answer for this query
@@ -612,10 +614,11 @@ def fuzz(seconds, corpus, artifacts):
     while time.monotonic() < end:
         data = mutate(rng, rng.choice(datas), inputs)
         outs, new, failure = runner.run(data)
-        if parse_input(data):
-            datas.append(data) if len(datas) < 200 and rng.random() < 0.02 else None
+        grew = len(inputs)
         if not handle(data, outs, new, failure, False):
             break
+        if len(inputs) > grew and len(datas) < 2000:  # new behaviour: mutated further
+            datas.append(data)
         if time.monotonic() - last > 30:
             last = time.monotonic()
             print("#%d %.0fs corpus features %d, known differences %s" %
