@@ -179,12 +179,19 @@ class Server:
         return [fallback[:3] + bytes([fallback[3] | 1]) + fallback[4:]]
 
     def serve(self):
-        conns = {}
+        conns = {}  # fd: [socket, bytes read, when to close it or None]
         poller = select.poll()
         poller.register(self.udp, select.POLLIN)
         poller.register(self.tcp, select.POLLIN)
+
+        def close(fd):
+            poller.unregister(fd)
+            conns.pop(fd)[0].close()
+
         while True:
-            for fd, _ in poller.poll():
+            closing = [c[2] for c in conns.values() if c[2] is not None]
+            wait = max(0, min(closing) - time.monotonic()) * 1000 if closing else None
+            for fd, _ in poller.poll(wait):
                 try:
                     if fd == self.udp.fileno():
                         query, peer = self.udp.recvfrom(65535)
@@ -192,15 +199,13 @@ class Server:
                             self.udp.sendto(r, peer)
                     elif fd == self.tcp.fileno():
                         c, _ = self.tcp.accept()
-                        conns[c.fileno()] = [c, b""]
+                        conns[c.fileno()] = [c, b"", None]
                         poller.register(c, select.POLLIN)
                     else:
-                        c, buf = conns[fd]
+                        c, buf, _ = conns[fd]
                         data = c.recv(65535)
                         if not data:
-                            poller.unregister(fd)
-                            del conns[fd]
-                            c.close()
+                            close(fd)
                             continue
                         buf += data
                         while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
@@ -210,11 +215,18 @@ class Server:
                             for r in replies:
                                 c.settimeout(5)
                                 c.sendall(struct.pack(">H", len(r)) + r)
+                            if not replies:
+                                # Unanswered over TCP: closed 2 s later.  glibc reads a TCP
+                                # reply with no timeout: an open, silent connection would
+                                # hang it for ever (and no reference answer comes).
+                                conns[fd][2] = time.monotonic() + 2
                         conns[fd][1] = buf
                 except OSError:
                     if fd in conns:
-                        poller.unregister(fd)
-                        conns.pop(fd)[0].close()
+                        close(fd)
+            now = time.monotonic()
+            for fd in [fd for fd, c in conns.items() if c[2] is not None and c[2] <= now]:
+                close(fd)
 
 
 # ---- the clients -------------------------------------------------------------------------
@@ -394,7 +406,11 @@ class Runner:
                 c.stop()
                 why[c.label] = "sanitizer report: %s\n%s" % (m.group(0), text[-6000:])
         if why["glibc"]:
-            return outs, [], "glibc: " + why["glibc"]
+            # No reference for this input (glibc itself hung or died): counted, not compared.
+            self.known_counts["glibc-failed"] = self.known_counts.get("glibc-failed", 0) + 1
+            print("dns_answers: glibc: %s; input not compared" % why["glibc"].split("\n")[0],
+                  file=sys.stderr, flush=True)
+            return outs, [], None
         new, failures = [], []
         for c in self.clients[1:]:
             sigs = differences(outs["glibc"], outs[c.label])
