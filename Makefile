@@ -142,6 +142,9 @@ $(B)/fuzz/obj/%.o: %.cpp
 	$(FUZZ_CXX) $(filter-out -O2 -fno-plt,$(LIB_CXXFLAGS)) $(FUZZ_FLAGS) \
 	    -fsanitize=fuzzer-no-link -c -o $@ $<
 
+# Kept: make would otherwise delete them as intermediate files after each link.
+.SECONDARY: $(FUZZ_OBJ)
+
 $(B)/fuzz/bin/%: tests/fuzz/%.cpp $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) -std=c++17 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIB_LDLIBS)
@@ -176,7 +179,8 @@ bench:
 	@echo
 	@scripts/bench_dns.sh
 
-fuzz-build: lib $(TOOL_BIN) $(FUZZ_BIN)
+# san: tests/fuzz/dns_answers.sh runs look-ups under the ASan+UBSan build of the library too.
+fuzz-build: lib san $(TOOL_BIN) $(FUZZ_BIN)
 
 fuzz:
 	@scripts/install-deps.sh --fuzz

@@ -24,6 +24,12 @@
 #                          process, seen at once; the same output with and without libgreen
 #   valgrind-hosts         hosts_edit under libgreen and memcheck: no leak, no error
 #   san-hosts              hosts_nss_check --quick under the ASan+UBSan build
+# and the fuzz harness tests/fuzz/dns_answers.sh on its committed corpus (its own server, in a
+# network namespace of its own: each input's bytes answer every query):
+#   fuzz-replay-seeds      the test zone's real answers: glibc, libgreen and its ASan+UBSan build
+#                          give the same results
+#   fuzz-replay-bugs       one input of each difference class found, the same or of a class
+#                          tests/fuzz/dns_answers.known lists (being fixed)
 # The runs with GREEN_RESOLV_CONF see on /etc/resolv.conf a nameserver where nothing listens:
 # a call that libgreen leaves to glibc fails visibly there, and never reaches the machine's own
 # nameserver.  Prints "ok - dns:NAME" or "FAIL - dns:NAME" (with at most 30 lines of detail) per
@@ -386,6 +392,13 @@ if [ -f "$B/san/libgreen.so" ]; then
 else
     result san-hosts 1 "$B/san/libgreen.so is missing (make san)"
 fi
+
+for set in seeds bugs; do
+    tests/fuzz/dns_answers.sh --replay tests/fuzz/corpus/dns_answers/"${set%s}"-* \
+        >"$TMP/fuzz-$set.log" 2>&1
+    status=$?
+    result "fuzz-replay-$set" $status "exit $status" "$TMP/fuzz-$set.log"
+done
 
 # --run-libc-freeres=no: glibc 2.36's exit-time clean-up, which valgrind runs by default, makes
 # errors of its own (an uninitialised jump in free_res, a resolv.conf buffer "definitely lost")

@@ -38,10 +38,16 @@
  *   hosts-file     (only when named) every name and address of /etc/hosts through every entry
  *                  point, with RES_USE_INET6, buffers too small, gethostent; for a test hosts
  *                  file bind-mounted on /etc/hosts
+ *   fuzz           (only when named) one name and one IPv4 address through every entry point
+ *                  (getaddrinfo of three families, gethostbyname, gethostbyname2_r, gethostbyaddr,
+ *                  getnameinfo, res_query with a small buffer): the calls of the fuzz harness
+ *                  tests/fuzz/dns_answers.sh, whose server answers with fuzzed bytes
  * The whole corpus takes about 25 s against the test server.
  *
  * --short leaves out the names that take a timeout or a deliberate delay and the largest
- * cross products, for runs under valgrind (well under a second natively).  Exit status 0 when
+ * cross products, for runs under valgrind (well under a second natively).  --rounds (with
+ * --section fuzz) reads "NAME ADDRESS" lines from stdin and runs the section on each, ending
+ * each round with a line "== end": one process serves a fuzzer many inputs.  Exit status 0 when
  * the corpus ran, 2 on bad usage.
  */
 #define _GNU_SOURCE
@@ -1635,6 +1641,47 @@ static void section_pairs_timeouts(void)
     }
 }
 
+/* ---- fuzz ------------------------------------------------------------------------------- */
+
+static char fuzz_name[256] = "dual.green.test";
+static char fuzz_addr[64] = "10.53.0.2";
+
+/* Every entry point once over the name and the address the fuzz driver chose; its server answers
+ * their queries with the input's bytes (tests/fuzz/dns_answers.py). */
+static void section_fuzz(void)
+{
+    gai(fuzz_name, NULL, AF_INET, SOCK_STREAM, 0, AI_CANONNAME);
+    gai(fuzz_name, NULL, AF_INET6, SOCK_STREAM, 0, AI_CANONNAME);
+    gai(fuzz_name, "80", AF_UNSPEC, SOCK_STREAM, 0, AI_CANONNAME);
+    ghbn(fuzz_name);
+    ghbn_r(fuzz_name, AF_INET, 1024);
+    ghbn_r(fuzz_name, AF_INET6, 1024);
+    ghbn_r(fuzz_name, AF_INET, 64);
+    ghba(fuzz_addr, AF_INET, 0);
+    struct gni_addr a = {fuzz_addr, AF_INET, 0};
+    struct sockaddr_storage ss;
+    socklen_t len = make_sockaddr(&ss, &a, 80);
+    gni(fuzz_addr, (struct sockaddr *)&ss, len, NI_MAXHOST, NI_MAXSERV, NI_NAMEREQD, 1, 1);
+    gni(fuzz_addr, (struct sockaddr *)&ss, len, 16, NI_MAXSERV, 0, 1, 0);
+    res_call(R_QUERY, NULL, fuzz_name, ns_t_a, 8192);
+    res_call(R_QUERY, NULL, fuzz_name, ns_t_aaaa, 64);
+}
+
+/* --rounds: the section once per line of stdin, "NAME ADDRESS". */
+static void rounds(void (*fn)(void))
+{
+    char line[512];
+    /* Line by line: when a call crashes, the driver sees which one. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while (fgets(line, sizeof line, stdin)) {
+        if (sscanf(line, "%255s %63s", fuzz_name, fuzz_addr) != 2)
+            continue;
+        fn();
+        puts("== end");
+        fflush(stdout);
+    }
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1651,13 +1698,15 @@ static const struct {
     {"timeouts", section_timeouts, 1},
     {"pairs", section_pairs, 0},           {"pairs-timeouts", section_pairs_timeouts, 1},
     {"hosts-file", section_hosts_file, 2},
+    {"fuzz", section_fuzz, 2},
 };
 
 static void usage(FILE *f)
 {
-    fputs("usage: dns_query [--short] [--section NAME]\n"
+    fputs("usage: dns_query [--short] [--section NAME [--rounds]]\n"
           "Runs a corpus of resolver calls against the green.test zone and prints the results.\n"
           "  --short          a small subset without the slow and timeout names\n"
+          "  --rounds         run the section once per line \"NAME ADDRESS\" of stdin\n"
           "  --section NAME   only that section:",
           f);
     for (size_t i = 0; i < N_(sections); i++)
@@ -1668,9 +1717,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     const char *only = NULL;
+    int by_rounds = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--short") == 0) {
             short_run = 1;
+        } else if (strcmp(argv[i], "--rounds") == 0) {
+            by_rounds = 1;
         } else if (strcmp(argv[i], "--section") == 0 && i + 1 < argc) {
             only = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
@@ -1690,6 +1742,10 @@ int main(int argc, char **argv)
         if (sections[i].slow == 2 && !only)
             continue;
         found = 1;
+        if (by_rounds && only) {
+            rounds(sections[i].fn);
+            continue;
+        }
         printf("== %s\n", sections[i].name);
         sections[i].fn();
     }
