@@ -135,14 +135,8 @@ bool signal_blocked(int tid, int sig)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_small_file(path, buf, sizeof buf))
         return false;
-    long n = raw_syscall(SYS_read, fd, long(buf), sizeof buf - 1);
-    raw_syscall(SYS_close, fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     const char* line = strstr(buf, "\nSigBlk:");
     if (!line)
         return false;

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "config.h"
 #include "diag.h"
@@ -256,27 +257,36 @@ uint64_t switches_of_all()
     return n;
 }
 
-// With several workers: every green thread of the process waits forever, no hub has anything
-// runnable, queued, timed or watched, and nothing switched anywhere while that was looked at.
-void report_deadlock_all()
+// Every hub quiet: nothing runnable, queued from elsewhere, timed or watched.
+bool all_hubs_quiet()
 {
-    if (deadlock_reported_any.load(std::memory_order_relaxed))
+    for (Hub* o = all_hubs.load(std::memory_order_acquire); o; o = o->next_hub)
+        if (__atomic_load_n(&o->runq.head, __ATOMIC_SEQ_CST) ||
+            __atomic_load_n(&o->remote_head, __ATOMIC_SEQ_CST) ||
+            __atomic_load_n(&o->timed_waits, __ATOMIC_SEQ_CST) ||
+            __atomic_load_n(&o->fd_waits, __ATOMIC_SEQ_CST))
+            return false;
+    return true;
+}
+
+// Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
+// this hub (with several workers: of the process) waits forever for another one, say so once,
+// as Go's "all goroutines are asleep" does, and then keep waiting (a signal may still wake one).
+// With several workers the other hubs run meanwhile: they must all be quiet, and nothing may
+// switch anywhere while the threads are looked at.  Never while an OS thread libgreen does not
+// manage exists: it may hold the lock and let go.
+void report_deadlock(Hub* h)
+{
+    bool all = multi_worker;
+    if (all ? deadlock_reported_any.load(std::memory_order_relaxed) : h->deadlock_reported)
         return;
-    auto all_quiet = [] {
-        for (Hub* o = all_hubs.load(std::memory_order_acquire); o; o = o->next_hub)
-            if (__atomic_load_n(&o->runq.head, __ATOMIC_SEQ_CST) ||
-                __atomic_load_n(&o->remote_head, __ATOMIC_SEQ_CST) ||
-                __atomic_load_n(&o->timed_waits, __ATOMIC_SEQ_CST) ||
-                __atomic_load_n(&o->fd_waits, __ATOMIC_SEQ_CST))
-                return false;
-        return true;
-    };
-    uint64_t before = switches_of_all();
-    if (!all_quiet())
+    uint64_t before = all ? switches_of_all() : 0;
+    if (all && !all_hubs_quiet())
         return;
+    auto counted = [&](const Green* g) { return all ? !is_worker_root(g) : g->hub == h; };
     int waiting = 0, other = 0;
     for_each_green([&](Green* g) {
-        if (is_worker_root(g))
+        if (!counted(g))
             return;
         if (g->state == State::Dead) {
             // Not reaped yet: its joiner is about to be woken.
@@ -286,44 +296,22 @@ void report_deadlock_all()
         }
         (waits_forever(g) ? waiting : other)++;
     });
-    // A thread seen parked may have queued a wake just before it parked: look again.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (other > 0 || waiting == 0 || !all_quiet() || switches_of_all() != before)
+    if (other > 0 || waiting == 0)
         return;
-    if (unmanaged_threads_exist() || deadlock_reported_any.exchange(true))
-        return;
-    GREEN_WARN("all %d green threads of this process wait for one another (deadlock?):", waiting);
-    for_each_green([&](Green* g) {
-        if (!is_worker_root(g) && waits_forever(g))
-            GREEN_WARN("  thread %llu%s%s%s: in %s(%p)", (unsigned long long)g->id,
-                       g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
-                       g->wait_what, g->wait_addr);
-    });
-}
-
-// Nothing is runnable and no timer or descriptor can wake anyone: if every green thread of
-// this hub waits forever for another one, say so once, as Go's "all goroutines are asleep"
-// does, and then keep waiting (a real thread or a signal may still wake one).
-void report_deadlock(Hub* h)
-{
-    if (multi_worker) {
-        report_deadlock_all();
-        return;
-    }
-    if (h->deadlock_reported)
-        return;
-    int waiting = 0, other = 0;
-    for_each_green([&](Green* g) {
-        if (g->hub != h || g->state == State::Dead)
+    if (all) {
+        // A thread seen parked may have queued a wake just before it parked: look again.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (!all_hubs_quiet() || switches_of_all() != before)
             return;
-        (waits_forever(g) ? waiting : other)++;
-    });
-    if (other > 0 || waiting == 0 || unmanaged_threads_exist())
+    }
+    if (unmanaged_threads_exist())
         return;
-    h->deadlock_reported = true;
-    GREEN_WARN("all %d green threads of this OS thread wait for one another (deadlock?):", waiting);
+    if (all ? deadlock_reported_any.exchange(true) : std::exchange(h->deadlock_reported, true))
+        return;
+    GREEN_WARN("all %d green threads of this %s wait for one another (deadlock?):", waiting,
+               all ? "process" : "OS thread");
     for_each_green([&](Green* g) {
-        if (g->hub == h && waits_forever(g))
+        if (counted(g) && waits_forever(g))
             GREEN_WARN("  thread %llu%s%s%s: in %s(%p)", (unsigned long long)g->id,
                        g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
                        g->wait_what, g->wait_addr);

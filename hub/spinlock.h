@@ -6,6 +6,8 @@
 
 #include <atomic>
 
+#include "sys.h"
+
 namespace green {
 
 class SpinLock {
@@ -30,8 +32,7 @@ private:
             if (spins < 128) {
                 __builtin_ia32_pause();
             } else {
-                long r;
-                __asm__ volatile("syscall" : "=a"(r) : "0"(24L /* sched_yield */) : "rcx", "r11", "memory");
+                raw_syscall(SYS_sched_yield);
             }
         }
     }

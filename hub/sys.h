@@ -3,8 +3,12 @@
 #ifndef GREEN_SYS_H
 #define GREEN_SYS_H
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+
 #include <cerrno>
 #include <csignal>
+#include <cstddef>
 
 namespace green {
 
@@ -21,6 +25,21 @@ inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 
                      : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
                      : "rcx", "r11", "memory");
     return ret;
+}
+
+// Reads a small file (a /proc or /sys entry) whole into buf, NUL-terminated, with system calls
+// of our own (no wrapper, usable before start-up ends); false when it cannot be read.
+inline bool read_small_file(const char* path, char* buf, size_t size)
+{
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    long n = raw_syscall(SYS_read, fd, long(buf), long(size - 1));
+    raw_syscall(SYS_close, fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
 }
 
 // The C library's sigaction, for libgreen's own handlers: the program's go through shim/'s

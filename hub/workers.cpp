@@ -34,32 +34,17 @@ int wanted_workers = 1;
 // child that only execs or exits never pays for them).
 bool restart_pending = false;
 
-// A small file read whole with system calls of our own (start-up runs before the wrappers
-// are ready); empty when it cannot be read.
-bool read_small(const char* path, char* buf, size_t size)
-{
-    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    long n = raw_syscall(SYS_read, fd, long(buf), long(size - 1));
-    raw_syscall(SYS_close, fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    return true;
-}
-
 // The CPUs a cgroup v2 quota allows ("QUOTA PERIOD" in cpu.max, rounded up), or 0 for none.
 int cgroup_cpus()
 {
     char line[512], path[600], max[64];
-    if (!read_small("/proc/self/cgroup", line, sizeof line) || strncmp(line, "0::", 3) != 0)
+    if (!read_small_file("/proc/self/cgroup", line, sizeof line) || strncmp(line, "0::", 3) != 0)
         return 0;
     char* end = strchr(line, '\n');
     if (end)
         *end = 0;
     snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", strcmp(line + 3, "/") ? line + 3 : "");
-    if (!read_small(path, max, sizeof max))
+    if (!read_small_file(path, max, sizeof max))
         return 0;
     long long quota, period;
     if (sscanf(max, "%lld %lld", &quota, &period) != 2 || quota <= 0 || period <= 0)
