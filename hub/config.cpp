@@ -176,6 +176,18 @@ void load_workers()
         warn_invalid(kEnvWorkers, text, "using the default (the CPUs)");
 }
 
+void load_handoff()
+{
+    const char* text = value_of(kEnvHandoff);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvHandoff, text, &value))
+        config.handoff = value.number != 0;
+    else
+        warn_invalid(kEnvHandoff, text, "using the default (1)");
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -192,6 +204,7 @@ void config_load()
     load_children();
     load_families();
     load_workers();
+    load_handoff();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

@@ -39,6 +39,7 @@ struct Config {
     bool children_plain;  // GREEN_CHILDREN=plain: programs this one runs lose libgreen's preload
     unsigned families = kAllFamilies;  // GREEN_FAMILIES: bit f for family f
     int workers;          // GREEN_WORKERS: OS threads running green threads; 0: the CPUs
+    bool handoff = true;  // GREEN_HANDOFF: a worker stuck in a blocking call is handed off
 };
 
 extern Config config;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "green.h"
+#include "handoff.h"
 #include "workers.h"
 #include "log.h"
 #include "sys.h"
@@ -375,6 +376,7 @@ void print_stats()
         if (s.max_stall_ns > sum.max_stall_ns)
             sum.max_stall_ns = s.max_stall_ns;
         sum.dns_lookups += s.dns_lookups;
+        sum.handoffs += s.handoffs;
     }
     char d[32];
     Block b;
@@ -390,12 +392,17 @@ void print_stats()
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
     b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
     b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");
+    int spares = 0, stuck = 0;
+    handoff_stats(&spares, &stuck);
+    b.line("  hand-offs: %" PRIu64 " (spare OS threads started: %d, most stuck in calls at once: %d)",
+           sum.handoffs, spares, stuck);
     if (n_workers > 1) {
         // Per worker, in worker order: how the work spread.
         for (int w = 0; w < n_workers; w++) {
             const HubStats& s = worker_hub(w)->stats;
             b.line("  worker %d: green threads created %" PRIu64 ", context switches %" PRIu64
-                   ", hub loop iterations %" PRIu64, w, s.created, s.switches, s.polls);
+                   ", hub loop iterations %" PRIu64 ", hand-offs %" PRIu64, w, s.created,
+                   s.switches, s.polls, s.handoffs);
         }
     }
 }

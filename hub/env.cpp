@@ -32,6 +32,7 @@ const EnvSpec env_specs[kEnvCount] = {
                      "reset, connect-fail, dns-fail, dns-nxdomain) or FAULT:DURATION "
                      "(connect-delay, read-latency, dns-delay; e.g. 50ms)"},
     {"GREEN_WORKERS", "a number of workers from 1 to 256"},
+    {"GREEN_HANDOFF", "1 (hand a worker stuck in a blocking call to another OS thread) or 0"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -336,6 +337,7 @@ bool env_parse(int var, const char* text, EnvValue* out)
         return false;
     }
     case kEnvStats:
+    case kEnvHandoff:
         // 0 and 1 only, so that a typo is not taken for either.
         out->number = text[0] == '1';
         return strcmp(text, "0") == 0 || strcmp(text, "1") == 0;

@@ -34,6 +34,7 @@ enum class State : uint8_t {
 };
 
 struct KeyValue;
+struct OsThread;
 
 struct Green {
     // ---- scheduling (hub/sched.cpp) ----
@@ -165,6 +166,11 @@ struct Hub {
     int wake_fd = -1;               // eventfd that interrupts the loop's poll for those wakes,
     ev_io wake_io;                  //   written with a raw system call (never through shim/)
     std::atomic<bool> sleeping{false};  //   and only while the loop may block in its poll
+    // ---- hand-off (hub/handoff.h) ----
+    OsThread* m = nullptr;          // the OS thread running it, once its calls are marked
+    std::atomic<uint32_t> call_word{0};  // odd while its green thread is in a marked call
+    uint32_t mon_mark = 0;          // the monitor's own: the mark it saw last,
+    int64_t mon_since = 0;          //   and since when
     int worker = 0;                 // its index among the workers (hub/workers.h); 0: the
                                     //   main thread's hub, or a hub that is not a worker
     bool worker_only = false;       // a worker of libgreen's own: its root is no program thread

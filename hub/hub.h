@@ -134,6 +134,7 @@ struct HubStats {
     uint64_t parks[kWaitKinds];  // parks, by what the green thread waited for
     int64_t max_stall_ns; // longest stretch without polling while others waited (see sched.cpp)
     uint64_t dns_lookups; // host look-ups that went to the name servers (resolver/)
+    uint64_t handoffs;    // times a spare OS thread took the hub from one stuck in a call
 };
 HubStats hub_stats();
 

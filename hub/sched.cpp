@@ -23,6 +23,7 @@
 #include "chaos.h"
 #include "fdtable.h"
 #include "green.h"
+#include "handoff.h"
 #include "log.h"
 #include "signal.h"
 #include "sys.h"
@@ -243,7 +244,7 @@ bool unmanaged_threads_exist()
             off += reclen;
         }
     raw_syscall(SYS_close, fd);
-    int managed = config.watchdog_ns > 0 ? 1 : 0;
+    int managed = (config.watchdog_ns > 0 ? 1 : 0) + handoff_os_threads();
     for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub)
         managed++;
     return tasks > managed;
@@ -426,6 +427,7 @@ void after_fork_child()
     }
     h->sleeping.store(false);
     workers_after_fork_child(h);
+    handoff_after_fork_child();
     waitq_after_fork_child();
     h->runq = RunQueue{};
     new (&h->remote_lock) SpinLock;

@@ -417,6 +417,21 @@ void tls_switch(char* from, char* to)
     set_fs(to);
 }
 
+void tls_set_fs(char* tp) { set_fs(tp); }
+
+int* tls_tid_word(char* tp)
+{
+    // glibc 2.36's struct pthread on x86_64 keeps tid at 0x2d0; checked against the caller's
+    // own block and id rather than assumed, since a TCB of another layout must not be written.
+    constexpr size_t kTidOffset = 0x2d0;
+    static int ok = -1;
+    if (ok < 0) {
+        int tid = int(raw_syscall(SYS_gettid));
+        ok = *reinterpret_cast<int*>(tls_current() + kTidOffset) == tid;
+    }
+    return ok ? reinterpret_cast<int*>(tp + kTidOffset) : nullptr;
+}
+
 void tls_thread_start() { ctype_init(); }
 
 void tls_words_init(char* words) { memcpy(words, fresh_words, kTlsOwnBytes); }

@@ -99,6 +99,13 @@ inline void tls_words_restore(const char* words, char* tp)
 // block the running one.
 void tls_switch(char* from, char* to);
 
+// Points the calling OS thread's FS base at tp, copying nothing (hand-off: hub/handoff.h).
+void tls_set_fs(char* tp);
+
+// Where the kernel thread id sits in the thread control block at tp (glibc's struct pthread
+// tid), or nullptr when the calling thread's block does not show its id where expected.
+int* tls_tid_word(char* tp);
+
 // In a green thread with a block of its own, first thing: what glibc's start_thread does for
 // a new thread's TLS (the ctype tables of the global locale).
 void tls_thread_start();

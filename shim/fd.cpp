@@ -270,7 +270,7 @@ int green_open(int dirfd, const char* path, int flags, mode_t mode)
             return open_fifo(dirfd, path, flags, mode);
         if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) {
             // Passed through whatever: a path that changed meanwhile costs no correctness.
-            int fd = REAL(openat)(dirfd, path, flags, mode);
+            int fd = file_openat(dirfd, path, flags, mode);
             if (fd >= 0)
                 fd_created(fd, FdKind::Passive, false);
             return fd;

@@ -31,6 +31,14 @@ inline bool injected_eagain(int fd, const char* call, bool dontwait = false)
     return __builtin_expect(inject_on, 0) && inject_eagain(fd, dontwait, call);
 }
 
+// read, write, readv, writev and openat on files nothing can be polled on (regular files,
+// directories, block devices): marked calls for a green thread (shim/files.cpp).
+ssize_t file_read(int fd, void* buf, size_t count);
+ssize_t file_write(int fd, const void* buf, size_t count);
+ssize_t file_readv(int fd, const struct iovec* iov, int count);
+ssize_t file_writev(int fd, const struct iovec* iov, int count);
+int file_openat(int dirfd, const char* path, int flags, mode_t mode);
+
 // Whether a call on fd should go green, and its record: a green thread calling, a socket,
 // pipe or other pollable file, and not a descriptor the program made non-blocking itself.
 inline FdRecord* green_fd(int fd)

@@ -13,6 +13,7 @@
 #include "../hub/hub.h"
 #include "../hub/log.h"
 #include "../hub/tls.h"
+#include "../hub/handoff.h"
 #include "../hub/workers.h"
 #include "real.h"
 #include "shim.h"
@@ -50,6 +51,7 @@ __attribute__((constructor)) void libgreen_init()
     }
     // Before the watchdog: it leaves the descriptor table, which the workers must share.
     green::workers_start(green::workers_wanted(), REAL(pthread_create));
+    green::handoff_init(REAL(pthread_create));
     if (green::diag_start()) {
         start_watchdog();
         // A child of fork has no watchdog thread (only the forking thread is copied): it

@@ -215,7 +215,7 @@ ssize_t green_read(int fd, void* buf, size_t count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return injected_eagain(fd, "read") ? -1 : REAL(read)(fd, buf, count);
+        return injected_eagain(fd, "read") ? -1 : file_read(fd, buf, count);
     if (__builtin_expect(inject_on, 0))
         count = inject_shorten(fd, r, count, kShortRead, "read");
     if (r->kind == FdKind::Socket)
@@ -243,7 +243,7 @@ GREEN_EXPORT ssize_t readv(int fd, const struct iovec* iov, int count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return injected_eagain(fd, "readv") ? -1 : REAL(readv)(fd, iov, count);
+        return injected_eagain(fd, "readv") ? -1 : file_readv(fd, iov, count);
     if (r->kind == FdKind::Socket) {
         msghdr m = {};
         m.msg_iov = const_cast<iovec*>(iov);
@@ -257,7 +257,7 @@ GREEN_EXPORT ssize_t write(int fd, const void* buf, size_t count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return injected_eagain(fd, "write") ? -1 : REAL(write)(fd, buf, count);
+        return injected_eagain(fd, "write") ? -1 : file_write(fd, buf, count);
     if (__builtin_expect(inject_on, 0))
         count = inject_shorten(fd, r, count, kShortWrite, "write");
     const char* p = static_cast<const char*>(buf);
@@ -275,7 +275,7 @@ GREEN_EXPORT ssize_t writev(int fd, const struct iovec* iov, int count)
 {
     FdRecord* r = green_fd(fd);
     if (!r)
-        return injected_eagain(fd, "writev") ? -1 : REAL(writev)(fd, iov, count);
+        return injected_eagain(fd, "writev") ? -1 : file_writev(fd, iov, count);
     if (r->kind == FdKind::Socket)
         return writev_all(fd, r, iov, count, [&](const iovec* v, int n) {
             msghdr m = {};

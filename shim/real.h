@@ -229,7 +229,27 @@ int _IO_getc(FILE* fp);
     X(int, pselect, (int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*)) \
     X(int, epoll_wait, (int, struct epoll_event*, int, int))                                 \
     X(int, epoll_pwait, (int, struct epoll_event*, int, int, const sigset_t*))               \
-    X(int, epoll_pwait2, (int, struct epoll_event*, int, const struct timespec*, const sigset_t*))
+    X(int, epoll_pwait2, (int, struct epoll_event*, int, const struct timespec*, const sigset_t*)) \
+    X(int, fsync, (int))                                                                     \
+    X(int, fdatasync, (int))                                                                 \
+    X(int, syncfs, (int))                                                                    \
+    X(void, sync, (void))                                                                    \
+    X(int, sync_file_range, (int, off64_t, off64_t, unsigned int))                           \
+    X(int, ftruncate, (int, off_t))                                                          \
+    X(int, truncate, (const char*, off_t))                                                   \
+    X(int, fallocate, (int, int, off_t, off_t))                                              \
+    X(int, unlink, (const char*))                                                            \
+    X(int, unlinkat, (int, const char*, int))                                                \
+    X(int, rename, (const char*, const char*))                                               \
+    X(int, renameat, (int, const char*, int, const char*))                                   \
+    X(int, mkdir, (const char*, mode_t))                                                     \
+    X(int, mkdirat, (int, const char*, mode_t))                                              \
+    X(int, rmdir, (const char*))                                                             \
+    X(ssize_t, pread, (int, void*, size_t, off_t))                                           \
+    X(ssize_t, pwrite, (int, const void*, size_t, off_t))                                    \
+    X(ssize_t, preadv, (int, const struct iovec*, int, off_t))                               \
+    X(ssize_t, pwritev, (int, const struct iovec*, int, off_t))                              \
+    X(ssize_t, copy_file_range, (int, off64_t*, int, off64_t*, size_t, unsigned int))
 
 // The condition-variable functions have two versions in glibc; a program built against glibc
 // 2.3.2 or later binds GLIBC_2.3.2, and so do we for process-shared condvars.

@@ -97,19 +97,25 @@ GREEN="LD_PRELOAD=$PWD/$B/libgreen.so"
 SAN="LD_PRELOAD=$PWD/$B/san/libgreen.so $ASAN_RT"
 
 # The green checks allow as many OS threads as workers run by default (the CPUs, as
-# hub/workers.cpp counts them), and at least 2.
+# hub/workers.cpp counts them; at least 2), plus what hand-off adds once a program makes a call
+# that blocks an OS thread (hub/handoff.h): its monitor and a spare for each such call stuck at
+# once, 2 allowed here (file_calls makes up to 4 at once: 4 more).
 CPUS=$(nproc)
-MAXT=$((CPUS > 2 ? CPUS : 2))
+HANDOFF_T=3
+MAXT=$(( (CPUS > 2 ? CPUS : 2) + HANDOFF_T ))
+MAXT1=$((1 + HANDOFF_T))
 for mode in plain green green1 san; do
     echo "== $mode"
     for t in "$B"/plain/*; do
         [ -x "$t" ] || continue
         name=$(basename "$t")
+        more=0
+        [ "$name" = file_calls ] && more=4
         case $mode in
         plain) run "plain:$name" -- "$t" ;;
-        green) run "green:$name" "$GREEN" TEST_MAX_OS_THREADS=$MAXT -- "$t" ;;
-        green1) run "green1:$name" "$GREEN" GREEN_WORKERS=1 TEST_MAX_OS_THREADS=2 -- "$t" ;;
-        san) run "san:$name" "$SAN" TEST_MAX_OS_THREADS=$MAXT \
+        green) run "green:$name" "$GREEN" TEST_MAX_OS_THREADS=$((MAXT + more)) -- "$t" ;;
+        green1) run "green1:$name" "$GREEN" GREEN_WORKERS=1 TEST_MAX_OS_THREADS=$((MAXT1 + more)) -- "$t" ;;
+        san) run "san:$name" "$SAN" TEST_MAX_OS_THREADS=$((MAXT + more)) \
             ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 UBSAN_OPTIONS=halt_on_error=1 -- "$t" ;;
         esac
     done
@@ -234,6 +240,20 @@ stats_workers
 check bad-workers 0 "^libgreen: GREEN_WORKERS='0' is not valid: .*1 to 256.*
 $($STACK)\$" env "$GREEN" GREEN_WORKERS=0 "$STACK"
 check stats-off-by-default 0 '^$' env "$GREEN" "$B/plain/join"
+
+# Hand-off (hub/handoff.h): file_calls' writers fsync megabytes while a ticker sleeps, so their
+# workers are taken at least once, with one worker and with two; with GREEN_HANDOFF=0 nothing is,
+# and the process has its workers' OS threads and no more.  A bad value warns and keeps it on.
+for w in 1 2; do
+    check "handoff-taken-$w" 0 "hand-offs: [1-9][0-9]* \\(spare OS threads started: [1-9]" \
+        env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=$w TEST_MAX_OS_THREADS=$((w + HANDOFF_T + 4)) \
+        timeout 60 "$B/plain/file_calls"
+done
+check handoff-off 0 "hand-offs: 0 \\(spare OS threads started: 0" \
+    env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=1 GREEN_HANDOFF=0 TEST_MAX_OS_THREADS=1 \
+    timeout 60 "$B/plain/file_calls"
+check bad-handoff 0 "^libgreen: GREEN_HANDOFF='yes' is not valid: .*or 0; using the default \\(1\\)
+$($STACK)\$" env "$GREEN" GREEN_HANDOFF=yes "$STACK"
 
 # A child of fork that ends with exit() prints its own block: 1 thread created there, 3 in
 # its parent.

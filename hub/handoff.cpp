@@ -1,0 +1,375 @@
+// Hand-off (hub/handoff.h): the monitor, the spares, and the two sides of taking a hub.
+#include "handoff.h"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+
+#include <climits>
+#include <new>
+
+#include "chaos.h"
+#include "config.h"
+#include "log.h"
+#include "signal.h"
+#include "stack.h"
+#include "tls.h"
+#include "workers.h"
+
+namespace green {
+
+bool handoff_on = false;
+
+namespace {
+
+using Create = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+Create os_create;
+
+// Spares started at most: each one is an OS thread stuck in a call, or idle.  Beyond it a
+// stuck worker waits, as it did before hand-off.
+constexpr int kMaxSpares = 64;
+// The stack an OS thread runs its idle loop on once it has lost its hub (small: the loop
+// only waits and switches).
+constexpr size_t kIdleStack = 64 * 1024;
+// How long a hub may stay in one marked call before it is taken, and the monitor's sleeps.
+constexpr int64_t kTakeAfterNs = 20000;
+constexpr int64_t kMinSleepNs = 20000;
+constexpr int64_t kMaxSleepNs = 10000000;
+
+SpinLock arm_lock;  // arming a hub, starting the monitor
+bool monitor_started = false;
+SpinLock idle_lock;
+OsThread* idle_spares = nullptr;  // guarded by idle_lock
+int idle_count = 0;               // guarded by idle_lock
+std::atomic<int> spares_started{0};
+std::atomic<bool> spare_starting{false};
+std::atomic<int> stuck_most{0};   // most OS threads stuck in calls at once
+
+// Every signal but glibc's own two (SIGCANCEL, SIGSETXID: setuid must reach every thread).
+constexpr uint64_t kAllSignals = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)));
+
+void futex_wake_one(std::atomic<uint32_t>* w)
+{
+    raw_syscall(SYS_futex, long(w), FUTEX_WAKE_PRIVATE, 1);
+}
+
+void futex_sleep(std::atomic<uint32_t>* w, uint32_t seen)
+{
+    raw_syscall(SYS_futex, long(w), FUTEX_WAIT_PRIVATE, long(seen), 0);
+}
+
+int64_t now_ns()
+{
+    timespec ts;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&ts));
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+OsThread* new_os_thread()
+{
+    OsThread* t = new (std::nothrow) OsThread;
+    if (!t)
+        return nullptr;
+    if (!stack_get(&t->stack, kIdleStack, page_size())) {
+        delete t;
+        return nullptr;
+    }
+    t->tid = int(raw_syscall(SYS_gettid));
+    t->pseudo.state = State::Running;
+    return t;
+}
+
+// The OS thread t now runs on the block at tp: the block says so (its tid), for the calls of
+// the C library that read it there.
+void own_block(char* tp, int tid)
+{
+    if (int* w = tls_tid_word(tp))
+        *w = tid;
+}
+
+[[noreturn]] void idle_loop(OsThread* me);
+
+// Runs on a spare given hub h: takes over the OS thread's part of it and runs its loop.
+[[noreturn]] void take_over(OsThread* me, Hub* h)
+{
+    Green* stuck = h->current;
+    char* mine = tls_current();  // the block this OS thread leaves to the one that lost h
+    // The green thread in the call is parked, as far as the hub knows; its errno is in the
+    // block it runs on, which the hub's loop is about to overwrite.
+    stuck->saved_errno = *reinterpret_cast<int*>(h->tp - h->errno_off);
+    stuck->wait_kind = kWaitOther;
+    stuck->wait_what = nullptr;  // not a wait for another thread: never a deadlock
+    stuck->wait_deadline = kForever;
+    stuck->wait_since = h->loop_now;
+    stuck->state = State::Parked;
+    h->stats.handoffs++;
+    // The OS thread's part: the block, its id in it, the signal mask the hub's threads run with.
+    tls_set_fs(h->root_tp);
+    h->tp = h->root_tp;
+    own_block(h->root_tp, me->tid);
+    h->tid = me->tid;
+    OsThread* loser = h->m;
+    h->m = me;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&h->os_mask), 0, sizeof h->os_mask);
+    hub_ensure_loop(h);
+    h->current = &h->loop;
+    me->pseudo.stack_lo = nullptr;
+    // The other side may take the block now: nothing here touches it any more.
+    loser->handback.store(mine, std::memory_order_release);
+    loser->wake.fetch_add(1, std::memory_order_release);
+    futex_wake_one(&loser->wake);
+    ctx::jump_fcontext(h->loop.ctx, &me->pseudo);
+    fatal("a spare's hand-off context was resumed");
+}
+
+struct Reclaim {
+    Green* self;
+    OsThread* me;
+};
+
+// First context of an OS thread that lost its hub in a call, on its own idle stack: the green
+// thread's context is saved now, so it may be woken.
+[[noreturn]] void reclaimed_entry(ctx::transfer_t t)
+{
+    Reclaim* r = static_cast<Reclaim*>(t.data);
+    Green* self = r->self;
+    OsThread* me = r->me;
+    self->ctx = t.fctx;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), 0, sizeof kAllSignals);
+    // This block's hub pointer is null (it was a spare's): the wake goes to the hub's queue of
+    // wakes from other OS threads.
+    unpark_wait(self, self->park_seq.load(std::memory_order_relaxed));
+    idle_loop(me);
+}
+
+// Waits, as an idle spare, for a hub to run.
+[[noreturn]] void idle_loop(OsThread* me)
+{
+    {
+        SpinGuard lock(idle_lock);
+        me->next_idle = idle_spares;
+        idle_spares = me;
+        idle_count++;
+    }
+    Hub* h;
+    for (;;) {
+        uint32_t seen = me->wake.load(std::memory_order_acquire);
+        if ((h = me->assigned.exchange(nullptr, std::memory_order_acquire)) != nullptr)
+            break;
+        futex_sleep(&me->wake, seen);
+    }
+    take_over(me, h);
+}
+
+void* spare_main(void*)
+{
+    OsThread* me = new_os_thread();
+    if (!me)
+        fatal("cannot set up a spare OS thread for hand-off");
+    spare_starting.store(false, std::memory_order_release);
+    idle_loop(me);
+}
+
+OsThread* pop_idle()
+{
+    SpinGuard lock(idle_lock);
+    OsThread* t = idle_spares;
+    if (t) {
+        idle_spares = t->next_idle;
+        idle_count--;
+        int stuck = spares_started.load(std::memory_order_relaxed) - idle_count;
+        if (stuck > stuck_most.load(std::memory_order_relaxed))
+            stuck_most.store(stuck, std::memory_order_relaxed);
+    }
+    return t;
+}
+
+void push_idle(OsThread* t)
+{
+    SpinGuard lock(idle_lock);
+    t->next_idle = idle_spares;
+    idle_spares = t;
+    idle_count++;
+}
+
+// Starts one more spare, which joins the idle ones when it runs (one at a time, up to the cap).
+void start_spare()
+{
+    if (spares_started.load(std::memory_order_relaxed) >= kMaxSpares ||
+        spare_starting.exchange(true, std::memory_order_acq_rel))
+        return;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_t t;
+    if (os_create(&t, &attr, spare_main, nullptr) == 0)
+        spares_started.fetch_add(1, std::memory_order_relaxed);
+    else
+        spare_starting.store(false, std::memory_order_release);
+    pthread_attr_destroy(&attr);
+}
+
+// Whether a hub stuck in a call has anything the others wait for: threads to run, wakes,
+// timers or descriptors.  Read without its owner's ordering: a miss waits for the next look.
+bool has_work(const Hub* h)
+{
+    return __atomic_load_n(&h->runq.head, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&h->remote_head, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&h->timed_waits, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&h->fd_waits, __ATOMIC_RELAXED);
+}
+
+// Looks at every worker once: takes those stuck long enough.  True when it took one.
+bool look(int64_t now)
+{
+    bool took = false;
+    for (int i = 0; i < n_workers; i++) {
+        Hub* h = worker_hub(i);
+        if (!h || !h->m)
+            continue;
+        uint32_t mark = h->call_word.load(std::memory_order_acquire);
+        if (!(mark & 1)) {
+            h->mon_mark = mark;
+            continue;
+        }
+        if (mark != h->mon_mark) {  // a new call since the last look
+            h->mon_mark = mark;
+            h->mon_since = now;
+            continue;
+        }
+        if (now - h->mon_since < kTakeAfterNs || !has_work(h))
+            continue;
+        OsThread* spare = pop_idle();
+        if (!spare) {  // one is started; it is there for the next look
+            start_spare();
+            continue;
+        }
+        // The owner's unmark and this race on one word: one of them wins.
+        if (!h->call_word.compare_exchange_strong(mark, mark + 1, std::memory_order_acq_rel)) {
+            push_idle(spare);
+            continue;
+        }
+        spare->assigned.store(h, std::memory_order_release);
+        spare->wake.fetch_add(1, std::memory_order_release);
+        futex_wake_one(&spare->wake);
+        took = true;
+    }
+    return took;
+}
+
+void* monitor_main(void*)
+{
+    int64_t sleep_ns = kMinSleepNs;
+    int quiet = 0;
+    for (;;) {
+        timespec ts = {time_t(sleep_ns / 1000000000), long(sleep_ns % 1000000000)};
+        raw_syscall(SYS_nanosleep, long(&ts), 0);
+        if (look(now_ns())) {
+            quiet = 0;
+            sleep_ns = kMinSleepNs;
+        } else if (++quiet > 50 && sleep_ns < kMaxSleepNs) {  // Go's sysmon: after 1 ms of
+            sleep_ns = sleep_ns * 2 > kMaxSleepNs ? kMaxSleepNs : sleep_ns * 2;  // nothing
+        }
+    }
+}
+
+}  // namespace
+
+void handoff_init(Create create)
+{
+    os_create = create;
+    handoff_on = config.handoff && !sched_seeded && tls_tid_word(tls_current()) != nullptr;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    handoff_on = false;  // the sanitizers keep per-thread state that a moved block would carry
+#endif
+}
+
+bool handoff_arm(Hub* h)
+{
+    // Not worth an OS thread while the program has one green thread: nobody would wait.
+    if (!handoff_on || live_greens.load(std::memory_order_relaxed) < 2)
+        return false;
+    OsThread* t = new_os_thread();
+    if (!t) {
+        GREEN_WARN("no memory for hand-off: a long blocking call will stall its worker");
+        handoff_on = false;
+        return false;
+    }
+    SpinGuard lock(arm_lock);
+    if (!monitor_started) {
+        // Started with every signal blocked: process-directed signals go to the workers.
+        uint64_t old = 0;
+        raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), long(&old), sizeof old);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        pthread_t id;
+        int err = os_create(&id, &attr, monitor_main, nullptr);
+        pthread_attr_destroy(&attr);
+        raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&old), 0, sizeof old);
+        if (err != 0) {
+            GREEN_WARN("cannot start the hand-off monitor: a long blocking call will stall its "
+                       "worker");
+            handoff_on = false;
+            stack_put(&t->stack);
+            delete t;
+            return false;
+        }
+        monitor_started = true;
+    }
+    h->m = t;
+    return true;
+}
+
+long handoff_reclaimed(Hub* h, OsThread* me, Green* self, long r)
+{
+    // Until the spare has left its block, this OS thread has none it may touch.
+    (void)h;
+    char* block;
+    for (;;) {
+        uint32_t seen = me->wake.load(std::memory_order_acquire);
+        if ((block = me->handback.exchange(nullptr, std::memory_order_acquire)) != nullptr)
+            break;
+        futex_sleep(&me->wake, seen);
+    }
+    tls_set_fs(block);
+    own_block(block, me->tid);
+    Reclaim rec = {self, me};
+    ctx::fcontext_t idle = ctx::make_fcontext(me->stack.lo + me->stack.size, me->stack.size,
+                                              reclaimed_entry);
+    ctx::transfer_t t = ctx::jump_fcontext(idle, &rec);
+    // Resumed by the hub's loop like any woken green thread, on whichever OS thread runs it.
+    resume_entry(t);
+    self->park_seq.fetch_add(1, std::memory_order_relaxed);
+    return r;
+}
+
+int handoff_os_threads()
+{
+    return (monitor_started ? 1 : 0) + spares_started.load(std::memory_order_relaxed);
+}
+
+void handoff_stats(int* started, int* most)
+{
+    *started = spares_started.load(std::memory_order_relaxed);
+    *most = stuck_most.load(std::memory_order_relaxed);
+}
+
+void handoff_after_fork_child()
+{
+    new (&arm_lock) SpinLock;
+    new (&idle_lock) SpinLock;
+    idle_spares = nullptr;
+    idle_count = 0;
+    monitor_started = false;
+    spares_started.store(0);
+    spare_starting.store(false);
+    stuck_most.store(0);
+    for (int i = 0; i < n_workers; i++)
+        if (Hub* h = worker_hub(i))
+            h->m = nullptr;
+}
+
+}  // namespace green

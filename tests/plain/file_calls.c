@@ -1,0 +1,258 @@
+/* Calls on regular files and directories from many threads at once, while other threads pass
+ * messages through pipes and one ticks every 5 ms: every result and errno as POSIX says, every
+ * byte where it was written.  Under libgreen these are the calls that block an OS thread in the
+ * kernel (libgreen hands a worker stuck in one to another OS thread): fsync, fdatasync,
+ * sync_file_range, pread, pwrite, preadv, pwritev, read, write, open, ftruncate, fallocate,
+ * truncate, rename, unlink, mkdir, rmdir, copy_file_range.
+ *
+ * Usage: file_calls [MiB per writer]  (default 8; each of the 4 writers fsyncs that much, twice)
+ * It prints the ticker's worst lateness (not checked: speed lives in the benchmarks).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include "plain.h"
+
+#define WRITERS 4
+#define PAIRS 4
+#define MESSAGES 2000
+
+static char dir[256];
+static long mib = 8;
+static atomic_int writers_done;
+static atomic_int peak_threads;
+
+static void fill(char *buf, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)(seed * 131 + i * 7 + (i >> 12));
+}
+
+/* One writer: a file of mib MiB in 1 MiB pwrites, fsync, read back with pread and preadv, then
+ * rewritten with write and pwritev, fdatasync, truncated, renamed, removed. */
+static void *writer(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    size_t chunk = 1 << 20;
+    char *buf = malloc(chunk), *back = malloc(chunk);
+    CHECK(buf && back);
+    char path[300], moved[300];
+    snprintf(path, sizeof path, "%s/w%u", dir, id);
+    snprintf(moved, sizeof moved, "%s/moved%u", dir, id);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    CHECK_EQ(fallocate(fd, 0, 0, (off_t)(mib * chunk)), 0);
+    for (long i = 0; i < mib; i++) {
+        fill(buf, chunk, id * 1000 + (unsigned)i);
+        CHECK_EQ(pwrite(fd, buf, chunk, (off_t)(i * chunk)), chunk);
+    }
+    CHECK_EQ(fsync(fd), 0);
+    for (long i = 0; i < mib; i++) {
+        fill(buf, chunk, id * 1000 + (unsigned)i);
+        if (i % 2) {
+            CHECK_EQ(pread(fd, back, chunk, (off_t)(i * chunk)), chunk);
+        } else {
+            struct iovec v[2] = {{back, chunk / 2}, {back + chunk / 2, chunk / 2}};
+            CHECK_EQ(preadv(fd, v, 2, (off_t)(i * chunk)), chunk);
+        }
+        CHECK(memcmp(buf, back, chunk) == 0);
+    }
+    /* Rewrite from the start with write and pwritev, then sync a range and the data. */
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    for (long i = 0; i < mib; i++) {
+        fill(buf, chunk, id * 7000 + (unsigned)i);
+        if (i % 2) {
+            CHECK_EQ(write(fd, buf, chunk), chunk);
+        } else {
+            struct iovec v[2] = {{buf, 4096}, {buf + 4096, chunk - 4096}};
+            CHECK_EQ(pwritev(fd, v, 2, (off_t)(i * chunk)), chunk);
+            CHECK_EQ(lseek(fd, (off_t)((i + 1) * chunk), SEEK_SET), (i + 1) * (long)chunk);
+        }
+    }
+    CHECK_EQ(sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE), 0);
+    CHECK_EQ(fdatasync(fd), 0);
+    CHECK_EQ(ftruncate(fd, (off_t)chunk), 0);
+    struct stat st;
+    CHECK_EQ(fstat(fd, &st), 0);
+    CHECK_EQ(st.st_size, chunk);
+    /* What read sees is what was written last. */
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    fill(buf, chunk, id * 7000);
+    size_t got = 0;
+    while (got < chunk) {
+        ssize_t n = read(fd, back + got, chunk - got);
+        CHECK(n > 0);
+        got += (size_t)n;
+    }
+    CHECK(memcmp(buf, back, chunk) == 0);
+    CHECK_EQ(read(fd, back, 1), 0);
+    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(truncate(path, 4096), 0);
+    CHECK_EQ(rename(path, moved), 0);
+    CHECK_EQ(unlink(path), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(unlink(moved), 0);
+    free(buf);
+    free(back);
+    atomic_fetch_add(&writers_done, 1);
+    return NULL;
+}
+
+/* Messages through a pair of pipes, each one answered: exact counts. */
+static void *echoer(void *arg)
+{
+    int *p = arg; /* p[0]: read end of the requests, p[1]: write end of the answers */
+    for (int i = 0; i < MESSAGES; i++) {
+        int v;
+        CHECK_EQ(read(p[0], &v, sizeof v), sizeof v);
+        CHECK_EQ(v, i);
+        v = -v;
+        CHECK_EQ(write(p[1], &v, sizeof v), sizeof v);
+    }
+    return NULL;
+}
+
+static void *asker(void *arg)
+{
+    int *p = arg; /* p[0]: write end of the requests, p[1]: read end of the answers */
+    for (int i = 0; i < MESSAGES; i++) {
+        int v = i;
+        CHECK_EQ(write(p[0], &v, sizeof v), sizeof v);
+        CHECK_EQ(read(p[1], &v, sizeof v), sizeof v);
+        CHECK_EQ(v, -i);
+        if (i == MESSAGES / 2) {
+            int n = check_os_threads();
+            if (n > atomic_load(&peak_threads))
+                atomic_store(&peak_threads, n);
+        }
+    }
+    return NULL;
+}
+
+static double worst_late;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    while (atomic_load(&writers_done) < WRITERS) {
+        double before = now_seconds(CLOCK_MONOTONIC);
+        sleep_ms(5);
+        double late = now_seconds(CLOCK_MONOTONIC) - before - 0.005;
+        if (late > worst_late)
+            worst_late = late;
+    }
+    return NULL;
+}
+
+/* The errors the calls report, as POSIX says. */
+static void errors(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/sub", dir);
+    CHECK_EQ(mkdir(path, 0700), 0);
+    CHECK_EQ(mkdir(path, 0700), -1);
+    CHECK_EQ(errno, EEXIST);
+    CHECK_EQ(mkdirat(AT_FDCWD, path, 0700), -1);
+    CHECK_EQ(errno, EEXIST);
+    int dfd = open(path, O_RDONLY | O_DIRECTORY);
+    CHECK(dfd >= 0);
+    CHECK_EQ(mkdirat(dfd, "inner", 0700), 0);
+    CHECK_EQ(rmdir(path), -1);
+    CHECK_EQ(errno, ENOTEMPTY);
+    CHECK_EQ(unlinkat(dfd, "inner", AT_REMOVEDIR), 0);
+    char buf[16];
+    CHECK_EQ(read(dfd, buf, sizeof buf), -1);
+    CHECK_EQ(errno, EISDIR);
+    CHECK_EQ(fsync(dfd), 0);
+    CHECK_EQ(close(dfd), 0);
+    CHECK_EQ(rmdir(path), 0);
+    CHECK_EQ(rmdir(path), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(fsync(-1), -1);
+    CHECK_EQ(errno, EBADF);
+    CHECK_EQ(fdatasync(12345), -1);
+    CHECK_EQ(errno, EBADF);
+    CHECK_EQ(ftruncate(-1, 0), -1);
+    CHECK_EQ(errno, EBADF);
+    CHECK_EQ(truncate(path, 0), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(rename(path, path), -1);
+    CHECK_EQ(errno, ENOENT);
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(pread(p[0], buf, 1, 0), -1);
+    CHECK_EQ(errno, ESPIPE);
+    CHECK_EQ(pwrite(p[1], buf, 1, 0), -1);
+    CHECK_EQ(errno, ESPIPE);
+    close(p[0]);
+    close(p[1]);
+    /* copy_file_range between two regular files: every byte. */
+    char a[300], b[300];
+    snprintf(a, sizeof a, "%s/copy-a", dir);
+    snprintf(b, sizeof b, "%s/copy-b", dir);
+    int fa = open(a, O_RDWR | O_CREAT | O_TRUNC, 0600), fb = open(b, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(fa >= 0 && fb >= 0);
+    static char data[200000], again[200000];
+    fill(data, sizeof data, 99);
+    CHECK_EQ(write(fa, data, sizeof data), sizeof data);
+    off64_t in = 0, out = 0;
+    size_t copied = 0;
+    while (copied < sizeof data) {
+        ssize_t n = copy_file_range(fa, &in, fb, &out, sizeof data - copied, 0);
+        CHECK(n > 0);
+        copied += (size_t)n;
+    }
+    CHECK_EQ(pread(fb, again, sizeof again, 0), sizeof again);
+    CHECK(memcmp(data, again, sizeof data) == 0);
+    close(fa);
+    close(fb);
+    CHECK_EQ(unlink(a), 0);
+    CHECK_EQ(unlinkat(AT_FDCWD, b, 0), 0);
+    sync(); /* returns nothing, fails never: only that it returns */
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        mib = atol(argv[1]);
+    CHECK(mib > 0);
+    /* Beside the program, on a disk rather than a tmpfs where fsync costs nothing. */
+    const char *slash = strrchr(argv[0], '/');
+    snprintf(dir, sizeof dir, "%.*sfile_calls.%d", slash ? (int)(slash - argv[0] + 1) : 0,
+             argv[0], (int)getpid());
+    CHECK_EQ(mkdir(dir, 0700), 0);
+    errors();
+
+    pthread_t w[WRITERS], e[PAIRS], q[PAIRS], tick;
+    int pipes[PAIRS][4], ends[PAIRS][2][2];
+    CHECK_EQ(pthread_create(&tick, NULL, ticker, NULL), 0);
+    for (int i = 0; i < PAIRS; i++) {
+        CHECK_EQ(pipe(pipes[i]), 0);     /* requests */
+        CHECK_EQ(pipe(pipes[i] + 2), 0); /* answers */
+        ends[i][0][0] = pipes[i][0];
+        ends[i][0][1] = pipes[i][3];
+        ends[i][1][0] = pipes[i][1];
+        ends[i][1][1] = pipes[i][2];
+        CHECK_EQ(pthread_create(&e[i], NULL, echoer, ends[i][0]), 0);
+        CHECK_EQ(pthread_create(&q[i], NULL, asker, ends[i][1]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        CHECK_EQ(pthread_create(&w[i], NULL, writer, (void *)(uintptr_t)i), 0);
+    for (int i = 0; i < WRITERS; i++)
+        CHECK_EQ(pthread_join(w[i], NULL), 0);
+    for (int i = 0; i < PAIRS; i++) {
+        CHECK_EQ(pthread_join(e[i], NULL), 0);
+        CHECK_EQ(pthread_join(q[i], NULL), 0);
+        for (int k = 0; k < 4; k++)
+            close(pipes[i][k]);
+    }
+    CHECK_EQ(pthread_join(tick, NULL), 0);
+    CHECK_EQ(rmdir(dir), 0);
+    printf("file_calls: %d writers x %ld MiB, %d pipe pairs x %d messages; ticker's worst "
+           "lateness %.1f ms; %d OS threads at peak\n",
+           WRITERS, mib, PAIRS, MESSAGES, worst_late * 1e3, atomic_load(&peak_threads));
+    return 0;
+}
