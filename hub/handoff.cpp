@@ -19,6 +19,7 @@
 namespace green {
 
 bool handoff_on = false;
+std::atomic<bool> monitor_parked{false};
 
 namespace {
 
@@ -34,10 +35,14 @@ constexpr size_t kIdleStack = 64 * 1024;
 // How long a hub may stay in one marked call before it is taken, and the monitor's sleeps.
 constexpr int64_t kTakeAfterNs = 20000;
 constexpr int64_t kMinSleepNs = 20000;
-constexpr int64_t kMaxSleepNs = 10000000;
+constexpr int64_t kMaxSleepNs = 5000000;
+// Looks at the longest sleep with no marked call anywhere before the monitor sleeps until the
+// next one (about 1 s).
+constexpr int kParkAfter = 200;
 
 SpinLock arm_lock;  // arming a hub, starting the monitor
 bool monitor_started = false;
+std::atomic<uint32_t> monitor_word{0};  // futex word of the monitor's deep sleep
 SpinLock idle_lock;
 OsThread* idle_spares = nullptr;  // guarded by idle_lock
 int idle_count = 0;               // guarded by idle_lock
@@ -107,7 +112,7 @@ void own_block(char* tp, int tid)
     tls_set_fs(h->root_tp);
     h->tp = h->root_tp;
     own_block(h->root_tp, me->tid);
-    h->tid = me->tid;
+    __atomic_store_n(&h->tid, me->tid, __ATOMIC_RELEASE);
     OsThread* loser = h->m;
     h->m = me;
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&h->os_mask), 0, sizeof h->os_mask);
@@ -135,7 +140,6 @@ struct Reclaim {
     Green* self = r->self;
     OsThread* me = r->me;
     self->ctx = t.fctx;
-    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), 0, sizeof kAllSignals);
     // This block's hub pointer is null (it was a spare's): the wake goes to the hub's queue of
     // wakes from other OS threads.
     unpark_wait(self, self->park_seq.load(std::memory_order_relaxed));
@@ -220,15 +224,20 @@ bool has_work(const Hub* h)
            __atomic_load_n(&h->fd_waits, __ATOMIC_RELAXED);
 }
 
-// Looks at every worker once: takes those stuck long enough.  True when it took one.
-bool look(int64_t now)
+enum Look { kTook, kActive, kQuiet };
+
+// Looks at every worker once: takes those stuck long enough.  kQuiet: no marked call was made
+// anywhere since the last look.
+Look look(int64_t now)
 {
-    bool took = false;
+    bool took = false, active = false;
     for (int i = 0; i < n_workers; i++) {
         Hub* h = worker_hub(i);
         if (!h || !h->m)
             continue;
-        uint32_t mark = h->call_word.load(std::memory_order_acquire);
+        uint32_t mark = h->call_word.load(std::memory_order_seq_cst);
+        if (mark != h->mon_mark || (mark & 1))
+            active = true;
         if (!(mark & 1)) {
             h->mon_mark = mark;
             continue;
@@ -255,22 +264,37 @@ bool look(int64_t now)
         futex_wake_one(&spare->wake);
         took = true;
     }
-    return took;
+    return took ? kTook : active ? kActive : kQuiet;
 }
 
 void* monitor_main(void*)
 {
     int64_t sleep_ns = kMinSleepNs;
-    int quiet = 0;
+    int idle = 0, quiet = 0;
     for (;;) {
         timespec ts = {time_t(sleep_ns / 1000000000), long(sleep_ns % 1000000000)};
         raw_syscall(SYS_nanosleep, long(&ts), 0);
-        if (look(now_ns())) {
-            quiet = 0;
+        Look seen = look(now_ns());
+        if (seen == kTook) {
+            idle = quiet = 0;
             sleep_ns = kMinSleepNs;
-        } else if (++quiet > 50 && sleep_ns < kMaxSleepNs) {  // Go's sysmon: after 1 ms of
-            sleep_ns = sleep_ns * 2 > kMaxSleepNs ? kMaxSleepNs : sleep_ns * 2;  // nothing
+            continue;
         }
+        // Go's sysmon: after 1 ms of nothing to take, each sleep twice as long.
+        if (++idle > 50 && sleep_ns < kMaxSleepNs)
+            sleep_ns = sleep_ns * 2 > kMaxSleepNs ? kMaxSleepNs : sleep_ns * 2;
+        quiet = seen == kQuiet ? quiet + 1 : 0;
+        if (quiet < kParkAfter)
+            continue;
+        // No marked call for a second: sleep until the next one says so (blocking_syscall).
+        // The flag, then the marks; the caller stores its mark, then reads the flag: one of the
+        // two sees the other.
+        uint32_t word = monitor_word.load(std::memory_order_relaxed);
+        monitor_parked.store(true, std::memory_order_seq_cst);
+        if (look(now_ns()) == kQuiet)
+            raw_syscall(SYS_futex, long(&monitor_word), FUTEX_WAIT_PRIVATE, long(word), 0);
+        monitor_parked.store(false, std::memory_order_relaxed);
+        quiet = 0;
     }
 }
 
@@ -327,6 +351,9 @@ long handoff_reclaimed(Hub* h, OsThread* me, Green* self, long r)
 {
     // Until the spare has left its block, this OS thread has none it may touch.
     (void)h;
+    // No handler may run here on the block the hub's new OS thread uses (they forward
+    // meanwhile: handoff_signal_enter); an idle OS thread takes none.
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), 0, sizeof kAllSignals);
     char* block;
     for (;;) {
         uint32_t seen = me->wake.load(std::memory_order_acquire);
@@ -344,6 +371,41 @@ long handoff_reclaimed(Hub* h, OsThread* me, Green* self, long r)
     resume_entry(t);
     self->park_seq.fetch_add(1, std::memory_order_relaxed);
     return r;
+}
+
+bool handoff_signal_enter(int sig, siginfo_t* info, uint32_t* mark)
+{
+    *mark = 0;
+    Hub* h = tl_hub;  // read-only: a block another OS thread may be using
+    if (!h || !h->m)
+        return true;
+    int self = int(raw_syscall(SYS_gettid));
+    for (;;) {
+        int owner = __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
+        if (owner != self) {
+            // Not ours (any more): to the OS thread that runs the hub, with its siginfo.
+            raw_syscall(SYS_rt_tgsigqueueinfo, raw_syscall(SYS_getpid), owner, sig, long(info));
+            return false;
+        }
+        uint32_t w = h->call_word.load(std::memory_order_seq_cst);
+        if (!(w & 1))
+            return true;  // not in a marked call: the hub is this OS thread's
+        if (h->call_word.compare_exchange_strong(w, w + 1, std::memory_order_seq_cst)) {
+            *mark = w;  // the call goes on after the handler: the same mark, as its unmark expects
+            return true;
+        }
+        // Taken this very moment: wait until the spare says it runs the hub, then forward.
+        while (__atomic_load_n(&h->tid, __ATOMIC_ACQUIRE) == self)
+            raw_syscall(SYS_sched_yield);
+    }
+}
+
+void handoff_wake_monitor()
+{
+    if (monitor_parked.exchange(false)) {
+        monitor_word.fetch_add(1, std::memory_order_release);
+        raw_syscall(SYS_futex, long(&monitor_word), FUTEX_WAKE_PRIVATE, 1);
+    }
 }
 
 int handoff_os_threads()

@@ -8,14 +8,15 @@
 //   Whatever kernel thread runs the hub runs on that block.
 // * A call libgreen knows may block its OS thread in the kernel (fsync, a read of a regular
 //   file, open, ...: shim/files.cpp) is made through blocking_syscall(): it marks the hub "in a
-//   blocking call" (one store), makes the system call, and unmarks it (one compare-and-swap).
+//   blocking call" (one exchange), makes the system call, and unmarks it (one compare-and-swap).
 // * The monitor, one OS thread of libgreen's started with the first such call made while
-//   another green thread exists, looks at the marks, sleeping 20 us at first and backing off to
-//   10 ms when nothing happens.  A hub that has stayed in one marked call longer than about
-//   20 us while it has other work (runnable threads, timers, descriptors or wakes) is taken: a
-//   spare OS thread (started on demand, capped, kept for reuse) switches to the hub's TLS block,
-//   takes over its identity (kernel thread id in the block, signal mask) and runs its loop.
-//   The green thread in the call is, for the hub, parked.
+//   another green thread exists, looks at the marks, sleeping 20 us at first, backing off to
+//   5 ms when there is nothing to take, and sleeping until the next marked call when none was
+//   made for a second.  A hub that has stayed in one marked call longer than about 20 us while
+//   it has other work (runnable threads, timers, descriptors or wakes) is taken: a spare OS
+//   thread (started on demand, capped, kept for reuse) switches to the hub's TLS block, takes
+//   over its identity (kernel thread id in the block, signal mask) and runs its loop.  The
+//   green thread in the call is, for the hub, parked.
 // * When the call returns, the unmark fails: that OS thread then touches no thread-local
 //   storage until it has taken the block the spare left (so each block is used by one kernel
 //   thread at a time), queues its green thread back on the hub as a wake-up, and becomes an
@@ -25,6 +26,8 @@
 //   per-thread state is the kernel thread's, not the block's) and GREEN_HANDOFF=0 turn it off.
 #ifndef GREEN_HANDOFF_H
 #define GREEN_HANDOFF_H
+
+#include <signal.h>
 
 #include <atomic>
 #include <cstdint>
@@ -50,6 +53,10 @@ struct OsThread {
 // Whether hand-off is on (config, not seeded, no sanitizer) and the layout allows it.
 extern bool handoff_on;
 
+// The monitor sleeps until the next marked call (none was made for a while).
+extern std::atomic<bool> monitor_parked;
+void handoff_wake_monitor();
+
 // At start-up (after the workers): the real pthread_create for the monitor and the spares.
 void handoff_init(int (*create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*));
 
@@ -60,6 +67,18 @@ bool handoff_arm(Hub* h);
 // The marked call lost its hub: out of line, touches no thread-local storage until it has a
 // block again; returns r on whichever OS thread runs the hub when the green thread is resumed.
 long handoff_reclaimed(Hub* h, OsThread* me, Green* self, long r);
+
+// At the start of a signal handler, before anything touches thread-local storage: whether the
+// calling OS thread may run it.  An OS thread that lost its hub in a call (or is about to) may
+// not: the signal goes on to the OS thread that runs the hub now, and false.  A signal that
+// interrupts the hub's own OS thread in a marked call takes the call back from the monitor for
+// the handler's time: *mark is then the mark that handoff_signal_leave puts back, else 0.
+bool handoff_signal_enter(int sig, siginfo_t* info, uint32_t* mark);
+inline void handoff_signal_leave(uint32_t mark)
+{
+    if (mark)
+        tl_hub->call_word.store(mark, std::memory_order_seq_cst);
+}
 
 // OS threads hand-off runs besides the workers (the monitor and the spares started).
 int handoff_os_threads();
@@ -82,7 +101,9 @@ inline long blocking_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, lon
     OsThread* me = h->m;
     Green* self = h->current;
     uint32_t mark = h->call_word.load(std::memory_order_relaxed) + 1;  // odd: in the call
-    h->call_word.store(mark, std::memory_order_release);
+    h->call_word.store(mark, std::memory_order_seq_cst);  // before the monitor's flag is read
+    if (__builtin_expect(monitor_parked.load(std::memory_order_seq_cst), 0))
+        handoff_wake_monitor();
     long r = raw_syscall(nr, a1, a2, a3, a4, a5, a6);
     if (__builtin_expect(h->call_word.compare_exchange_strong(mark, mark + 1,
                                                               std::memory_order_acq_rel), 1))

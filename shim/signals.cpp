@@ -24,6 +24,7 @@
 #include "../hub/signal.h"
 #include "../hub/spinlock.h"
 #include "../hub/sys.h"
+#include "../hub/handoff.h"
 #include "shim.h"
 
 using namespace green;
@@ -52,6 +53,9 @@ bool is_function(void* h)
 
 void trampoline(int sig, siginfo_t* info, void* context)
 {
+    uint32_t mark = 0;
+    if (__builtin_expect(handoff_on, 0) && !handoff_signal_enter(sig, info, &mark))
+        return;
     int saved = errno;
     Action& a = actions[sig];
     void* h = a.handler.load(std::memory_order_acquire);
@@ -70,6 +74,7 @@ void trampoline(int sig, siginfo_t* info, void* context)
     saved = errno;
     signal_handled(sig, flags & SA_RESTART, info && info->si_code == SI_TKILL);
     errno = saved;
+    handoff_signal_leave(mark);
 }
 
 // Signals whose actions pass through untouched: invalid ones, those the kernel refuses to

@@ -3,13 +3,15 @@
  * byte where it was written.  Under libgreen these are the calls that block an OS thread in the
  * kernel (libgreen hands a worker stuck in one to another OS thread): fsync, fdatasync,
  * sync_file_range, pread, pwrite, preadv, pwritev, read, write, open, ftruncate, fallocate,
- * truncate, rename, unlink, mkdir, rmdir, copy_file_range.
+ * truncate, rename, unlink, mkdir, rmdir, copy_file_range.  Meanwhile queued signals come to
+ * the process, each to be handled once, with its value.
  *
  * Usage: file_calls [MiB per writer]  (default 8; each of the 4 writers fsyncs that much, twice)
  * It prints the ticker's worst lateness (not checked: speed lives in the benchmarks).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -134,6 +136,33 @@ static void *asker(void *arg)
 
 static double worst_late;
 
+/* Queued signals to the process while the writers are in their calls: each one handled once,
+ * with its value, wherever the kernel delivers it. */
+#define SIGNALS 200
+static atomic_int sig_count;
+static atomic_long sig_sum;
+
+static void on_signal(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    int saved = errno;
+    atomic_fetch_add(&sig_count, 1);
+    atomic_fetch_add(&sig_sum, si->si_value.sival_int);
+    errno = saved;
+}
+
+static void *signaller(void *arg)
+{
+    (void)arg;
+    for (int i = 1; i <= SIGNALS; i++) {
+        union sigval v = {.sival_int = i};
+        CHECK_EQ(sigqueue(getpid(), SIGRTMIN, v), 0);
+        sleep_ms(1);
+    }
+    return NULL;
+}
+
 static void *ticker(void *arg)
 {
     (void)arg;
@@ -163,7 +192,7 @@ static void errors(void)
     CHECK_EQ(rmdir(path), -1);
     CHECK_EQ(errno, ENOTEMPTY);
     CHECK_EQ(unlinkat(dfd, "inner", AT_REMOVEDIR), 0);
-    char buf[16];
+    char buf[16] = {0};
     CHECK_EQ(read(dfd, buf, sizeof buf), -1);
     CHECK_EQ(errno, EISDIR);
     CHECK_EQ(fsync(dfd), 0);
@@ -226,7 +255,12 @@ int main(int argc, char **argv)
     CHECK_EQ(mkdir(dir, 0700), 0);
     errors();
 
-    pthread_t w[WRITERS], e[PAIRS], q[PAIRS], tick;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    CHECK_EQ(sigaction(SIGRTMIN, &sa, NULL), 0);
+    pthread_t w[WRITERS], e[PAIRS], q[PAIRS], tick, sigs;
     int pipes[PAIRS][4], ends[PAIRS][2][2];
     CHECK_EQ(pthread_create(&tick, NULL, ticker, NULL), 0);
     for (int i = 0; i < PAIRS; i++) {
@@ -241,6 +275,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < WRITERS; i++)
         CHECK_EQ(pthread_create(&w[i], NULL, writer, (void *)(uintptr_t)i), 0);
+    CHECK_EQ(pthread_create(&sigs, NULL, signaller, NULL), 0);
     for (int i = 0; i < WRITERS; i++)
         CHECK_EQ(pthread_join(w[i], NULL), 0);
     for (int i = 0; i < PAIRS; i++) {
@@ -250,6 +285,14 @@ int main(int argc, char **argv)
             close(pipes[i][k]);
     }
     CHECK_EQ(pthread_join(tick, NULL), 0);
+    CHECK_EQ(pthread_join(sigs, NULL), 0);
+    for (int i = 0; atomic_load(&sig_count) < SIGNALS; i++) {
+        CHECK(i < 10000);
+        sleep_ms(1);
+    }
+    sleep_ms(20);
+    CHECK_EQ(atomic_load(&sig_count), SIGNALS);
+    CHECK_EQ(atomic_load(&sig_sum), (long)SIGNALS * (SIGNALS + 1) / 2);
     CHECK_EQ(rmdir(dir), 0);
     printf("file_calls: %d writers x %ld MiB, %d pipe pairs x %d messages; ticker's worst "
            "lateness %.1f ms; %d OS threads at peak\n",
