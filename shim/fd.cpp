@@ -101,6 +101,9 @@ int green_fcntl(int fd, int cmd, long arg)
             fd_copied(fd, n);
         return n;
     }
+    case F_SETLKW:
+    case F_OFD_SETLKW:
+        return file_lock_wait(fd, cmd, arg);
     default:
         return REAL(fcntl)(fd, cmd, arg);
     }
@@ -263,7 +266,7 @@ int green_open(int dirfd, const char* path, int flags, mode_t mode)
     int acc = flags & O_ACCMODE;
     if (!green_in(kSockets) || (flags & (O_NONBLOCK | O_PATH)) ||
         (acc != O_RDONLY && acc != O_WRONLY))
-        return created(REAL(openat)(dirfd, path, flags, mode));
+        return created(file_openat(dirfd, path, flags, mode));
     struct stat st;
     if (fstatat(dirfd, path, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0) {
         if (S_ISFIFO(st.st_mode))
@@ -276,7 +279,7 @@ int green_open(int dirfd, const char* path, int flags, mode_t mode)
             return fd;
         }
     }
-    return created(REAL(openat)(dirfd, path, flags, mode));
+    return created(file_openat(dirfd, path, flags, mode));
 }
 
 }  // namespace
@@ -305,6 +308,16 @@ GREEN_OPEN_WRAPPER(open)
 GREEN_OPEN_WRAPPER(open64)
 GREEN_OPENAT_WRAPPER(openat)
 GREEN_OPENAT_WRAPPER(openat64)
+
+// creat is open with O_CREAT|O_WRONLY|O_TRUNC, made by the C library without the PLT.
+GREEN_EXPORT int creat(const char* path, mode_t mode)
+{
+    return green_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+GREEN_EXPORT int creat64(const char* path, mode_t mode)
+{
+    return green_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
 
 GREEN_EXPORT int eventfd(unsigned initval, int flags) { return created(REAL(eventfd)(initval, flags)); }
 

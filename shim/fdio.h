@@ -38,6 +38,8 @@ ssize_t file_write(int fd, const void* buf, size_t count);
 ssize_t file_readv(int fd, const struct iovec* iov, int count);
 ssize_t file_writev(int fd, const struct iovec* iov, int count);
 int file_openat(int dirfd, const char* path, int flags, mode_t mode);
+// fcntl's F_SETLKW and F_OFD_SETLKW: a wait for another process's lock.
+int file_lock_wait(int fd, int cmd, long arg);
 
 // Whether a call on fd should go green, and its record: a green thread calling, a socket,
 // pipe or other pollable file, and not a descriptor the program made non-blocking itself.

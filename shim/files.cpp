@@ -20,6 +20,7 @@
 
 #include "../hub/fdtable.h"
 #include "../hub/handoff.h"
+#include "fdio.h"
 #include "shim.h"
 
 namespace green {
@@ -217,4 +218,214 @@ GREEN_EXPORT ssize_t copy_file_range(int in, off64_t* in_off, int out, off64_t* 
     return GREEN_FILE_CALL(REAL(copy_file_range)(in, in_off, out, out_off, len, flags), true,
                            SYS_copy_file_range, in, long(in_off), out, long(out_off), long(len),
                            flags);
+}
+
+// A lock that waits for another process's: F_SETLKW, F_OFD_SETLKW (shim/fd.cpp's fcntl comes
+// here for those), flock without LOCK_NB, lockf's F_LOCK.
+int green::file_lock_wait(int fd, int cmd, long arg)
+{
+    if (!marked())
+        return REAL(fcntl)(fd, cmd, arg);
+    return int(file_call(true, SYS_fcntl, fd, cmd, arg));
+}
+
+GREEN_EXPORT int flock(int fd, int op)
+{
+    if (op & LOCK_NB)
+        return REAL(flock)(fd, op);
+    return GREEN_FILE_CALL(REAL(flock)(fd, op), false, SYS_flock, fd, op);
+}
+
+#define GREEN_LOCKF(name)                                                                    \
+    GREEN_EXPORT int name(int fd, int cmd, off_t len)                                        \
+    {                                                                                        \
+        if (cmd != F_LOCK || !marked())                                                      \
+            return REAL(lockf)(fd, cmd, len);                                                \
+        struct flock fl = {};                                                                \
+        fl.l_type = F_WRLCK;                                                                 \
+        fl.l_whence = SEEK_CUR;                                                              \
+        fl.l_len = len;                                                                      \
+        return file_lock_wait(fd, F_SETLKW, long(&fl));                                      \
+    }
+GREEN_LOCKF(lockf)
+GREEN_LOCKF(lockf64)
+
+// The stat family by path (an inode not in memory is a read from the disk).  The structures
+// are the kernel's on x86_64; fstat, on an open file, is left to the C library.
+#define GREEN_STAT(name, nofollow)                                                           \
+    GREEN_EXPORT int name(const char* path, struct stat* buf)                                \
+    {                                                                                        \
+        return GREEN_FILE_CALL(REAL(stat)(path, buf), false, SYS_newfstatat, AT_FDCWD,       \
+                               long(path), long(buf), nofollow);                             \
+    }
+GREEN_STAT(stat, 0)
+#undef GREEN_STAT
+#define GREEN_STAT(name, nofollow)                                                           \
+    GREEN_EXPORT int name(const char* path, struct stat* buf)                                \
+    {                                                                                        \
+        return GREEN_FILE_CALL(REAL(lstat)(path, buf), false, SYS_newfstatat, AT_FDCWD,      \
+                               long(path), long(buf), nofollow);                             \
+    }
+GREEN_STAT(lstat, AT_SYMLINK_NOFOLLOW)
+
+// The 64 names: struct stat64 is struct stat on x86_64.
+static_assert(sizeof(struct stat64) == sizeof(struct stat), "stat64 is stat");
+GREEN_EXPORT int stat64(const char* path, struct stat64* buf)
+{
+    return stat(path, reinterpret_cast<struct stat*>(buf));
+}
+GREEN_EXPORT int lstat64(const char* path, struct stat64* buf)
+{
+    return lstat(path, reinterpret_cast<struct stat*>(buf));
+}
+GREEN_EXPORT int fstatat64(int dirfd, const char* path, struct stat64* buf, int flags)
+{
+    return fstatat(dirfd, path, reinterpret_cast<struct stat*>(buf), flags);
+}
+
+#define GREEN_FSTATAT(name)                                                                  \
+    GREEN_EXPORT int name(int dirfd, const char* path, struct stat* buf, int flags)          \
+    {                                                                                        \
+        return GREEN_FILE_CALL(REAL(fstatat)(dirfd, path, buf, flags), false, SYS_newfstatat, \
+                               dirfd, long(path), long(buf), flags);                         \
+    }
+GREEN_FSTATAT(fstatat)
+
+// Before glibc 2.33 programs called these with a version: 0 or 1 on x86_64 are the kernel's
+// structure; anything else is the C library's to refuse.
+#define GREEN_XSTAT(name, real, nofollow)                                                    \
+    GREEN_EXPORT int name(int ver, const char* path, struct stat* buf)                       \
+    {                                                                                        \
+        if (ver > 1 || !marked())                                                            \
+            return REAL(real)(ver, path, buf);                                               \
+        return int(file_call(false, SYS_newfstatat, AT_FDCWD, long(path), long(buf), nofollow)); \
+    }
+GREEN_XSTAT(__xstat, __xstat, 0)
+GREEN_XSTAT(__xstat64, __xstat, 0)
+GREEN_XSTAT(__lxstat, __lxstat, AT_SYMLINK_NOFOLLOW)
+GREEN_XSTAT(__lxstat64, __lxstat, AT_SYMLINK_NOFOLLOW)
+
+#define GREEN_FXSTATAT(name)                                                                 \
+    GREEN_EXPORT int name(int ver, int dirfd, const char* path, struct stat* buf, int flags) \
+    {                                                                                        \
+        if (ver > 1 || !marked())                                                            \
+            return REAL(__fxstatat)(ver, dirfd, path, buf, flags);                           \
+        return int(file_call(false, SYS_newfstatat, dirfd, long(path), long(buf), flags));   \
+    }
+GREEN_FXSTATAT(__fxstatat)
+GREEN_FXSTATAT(__fxstatat64)
+
+GREEN_EXPORT int statx(int dirfd, const char* path, int flags, unsigned int mask,
+                       struct statx* buf)
+{
+    return GREEN_FILE_CALL(REAL(statx)(dirfd, path, flags, mask, buf), false, SYS_statx, dirfd,
+                           long(path), flags, mask, long(buf));
+}
+
+GREEN_EXPORT ssize_t getdents64(int fd, void* buf, size_t len)
+{
+    return GREEN_FILE_CALL(REAL(getdents64)(fd, buf, len), false, SYS_getdents64, fd, long(buf),
+                           long(len));
+}
+
+GREEN_EXPORT int statfs(const char* path, struct statfs* buf)
+{
+    return GREEN_FILE_CALL(REAL(statfs)(path, buf), false, SYS_statfs, long(path), long(buf));
+}
+
+GREEN_EXPORT int fstatfs(int fd, struct statfs* buf)
+{
+    return GREEN_FILE_CALL(REAL(fstatfs)(fd, buf), false, SYS_fstatfs, fd, long(buf));
+}
+
+// Path look-ups and changes.  Those whose flags the C library emulates (faccessat, fchmodat)
+// are marked only without flags.
+GREEN_EXPORT int access(const char* path, int mode)
+{
+    return GREEN_FILE_CALL(REAL(access)(path, mode), false, SYS_access, long(path), mode);
+}
+
+GREEN_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags)
+{
+    if (flags != 0)
+        return REAL(faccessat)(dirfd, path, mode, flags);
+    return GREEN_FILE_CALL(REAL(faccessat)(dirfd, path, mode, flags), false, SYS_faccessat,
+                           dirfd, long(path), mode);
+}
+
+GREEN_EXPORT ssize_t readlink(const char* path, char* buf, size_t size)
+{
+    return GREEN_FILE_CALL(REAL(readlink)(path, buf, size), false, SYS_readlink, long(path),
+                           long(buf), long(size));
+}
+
+GREEN_EXPORT ssize_t readlinkat(int dirfd, const char* path, char* buf, size_t size)
+{
+    return GREEN_FILE_CALL(REAL(readlinkat)(dirfd, path, buf, size), false, SYS_readlinkat,
+                           dirfd, long(path), long(buf), long(size));
+}
+
+GREEN_EXPORT int link(const char* from, const char* to)
+{
+    return GREEN_FILE_CALL(REAL(link)(from, to), false, SYS_link, long(from), long(to));
+}
+
+GREEN_EXPORT int linkat(int fromdir, const char* from, int todir, const char* to, int flags)
+{
+    return GREEN_FILE_CALL(REAL(linkat)(fromdir, from, todir, to, flags), false, SYS_linkat,
+                           fromdir, long(from), todir, long(to), flags);
+}
+
+GREEN_EXPORT int symlink(const char* target, const char* path)
+{
+    return GREEN_FILE_CALL(REAL(symlink)(target, path), false, SYS_symlink, long(target),
+                           long(path));
+}
+
+GREEN_EXPORT int symlinkat(const char* target, int dirfd, const char* path)
+{
+    return GREEN_FILE_CALL(REAL(symlinkat)(target, dirfd, path), false, SYS_symlinkat,
+                           long(target), dirfd, long(path));
+}
+
+GREEN_EXPORT int chmod(const char* path, mode_t mode)
+{
+    return GREEN_FILE_CALL(REAL(chmod)(path, mode), false, SYS_chmod, long(path), mode);
+}
+
+GREEN_EXPORT int fchmodat(int dirfd, const char* path, mode_t mode, int flags)
+{
+    if (flags != 0)
+        return REAL(fchmodat)(dirfd, path, mode, flags);
+    return GREEN_FILE_CALL(REAL(fchmodat)(dirfd, path, mode, flags), false, SYS_fchmodat, dirfd,
+                           long(path), mode);
+}
+
+GREEN_EXPORT int chown(const char* path, uid_t uid, gid_t gid)
+{
+    return GREEN_FILE_CALL(REAL(chown)(path, uid, gid), false, SYS_chown, long(path), uid, gid);
+}
+
+GREEN_EXPORT int lchown(const char* path, uid_t uid, gid_t gid)
+{
+    return GREEN_FILE_CALL(REAL(lchown)(path, uid, gid), false, SYS_lchown, long(path), uid, gid);
+}
+
+GREEN_EXPORT int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags)
+{
+    return GREEN_FILE_CALL(REAL(fchownat)(dirfd, path, uid, gid, flags), false, SYS_fchownat,
+                           dirfd, long(path), uid, gid, flags);
+}
+
+GREEN_EXPORT int utimensat(int dirfd, const char* path, const struct timespec* times, int flags)
+{
+    return GREEN_FILE_CALL(REAL(utimensat)(dirfd, path, times, flags), false, SYS_utimensat,
+                           dirfd, long(path), long(times), flags);
+}
+
+GREEN_EXPORT int renameat2(int fromdir, const char* from, int todir, const char* to,
+                           unsigned int flags)
+{
+    return GREEN_FILE_CALL(REAL(renameat2)(fromdir, from, todir, to, flags), false,
+                           SYS_renameat2, fromdir, long(from), todir, long(to), flags);
 }

@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <sched.h>
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -37,6 +40,10 @@ size_t __fread_chk(void* ptr, size_t ptrlen, size_t size, size_t n, FILE* fp);
 int __isoc99_vfscanf(FILE* fp, const char* format, va_list ap);
 ssize_t __getdelim(char** line, size_t* n, int delim, FILE* fp);
 int _IO_getc(FILE* fp);
+// The stat entry points of programs built before glibc 2.33.
+int __xstat(int ver, const char* path, struct stat* buf);
+int __lxstat(int ver, const char* path, struct stat* buf);
+int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags);
 }
 
 // X(return type, name, parameter list)
@@ -249,7 +256,34 @@ int _IO_getc(FILE* fp);
     X(ssize_t, pwrite, (int, const void*, size_t, off_t))                                    \
     X(ssize_t, preadv, (int, const struct iovec*, int, off_t))                               \
     X(ssize_t, pwritev, (int, const struct iovec*, int, off_t))                              \
-    X(ssize_t, copy_file_range, (int, off64_t*, int, off64_t*, size_t, unsigned int))
+    X(ssize_t, copy_file_range, (int, off64_t*, int, off64_t*, size_t, unsigned int))     \
+    X(int, flock, (int, int))                                                                \
+    X(int, lockf, (int, int, off_t))                                                         \
+    X(int, stat, (const char*, struct stat*))                                                \
+    X(int, lstat, (const char*, struct stat*))                                               \
+    X(int, fstatat, (int, const char*, struct stat*, int))                                   \
+    X(int, __xstat, (int, const char*, struct stat*))                                        \
+    X(int, __lxstat, (int, const char*, struct stat*))                                       \
+    X(int, __fxstatat, (int, int, const char*, struct stat*, int))                           \
+    X(int, statx, (int, const char*, int, unsigned int, struct statx*))                      \
+    X(ssize_t, getdents64, (int, void*, size_t))                                             \
+    X(int, access, (const char*, int))                                                       \
+    X(int, faccessat, (int, const char*, int, int))                                          \
+    X(ssize_t, readlink, (const char*, char*, size_t))                                       \
+    X(ssize_t, readlinkat, (int, const char*, char*, size_t))                                \
+    X(int, link, (const char*, const char*))                                                 \
+    X(int, linkat, (int, const char*, int, const char*, int))                                \
+    X(int, symlink, (const char*, const char*))                                              \
+    X(int, symlinkat, (const char*, int, const char*))                                       \
+    X(int, chmod, (const char*, mode_t))                                                     \
+    X(int, fchmodat, (int, const char*, mode_t, int))                                        \
+    X(int, chown, (const char*, uid_t, gid_t))                                               \
+    X(int, lchown, (const char*, uid_t, gid_t))                                              \
+    X(int, fchownat, (int, const char*, uid_t, gid_t, int))                                  \
+    X(int, utimensat, (int, const char*, const struct timespec*, int))                       \
+    X(int, statfs, (const char*, struct statfs*))                                            \
+    X(int, fstatfs, (int, struct statfs*))                                                   \
+    X(int, renameat2, (int, const char*, int, const char*, unsigned int))
 
 // The condition-variable functions have two versions in glibc; a program built against glibc
 // 2.3.2 or later binds GLIBC_2.3.2, and so do we for process-shared condvars.

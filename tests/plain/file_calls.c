@@ -3,7 +3,9 @@
  * byte where it was written.  Under libgreen these are the calls that block an OS thread in the
  * kernel (libgreen hands a worker stuck in one to another OS thread): fsync, fdatasync,
  * sync_file_range, pread, pwrite, preadv, pwritev, read, write, open, ftruncate, fallocate,
- * truncate, rename, unlink, mkdir, rmdir, copy_file_range.  Meanwhile queued signals come to
+ * truncate, rename, unlink, mkdir, rmdir, copy_file_range, the stat family, links, modes, and
+ * flock and OFD locks that another thread holds (with one OS thread, only hand-off lets the
+ * holder run and let go).  Meanwhile queued signals come to
  * the process, each to be handled once, with its value.
  *
  * Usage: file_calls [MiB per writer]  (default 8; each of the 4 writers fsyncs that much, twice)
@@ -13,7 +15,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 
 #include "plain.h"
@@ -176,6 +180,110 @@ static void *ticker(void *arg)
     return NULL;
 }
 
+/* A lock another open file holds: flock and an open-file-description lock wait in the kernel
+ * until the holder, another thread of this process, lets go. */
+static atomic_int lock_stage;
+static char lock_path[300];
+
+static void *lock_holder(void *arg)
+{
+    int ofd = arg != NULL;
+    int fd = open(lock_path, O_RDWR);
+    CHECK(fd >= 0);
+    if (ofd) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        CHECK_EQ(fcntl(fd, F_OFD_SETLKW, &fl), 0);
+    } else {
+        CHECK_EQ(flock(fd, LOCK_EX), 0);
+    }
+    atomic_store(&lock_stage, 1);
+    sleep_ms(50);
+    atomic_store(&lock_stage, 2);
+    CHECK_EQ(close(fd), 0); /* lets go of both kinds */
+    return NULL;
+}
+
+static void contended_locks(void)
+{
+    snprintf(lock_path, sizeof lock_path, "%s/lock", dir);
+    int fd = open(lock_path, O_RDWR | O_CREAT, 0600);
+    CHECK(fd >= 0);
+    for (int ofd = 0; ofd < 2; ofd++) {
+        atomic_store(&lock_stage, 0);
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, lock_holder, ofd ? (void *)1 : NULL), 0);
+        wait_flag(&lock_stage);
+        if (ofd) {
+            struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+            CHECK_EQ(fcntl(fd, F_OFD_SETLK, &fl), -1);
+            CHECK(errno == EAGAIN || errno == EACCES);
+            CHECK_EQ(fcntl(fd, F_OFD_SETLKW, &fl), 0);
+            fl.l_type = F_UNLCK;
+            CHECK_EQ(fcntl(fd, F_OFD_SETLK, &fl), 0);
+        } else {
+            CHECK_EQ(flock(fd, LOCK_EX | LOCK_NB), -1);
+            CHECK_EQ(errno, EWOULDBLOCK);
+            CHECK_EQ(flock(fd, LOCK_EX), 0);
+            CHECK_EQ(flock(fd, LOCK_UN), 0);
+        }
+        CHECK_EQ(atomic_load(&lock_stage), 2); /* only once the holder let go */
+        CHECK_EQ(pthread_join(t, NULL), 0);
+    }
+    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(unlink(lock_path), 0);
+}
+
+/* Looking at paths: the stat family, links, modes, times, the file system. */
+static void paths(void)
+{
+    char file[300], sym[300], hard[300];
+    snprintf(file, sizeof file, "%s/f", dir);
+    snprintf(sym, sizeof sym, "%s/s", dir);
+    snprintf(hard, sizeof hard, "%s/h", dir);
+    int fd = creat(file, 0640);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "abc", 3), 3);
+    CHECK_EQ(close(fd), 0);
+    CHECK_EQ(symlink("f", sym), 0);
+    CHECK_EQ(link(file, hard), 0);
+    struct stat st, lst, at;
+    CHECK_EQ(stat(sym, &st), 0);
+    CHECK_EQ(st.st_size, 3);
+    CHECK_EQ(st.st_nlink, 2);
+    CHECK(S_ISREG(st.st_mode));
+    CHECK_EQ(lstat(sym, &lst), 0);
+    CHECK(S_ISLNK(lst.st_mode));
+    CHECK_EQ(fstatat(AT_FDCWD, hard, &at, 0), 0);
+    CHECK_EQ(at.st_ino, st.st_ino);
+    struct statx sx;
+    CHECK_EQ(statx(AT_FDCWD, file, 0, STATX_SIZE, &sx), 0);
+    CHECK_EQ(sx.stx_size, 3);
+    char target[16] = {0};
+    CHECK_EQ(readlink(sym, target, sizeof target), 1);
+    CHECK_EQ(target[0], 'f');
+    CHECK_EQ(access(file, R_OK | W_OK), 0);
+    CHECK_EQ(chmod(file, 0400), 0);
+    CHECK_EQ(stat(file, &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0400);
+    CHECK_EQ(chown(file, getuid(), getgid()), 0);
+    struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+    CHECK_EQ(utimensat(AT_FDCWD, file, times, 0), 0);
+    CHECK_EQ(stat(file, &st), 0);
+    CHECK_EQ(st.st_mtim.tv_sec, 1000000000);
+    struct statfs sf;
+    CHECK_EQ(statfs(dir, &sf), 0);
+    CHECK(sf.f_bsize > 0);
+    CHECK_EQ(stat("no-such-file.file_calls", &st), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(access("no-such-file.file_calls", F_OK), -1);
+    CHECK_EQ(errno, ENOENT);
+    CHECK_EQ(readlink(file, target, sizeof target), -1);
+    CHECK_EQ(errno, EINVAL);
+    CHECK_EQ(unlink(sym), 0);
+    CHECK_EQ(unlink(hard), 0);
+    CHECK_EQ(unlink(file), 0);
+}
+
 /* The errors the calls report, as POSIX says. */
 static void errors(void)
 {
@@ -254,6 +362,8 @@ int main(int argc, char **argv)
              argv[0], (int)getpid());
     CHECK_EQ(mkdir(dir, 0700), 0);
     errors();
+    paths();
+    contended_locks();
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
