@@ -40,6 +40,28 @@ for n in 2 4 8; do
 done
 
 echo
+echo "== hand-off: a thread sleeping 5 ms at a time beside one stuck in a blocking call"
+echo "   (worst lateness of the sleeps due inside the call, ms; median of $RUNS runs taking turns)"
+HANDOFF_RUNS=${BENCH_HANDOFF_RUNS:-$RUNS}
+for call in "fsync 128" "raw 1000"; do
+    p=() w=() one=() off=()
+    for _ in $(seq "$HANDOFF_RUNS"); do
+        p+=("$($B/bench/blocked_call $call | field worst_late_ms)")
+        w+=("$(env LD_PRELOAD="$LIB" $B/bench/blocked_call $call | field worst_late_ms)")
+        one+=("$(env LD_PRELOAD="$LIB" $ONE $B/bench/blocked_call $call | field worst_late_ms)")
+        off+=("$(env LD_PRELOAD="$LIB" $ONE GREEN_HANDOFF=0 $B/bench/blocked_call $call | field worst_late_ms)")
+    done
+    label=${call%% *}
+    [ "$label" = fsync ] && label="fsync of 128 MiB just written" || label="nanosleep 1 s, raw syscall"
+    printf '%-58s %8.1f ms\n' "$label: pthreads (no libgreen)" "$(printf '%s\n' "${p[@]}" | median)"
+    printf '%-58s %8.1f ms\n' "$label: libgreen, default workers" "$(printf '%s\n' "${w[@]}" | median)"
+    printf '%-58s %8.1f ms\n' "$label: libgreen, GREEN_WORKERS=1" "$(printf '%s\n' "${one[@]}" | median)"
+    printf '%-58s %8.1f ms\n' "$label: GREEN_WORKERS=1 GREEN_HANDOFF=0" "$(printf '%s\n' "${off[@]}" | median)"
+done
+echo "(target: at most 20 ms with the default workers and with one; a raw syscall instruction is"
+echo " not seen by libgreen: handed off only where it is a marked call)"
+
+echo
 echo "== context switch (two threads, one core; ns per switch, median of $RUNS)"
 green=$(samples "$RUNS" ns_per_switch env LD_PRELOAD="$LIB" $ONE taskset -c 0 $B/bench/switch yield 2000000 | median)
 condvar=$(samples "$RUNS" ns_per_switch taskset -c 0 $B/bench/switch condvar 100000 | median)

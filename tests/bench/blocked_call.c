@@ -7,7 +7,7 @@
  *        blocked_call raw MS      one thread sleeps MS in nanosleep made by a raw syscall
  *                                 instruction (inline assembly, no C library)
  * The sleeper runs until the blocked thread is done.  Prints one line:
- *   blocked_ms=B worst_late_ms=W p99_late_ms=P sleeps=N
+ *   blocked_ms B worst_late_ms W p99_late_ms P sleeps N
  * (blocked_ms: the time in the blocking calls; sleeps: those due to end inside one, counted)
  * Under libgreen with one worker the sleeper shares the blocked thread's OS thread unless the
  * worker is handed off (hub/handoff.h).
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
                 lates[n_lates++] = ends[i] - due;
     }
     qsort(lates, n_lates, sizeof lates[0], cmp);
-    printf("blocked_ms=%.0f worst_late_ms=%.1f p99_late_ms=%.1f sleeps=%d\n", blocked_ms,
+    printf("blocked_ms %.0f worst_late_ms %.1f p99_late_ms %.1f sleeps %d\n", blocked_ms,
            n_lates ? lates[n_lates - 1] : 0, n_lates ? lates[n_lates * 99 / 100] : 0, n_lates);
     if (n_lates == 0)
         fprintf(stderr, "blocked_call: no sleep was due inside a blocking call\n");
