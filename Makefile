@@ -10,6 +10,8 @@
 #                   (tests/compat/run.sh: real programs and CPython's test suites; see COMPAT.md)
 #   make fuzz       install clang, build the fuzz harnesses of tests/fuzz with libFuzzer and
 #                   ASan/UBSan, run each for FUZZ_SECONDS (default 600; scripts/fuzz.sh)
+#   make tsan       the ThreadSanitizer build of the library and of tests/plain/mn_stress
+#                   (build/tsan; make test runs it)
 #   make install    PREFIX=/usr/local DESTDIR=  library, greenrun (and its helper), man pages
 #   make uninstall  the same paths, removed
 #   make clean
@@ -41,6 +43,9 @@ SONAME       := -Wl,-soname,libnss_green.so.2
 # and loads it from memory (shim/hostsfile.cpp).
 NSS_STUB     := $(B)/nss/libnss_greenfiles.so.2
 SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ThreadSanitizer: the library and the programs it checks (TSan's runtime must be a dependency of
+# the program itself, after the preloaded library, so that libgreen's pthread_create wins).
+TSAN_FLAGS   := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 
 HUB_SRC  := $(wildcard hub/*.cpp)
 RES_SRC  := $(wildcard resolver/*.cpp)
@@ -48,6 +53,9 @@ SHIM_SRC := $(wildcard shim/*.cpp)
 LIB_SRC  := $(HUB_SRC) $(RES_SRC) $(SHIM_SRC)
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(B)/obj/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=$(B)/san/%.o)
+TSAN_OBJ := $(LIB_SRC:%.cpp=$(B)/tsan/%.o)
+# What runs under the TSan build (tests/run.sh): the M:N stress program.
+TSAN_BIN := $(B)/tsan/libgreen.so $(B)/tsan/mn_stress
 HUB_OBJ  := $(HUB_SRC:%.cpp=$(B)/obj/%.o)
 RES_OBJ  := $(RES_SRC:%.cpp=$(B)/obj/%.o)
 
@@ -83,18 +91,26 @@ FUZZ_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
 PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 
-.PHONY: all lib san tests test bench demo compat fuzz fuzz-build deps install uninstall clean
+.PHONY: all lib san tsan tests test bench demo compat fuzz fuzz-build deps install uninstall clean
 
 all: lib
 lib: $(B)/libgreen.so $(ENV_HELPER)
 san: $(B)/san/libgreen.so
-tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
+tsan: $(TSAN_BIN)
+tests: lib san tsan $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
 
 $(B)/libgreen.so: $(LIB_OBJ)
 	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
 
 $(B)/san/libgreen.so: $(SAN_OBJ)
 	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
+
+$(B)/tsan/libgreen.so: $(TSAN_OBJ)
+	$(CXX) -shared $(TSAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
+
+$(B)/tsan/mn_stress: tests/plain/mn_stress.c $(wildcard tests/plain/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) $(TSAN_FLAGS) -o $@ $<
 
 # No exceptions, no RTTI, libstdc++ only if needed: it starts in a millisecond.
 $(ENV_HELPER): scripts/greenrun-env.cpp hub/env.cpp hub/env.h hub/config.h
@@ -109,7 +125,7 @@ $(B)/nss/libnss_green.so.2:
 $(NSS_STUB): $(B)/nss/libnss_green.so.2
 	$(CC) -shared -nostdlib -s -o $@ -Wl,-soname,libnss_greenfiles.so.2 -Wl,--no-as-needed $<
 
-$(B)/obj/shim/hostsfile.o $(B)/san/shim/hostsfile.o: $(NSS_STUB)
+$(B)/obj/shim/hostsfile.o $(B)/san/shim/hostsfile.o $(B)/tsan/shim/hostsfile.o: $(NSS_STUB)
 
 $(B)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -118,6 +134,16 @@ $(B)/obj/%.o: %.cpp
 $(B)/san/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(LIB_CXXFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/tsan/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(LIB_CXXFLAGS) $(TSAN_FLAGS) -c -o $@ $<
+
+# The table of real functions is filled when ThreadSanitizer's own start-up first calls a
+# wrapper (pthread_key_create), before it can record anything: not instrumented.
+$(B)/tsan/shim/real.o: shim/real.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(LIB_CXXFLAGS) -fno-omit-frame-pointer -c -o $@ $<
 
 $(B)/plain/%: tests/plain/%.c $(wildcard tests/plain/*.h)
 	@mkdir -p $(dir $@)
@@ -214,4 +240,4 @@ uninstall:
 clean:
 	rm -rf $(B)
 
--include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(TSAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -78,6 +78,7 @@ struct Green {
     size_t stack_size = 0;          //   (for pthread_getattr_np and the sanitizers)
     size_t guard_size = 0;          // guard bytes below stack_lo
     void* asan_fake_stack = nullptr;  // AddressSanitizer's fake stack while switched out
+    void* tsan_fiber = nullptr;     // ThreadSanitizer's fiber for this context (TSan build)
 
     // ---- life (hub/thread.cpp) ----
     uint32_t magic = 0;             // kGreenMagic while the record is in use
@@ -87,7 +88,8 @@ struct Green {
     void* result = nullptr;         // what it returned or passed to pthread_exit
     bool is_root = false;           // the OS thread's original context (main, for the first hub)
     bool detached = false;          // its record is freed when it dies, nobody joins it
-    Green* joiner = nullptr;        // green thread parked in pthread_join on it
+    Green* joiner = nullptr;        // green thread parked in pthread_join on it (joiner_of:
+                                    //   one on another worker sets it while it runs)
     std::atomic<int> dead_word{0};  // kDeadBit once dead (set where its record is done with,
                                     //   after its last switch); kDetachedBit once detached.
                                     //   The futex joiners wait on (hub/thread.cpp)
@@ -137,7 +139,7 @@ struct RunQueue {
         if (tail)
             tail->next = g;
         else
-            head = g;
+            set_head(g);
         tail = g;
     }
     Green* pop()
@@ -145,12 +147,15 @@ struct RunQueue {
         Green* g = head;
         if (g) {
             length--;
-            head = g->next;
+            set_head(g->next);
             if (!head)
                 tail = nullptr;
         }
         return g;
     }
+    // Other OS threads look at head (is anything runnable?) without the owner's order: a
+    // relaxed atomic store, the same instruction as a plain one here.
+    void set_head(Green* g) { __atomic_store_n(&head, g, __ATOMIC_RELAXED); }
 };
 
 struct Hub {
@@ -216,15 +221,41 @@ struct Hub {
 extern std::atomic<Hub*> all_hubs;
 
 // The calling OS thread's hub (initial-exec TLS: libgreen is loaded at start-up, never
-// dlopen'd, so its thread-local data is in the static TLS block and costs one load).
-extern thread_local Hub* tl_hub __attribute__((tls_model("initial-exec")));
+// dlopen'd, so its thread-local data is in the static TLS block and costs one load; __thread:
+// no C++ wrapper function, which the TSan build would instrument).
+extern __thread Hub* tl_hub __attribute__((tls_model("initial-exec")));
 
-inline Hub* hub_self() { return tl_hub; }
+GREEN_NO_TSAN inline Hub* hub_self() { return tl_hub; }
+
+// ThreadSanitizer's fibers (the TSan build; nothing otherwise): a new one for a new context, the
+// OS thread's own for a root, freed when a context ends (never the running one).
+#if defined(__SANITIZE_THREAD__)
+extern "C" void* __tsan_create_fiber(unsigned flags);
+extern "C" void __tsan_destroy_fiber(void* fiber);
+extern "C" void* __tsan_get_current_fiber(void);
+inline void* tsan_fiber_new() { return __tsan_create_fiber(0); }
+inline void* tsan_fiber_current() { return __tsan_get_current_fiber(); }
+inline void tsan_fiber_free(Green* g)
+{
+    if (g->tsan_fiber && !g->is_root)
+        __tsan_destroy_fiber(g->tsan_fiber);
+    g->tsan_fiber = nullptr;
+}
+#else
+inline void* tsan_fiber_new() { return nullptr; }
+inline void* tsan_fiber_current() { return nullptr; }
+inline void tsan_fiber_free(Green*) {}
+#endif
+
+// A joiner on another worker writes the field while the thread runs and reads it as it ends:
+// relaxed atomics (plain moves on x86-64), so that neither read is a data race.
+inline Green* joiner_of(const Green* g) { return __atomic_load_n(&g->joiner, __ATOMIC_RELAXED); }
+inline void set_joiner(Green* g, Green* j) { __atomic_store_n(&g->joiner, j, __ATOMIC_RELAXED); }
 
 // Whether g has a TLS area of its own (hub/tls.h), rather than its OS thread's block.
 inline bool has_own_tls(const Green* g) { return g->tp != g->hub->root_tp; }
 
-inline Green* green_self()
+GREEN_NO_TSAN inline Green* green_self()
 {
     Hub* h = tl_hub;
     if (!h || h->current == &h->loop)
@@ -276,7 +307,7 @@ void arena_after_fork();
 // the program's first thread is thread 2, whatever the workers).
 void green_ids_restart(uint64_t next);
 void green_free(Green* g);
-bool is_green(const void* handle);
+GREEN_NO_TSAN bool is_green(const void* handle);
 
 // Calls f(Green*) for every green thread record in use, in the arena's order.  Only for
 // diagnostics: it reads records that other OS threads may be changing.

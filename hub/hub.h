@@ -35,6 +35,7 @@
 #ifndef GREEN_HUB_H
 #define GREEN_HUB_H
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
@@ -79,7 +80,17 @@ inline Green* green_self();
 bool hub_attach();
 
 // Whether libgreen has started (the first hub exists).
-bool hub_started();
+// Functions the sanitizer runtimes themselves reach (through pthread_key_create and
+// pthread_getattr_np, while they start or set a thread up): not instrumented by
+// ThreadSanitizer, which cannot record anything yet there.
+#define GREEN_NO_TSAN __attribute__((no_sanitize_thread))
+
+extern std::atomic<bool> hub_started_flag;
+GREEN_NO_TSAN inline bool hub_started()
+{
+    // The builtin, not std::atomic's load, which would be a call of an instrumented function.
+    return __atomic_load_n(reinterpret_cast<const bool*>(&hub_started_flag), __ATOMIC_RELAXED);
+}
 
 // Parks the running green thread until someone unparks it; returns the Wake reason.  kind
 // (a WaitKind) says what it waits for, for GREEN_STATS and the dump signal.

@@ -35,10 +35,13 @@
 #include <sanitizer/common_interface_defs.h>
 #define GREEN_ASAN 1
 #endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace green {
 
-__attribute__((tls_model("initial-exec"))) thread_local Hub* tl_hub = nullptr;
+__attribute__((tls_model("initial-exec"))) __thread Hub* tl_hub = nullptr;
 std::atomic<Hub*> all_hubs{nullptr};
 
 namespace {
@@ -76,6 +79,15 @@ inline void asan_start(Green*, Green*) {}
 inline void asan_finish(Green*, Green*) {}
 #endif
 
+// ThreadSanitizer follows each context as a fiber of its own: it then orders what one green
+// thread did before a switch and after it, on whichever OS thread, and sees what two contexts
+// race on.  (The hand-off's own jumps are off in the sanitizer builds: hub/handoff.h.)
+#if defined(__SANITIZE_THREAD__)
+inline void tsan_switch(Green* next) { __tsan_switch_to_fiber(next->tsan_fiber, 0); }
+#else
+inline void tsan_switch(Green*) {}
+#endif
+
 inline int& errno_of(Hub* h) { return *reinterpret_cast<int*>(tls_current() - h->errno_off); }
 
 // Releases what a dead green thread no longer needs once nobody runs on its stack, and only
@@ -87,6 +99,7 @@ __attribute__((noinline)) void reap(Green* dead)
         dead->hub->words_owner = nullptr;
     if (has_own_tls(dead))
         tls_destroy(dead->tp);
+    tsan_fiber_free(dead);
     stack_put(&dead->stack);
     bool is_root = dead->is_root;  // a root's record stays its hub's
     int before = dead->dead_word.fetch_or(kDeadBit);
@@ -116,6 +129,7 @@ void switch_to(Hub* h, Green* next)
     h->stats.switches++;
     h->heartbeat.store(h->stats.switches, std::memory_order_relaxed);  // for the watchdog
     asan_start(self, next);
+    tsan_switch(next);
     // The loop context has no block of its own: it runs on the block in use, which saves a
     // change of FS base (hub/tls.h) on each way through the loop.  But not on a dead green
     // thread's block, which the loop frees (reap).
@@ -189,7 +203,7 @@ void take_remote_wakes(Hub* h)
     // again, rewriting its links.  unpark_wait here only puts it in the run queue.
     SpinGuard lock(h->remote_lock);
     Green* list = h->remote_head;
-    h->remote_head = nullptr;
+    __atomic_store_n(&h->remote_head, nullptr, __ATOMIC_RELAXED);  // read unlocked elsewhere
     while (list) {
         Green* g = list;
         list = g->remote_next;
@@ -382,9 +396,9 @@ void exit_switch()
 }
 
 
-namespace {
+std::atomic<bool> hub_started_flag{false};
 
-std::atomic<bool> started{false};
+namespace {
 
 // With several workers another OS thread may hold a wait-queue lock when this one forks: take
 // them all first, as glibc does with malloc's, so that the child finds them free and whole.
@@ -448,7 +462,6 @@ void after_fork_child()
 
 }  // namespace
 
-bool hub_started() { return started.load(std::memory_order_relaxed); }
 
 bool hub_attach()
 {
@@ -466,6 +479,7 @@ bool hub_attach()
     root->is_root = true;
     root->state = State::Running;
     root->entry_marker = UINTPTR_MAX;  // its exit unwinding runs to the end of the stack
+    root->tsan_fiber = tsan_fiber_current();
     h->root = root;
     h->current = root;
     h->loop.hub = h;
@@ -486,7 +500,7 @@ bool hub_attach()
     do
         h->next_hub = head;
     while (!all_hubs.compare_exchange_weak(head, h, std::memory_order_release));
-    if (!started.exchange(true))
+    if (!hub_started_flag.exchange(true))
         pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     return true;
 }
@@ -548,6 +562,7 @@ void hub_ensure_loop(Hub* h)
     h->loop.stack_lo = s->lo;
     h->loop.stack_size = s->size;
     h->loop.ctx = ctx::make_fcontext(s->lo + s->size, s->size, loop_main);
+    h->loop.tsan_fiber = tsan_fiber_new();
     // The remote-wake watcher stays active for the hub's life: it is also what keeps
     // ev_run(EVRUN_ONCE) asleep, instead of spinning, when every green thread waits forever.
     ev_async_init(&h->remote_async, on_remote);

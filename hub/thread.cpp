@@ -117,7 +117,7 @@ void green_free(Green* g)
     arena_free = g;
 }
 
-bool is_green(const void* handle)
+GREEN_NO_TSAN bool is_green(const void* handle)
 {
     const char* p = static_cast<const char*>(handle);
     char* base = arena_base;
@@ -199,6 +199,7 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
     g->sched_policy = attr.sched_policy;
     g->sched_priority = attr.sched_priority;
     g->ctx = ctx::make_fcontext(top - tls, g->stack_size - tls, green_entry);
+    g->tsan_fiber = tsan_fiber_new();
     long live = live_greens.fetch_add(1) + 1;
     if (h == self_hub) {
         h->live++;
@@ -355,7 +356,7 @@ void green_finish(Green* self)
     sigmask_finished(self);
     // A joiner on this hub is woken now, so that it runs next: it looks at dead_word when it
     // resumes, after the reap.  One on another worker waits on the futex, woken by the reap.
-    if (Green* j = self->joiner; j && j->hub == self->hub)
+    if (Green* j = joiner_of(self); j && j->hub == self->hub)
         unpark(j);
     if (live_greens.fetch_sub(1) == 1)
         exit(0);  // the last thread of the process ended without calling exit
@@ -367,11 +368,11 @@ void green_finish(Green* self)
 int green_join(Green* t, void** result, int64_t deadline, bool try_only)
 {
     Green* self = green_self();
-    if (t == self || (self && self->joiner == t && t->joiner == self))
+    if (t == self || (self && joiner_of(self) == t && joiner_of(t) == self))
         return EDEADLK;
     if (t->detached)
         return EINVAL;
-    if (t->joiner && t->joiner != self)
+    if (Green* j = joiner_of(t); j && j != self)
         return EINVAL;
     if (!self) {
         // An unmanaged OS thread joins a green thread: block it for real on the futex.
@@ -396,14 +397,14 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             if (deadline != kForever && mono_now() >= deadline)
                 return ETIMEDOUT;
             testcancel();  // pthread_join is a cancellation point
-            t->joiner = self;
+            set_joiner(t, self);
             self->in_cancel_point = true;
             self->wait_what = "pthread_join";
             self->wait_addr = t;
             int reason = park_until(deadline, kWaitJoin);
             self->wait_what = nullptr;
             self->in_cancel_point = false;
-            t->joiner = nullptr;
+            set_joiner(t, nullptr);
             if (reason == kWakeCancel)
                 testcancel();
         }
@@ -418,10 +419,10 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             if (deadline != kForever && mono_now() >= deadline)
                 return ETIMEDOUT;
             testcancel();  // pthread_join is a cancellation point
-            t->joiner = self;
+            set_joiner(t, self);
             int r = futex_wait_join(reinterpret_cast<const uint32_t*>(&t->dead_word),
                                     uint32_t(word), deadline);
-            t->joiner = nullptr;
+            set_joiner(t, nullptr);
             if (r == -ECANCELED)
                 testcancel();
         }

@@ -11,7 +11,8 @@
 
 using namespace green;
 
-GREEN_EXPORT int pthread_key_create(pthread_key_t* key, void (*destructor)(void*))
+// ThreadSanitizer calls it while it starts, before it can record (hub/green.h).
+GREEN_EXPORT GREEN_NO_TSAN int pthread_key_create(pthread_key_t* key, void (*destructor)(void*))
 {
     int r = REAL(pthread_key_create)(key, destructor);
     if (r == 0 && hub_started())
@@ -27,7 +28,8 @@ GREEN_EXPORT int pthread_key_delete(pthread_key_t key)
     return r;
 }
 
-GREEN_EXPORT void* pthread_getspecific(pthread_key_t key)
+// These two as well: ThreadSanitizer calls them while it starts a thread.
+GREEN_EXPORT GREEN_NO_TSAN void* pthread_getspecific(pthread_key_t key)
 {
     Green* self = green_self();
     if (self && keys_tracked(key))
@@ -35,7 +37,7 @@ GREEN_EXPORT void* pthread_getspecific(pthread_key_t key)
     return REAL(pthread_getspecific)(key);
 }
 
-GREEN_EXPORT int pthread_setspecific(pthread_key_t key, const void* value)
+GREEN_EXPORT GREEN_NO_TSAN int pthread_setspecific(pthread_key_t key, const void* value)
 {
     Green* self = green_self();
     if (self && keys_tracked(key))

@@ -21,6 +21,10 @@
 namespace green {
 
 namespace {
+// The owner is compared with the caller's id by any thread (is it mine?) while the holder may
+// be setting it: relaxed atomics, plain moves on x86-64.
+int owner_of(const pthread_mutex_t* m) { return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED); }
+void set_owner(pthread_mutex_t* m, int id) { __atomic_store_n(&m->__data.__owner, id, __ATOMIC_RELAXED); }
 
 constexpr int kKindMask = 3;      // PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK,ADAPTIVE}_NP
 constexpr int kRobust = 16;       // PTHREAD_MUTEX_ROBUST_NORMAL_NP
@@ -70,7 +74,7 @@ void robust_unlink(pthread_mutex_t* m)
 
 void release(pthread_mutex_t* m)
 {
-    m->__data.__owner = 0;
+    set_owner(m, 0);
     m->__data.__nusers--;
     uint32_t* w = as_word(&m->__data.__lock);
     if (__atomic_exchange_n(w, 0u, __ATOMIC_RELEASE) == 2)
@@ -135,7 +139,7 @@ int mutex_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* absti
         return lock_shared(m, clock, abstime, try_only);
     int kind = m->__data.__kind;
     int me = owner_id();
-    if (m->__data.__owner == me && checks_owner(kind)) {  // the owner locks it again
+    if (owner_of(m) == me && checks_owner(kind)) {  // the owner locks it again
         if ((kind & kKindMask) != PTHREAD_MUTEX_RECURSIVE)
             return try_only ? EBUSY : EDEADLK;  // glibc: trylock by the owner is EBUSY
         if (m->__data.__count + 1 == 0)
@@ -157,7 +161,7 @@ int mutex_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* absti
         if (int r = lock_contended(w, deadline))
             return r;
     }
-    m->__data.__owner = me;
+    set_owner(m, me);
     m->__data.__count = 1;
     m->__data.__nusers++;
     return (kind & kRobust) ? robust_acquired(m) : 0;
@@ -169,7 +173,7 @@ int mutex_unlock(pthread_mutex_t* m)
         return REAL(pthread_mutex_unlock)(m);
     int kind = m->__data.__kind;
     if (checks_owner(kind)) {
-        if (m->__data.__owner != owner_id() || load(as_word(&m->__data.__lock)) == 0)
+        if (owner_of(m) != owner_id() || load(as_word(&m->__data.__lock)) == 0)
             return EPERM;
         if ((kind & kKindMask) == PTHREAD_MUTEX_RECURSIVE && --m->__data.__count != 0)
             return 0;
@@ -216,7 +220,7 @@ GREEN_EXPORT int pthread_mutex_consistent(pthread_mutex_t* m)
         return REAL(pthread_mutex_consistent)(m);
     if (!(m->__data.__kind & kRobust) || !(m->__data.__spins & kOwnerDied))
         return EINVAL;
-    if (m->__data.__owner != owner_id())
+    if (owner_of(m) != owner_id())
         return EPERM;
     m->__data.__spins &= short(~kOwnerDied);
     return 0;

@@ -22,13 +22,13 @@ namespace green {
 inline Green* green_in(Family f) { return family_green(f) ? green_self() : nullptr; }
 
 // The green thread behind a pthread_t, or null when it is a real thread's handle.
-inline Green* as_green(pthread_t t)
+GREEN_NO_TSAN inline Green* as_green(pthread_t t)
 {
     void* p = reinterpret_cast<void*>(t);
     return is_green(p) ? static_cast<Green*>(p) : nullptr;
 }
 
-inline pthread_t as_handle(Green* g) { return reinterpret_cast<pthread_t>(g); }
+GREEN_NO_TSAN inline pthread_t as_handle(Green* g) { return reinterpret_cast<pthread_t>(g); }
 
 // An absolute time on clock, as a CLOCK_MONOTONIC deadline in nanoseconds.  A CLOCK_REALTIME
 // deadline is converted once, now: a later jump of the wall clock does not move it.

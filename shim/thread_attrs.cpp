@@ -21,13 +21,13 @@ using namespace green;
 namespace {
 
 // The real handle to ask glibc about a root green thread, or a non-green handle as it is.
-pthread_t os_handle(pthread_t t)
+GREEN_NO_TSAN pthread_t os_handle(pthread_t t)
 {
     Green* g = as_green(t);
     return g ? g->hub->os_thread : t;
 }
 
-bool is_plain_green(pthread_t t)
+GREEN_NO_TSAN bool is_plain_green(pthread_t t)
 {
     Green* g = as_green(t);
     return g && !g->is_root;
@@ -60,7 +60,8 @@ GREEN_EXPORT int pthread_getname_np(pthread_t thread, char* buf, size_t size)
     return 0;
 }
 
-GREEN_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr)
+// Also called by the sanitizer runtimes while they set a thread up (hub/green.h).
+GREEN_EXPORT GREEN_NO_TSAN int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr)
 {
     if (!is_plain_green(thread))
         return REAL(pthread_getattr_np)(os_handle(thread), attr);

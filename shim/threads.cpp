@@ -169,7 +169,7 @@ GREEN_EXPORT void pthread_exit(void* result)
     __builtin_unreachable();
 }
 
-GREEN_EXPORT pthread_t pthread_self(void)
+GREEN_EXPORT GREEN_NO_TSAN pthread_t pthread_self(void)  // TSan calls it as a thread starts
 {
     if (Green* self = green_self())
         return as_handle(self);

@@ -144,6 +144,18 @@ else
     record "valgrind:sleepers" 1 /dev/null
 fi
 
+# The stress program under the ThreadSanitizer build of libgreen (make tsan: hub/ and shim/
+# instrumented, every context a TSan fiber), built with TSan itself so that its runtime loads
+# after the preloaded library.  No report may come (exit 66 otherwise); tests/tsan.supp names
+# the only readers allowed to race, and why.  TSan adds an OS thread of its own.
+echo "== tsan"
+for w in 2 4; do
+    # The preload set after timeout(1), which is no TSan program.
+    run "tsan:mn_stress-$w-workers" -- env "LD_PRELOAD=$PWD/$B/tsan/libgreen.so" \
+        "TSAN_OPTIONS=suppressions=$PWD/tests/tsan.supp:halt_on_error=1" GREEN_WORKERS=$w \
+        TEST_MAX_OS_THREADS=$((w + 1)) "$B/tsan/mn_stress" 1
+done
+
 echo "== fuzz corpora"
 # Every fuzz harness (tests/fuzz/NAME.cpp, linked with tests/fuzz/replay.cpp under ASan+UBSan)
 # on its committed corpus: the seeds and the input of every bug found (make fuzz finds more).
