@@ -39,6 +39,11 @@
 #                        half the rounds, memory with 1000 connections and at most 5 s of waiting
 #                        for MemAvailable (rough)
 # BENCH_ECHO_VERBOSE=1   every single measurement on stderr as it is taken
+# BENCH_ECHO_ALL_CORES=1 every kind on every core, none pinned, server and load sharing them:
+#                        libgreen with its default workers (one per CPU), real threads, the epoll
+#                        server with a thread per CPU (SO_REUSEPORT, EPOLL_ECHO_THREADS), Go with
+#                        GOMAXPROCS = the CPUs; no gevent (one core only) and no memory section;
+#                        ratios to Go instead of epoll (the target Go's figures set for M:N)
 #
 # Takes about 5 minutes on 2 cores.
 #
@@ -71,17 +76,34 @@ else
 fi
 MEM_HOLD=2
 KINDS="green threads epoll go gevent"
+ALL=${BENCH_ECHO_ALL_CORES:-0}
+NCPU=$(nproc)
+BASE=epoll  # the kind the tables divide by
+if [ "$ALL" = 1 ]; then
+    KINDS="green threads epoll go"
+    MEM_RUNS=0
+    BASE=go
+fi
 LOAD_TIMEOUT=120
 
 label() {
-    case $1 in
-        green) echo "echo_server + libgreen" ;;
-        threads) echo "echo_server, real threads" ;;
-        epoll) echo "epoll_echo (1 thread)" ;;
-        go) echo "Go, GOMAXPROCS=1" ;;
-        gevent) echo "gevent StreamServer" ;;
+    case $ALL:$1 in
+        *:green) echo "echo_server + libgreen" ;;
+        *:threads) echo "echo_server, real threads" ;;
+        0:epoll) echo "epoll_echo (1 thread)" ;;
+        1:epoll) echo "epoll_echo ($NCPU threads)" ;;
+        0:go) echo "Go, GOMAXPROCS=1" ;;
+        1:go) echo "Go, GOMAXPROCS=$NCPU" ;;
+        *:gevent) echo "gevent StreamServer" ;;
     esac
 }
+
+# Where the server and the load run: CPU 0 and CPU 1, or (BENCH_ECHO_ALL_CORES) anywhere.
+if [ "$ALL" = 1 ]; then
+    ON_SERVER=() ON_LOAD=()
+else
+    ON_SERVER=(taskset -c 0) ON_LOAD=(taskset -c 1)
+fi
 
 # rounds_for CONNS MSGSIZE: about 1-3 s per point (the slowest kinds take the longest).
 rounds_for() {
@@ -132,7 +154,7 @@ memavail_sample() {
 
 missing=""
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
-"$PY" -c 'import gevent' >/dev/null 2>&1 || missing="$missing python3-gevent"
+[ "$ALL" = 1 ] || "$PY" -c 'import gevent' >/dev/null 2>&1 || missing="$missing python3-gevent"
 command -v taskset >/dev/null 2>&1 || missing="$missing util-linux"
 if [ -n "$missing" ]; then
     echo "bench_echo: missing:$missing (run scripts/install-deps.sh --bench as root)" >&2
@@ -140,7 +162,7 @@ if [ -n "$missing" ]; then
 fi
 make -s --no-print-directory lib $B/plain/echo_server $B/tools/echo_load
 mkdir -p $B/bench
-gcc -O2 -g -Wall -Wextra -o $B/bench/epoll_echo tests/bench/epoll_echo.c
+gcc -O2 -g -Wall -Wextra -pthread -o $B/bench/epoll_echo tests/bench/epoll_echo.c
 # No modules, and the build cache under build/: nothing is written outside the build directory.
 env GO111MODULE=off GOFLAGS= GOCACHE="$PWD/$B/go/cache" GOPATH="$PWD/$B/go/path" \
     go build -o $B/bench/echo_go tests/bench/echo.go
@@ -151,12 +173,14 @@ make_work
 
 # start_kind KIND: starts that server on CPU 0 (start_server in scripts/bench_echo_lib.sh).
 start_kind() {
+    local cores=1
+    [ "$ALL" = 1 ] && cores=$NCPU
     case $1 in
-        green) start_server taskset -c 0 env LD_PRELOAD="$LIB" "$B/plain/echo_server" ;;
-        threads) start_server taskset -c 0 "$B/plain/echo_server" ;;
-        epoll) start_server taskset -c 0 "$B/bench/epoll_echo" ;;
-        go) start_server taskset -c 0 env GOMAXPROCS=1 "$B/bench/echo_go" ;;
-        gevent) start_server taskset -c 0 "$PY" tests/bench/gevent_echo.py ;;
+        green) start_server "${ON_SERVER[@]}" env LD_PRELOAD="$LIB" "$B/plain/echo_server" ;;
+        threads) start_server "${ON_SERVER[@]}" "$B/plain/echo_server" ;;
+        epoll) start_server "${ON_SERVER[@]}" env EPOLL_ECHO_THREADS=$cores "$B/bench/epoll_echo" ;;
+        go) start_server "${ON_SERVER[@]}" env GOMAXPROCS=$cores "$B/bench/echo_go" ;;
+        gevent) start_server "${ON_SERVER[@]}" "$PY" tests/bench/gevent_echo.py ;;
     esac
 }
 
@@ -175,7 +199,7 @@ point() {
     stat0=$(server_stat)
     cpu0=$(echo "$stat0" | field cpu_ms)
     rc=0
-    out=$(timeout -k 5 $LOAD_TIMEOUT taskset -c 1 $B/tools/echo_load 127.0.0.1 "$PORT" \
+    out=$(timeout -k 5 $LOAD_TIMEOUT "${ON_LOAD[@]}" $B/tools/echo_load 127.0.0.1 "$PORT" \
         "$conns" "$rounds" "$size" "$procs" 2>"$WORK/load.err") || rc=$?
     stop_server
     rt=$(echo "$out" | grep '^conns' | field rt_per_sec)
@@ -244,11 +268,16 @@ echo "== environment"
 echo "cpus: $(nproc) ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo))"
 echo "kernel: $(uname -sr); glibc $(getconf GNU_LIBC_VERSION | awk '{print $2}')"
 echo "descriptor limit (ulimit -n): $(ulimit -n)"
-echo "Go: $(taskset -c 0 env GOMAXPROCS=1 $B/bench/echo_go info) (servers run with GOMAXPROCS=1)"
-echo "gevent: $("$PY" -c 'import sys, gevent
+echo "Go: $(taskset -c 0 env GOMAXPROCS=1 $B/bench/echo_go info) (servers run with GOMAXPROCS=$([ "$ALL" = 1 ] && echo "$NCPU" || echo 1))"
+[ "$ALL" = 1 ] || echo "gevent: $("$PY" -c 'import sys, gevent
 loop = type(gevent.get_hub().loop).__module__
 print(gevent.__version__, "(loop", loop + ") on Python", sys.version.split()[0])')"
-echo "servers on CPU 0, echo_load on CPU 1 (2 processes from 5000 connections on); runs: $RUNS"
+if [ "$ALL" = 1 ]; then
+    echo "BENCH_ECHO_ALL_CORES=1: servers and echo_load on all $NCPU CPUs, none pinned (2 load" \
+        "processes from 5000 connections on); runs: $RUNS; ratios to Go"
+else
+    echo "servers on CPU 0, echo_load on CPU 1 (2 processes from 5000 connections on); runs: $RUNS"
+fi
 [ "$QUICK" = 1 ] && echo "BENCH_ECHO_QUICK=1: smoke version, shorter points"
 
 # ---- Throughput sweep ---------------------------------------------------------------------------
@@ -300,8 +329,8 @@ med() { tr ' ' '\n' | grep . | median; }
 failed=0
 for size in $SIZES; do
     echo
-    echo "== $size B messages: round trips/s (ratio to epoll) / server CPU µs per round trip" \
-        "(ratio to epoll); median of $RUNS"
+    echo "== $size B messages: round trips/s (ratio to $BASE) / server CPU µs per round trip" \
+        "(ratio to $BASE); median of $RUNS"
     printf '%-26s' ""
     for conns in $CONNS_LIST; do
         printf '  %-31s' "$conns connections ($(rounds_for "$conns" "$size") rounds)"
@@ -318,7 +347,7 @@ for size in $SIZES; do
             fi
             rt=$(echo "${RT[$key]}" | med)
             cpu=$(echo "${CPU[$key]}" | med)
-            ekey="epoll:$conns:$size"
+            ekey="$BASE:$conns:$size"
             if [ -n "${FAIL[$ekey]:-}" ]; then
                 ert=nan ecpu=nan
             else
@@ -334,6 +363,11 @@ for size in $SIZES; do
     done
 done
 
+if [ "$MEM_RUNS" -eq 0 ]; then
+    echo
+    echo "took $(($(date +%s) - start)) s"
+    exit "$failed"
+fi
 echo
 echo "== memory: $MEM_CONNS idle connections after one 64 B round trip each; per connection," \
     "median of $MEM_RUNS"

@@ -1,7 +1,9 @@
-/* A hand-written single-threaded epoll echo server: the baseline for scripts/bench_echo.sh, the
- * upper limit of what one core does with this protocol.
+/* A hand-written epoll echo server: the baseline for scripts/bench_echo.sh, the upper limit of
+ * what one core does with this protocol (one thread), or each core (EPOLL_ECHO_THREADS=N: N
+ * threads, each with a listening socket of its own on the same port, SO_REUSEPORT, and an epoll
+ * set of its own: the kernel spreads the connections).
  *
- *   epoll_echo serve PORT [READYFILE]
+ *   [EPOLL_ECHO_THREADS=N] epoll_echo serve PORT [READYFILE]
  *
  * Same command line and same statistics protocol as tests/plain/echo_server.c: binds
  * 127.0.0.1:PORT (0 = any free port) with a backlog of 4096; writes the actual port to READYFILE
@@ -10,9 +12,9 @@
  *
  *   conns_open N conns_total M os_threads T rss_kib R cpu_ms C
  *
- * (the statistics connection itself is not counted; os_threads is 1 here).
+ * (the statistics connection itself is not counted; os_threads is N here).
  *
- * One thread, one level-triggered epoll set, non-blocking sockets with TCP_NODELAY.  A readable
+ * Each thread: one level-triggered epoll set, non-blocking sockets with TCP_NODELAY.  A readable
  * connection gets one read of up to 16 KiB into a shared buffer, which is written back at once;
  * whatever the socket does not take is copied to the connection's own pending buffer, and the
  * connection then waits for EPOLLOUT only (it is not read again until everything it sent has
@@ -25,7 +27,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +57,9 @@ struct conn {
     size_t off, len;  /* pending[off..len) is still to be written */
 };
 
-static int epfd;
-static long conns_open, conns_total;
-static char scratch[BUF_SIZE];
+static __thread int epfd;
+static atomic_long conns_open, conns_total;
+static __thread char scratch[BUF_SIZE];
 /* The listening socket's epoll data: a marker that no connection struct can be. */
 static char listener_marker;
 
@@ -219,13 +223,15 @@ static void on_listener(int lfd)
     }
 }
 
-static int listen_on(int port, int *actual_port)
+static int listen_on(int port, int *actual_port, int reuseport)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("epoll_echo: socket");
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        die("epoll_echo: SO_REUSEPORT");
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -257,34 +263,16 @@ static void write_ready_file(const char *path, int port)
     free(tmp);
 }
 
-int main(int argc, char **argv)
+/* One thread's loop: its listening socket and its connections, in its own epoll set. */
+static void *serve(void *arg)
 {
-    if (argc < 3 || argc > 4 || strcmp(argv[1], "serve") != 0) {
-        fprintf(stderr, "usage: epoll_echo serve PORT [READYFILE]\n");
-        return 2;
-    }
-    char *end;
-    long port = strtol(argv[2], &end, 10);
-    if (*argv[2] == '\0' || *end != '\0' || port < 0 || port > 65535) {
-        fprintf(stderr, "usage: epoll_echo serve PORT [READYFILE]\n");
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    int actual;
-    int lfd = listen_on((int)port, &actual);
+    int lfd = (int)(intptr_t)arg;
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
         die("epoll_echo: epoll_create1");
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &listener_marker};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev) != 0)
         die("epoll_echo: epoll_ctl");
-    if (argc == 4) {
-        write_ready_file(argv[3], actual);
-    } else {
-        printf("%d\n", actual);
-        fflush(stdout);
-    }
-
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
         int k = epoll_wait(epfd, events, MAX_EVENTS, -1);
@@ -308,4 +296,42 @@ int main(int argc, char **argv)
                 on_readable(c);
         }
     }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || argc > 4 || strcmp(argv[1], "serve") != 0) {
+        fprintf(stderr, "usage: [EPOLL_ECHO_THREADS=N] epoll_echo serve PORT [READYFILE]\n");
+        return 2;
+    }
+    char *end;
+    long port = strtol(argv[2], &end, 10);
+    if (*argv[2] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        fprintf(stderr, "usage: [EPOLL_ECHO_THREADS=N] epoll_echo serve PORT [READYFILE]\n");
+        return 2;
+    }
+    const char *t = getenv("EPOLL_ECHO_THREADS");
+    int threads = t && *t ? atoi(t) : 1;
+    if (threads < 1 || threads > 256) {
+        fprintf(stderr, "epoll_echo: EPOLL_ECHO_THREADS must be 1 to 256\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int actual;
+    int lfd = listen_on((int)port, &actual, threads > 1);
+    for (int i = 1; i < threads; i++) {
+        int ignored, fd = listen_on(actual, &ignored, 1);
+        pthread_t th;
+        if (pthread_create(&th, NULL, serve, (void *)(intptr_t)fd) != 0)
+            die("epoll_echo: pthread_create");
+    }
+    if (argc == 4) {
+        write_ready_file(argv[3], actual);
+    } else {
+        printf("%d\n", actual);
+        fflush(stdout);
+    }
+    serve((void *)(intptr_t)lfd);
+    return 0;
 }
