@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../hub/handoff.h"
 #include "../hub/sys.h"
 #include "fdio.h"
 
@@ -447,6 +448,7 @@ GREEN_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned vlen, int flags)
 // sendfile to a socket or pipe: it has no per-call non-blocking flag, so the output's O_NONBLOCK
 // is set for the call's duration only (two more system calls, against the file transfer), and
 // the call is repeated until count bytes went or the input ended, as a blocking sendfile does.
+// Each attempt is a marked call (hub/handoff.h): the file side may be read from the disk.
 GREEN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count)
 {
     FdRecord* r = green_fd(out);
@@ -455,8 +457,10 @@ GREEN_EXPORT ssize_t sendfile(int out, int in, off_t* offset, size_t count)
     int fl = REAL(fcntl)(out, F_GETFL);
     if (fl < 0 || (!(fl & O_NONBLOCK) && REAL(fcntl)(out, F_SETFL, fl | O_NONBLOCK) != 0))
         return REAL(sendfile)(out, in, offset, count);
+    // Reading the file may block in the kernel (pages not in memory): a marked call.
     ssize_t n = write_all(out, r, count, [&](size_t done) {
-        return REAL(sendfile)(out, in, offset, count - done);
+        return kernel_result(
+            blocking_syscall(SYS_sendfile, out, in, long(offset), long(count - done)));
     });
     int e = errno;
     if (!(fl & O_NONBLOCK))
