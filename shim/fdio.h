@@ -38,6 +38,8 @@ ssize_t file_write(int fd, const void* buf, size_t count);
 ssize_t file_readv(int fd, const struct iovec* iov, int count);
 ssize_t file_writev(int fd, const struct iovec* iov, int count);
 int file_openat(int dirfd, const char* path, int flags, mode_t mode);
+// syscall(2) with the number of a call made marked above: that marked call (true), else false.
+bool file_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6, long* result);
 // fcntl's F_SETLKW and F_OFD_SETLKW: a wait for another process's lock.
 int file_lock_wait(int fd, int cmd, long arg);
 

@@ -85,6 +85,30 @@ int file_openat(int dirfd, const char* path, int flags, mode_t mode)
     return int(file_call(true, SYS_openat, dirfd, long(path), flags, mode));
 }
 
+// syscall(2) with the number of one of these calls: the same marked call (shim/syscall.cpp).
+bool file_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6, long* result)
+{
+    switch (nr) {
+    case SYS_fsync: case SYS_fdatasync: case SYS_syncfs: case SYS_sync:
+    case SYS_sync_file_range: case SYS_pread64: case SYS_pwrite64: case SYS_preadv:
+    case SYS_pwritev: case SYS_open: case SYS_openat: case SYS_creat: case SYS_ftruncate:
+    case SYS_truncate: case SYS_fallocate: case SYS_copy_file_range: case SYS_sendfile:
+    case SYS_getdents64: case SYS_stat: case SYS_lstat: case SYS_newfstatat: case SYS_statx:
+    case SYS_statfs: case SYS_fstatfs: case SYS_access: case SYS_faccessat:
+    case SYS_readlink: case SYS_readlinkat: case SYS_link: case SYS_linkat: case SYS_symlink:
+    case SYS_symlinkat: case SYS_chmod: case SYS_fchmodat: case SYS_chown: case SYS_lchown:
+    case SYS_fchownat: case SYS_utimensat: case SYS_unlink: case SYS_unlinkat: case SYS_rename:
+    case SYS_renameat: case SYS_renameat2: case SYS_mkdir: case SYS_mkdirat: case SYS_rmdir:
+    case SYS_flock:
+        if (!marked())
+            return false;
+        *result = file_call(false, nr, a1, a2, a3, a4, a5, a6);
+        return true;
+    default:
+        return false;
+    }
+}
+
 }  // namespace green
 
 using namespace green;

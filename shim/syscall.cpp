@@ -26,6 +26,7 @@
 #include <cstdint>
 
 #include "../hub/signal.h"
+#include "fdio.h"
 #include "sync.h"
 
 using namespace green;
@@ -115,7 +116,7 @@ bool green_call(long number, long a1, long a2, long a3, long a4, long a5, long a
         *result = err ? fail(err) : 0;
         return true;
     }
-    default: return false;
+    default: return file_syscall(number, a1, a2, a3, a4, a5, a6, result);
     }
 }
 
