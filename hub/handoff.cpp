@@ -16,6 +16,10 @@
 #include "tls.h"
 #include "workers.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace green {
 
 bool handoff_on = false;
@@ -63,6 +67,25 @@ void futex_sleep(std::atomic<uint32_t>* w, uint32_t seen)
     raw_syscall(SYS_futex, long(w), FUTEX_WAIT_PRIVATE, long(seen), 0);
 }
 
+// The two hand-overs between OS threads: a hub to an idle spare (assigned), a block to the OS
+// thread that lost its hub (handback).  The taker sleeps on its own wake word.
+template <class T> void hand_over(OsThread* to, std::atomic<T*>& slot, T* value)
+{
+    slot.store(value, std::memory_order_release);
+    to->wake.fetch_add(1, std::memory_order_release);
+    futex_wake_one(&to->wake);
+}
+
+template <class T> T* take_handed(OsThread* me, std::atomic<T*>& slot)
+{
+    for (;;) {
+        uint32_t seen = me->wake.load(std::memory_order_acquire);
+        if (T* value = slot.exchange(nullptr, std::memory_order_acquire))
+            return value;
+        futex_sleep(&me->wake, seen);
+    }
+}
+
 int64_t now_ns()
 {
     timespec ts;
@@ -94,6 +117,16 @@ void own_block(char* tp, int tid)
 
 [[noreturn]] void idle_loop(OsThread* me);
 
+// AddressSanitizer is told of the two jumps of its own a hand-off makes, as hub/sched.cpp tells
+// it of every switch: from a stack to another, and, on the new one, that it arrived.
+#if defined(__SANITIZE_ADDRESS__)
+void asan_leave(void** fake_stack, const Stack& to) { __sanitizer_start_switch_fiber(fake_stack, to.lo, to.size); }
+void asan_arrived() { __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr); }
+#else
+inline void asan_leave(void**, const Stack&) {}
+inline void asan_arrived() {}
+#endif
+
 // Runs on a spare given hub h: takes over the OS thread's part of it and runs its loop.
 [[noreturn]] void take_over(OsThread* me, Hub* h)
 {
@@ -109,6 +142,8 @@ void own_block(char* tp, int tid)
     stuck->state = State::Parked;
     h->stats.handoffs++;
     // The OS thread's part: the block, its id in it, the signal mask the hub's threads run with.
+    // The sanitizers' per-thread state stays this OS thread's: it goes with it into the block.
+    tls_swap_carried(mine, h->root_tp);
     tls_set_fs(h->root_tp);
     h->tp = h->root_tp;
     own_block(h->root_tp, me->tid);
@@ -119,10 +154,9 @@ void own_block(char* tp, int tid)
     hub_ensure_loop(h);
     h->current = &h->loop;
     me->pseudo.stack_lo = nullptr;
+    asan_leave(&me->pseudo.asan_fake_stack, h->loop.stack);
     // The other side may take the block now: nothing here touches it any more.
-    loser->handback.store(mine, std::memory_order_release);
-    loser->wake.fetch_add(1, std::memory_order_release);
-    futex_wake_one(&loser->wake);
+    hand_over(loser, loser->handback, mine);
     ctx::jump_fcontext(h->loop.ctx, &me->pseudo);
     fatal("a spare's hand-off context was resumed");
 }
@@ -136,6 +170,7 @@ struct Reclaim {
 // thread's context is saved now, so it may be woken.
 [[noreturn]] void reclaimed_entry(ctx::transfer_t t)
 {
+    asan_arrived();
     Reclaim* r = static_cast<Reclaim*>(t.data);
     Green* self = r->self;
     OsThread* me = r->me;
@@ -146,23 +181,19 @@ struct Reclaim {
     idle_loop(me);
 }
 
+void push_idle(OsThread* t)
+{
+    SpinGuard lock(idle_lock);
+    t->next_idle = idle_spares;
+    idle_spares = t;
+    idle_count++;
+}
+
 // Waits, as an idle spare, for a hub to run.
 [[noreturn]] void idle_loop(OsThread* me)
 {
-    {
-        SpinGuard lock(idle_lock);
-        me->next_idle = idle_spares;
-        idle_spares = me;
-        idle_count++;
-    }
-    Hub* h;
-    for (;;) {
-        uint32_t seen = me->wake.load(std::memory_order_acquire);
-        if ((h = me->assigned.exchange(nullptr, std::memory_order_acquire)) != nullptr)
-            break;
-        futex_sleep(&me->wake, seen);
-    }
-    take_over(me, h);
+    push_idle(me);
+    take_over(me, take_handed(me, me->assigned));
 }
 
 void* spare_main(void*)
@@ -188,13 +219,6 @@ OsThread* pop_idle()
     return t;
 }
 
-void push_idle(OsThread* t)
-{
-    SpinGuard lock(idle_lock);
-    t->next_idle = idle_spares;
-    idle_spares = t;
-    idle_count++;
-}
 
 // Starts one more spare, which joins the idle ones when it runs (one at a time, up to the cap).
 void start_spare()
@@ -259,9 +283,7 @@ Look look(int64_t now)
             push_idle(spare);
             continue;
         }
-        spare->assigned.store(h, std::memory_order_release);
-        spare->wake.fetch_add(1, std::memory_order_release);
-        futex_wake_one(&spare->wake);
+        hand_over(spare, spare->assigned, h);
         took = true;
     }
     return took ? kTook : active ? kActive : kQuiet;
@@ -304,8 +326,8 @@ void handoff_init(Create create)
 {
     os_create = create;
     handoff_on = config.handoff && !sched_seeded && tls_tid_word(tls_current()) != nullptr;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    handoff_on = false;  // the sanitizers keep per-thread state that a moved block would carry
+#if defined(__SANITIZE_THREAD__)
+    handoff_on = false;  // TSan's fibers and its per-thread state are not told of hand-offs
 #endif
 }
 
@@ -347,23 +369,17 @@ bool handoff_arm(Hub* h)
     return true;
 }
 
-long handoff_reclaimed(Hub* h, OsThread* me, Green* self, long r)
+long handoff_reclaimed(OsThread* me, Green* self, long r)
 {
-    // Until the spare has left its block, this OS thread has none it may touch.
-    (void)h;
     // No handler may run here on the block the hub's new OS thread uses (they forward
     // meanwhile: handoff_signal_enter); an idle OS thread takes none.
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), 0, sizeof kAllSignals);
-    char* block;
-    for (;;) {
-        uint32_t seen = me->wake.load(std::memory_order_acquire);
-        if ((block = me->handback.exchange(nullptr, std::memory_order_acquire)) != nullptr)
-            break;
-        futex_sleep(&me->wake, seen);
-    }
+    // Until the spare has left its block, this OS thread has none it may touch.
+    char* block = take_handed(me, me->handback);
     tls_set_fs(block);
     own_block(block, me->tid);
     Reclaim rec = {self, me};
+    asan_leave(&self->asan_fake_stack, me->stack);
     ctx::fcontext_t idle = ctx::make_fcontext(me->stack.lo + me->stack.size, me->stack.size,
                                               reclaimed_entry);
     ctx::transfer_t t = ctx::jump_fcontext(idle, &rec);

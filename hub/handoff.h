@@ -22,8 +22,9 @@
 //   thread at a time), queues its green thread back on the hub as a wake-up, and becomes an
 //   idle spare itself.
 // * GREEN_WORKERS bounds the OS threads running green code at once, not those blocked in calls,
-//   as GOMAXPROCS does.  Seeded mode (one worker, exact replay), the sanitizer builds (their
-//   per-thread state is the kernel thread's, not the block's) and GREEN_HANDOFF=0 turn it off.
+//   as GOMAXPROCS does.  The sanitizers' per-thread state (carried spans, hub/tls.h) is the
+//   kernel thread's: the two OS threads exchange it with the blocks.  Seeded mode (one worker,
+//   exact replay), the ThreadSanitizer build and GREEN_HANDOFF=0 turn it off.
 #ifndef GREEN_HANDOFF_H
 #define GREEN_HANDOFF_H
 
@@ -66,7 +67,7 @@ bool handoff_arm(Hub* h);
 
 // The marked call lost its hub: out of line, touches no thread-local storage until it has a
 // block again; returns r on whichever OS thread runs the hub when the green thread is resumed.
-long handoff_reclaimed(Hub* h, OsThread* me, Green* self, long r);
+long handoff_reclaimed(OsThread* me, Green* self, long r);
 
 // At the start of a signal handler, before anything touches thread-local storage: whether the
 // calling OS thread may run it.  An OS thread that lost its hub in a call (or is about to) may
@@ -108,7 +109,7 @@ inline long blocking_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, lon
     if (__builtin_expect(h->call_word.compare_exchange_strong(mark, mark + 1,
                                                               std::memory_order_acq_rel), 1))
         return r;
-    return handoff_reclaimed(h, me, self, r);
+    return handoff_reclaimed(me, self, r);
 }
 
 }  // namespace green

@@ -419,6 +419,21 @@ void tls_switch(char* from, char* to)
 
 void tls_set_fs(char* tp) { set_fs(tp); }
 
+void tls_swap_carried(char* a, char* b)
+{
+    char buf[512];
+    for (int i = 0; i < carried.n; i++)
+        for (uint32_t done = 0; done < carried.span[i].len; done += sizeof buf) {
+            uint32_t n = carried.span[i].len - done < sizeof buf ? carried.span[i].len - done
+                                                                   : uint32_t(sizeof buf);
+            char* pa = a - carried.span[i].off + done;
+            char* pb = b - carried.span[i].off + done;
+            memcpy(buf, pa, n);
+            memcpy(pa, pb, n);
+            memcpy(pb, buf, n);
+        }
+}
+
 int* tls_tid_word(char* tp)
 {
     // glibc 2.36's struct pthread on x86_64 keeps tid at 0x2d0; checked against the caller's

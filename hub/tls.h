@@ -102,6 +102,10 @@ void tls_switch(char* from, char* to);
 // Points the calling OS thread's FS base at tp, copying nothing (hand-off: hub/handoff.h).
 void tls_set_fs(char* tp);
 
+// Exchanges the carried spans (the sanitizer runtimes' per-thread state) of blocks a and b:
+// when two OS threads exchange blocks, each keeps its own (hand-off).
+void tls_swap_carried(char* a, char* b);
+
 // Where the kernel thread id sits in the thread control block at tp (glibc's struct pthread
 // tid), or nullptr when the calling thread's block does not show its id where expected.
 int* tls_tid_word(char* tp);

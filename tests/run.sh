@@ -137,9 +137,9 @@ if command -v valgrind >/dev/null; then
     run "valgrind:mn_stress" "$GREEN" GREEN_WORKERS=2 TEST_MAX_OS_THREADS=2 -- \
         valgrind -q --error-exitcode=99 --leak-check=no "$B/plain/mn_stress" 1
     # Hand-off (hub/handoff.h): hubs taken by spares that adopt their TLS blocks, with one
-    # worker (the ASan build leaves hand-off off: its per-thread state is the kernel thread's).
+    # worker.  ("flock": valgrind holds its own lock through an F_OFD_SETLKW wait.)
     run "valgrind:file_calls" "$GREEN" GREEN_WORKERS=1 TEST_MAX_OS_THREADS=$((MAXT1 + 4)) -- \
-        valgrind -q --error-exitcode=99 --leak-check=no "$B/plain/file_calls" 2
+        valgrind -q --error-exitcode=99 --leak-check=no "$B/plain/file_calls" 2 flock
 else
     record "valgrind:sleepers" 1 /dev/null
 fi
