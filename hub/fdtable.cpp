@@ -28,13 +28,18 @@ FdRecord* slot(int fd)
 {
     if (fd < 0 || fd >= kChunk * kChunks)
         return nullptr;
-    FdRecord*& chunk = chunks[fd >> kChunkBits];
+    // Made once, under the lock, and published whole (release) to readers on any OS thread.
+    FdRecord** at = &chunks[fd >> kChunkBits];
+    FdRecord* chunk = __atomic_load_n(at, __ATOMIC_ACQUIRE);
     if (!chunk) {
         SpinGuard g(chunks_lock);
-        if (!chunk)
+        chunk = *at;
+        if (!chunk) {
             chunk = static_cast<FdRecord*>(calloc(kChunk, sizeof(FdRecord)));
-        if (!chunk)
-            return nullptr;
+            if (!chunk)
+                return nullptr;
+            __atomic_store_n(at, chunk, __ATOMIC_RELEASE);
+        }
     }
     return &chunk[fd & (kChunk - 1)];
 }
@@ -297,7 +302,7 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
     self->wait_nfds = n;
     int result;
     for (;;) {
-        if (cancellable && self->cancel_pending && !self->cancel_disabled && !self->exiting) {
+        if (cancellable && cancel_requested(self) && !cancel_off(self) && !self->exiting) {
             stop_watches(h, w, n);
             green_exit(PTHREAD_CANCELED);
         }

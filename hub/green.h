@@ -101,8 +101,9 @@ struct Green {
     void* cleanup_chain = nullptr;  // innermost pthread_cleanup_push buffer (C, setjmp-based)
     void* unwind_buf = nullptr;     // next cleanup buffer the running exit unwinding targets
     bool exiting = false;           // pthread_exit is unwinding it
-    bool cancel_pending = false;    // pthread_cancel was called on it
-    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE
+    bool cancel_pending = false;    // pthread_cancel was called on it   } both read and written
+    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE             } across workers: see
+                                    //   cancel_requested and cancel_off
     bool cancel_async = false;      // PTHREAD_CANCEL_ASYNCHRONOUS (acted on at the next check)
 
     // ---- attributes seen through the pthread API (shim/threads*.cpp) ----
@@ -251,6 +252,13 @@ inline void tsan_fiber_free(Green*) {}
 // relaxed atomics (plain moves on x86-64), so that neither read is a data race.
 inline Green* joiner_of(const Green* g) { return __atomic_load_n(&g->joiner, __ATOMIC_RELAXED); }
 inline void set_joiner(Green* g, Green* j) { __atomic_store_n(&g->joiner, j, __ATOMIC_RELAXED); }
+
+// pthread_cancel on another worker sets cancel_pending and reads cancel_disabled while the
+// thread itself reads the one and sets the other: relaxed atomics (plain moves on x86-64); the
+// wake that follows a request orders the rest.
+inline bool cancel_requested(const Green* g) { return __atomic_load_n(&g->cancel_pending, __ATOMIC_RELAXED); }
+inline bool cancel_off(const Green* g) { return __atomic_load_n(&g->cancel_disabled, __ATOMIC_RELAXED); }
+inline void set_cancel_off(Green* g, bool off) { __atomic_store_n(&g->cancel_disabled, off, __ATOMIC_RELAXED); }
 
 // Whether g has a TLS area of its own (hub/tls.h), rather than its OS thread's block.
 inline bool has_own_tls(const Green* g) { return g->tp != g->hub->root_tp; }

@@ -700,7 +700,7 @@ namespace {
 // A cancellable wait ends the green thread when a cancellation is due.
 void act_on_cancel(Green* self)
 {
-    if (self->cancel_pending && !self->cancel_disabled && !self->exiting)
+    if (cancel_requested(self) && !cancel_off(self) && !self->exiting)
         green_exit(PTHREAD_CANCELED);
 }
 

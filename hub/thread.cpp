@@ -449,10 +449,12 @@ int green_detach(Green* t)
 
 int green_cancel(Green* t)
 {
-    if (t->state == State::Dead)
-        return 0;  // glibc 2.34+: cancelling a thread that has exited succeeds
-    t->cancel_pending = true;
-    if (t->cancel_disabled)
+    // glibc 2.34+: cancelling a thread that has exited succeeds.  Told by the word other
+    // workers may read: its state is its own worker's.
+    if (t->dead_word.load(std::memory_order_acquire) & kDeadBit)
+        return 0;
+    __atomic_store_n(&t->cancel_pending, true, __ATOMIC_RELAXED);
+    if (cancel_off(t))
         return 0;
     if (t == green_self()) {
         if (t->cancel_async)

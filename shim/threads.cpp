@@ -102,7 +102,7 @@ int timed_join(Green* t, void** result, clockid_t clock, const struct timespec* 
 // asynchronous type).
 void cancel_state_changed(Green* self)
 {
-    if (self->cancel_async && self->cancel_pending && !self->cancel_disabled)
+    if (self->cancel_async && cancel_requested(self) && !cancel_off(self))
         green_exit(PTHREAD_CANCELED);
 }
 
@@ -193,8 +193,8 @@ GREEN_EXPORT int pthread_setcancelstate(int state, int* old)
     if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
         return EINVAL;
     if (old)
-        *old = self->cancel_disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
-    self->cancel_disabled = state == PTHREAD_CANCEL_DISABLE;
+        *old = cancel_off(self) ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
+    set_cancel_off(self, state == PTHREAD_CANCEL_DISABLE);
     cancel_state_changed(self);
     return 0;
 }
