@@ -10,8 +10,11 @@
 #                   (tests/compat/run.sh: real programs and CPython's test suites; see COMPAT.md)
 #   make fuzz       install clang, build the fuzz harnesses of tests/fuzz with libFuzzer and
 #                   ASan/UBSan, run each for FUZZ_SECONDS (default 600; scripts/fuzz.sh)
-#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun (and its helper), man pages
+#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun (and its helper), man pages,
+#                   the gdb extension (in GDB_AUTOLOAD, gdb's own auto-load directory)
 #   make uninstall  the same paths, removed
+#   make deb        the Debian package build/libgreen_VERSION_ARCH.deb (debian/, dpkg-buildpackage
+#                   in a copy of the tree under build/deb; installs debhelper and lintian first)
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -19,6 +22,9 @@ DESTDIR ?=
 LIBDIR  ?= $(PREFIX)/lib
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+# gdb loads DIR/<the library's path>-gdb.py for every library it reads, DIR being its auto-load
+# directory: Debian's gdb looks in /usr/share/gdb/auto-load, whatever the library's prefix.
+GDB_AUTOLOAD ?= /usr/share/gdb/auto-load
 
 CXX      ?= g++
 CC       ?= gcc
@@ -83,15 +89,22 @@ FUZZ_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
 PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 
-.PHONY: all lib san tests test bench demo compat fuzz fuzz-build deps install uninstall clean
+.PHONY: all lib san tests test bench demo compat fuzz fuzz-build deps install uninstall deb clean
 
 all: lib
-lib: $(B)/libgreen.so $(ENV_HELPER)
+# The gdb extension beside the library: gdb loads it from there by itself once the build
+# directory is an auto-load safe path (or: source build/libgreen.so-gdb.py).
+GDB_EXT := $(B)/libgreen.so-gdb.py
+lib: $(B)/libgreen.so $(ENV_HELPER) $(GDB_EXT)
 san: $(B)/san/libgreen.so
 tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
 
 $(B)/libgreen.so: $(LIB_OBJ)
-	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
+	$(CXX) -shared $(LDFLAGS) -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
+
+$(GDB_EXT): scripts/libgreen-gdb.py
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(B)/san/libgreen.so: $(SAN_OBJ)
 	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
@@ -99,8 +112,8 @@ $(B)/san/libgreen.so: $(SAN_OBJ)
 # No exceptions, no RTTI, libstdc++ only if needed: it starts in a millisecond.
 $(ENV_HELPER): scripts/greenrun-env.cpp hub/env.cpp hub/env.h hub/config.h
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed -o $@ \
-	    scripts/greenrun-env.cpp hub/env.cpp
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed \
+	    -o $@ scripts/greenrun-env.cpp hub/env.cpp
 
 $(B)/nss/libnss_green.so.2:
 	@mkdir -p $(dir $@)
@@ -161,8 +174,10 @@ $(B)/bench/%: tests/bench/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
 
+# make test builds and installs the package too (tests/run.sh, package): its tools as well.
 deps:
 	@scripts/install-deps.sh
+	@scripts/install-deps.sh --deb
 
 test: deps
 	@$(MAKE) --no-print-directory tests
@@ -204,12 +219,28 @@ install: lib
 	chmod 755 $(DESTDIR)$(BINDIR)/greenrun
 	install -m 644 man/greenrun.1 $(DESTDIR)$(MANDIR)/man1/greenrun.1
 	install -m 644 man/libgreen.7 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+	install -d $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)
+	install -m 644 scripts/libgreen-gdb.py $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)/libgreen.so-gdb.py
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env \
 	      $(DESTDIR)$(BINDIR)/greenrun \
-	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7 \
+	      $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)/libgreen.so-gdb.py
 	-rmdir $(DESTDIR)$(LIBDIR)/libgreen 2>/dev/null
+
+# dpkg-buildpackage writes its results beside the source tree and cleans the tree (make clean)
+# first: it works on a copy under build/deb, and the package is then moved to build/.
+DEB_VERSION = $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
+DEB_ARCH    = $(shell dpkg --print-architecture)
+deb:
+	@scripts/install-deps.sh --deb
+	rm -rf $(B)/deb
+	mkdir -p $(B)/deb/libgreen-$(DEB_VERSION)
+	tar -c --exclude=./$(B) --exclude=./.git . | tar -x -C $(B)/deb/libgreen-$(DEB_VERSION)
+	cd $(B)/deb/libgreen-$(DEB_VERSION) && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -b -us -uc
+	mv $(B)/deb/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb $(B)/
+	lintian --fail-on error $(B)/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 clean:
 	rm -rf $(B)

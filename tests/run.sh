@@ -674,8 +674,71 @@ gdb_attach() {
     rm -rf "$dir"
     record "debug:gdb-attach" $status "$log"
 }
+# libgreen's gdb extension (scripts/libgreen-gdb.py) on tests/tools/parked.c: 20 green threads
+# parked in sleep, read, mutex, condition variable, semaphore and join calls.  Under gdb from the
+# start (the extension auto-loaded from the build directory, main stopped at a breakpoint),
+# attached to under greenrun (then the process must finish its work after the detach), and in a
+# core file saved by the extension's green-gcore; tests/tools/gdb_green_check.py reads the
+# listing and the backtraces.
+GDB_GREEN=(-ex "info green-threads" -ex "green-thread apply all bt")
+gdb_green_run() {
+    local log=$LOG/gdb-green-run.log status
+    timeout -k 5 120 gdb -q -batch -nx -iex "add-auto-load-safe-path $PWD/$B" \
+        -ex "set env $GREEN" -ex "handle SIGUSR1 nostop noprint" -ex "break wait_for_go" \
+        -ex "run < <(echo go)" "${GDB_GREEN[@]}" \
+        -ex continue --args "$B/tools/parked" >"$log" 2>&1
+    status=$?
+    grep -q "exited normally" "$log" && grep -q "^done: 20 threads finished" "$log" || status=1
+    python3 tests/tools/gdb_green_check.py "$log" running >>"$log" 2>&1 || status=1
+    record "debug:gdb-green-run" $status "$log"
+}
+gdb_green_attach() {
+    local dir log=$LOG/gdb-green-attach.log pid status
+    dir=$(mktemp -d)
+    mkfifo "$dir/go"
+    scripts/greenrun "$B/tools/parked" <"$dir/go" >"$dir/out" 2>&1 &
+    pid=$!
+    exec 8>"$dir/go"
+    for _ in $(seq 200); do grep -q '^ready' "$dir/out" && break; sleep 0.05; done
+    timeout -k 5 120 gdb -q -batch -nx -p "$pid" -ex "source $B/libgreen.so-gdb.py" \
+        "${GDB_GREEN[@]}" -ex "green-gcore $dir/core" -ex detach >"$log" 2>&1
+    status=$?
+    python3 tests/tools/gdb_green_check.py "$log" >>"$log" 2>&1 || status=1
+    echo go >&8
+    exec 8>&-
+    timeout -k 5 30 tail --pid="$pid" -f /dev/null
+    wait "$pid" || status=1
+    cat "$dir/out" >>"$log"
+    grep -q "^done: 20 threads finished" "$dir/out" || status=1
+    record "debug:gdb-green-attach" $status "$log"
+    log=$LOG/gdb-green-core.log
+    timeout -k 5 120 gdb -q -batch -nx "$B/tools/parked" "$dir/core" \
+        -ex "source $B/libgreen.so-gdb.py" "${GDB_GREEN[@]}" >"$log" 2>&1
+    status=$?
+    python3 tests/tools/gdb_green_check.py "$log" >>"$log" 2>&1 || status=1
+    record "debug:gdb-green-core" $status "$log"
+    rm -rf "$dir"
+}
+# A process without libgreen, and a libgreen whose table has another layout: one line each.
+gdb_green_refuses() {
+    local log=$LOG/gdb-green-refuses.log status=0
+    timeout -k 5 60 gdb -q -batch -nx -ex "source $B/libgreen.so-gdb.py" -ex "break wait_for_go" \
+        -ex "run < <(echo go)" -ex "info green-threads" --args "$B/tools/parked" >"$log" 2>&1
+    grep -q "^libgreen: this process has no libgreen (no libgreen_debug_info symbol)$" "$log" ||
+        status=1
+    timeout -k 5 60 gdb -q -batch -nx -ex "source $B/libgreen.so-gdb.py" -ex "set env $GREEN" \
+        -ex "break wait_for_go" -ex "run < <(echo go)" \
+        -ex "set var *((unsigned long*)&libgreen_debug_info + 1) = 99" \
+        -ex "info green-threads" --args "$B/tools/parked" >>"$log" 2>&1
+    grep -q "^libgreen: this libgreen has table layout 99, this extension reads layout 1" "$log" ||
+        status=1
+    record "debug:gdb-green-refuses" $status "$log"
+}
 gdb_run
 gdb_attach
+gdb_green_run
+gdb_green_attach
+gdb_green_refuses
 
 echo "== install"
 # make install into a scratch prefix: the installed greenrun finds the installed library and
