@@ -748,12 +748,15 @@ install_check() {
     local prefix log=$LOG/install.log
     prefix=$(mktemp -d)
     {
-        make --no-print-directory -s install PREFIX="$prefix" &&
+        make --no-print-directory -s install PREFIX="$prefix" \
+            GDB_AUTOLOAD="$prefix/share/gdb/auto-load" &&
+            [ -f "$prefix/share/gdb/auto-load$prefix/lib/libgreen.so-gdb.py" ] &&
             "$prefix/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
             "$prefix/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$prefix"'/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
             "$prefix/bin/greenrun" --watchdog 10ms true &&
             { "$prefix/bin/greenrun" --watchdog 00 true; [ $? -eq 2 ]; } &&
-            make --no-print-directory -s uninstall PREFIX="$prefix" &&
+            make --no-print-directory -s uninstall PREFIX="$prefix" \
+                GDB_AUTOLOAD="$prefix/share/gdb/auto-load" &&
             [ -z "$(find "$prefix" -type f)" ]
     } >"$log" 2>&1
     record "install:prefix" $? "$log"
@@ -766,12 +769,70 @@ install_check() {
             "$stage/usr/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
             "$stage/usr/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$stage"'/usr/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
             { "$stage/usr/bin/greenrun" --watchdog 00 true; [ $? -eq 2 ]; } &&
-            [ -f "$stage/usr/share/man/man1/greenrun.1" ] && [ -f "$stage/usr/share/man/man7/libgreen.7" ]
+            [ -f "$stage/usr/share/man/man1/greenrun.1" ] && [ -f "$stage/usr/share/man/man7/libgreen.7" ] &&
+            [ -f "$stage/usr/share/gdb/auto-load/usr/lib/libgreen.so-gdb.py" ]
     } >"$log" 2>&1
     record "install:destdir" $? "$log"
     rm -rf "$stage"
 }
 install_check
+
+echo "== package"
+# make deb, then the package as a user gets it: apt-get installs it, the installed greenrun
+# passes --check and runs the demo's sleepers, gdb loads the installed extension by itself, and
+# dpkg -r leaves none of its files.  One run at a time on a machine (a lock), and never over a
+# libgreen package installed before (it would be removed).
+package_steps() {
+    local deb pid dir
+    make --no-print-directory -s deb || return 1
+    deb=$(ls "$B"/libgreen_*_"$(dpkg --print-architecture)".deb) || return 1
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 "./$deb" || return 1
+    dpkg -L libgreen | while read -r f; do [ -d "$f" ] || echo "$f"; done >"$LOG/package.files"
+    grep -qx /usr/lib/"$(dpkg-architecture -qDEB_HOST_MULTIARCH)"/libgreen.so "$LOG/package.files" &&
+        grep -qx /usr/bin/greenrun "$LOG/package.files" || return 1
+    /usr/bin/greenrun --check || return 1
+    /usr/bin/greenrun "$B/plain/sleepers" 10000 | tee /dev/stderr |
+        grep -q "^sleepers: 10000 threads asked, 10000 finished;" || return 1
+    dir=$(mktemp -d)
+    mkfifo "$dir/go"
+    /usr/bin/greenrun "$B/tools/parked" <"$dir/go" >"$dir/out" 2>&1 &
+    pid=$!
+    exec 8>"$dir/go"
+    for _ in $(seq 200); do grep -q '^ready' "$dir/out" && break; sleep 0.05; done
+    timeout -k 5 60 gdb -q -batch -nx -p "$pid" -ex "info green-threads" -ex detach >"$dir/gdb" 2>&1
+    cat "$dir/gdb"
+    echo go >&8
+    exec 8>&-
+    wait "$pid"
+    local status=$?
+    grep -q "^21 green threads$" "$dir/gdb" && grep -q "^done: 20 threads finished" "$dir/out"
+    status=$((status | $?))
+    rm -rf "$dir"
+    return $status
+}
+package_check() {
+    local log=$LOG/package.log status
+    if dpkg-query -W -f='${Status}' libgreen 2>/dev/null | grep -q "install ok installed"; then
+        echo "a libgreen package is installed here: the package test would remove it" >"$log"
+        record "package:deb" 1 "$log"
+        return
+    fi
+    : >"$LOG/package.files"
+    (
+        flock 9
+        package_steps
+        status=$?
+        if dpkg-query -W -f='${Status}' libgreen 2>/dev/null | grep -q "install ok installed"; then
+            dpkg -r libgreen || status=1
+        fi
+        while read -r f; do
+            [ -e "$f" ] && { echo "left after dpkg -r: $f"; status=1; }
+        done <"$LOG/package.files"
+        exit $status
+    ) 9>/run/lock/libgreen-package-test >"$log" 2>&1
+    record "package:deb" $? "$log"
+}
+package_check
 
 echo "== greenrun"
 log="$LOG/greenrun.log"
