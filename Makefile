@@ -239,7 +239,8 @@ deb:
 	mkdir -p $(B)/deb/libgreen-$(DEB_VERSION)
 	tar -c --exclude=./$(B) --exclude=./.git . | tar -x -C $(B)/deb/libgreen-$(DEB_VERSION)
 	cd $(B)/deb/libgreen-$(DEB_VERSION) && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -b -us -uc
-	mv $(B)/deb/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb $(B)/
+	mv $(B)/deb/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	   $(B)/deb/libgreen-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb $(B)/
 	lintian --fail-on error $(B)/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 clean:

@@ -33,10 +33,10 @@ LAYOUT = 1  # kDebugLayout in hub/debug.h: the table below, word by word
 MAGIC = 0x6762646E65657267
 FIELDS = (
     "magic layout arena_base arena_used arena_slot all_hubs main_hub green_magic forever "
-    "g_ctx g_hub g_state g_tp g_wait_what g_wait_addr g_wait_kind g_wait_events g_wait_fd "
-    "g_wait_nfds g_wait_deadline g_wait_since g_magic g_id g_is_root g_detached g_name "
-    "g_stack_lo g_stack_size g_start g_dead_word "
-    "h_current h_loop h_worker h_worker_only h_tid h_next_hub h_loop_now"
+    "g_ctx g_hub g_state g_wait_what g_wait_addr g_wait_kind g_wait_events g_wait_fd "
+    "g_wait_nfds g_wait_deadline g_wait_since g_magic g_id g_is_root g_name g_stack_lo "
+    "g_stack_size g_dead_word "
+    "h_current h_worker h_worker_only h_tid h_next_hub h_loop_now"
 ).split()
 
 STATES = ("runnable", "running", "parked", "dead")
@@ -79,6 +79,7 @@ class Process:
                                % (layout, LAYOUT))
         words = struct.unpack("<%dQ" % len(FIELDS), self._read(addr, 8 * len(FIELDS)))
         self.t = dict(zip(FIELDS, words))
+        self.forever = struct.unpack("<q", struct.pack("<Q", self.t["forever"]))[0]
         self.core = self._is_core()
         self.hubs = self._hubs()
         self.threads = self._threads()
@@ -87,8 +88,8 @@ class Process:
     def _read(self, addr, size):
         return bytes(self.inf.read_memory(addr, size))
 
-    def u64(self, addr):
-        return struct.unpack("<Q", self._read(addr, 8))[0]
+    def value(self, addr, fmt="<Q"):
+        return struct.unpack(fmt, self._read(addr, struct.calcsize(fmt)))[0]
 
     def string(self, addr, limit=64):
         if not addr:
@@ -105,16 +106,17 @@ class Process:
 
     def _hubs(self):
         t, hubs = self.t, {}
-        main = self.u64(t["main_hub"])
-        h = self.u64(t["all_hubs"])
+        main = self.value(t["main_hub"])
+        h = self.value(t["all_hubs"])
         while h and h not in hubs:
             hubs[h] = Hub(self, h, main)
-            h = self.u64(h + t["h_next_hub"])
+            h = self.value(h + t["h_next_hub"])
         return hubs
 
     def _threads(self):
         t = self.t
-        base, used, slot = self.u64(t["arena_base"]), self.u64(t["arena_used"]), t["arena_slot"]
+        base, used = self.value(t["arena_base"]), self.value(t["arena_used"])
+        slot = self.value(t["arena_slot"])
         threads = []
         chunk = max(slot, (1 << 20) // slot * slot)
         for start in range(0, used, chunk):
@@ -128,9 +130,9 @@ class Process:
                     threads.append(g)
         return threads
 
-    def now(self, hub):
-        """CLOCK_MONOTONIC now: the clock itself for a live process, the hub's last poll in a
-        core file."""
+    def now(self):
+        """CLOCK_MONOTONIC now: the clock itself for a live process, the latest poll of a hub
+        in a core file."""
         if self.core:
             return max(h.loop_now for h in self.hubs.values()) if self.hubs else 0
         return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
@@ -141,18 +143,14 @@ class Process:
 
 class Hub:
     def __init__(self, proc, addr, main):
-        t, u = proc.t, proc.u64
+        t, v = proc.t, proc.value
         self.addr = addr
-        self.current = u(addr + t["h_current"])
-        self.loop = addr + t["h_loop"]
-        word = u(addr + t["h_worker"])
-        self.worker = struct.unpack("<i", struct.pack("<Q", word)[:4])[0]
-        self.worker_only = bool(u(addr + t["h_worker_only"]) & 0xFF)
-        self.tid = struct.unpack("<i", struct.pack("<Q", u(addr + t["h_tid"]))[:4])[0]
-        self.loop_now = struct.unpack("<q", struct.pack("<Q", u(addr + t["h_loop_now"])))[0]
+        self.current = v(addr + t["h_current"])
         self.is_main = addr == main
-        if self.is_main:
-            self.worker = 0
+        self.worker = 0 if self.is_main else v(addr + t["h_worker"], "<i")
+        self.worker_only = bool(v(addr + t["h_worker_only"], "<B"))
+        self.tid = v(addr + t["h_tid"], "<i")
+        self.loop_now = v(addr + t["h_loop_now"], "<q")
 
 
 class Green:
@@ -166,7 +164,6 @@ class Green:
         self.ctx = q("g_ctx")
         self.hub = proc.hubs.get(q("g_hub"))
         self.state = STATES[q("g_state", "<B")] if q("g_state", "<B") < 4 else "?"
-        self.tp = q("g_tp")
         self.id = q("g_id")
         self.is_root = bool(q("g_is_root", "<B"))
         self.name = rec[t["g_name"]:t["g_name"] + 16].split(b"\0", 1)[0].decode("utf-8",
@@ -214,8 +211,8 @@ class Green:
             what = "pthread_join of thread %d" % (target.id if target else 0)
         else:
             what = "other"
-        if self.wait_deadline != struct.unpack("<q", struct.pack("<Q", self.proc.t["forever"]))[0]:
-            what += ", until %s from now" % _duration(self.wait_deadline - self.proc.now(self.hub))
+        if self.wait_deadline != self.proc.forever:
+            what += ", until %s from now" % _duration(self.wait_deadline - self.proc.now())
         return what
 
     def saved_registers(self):
@@ -224,7 +221,7 @@ class Green:
         if self.state not in ("parked", "runnable") or not self.ctx:
             return None
         sp = self.ctx
-        regs = {name: self.proc.u64(sp + off) for name, off in FCONTEXT_SLOTS}
+        regs = {name: self.proc.value(sp + off) for name, off in FCONTEXT_SLOTS}
         regs["rsp"] = sp + FCONTEXT_SIZE
         if regs["rip"] == 0:
             raise gdb.GdbError("libgreen: the stack of thread %d is not in this core file "
@@ -327,7 +324,10 @@ class _Context:
         for p, _ in self.past:
             gdb.execute("set %s on" % p, to_string=True)
         gdb.invalidate_cached_frames()
-        gdb.newest_frame().select()
+        frame = gdb.newest_frame()  # select the green thread's innermost frame
+        while frame.level() <= level and frame.older() is not None:
+            frame = frame.older()
+        frame.select()
         return self
 
     def __exit__(self, *exc):
@@ -387,8 +387,10 @@ own code.  `green-thread N bt` shows one thread's backtrace."""
             row = [str(g.id), g.label() or "-", g.state]
             if workers:
                 row.append(str(g.hub.worker) if g.hub else "?")
-            row += [g.waits_on() if g.state == "parked" else "-",
-                    _program_frame(g) if g.state in ("parked", "running", "runnable") else "-"]
+            frame = "-"
+            if g.state in ("parked", "running", "runnable"):
+                frame = _program_frame(g) if g.started() else "(not started)"
+            row += [g.waits_on() if g.state == "parked" else "-", frame]
             rows.append(row)
         head = ["Id", "Name", "State"] + (["Worker"] if workers else []) + ["Waits on", "Frame"]
         widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head) - 1)]
