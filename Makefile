@@ -174,12 +174,12 @@ $(B)/bench/%: tests/bench/%.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
 
-# make test builds and installs the package too (tests/run.sh, package): its tools as well.
 deps:
 	@scripts/install-deps.sh
-	@scripts/install-deps.sh --deb
 
-test: deps
+# --deb: make test builds and installs the package too (tests/run.sh, package).
+test:
+	@scripts/install-deps.sh --deb
 	@$(MAKE) --no-print-directory tests
 	@tests/run.sh
 

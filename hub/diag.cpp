@@ -347,8 +347,10 @@ void dump_hub(Hub* h)
             break;
         case kWaitJoin: {
             // The thread itself when it runs on the joiner's hub, else its dead word (a futex).
-            auto* dead = static_cast<const char*>(g->wait_addr) - offsetof(Green, dead_word);
-            const void* t = is_green(g->wait_addr) ? g->wait_addr : dead;
+            uintptr_t word = reinterpret_cast<uintptr_t>(g->wait_addr);
+            const void* t = is_green(g->wait_addr)
+                                ? g->wait_addr
+                                : reinterpret_cast<const void*>(word - offsetof(Green, dead_word));
             snprintf(what, sizeof what, "pthread_join of thread %" PRIu64,
                      is_green(t) ? static_cast<const Green*>(t)->id : 0);
             break;
