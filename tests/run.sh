@@ -696,10 +696,12 @@ gdb_green_attach() {
     local dir log=$LOG/gdb-green-attach.log pid status
     dir=$(mktemp -d)
     mkfifo "$dir/go"
-    scripts/greenrun "$B/tools/parked" <"$dir/go" >"$dir/out" 2>&1 &
+    scripts/greenrun --dump-signal USR2 "$B/tools/parked" <"$dir/go" >"$dir/out" 2>&1 &
     pid=$!
     exec 8>"$dir/go"
     for _ in $(seq 200); do grep -q '^ready' "$dir/out" && break; sleep 0.05; done
+    kill -USR2 "$pid"  # the dump names each joiner's target, on its worker or another
+    for _ in $(seq 100); do [ "$(grep -c 'dump: ' "$dir/out")" -ge 2 ] && break; sleep 0.05; done
     timeout -k 5 120 gdb -q -batch -nx -p "$pid" -ex "source $B/libgreen.so-gdb.py" \
         "${GDB_GREEN[@]}" -ex "green-gcore $dir/core" -ex detach >"$log" 2>&1
     status=$?
@@ -711,6 +713,8 @@ gdb_green_attach() {
     cat "$dir/out" >>"$log"
     grep -q "^done: 20 threads finished" "$dir/out" || status=1
     record "debug:gdb-green-attach" $status "$log"
+    [ "$(grep -Ec 'parked for .* on pthread_join of thread [1-9]' "$dir/out")" -eq 3 ]
+    record "debug:dump-join-target" $? "$dir/out"
     log=$LOG/gdb-green-core.log
     timeout -k 5 120 gdb -q -batch -nx "$B/tools/parked" "$dir/core" \
         -ex "source $B/libgreen.so-gdb.py" "${GDB_GREEN[@]}" >"$log" 2>&1
