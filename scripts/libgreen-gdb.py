@@ -163,7 +163,8 @@ class Green:
         self.proc, self.addr = proc, addr
         self.ctx = q("g_ctx")
         self.hub = proc.hubs.get(q("g_hub"))
-        self.state = STATES[q("g_state", "<B")] if q("g_state", "<B") < 4 else "?"
+        state = q("g_state", "<B")
+        self.state = STATES[state] if state < len(STATES) else "state %d" % state
         self.id = q("g_id")
         self.is_root = bool(q("g_is_root", "<B"))
         self.name = rec[t["g_name"]:t["g_name"] + 16].split(b"\0", 1)[0].decode("utf-8",
@@ -230,9 +231,6 @@ class Green:
         if sym.startswith("make_fcontext"):
             return None
         return regs
-
-    def started(self):
-        return self.state == "running" or self.saved_registers() is not None
 
 
 class _FrameId:
@@ -313,26 +311,33 @@ class _Context:
                                   else self.g.state))
         if os_thread is not None:
             os_thread.switch()
+        try:
+            self._activate(regs)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _activate(self, regs):
         frame, level = gdb.newest_frame(), 0
         while frame.type() == gdb.INLINE_FRAME:
             frame, level = frame.older(), level + 1
+        # gdb ends a backtrace at main before it asks any unwinder: the OS thread may be
+        # stopped in main (or in a function inlined in it).
+        if frame.name() == "main" and not gdb.parameter("backtrace past-main"):
+            self.past_main = True
+            gdb.execute("set backtrace past-main on", to_string=True)
         _unwinder.level = level
         _unwinder.regs = regs
-        # gdb stops a backtrace at main (and at the entry point) before it asks any unwinder:
-        # the OS thread may be stopped there.
-        self.past = [(p, gdb.parameter(p)) for p in ("backtrace past-main", "backtrace past-entry")]
-        for p, _ in self.past:
-            gdb.execute("set %s on" % p, to_string=True)
         gdb.invalidate_cached_frames()
         frame = gdb.newest_frame()  # select the green thread's innermost frame
         while frame.level() <= level and frame.older() is not None:
             frame = frame.older()
         frame.select()
-        return self
 
     def __exit__(self, *exc):
-        for p, value in getattr(self, "past", ()):
-            gdb.execute("set %s %s" % (p, "on" if value else "off"), to_string=True)
+        if getattr(self, "past_main", False):
+            gdb.execute("set backtrace past-main off", to_string=True)
         _unwinder.regs = None
         gdb.invalidate_cached_frames()
         if self.thread is not None and self.thread.is_valid():
@@ -348,6 +353,8 @@ class _Context:
 def _program_frame(g):
     """The innermost frame of g in the program's own code, as "function (file:line)"."""
     try:
+        if g.state != "running" and g.saved_registers() is None:
+            return "(not started)"
         with _Context(g):
             frame = gdb.newest_frame()
             while g.state != "running" and frame is not None and frame.level() <= _unwinder.level:
@@ -363,7 +370,7 @@ def _program_frame(g):
                     return where
                 frame = frame.older()
                 depth += 1
-    except gdb.error as e:
+    except (gdb.error, gdb.GdbError) as e:
         return "(%s)" % str(e).replace("libgreen: ", "")
     return "-"
 
@@ -387,9 +394,7 @@ own code.  `green-thread N bt` shows one thread's backtrace."""
             row = [str(g.id), g.label() or "-", g.state]
             if workers:
                 row.append(str(g.hub.worker) if g.hub else "?")
-            frame = "-"
-            if g.state in ("parked", "running", "runnable"):
-                frame = _program_frame(g) if g.started() else "(not started)"
+            frame = _program_frame(g) if g.state in ("parked", "running", "runnable") else "-"
             row += [g.waits_on() if g.state == "parked" else "-", frame]
             rows.append(row)
         head = ["Id", "Name", "State"] + (["Worker"] if workers else []) + ["Waits on", "Frame"]
@@ -428,14 +433,16 @@ For a parked thread, frames are unwound from its saved context; `bt` numbers the
             if not command:
                 raise gdb.GdbError("green-thread apply: no command")
             for g in targets:
-                if g.state == "dead" or not g.started():
-                    continue
-                self._run(g, command, header=True)
+                try:
+                    if g.state == "running" or g.saved_registers() is not None:
+                        self._run(g, command)
+                except (gdb.error, gdb.GdbError) as e:  # one thread's failure, not the others'
+                    gdb.write("%s\n" % e)
         else:
             if not args[0].isdigit():
                 raise gdb.GdbError("green-thread: %s is not a green thread id" % args[0])
             command = " ".join(arg.split()[1:]) or "bt"
-            self._run(self._find(proc, args[0]), command, header=True)
+            self._run(self._find(proc, args[0]), command)
 
     @staticmethod
     def _find(proc, word):
@@ -445,12 +452,10 @@ For a parked thread, frames are unwound from its saved context; `bt` numbers the
         return g
 
     @staticmethod
-    def _run(g, command, header):
-        if header:
-            name = ' "%s"' % g.name if g.name else (" (main)" if g.is_root else "")
-            where = g.waits_on()
-            worker = ", worker %d" % g.hub.worker if g.hub and g.proc.several_workers() else ""
-            gdb.write("\nGreen thread %d%s (%s%s):\n" % (g.id, name, where, worker))
+    def _run(g, command):
+        name = ' "%s"' % g.name if g.name else (" (main)" if g.is_root else "")
+        worker = ", worker %d" % g.hub.worker if g.hub and g.proc.several_workers() else ""
+        gdb.write("\nGreen thread %d%s (%s%s):\n" % (g.id, name, g.waits_on(), worker))
         with _Context(g):
             gdb.execute(command, from_tty=False)
 
