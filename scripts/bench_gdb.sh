@@ -27,7 +27,7 @@ timed() {
     start=$(date +%s.%N)
     gdb -q -batch -nx -p "$pid" -ex "source $B/libgreen.so-gdb.py" "$@" >"$dir/gdb" 2>&1
     end=$(date +%s.%N)
-    echo go >&8
+    (echo go >&8) 2>/dev/null  # a subshell takes the SIGPIPE, should the process have died
     exec 8>&-
     wait "$pid"
     grep -q "^done $n$" "$dir/out" || { echo "bench_gdb: the process did not finish" >&2; exit 1; }

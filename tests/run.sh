@@ -681,11 +681,12 @@ gdb_attach() {
 # core file saved by the extension's green-gcore; tests/tools/gdb_green_check.py reads the
 # listing and the backtraces.
 GDB_GREEN=(-ex "info green-threads" -ex "green-thread apply all bt")
+echo go >"$LOG/go"  # what parked reads on stdin when gdb runs it
 gdb_green_run() {
     local log=$LOG/gdb-green-run.log status
     timeout -k 5 120 gdb -q -batch -nx -iex "add-auto-load-safe-path $PWD/$B" \
         -ex "set env $GREEN" -ex "handle SIGUSR1 nostop noprint" -ex "break wait_for_go" \
-        -ex "run < <(echo go)" "${GDB_GREEN[@]}" \
+        -ex "run < $LOG/go" "${GDB_GREEN[@]}" \
         -ex continue --args "$B/tools/parked" >"$log" 2>&1
     status=$?
     grep -q "exited normally" "$log" && grep -q "^done: 20 threads finished" "$log" || status=1
@@ -706,7 +707,7 @@ gdb_green_attach() {
         "${GDB_GREEN[@]}" -ex "green-gcore $dir/core" -ex detach >"$log" 2>&1
     status=$?
     python3 tests/tools/gdb_green_check.py "$log" >>"$log" 2>&1 || status=1
-    echo go >&8
+    (echo go >&8) 2>/dev/null  # in a subshell: should it have died, SIGPIPE ends only that
     exec 8>&-
     timeout -k 5 30 tail --pid="$pid" -f /dev/null
     wait "$pid" || status=1
@@ -727,11 +728,11 @@ gdb_green_attach() {
 gdb_green_refuses() {
     local log=$LOG/gdb-green-refuses.log status=0
     timeout -k 5 60 gdb -q -batch -nx -ex "source $B/libgreen.so-gdb.py" -ex "break wait_for_go" \
-        -ex "run < <(echo go)" -ex "info green-threads" --args "$B/tools/parked" >"$log" 2>&1
+        -ex "run < $LOG/go" -ex "info green-threads" --args "$B/tools/parked" >"$log" 2>&1
     grep -q "^libgreen: this process has no libgreen (no libgreen_debug_info symbol)$" "$log" ||
         status=1
     timeout -k 5 60 gdb -q -batch -nx -ex "source $B/libgreen.so-gdb.py" -ex "set env $GREEN" \
-        -ex "break wait_for_go" -ex "run < <(echo go)" \
+        -ex "break wait_for_go" -ex "run < $LOG/go" \
         -ex "set var *((unsigned long*)&libgreen_debug_info + 1) = 99" \
         -ex "info green-threads" --args "$B/tools/parked" >>"$log" 2>&1
     grep -q "^libgreen: this libgreen has table layout 99, this extension reads layout 1" "$log" ||
@@ -805,7 +806,7 @@ package_steps() {
     for _ in $(seq 200); do grep -q '^ready' "$dir/out" && break; sleep 0.05; done
     timeout -k 5 60 gdb -q -batch -nx -p "$pid" -ex "info green-threads" -ex detach >"$dir/gdb" 2>&1
     cat "$dir/gdb"
-    echo go >&8
+    (echo go >&8) 2>/dev/null
     exec 8>&-
     wait "$pid"
     local status=$?
