@@ -3,7 +3,8 @@
 #   make            build build/libgreen.so
 #   make test       install missing Debian packages, build, run every test (tests/run.sh)
 #   make bench      install their packages, run the benchmarks (scripts/bench.sh, then
-#                   scripts/bench_echo.sh, scripts/bench_diag.sh and scripts/bench_dns.sh);
+#                   scripts/bench_echo.sh, scripts/bench_diag.sh, scripts/bench_dns.sh and
+#                   scripts/bench_gdb.sh);
 #                   results go in BENCHMARKS.md
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
 #   make compat     install their packages, build, run the compatibility suite
@@ -12,8 +13,11 @@
 #                   ASan/UBSan, run each for FUZZ_SECONDS (default 600; scripts/fuzz.sh)
 #   make tsan       the ThreadSanitizer build of the library and of tests/plain/mn_stress
 #                   (build/tsan; make test runs it)
-#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun (and its helper), man pages
+#   make install    PREFIX=/usr/local DESTDIR=  library, greenrun (and its helper), man pages,
+#                   the gdb extension (in GDB_AUTOLOAD, gdb's own auto-load directory)
 #   make uninstall  the same paths, removed
+#   make deb        the Debian package build/libgreen_VERSION_ARCH.deb (debian/, dpkg-buildpackage
+#                   in a copy of the tree under build/deb; installs debhelper and lintian first)
 #   make clean
 
 PREFIX  ?= /usr/local
@@ -21,6 +25,9 @@ DESTDIR ?=
 LIBDIR  ?= $(PREFIX)/lib
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+# gdb loads DIR/<the library's path>-gdb.py for every library it reads, DIR being its auto-load
+# directory: Debian's gdb looks in /usr/share/gdb/auto-load, whatever the library's prefix.
+GDB_AUTOLOAD ?= /usr/share/gdb/auto-load
 
 CXX      ?= g++
 CC       ?= gcc
@@ -91,16 +98,23 @@ FUZZ_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 PLAIN_CFLAGS   := -O2 -g -Wall -Wextra -pthread
 PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 
-.PHONY: all lib san tsan tests test bench demo compat fuzz fuzz-build deps install uninstall clean
+.PHONY: all lib san tsan tests test bench demo compat fuzz fuzz-build deps install uninstall deb clean
 
 all: lib
-lib: $(B)/libgreen.so $(ENV_HELPER)
+# The gdb extension beside the library: gdb loads it from there by itself once the build
+# directory is an auto-load safe path (or: source build/libgreen.so-gdb.py).
+GDB_EXT := $(B)/libgreen.so-gdb.py
+lib: $(B)/libgreen.so $(ENV_HELPER) $(GDB_EXT)
 san: $(B)/san/libgreen.so
 tsan: $(TSAN_BIN)
 tests: lib san tsan $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
 
 $(B)/libgreen.so: $(LIB_OBJ)
-	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
+	$(CXX) -shared $(LDFLAGS) -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
+
+$(GDB_EXT): scripts/libgreen-gdb.py
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(B)/san/libgreen.so: $(SAN_OBJ)
 	$(CXX) -shared $(SAN_FLAGS) -o $@ $^ $(SONAME) $(LIB_LDLIBS)
@@ -115,8 +129,8 @@ $(B)/tsan/mn_stress: tests/plain/mn_stress.c $(wildcard tests/plain/*.h)
 # No exceptions, no RTTI, libstdc++ only if needed: it starts in a millisecond.
 $(ENV_HELPER): scripts/greenrun-env.cpp hub/env.cpp hub/env.h hub/config.h
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed -o $@ \
-	    scripts/greenrun-env.cpp hub/env.cpp
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed \
+	    -o $@ scripts/greenrun-env.cpp hub/env.cpp
 
 $(B)/nss/libnss_green.so.2:
 	@mkdir -p $(dir $@)
@@ -190,7 +204,9 @@ $(B)/bench/%: tests/bench/%.cpp
 deps:
 	@scripts/install-deps.sh
 
-test: deps
+# --deb: make test builds and installs the package too (tests/run.sh, package).
+test:
+	@scripts/install-deps.sh --deb
 	@$(MAKE) --no-print-directory tests
 	@tests/run.sh
 
@@ -204,6 +220,8 @@ bench:
 	@scripts/bench_diag.sh
 	@echo
 	@scripts/bench_dns.sh
+	@echo
+	@scripts/bench_gdb.sh
 
 # san: tests/fuzz/dns_answers.sh runs look-ups under the ASan+UBSan build of the library too.
 fuzz-build: lib san $(TOOL_BIN) $(FUZZ_BIN)
@@ -230,12 +248,29 @@ install: lib
 	chmod 755 $(DESTDIR)$(BINDIR)/greenrun
 	install -m 644 man/greenrun.1 $(DESTDIR)$(MANDIR)/man1/greenrun.1
 	install -m 644 man/libgreen.7 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+	install -d $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)
+	install -m 644 scripts/libgreen-gdb.py $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)/libgreen.so-gdb.py
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env \
 	      $(DESTDIR)$(BINDIR)/greenrun \
-	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7
+	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7 \
+	      $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)/libgreen.so-gdb.py
 	-rmdir $(DESTDIR)$(LIBDIR)/libgreen 2>/dev/null
+
+# dpkg-buildpackage writes its results beside the source tree and cleans the tree (make clean)
+# first: it works on a copy under build/deb, and the package is then moved to build/.
+DEB_VERSION = $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
+DEB_ARCH    = $(shell dpkg --print-architecture)
+deb:
+	@scripts/install-deps.sh --deb
+	rm -rf $(B)/deb
+	mkdir -p $(B)/deb/libgreen-$(DEB_VERSION)
+	tar -c --exclude=./$(B) --exclude=./.git . | tar -x -C $(B)/deb/libgreen-$(DEB_VERSION)
+	cd $(B)/deb/libgreen-$(DEB_VERSION) && DEB_BUILD_OPTIONS=parallel=2 dpkg-buildpackage -b -us -uc
+	mv $(B)/deb/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	   $(B)/deb/libgreen-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb $(B)/
+	lintian --fail-on error $(B)/libgreen_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 clean:
 	rm -rf $(B)

@@ -346,10 +346,16 @@ void dump_hub(Hub* h)
             snprintf(what, sizeof what, "%s %p", g->wait_what ? g->wait_what : "futex",
                      g->wait_addr);
             break;
-        case kWaitJoin:
+        case kWaitJoin: {
+            // The thread itself when it runs on the joiner's hub, else its dead word (a futex).
+            uintptr_t word = reinterpret_cast<uintptr_t>(g->wait_addr);
+            const void* t = is_green(g->wait_addr)
+                                ? g->wait_addr
+                                : reinterpret_cast<const void*>(word - offsetof(Green, dead_word));
             snprintf(what, sizeof what, "pthread_join of thread %" PRIu64,
-                     is_green(g->wait_addr) ? static_cast<const Green*>(g->wait_addr)->id : 0);
+                     is_green(t) ? static_cast<const Green*>(t)->id : 0);
             break;
+        }
         default:
             snprintf(what, sizeof what, "other");
             break;

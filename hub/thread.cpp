@@ -24,6 +24,7 @@
 #include <cstring>
 #include <new>
 
+#include "debug.h"
 #include "green.h"
 #include "log.h"
 #include "signal.h"
@@ -49,13 +50,16 @@ constexpr size_t kArenaStep = size_t(256) << 10;
 constexpr size_t kSlot = (sizeof(Green) + 63) / 64 * 64;
 
 SpinLock arena_lock;
-char* arena_base = nullptr;
-size_t arena_used = 0;       // bytes handed out so far (bump pointer)
 std::atomic<size_t> arena_writable{0};  // bytes made writable, from the base; only grows
 Green* arena_free = nullptr; // freed records, linked through next
 uint64_t next_id = 1;
 
 }  // namespace
+
+// Outside the anonymous namespace: the debugger's table names them (hub/debug.h).
+char* arena_base = nullptr;
+size_t arena_used = 0;       // bytes handed out so far (bump pointer)
+const size_t arena_slot = kSlot;
 
 Green* green_alloc()
 {

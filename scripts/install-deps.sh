@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages libgreen needs to build and test, and only those missing.
 # With --bench, also those of the benchmarks (Go and gevent for scripts/bench_echo.sh); with
-# --fuzz, clang and its libFuzzer runtime (make fuzz); with
+# --fuzz, clang and its libFuzzer runtime (make fuzz); with --deb, Debian's packaging tools
+# (make deb, and the package test of make test); with
 # --compat, also those of make compat (CPython's test suites, and gevent to compare with).
 # Runs `apt-get update` first when something is missing; does nothing when all is there.
 set -eu
@@ -14,6 +15,9 @@ if [ "${1:-}" = "--bench" ]; then
 fi
 if [ "${1:-}" = "--fuzz" ]; then
     PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+fi
+if [ "${1:-}" = "--deb" ]; then
+    PACKAGES="$PACKAGES build-essential dpkg-dev debhelper lintian"
 fi
 if [ "${1:-}" = "--compat" ]; then
     PACKAGES="$PACKAGES libpython3.11-testsuite python3-gevent"

@@ -710,8 +710,76 @@ gdb_attach() {
     rm -rf "$dir"
     record "debug:gdb-attach" $status "$log"
 }
+# libgreen's gdb extension (scripts/libgreen-gdb.py) on tests/tools/parked.c: 20 green threads
+# parked in sleep, read, mutex, condition variable, semaphore and join calls.  Under gdb from the
+# start (the extension auto-loaded from the build directory, main stopped at a breakpoint),
+# attached to under greenrun (then the process must finish its work after the detach), and in a
+# core file saved by the extension's green-gcore; tests/tools/gdb_green_check.py reads the
+# listing and the backtraces.
+GDB_GREEN=(-ex "info green-threads" -ex "green-thread apply all bt")
+echo go >"$LOG/go"  # what parked reads on stdin when gdb runs it
+gdb_green_run() {
+    local log=$LOG/gdb-green-run.log status
+    timeout -k 5 120 gdb -q -batch -nx -iex "add-auto-load-safe-path $PWD/$B" \
+        -ex "set env $GREEN" -ex "handle SIGUSR1 nostop noprint" -ex "break wait_for_go" \
+        -ex "run < $LOG/go" "${GDB_GREEN[@]}" \
+        -ex continue --args "$B/tools/parked" >"$log" 2>&1
+    status=$?
+    grep -q "exited normally" "$log" && grep -q "^done: 20 threads finished" "$log" || status=1
+    python3 tests/tools/gdb_green_check.py "$log" running >>"$log" 2>&1 || status=1
+    record "debug:gdb-green-run" $status "$log"
+}
+gdb_green_attach() {
+    local dir log=$LOG/gdb-green-attach.log pid status
+    dir=$(mktemp -d)
+    mkfifo "$dir/go"
+    scripts/greenrun --dump-signal USR2 "$B/tools/parked" <"$dir/go" >"$dir/out" 2>&1 &
+    pid=$!
+    exec 8>"$dir/go"
+    for _ in $(seq 200); do grep -q '^ready' "$dir/out" && break; sleep 0.05; done
+    kill -USR2 "$pid"  # the dump names each joiner's target, on its worker or another
+    for _ in $(seq 100); do [ "$(grep -c 'dump: ' "$dir/out")" -ge 2 ] && break; sleep 0.05; done
+    timeout -k 5 120 gdb -q -batch -nx -p "$pid" -ex "source $B/libgreen.so-gdb.py" \
+        "${GDB_GREEN[@]}" -ex "green-gcore $dir/core" -ex detach >"$log" 2>&1
+    status=$?
+    python3 tests/tools/gdb_green_check.py "$log" >>"$log" 2>&1 || status=1
+    (echo go >&8) 2>/dev/null  # in a subshell: should it have died, SIGPIPE ends only that
+    exec 8>&-
+    timeout -k 5 30 tail --pid="$pid" -f /dev/null
+    wait "$pid" || status=1
+    cat "$dir/out" >>"$log"
+    grep -q "^done: 20 threads finished" "$dir/out" || status=1
+    record "debug:gdb-green-attach" $status "$log"
+    [ "$(grep -Ec 'parked for .* on pthread_join of thread [1-9]' "$dir/out")" -eq 3 ]
+    record "debug:dump-join-target" $? "$dir/out"
+    log=$LOG/gdb-green-core.log
+    timeout -k 5 120 gdb -q -batch -nx "$B/tools/parked" "$dir/core" \
+        -ex "source $B/libgreen.so-gdb.py" "${GDB_GREEN[@]}" >"$log" 2>&1
+    status=$?
+    python3 tests/tools/gdb_green_check.py "$log" >>"$log" 2>&1 || status=1
+    record "debug:gdb-green-core" $status "$log"
+    rm -rf "$dir"
+}
+# A process without libgreen, and a libgreen whose table has another layout: one line each.
+gdb_green_refuses() {
+    local log=$LOG/gdb-green-refuses.log status=0
+    timeout -k 5 60 gdb -q -batch -nx -ex "source $B/libgreen.so-gdb.py" -ex "break wait_for_go" \
+        -ex "run < $LOG/go" -ex "info green-threads" --args "$B/tools/parked" >"$log" 2>&1
+    grep -q "^libgreen: this process has no libgreen (no libgreen_debug_info symbol)$" "$log" ||
+        status=1
+    timeout -k 5 60 gdb -q -batch -nx -ex "source $B/libgreen.so-gdb.py" -ex "set env $GREEN" \
+        -ex "break wait_for_go" -ex "run < $LOG/go" \
+        -ex "set var *((unsigned long*)&libgreen_debug_info + 1) = 99" \
+        -ex "info green-threads" --args "$B/tools/parked" >>"$log" 2>&1
+    grep -q "^libgreen: this libgreen has table layout 99, this extension reads layout 1" "$log" ||
+        status=1
+    record "debug:gdb-green-refuses" $status "$log"
+}
 gdb_run
 gdb_attach
+gdb_green_run
+gdb_green_attach
+gdb_green_refuses
 
 echo "== install"
 # make install into a scratch prefix: the installed greenrun finds the installed library and
@@ -721,12 +789,15 @@ install_check() {
     local prefix log=$LOG/install.log
     prefix=$(mktemp -d)
     {
-        make --no-print-directory -s install PREFIX="$prefix" &&
+        make --no-print-directory -s install PREFIX="$prefix" \
+            GDB_AUTOLOAD="$prefix/share/gdb/auto-load" &&
+            [ -f "$prefix/share/gdb/auto-load$prefix/lib/libgreen.so-gdb.py" ] &&
             "$prefix/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
             "$prefix/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$prefix"'/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
             "$prefix/bin/greenrun" --watchdog 10ms true &&
             { "$prefix/bin/greenrun" --watchdog 00 true; [ $? -eq 2 ]; } &&
-            make --no-print-directory -s uninstall PREFIX="$prefix" &&
+            make --no-print-directory -s uninstall PREFIX="$prefix" \
+                GDB_AUTOLOAD="$prefix/share/gdb/auto-load" &&
             [ -z "$(find "$prefix" -type f)" ]
     } >"$log" 2>&1
     record "install:prefix" $? "$log"
@@ -739,12 +810,70 @@ install_check() {
             "$stage/usr/bin/greenrun" env TEST_MAX_OS_THREADS=2 "$B/plain/join" &&
             "$stage/usr/bin/greenrun" sh -c 'case "$LD_PRELOAD" in "'"$stage"'/usr/lib/libgreen.so"*) ;; *) exit 1;; esac' &&
             { "$stage/usr/bin/greenrun" --watchdog 00 true; [ $? -eq 2 ]; } &&
-            [ -f "$stage/usr/share/man/man1/greenrun.1" ] && [ -f "$stage/usr/share/man/man7/libgreen.7" ]
+            [ -f "$stage/usr/share/man/man1/greenrun.1" ] && [ -f "$stage/usr/share/man/man7/libgreen.7" ] &&
+            [ -f "$stage/usr/share/gdb/auto-load/usr/lib/libgreen.so-gdb.py" ]
     } >"$log" 2>&1
     record "install:destdir" $? "$log"
     rm -rf "$stage"
 }
 install_check
+
+echo "== package"
+# make deb, then the package as a user gets it: apt-get installs it, the installed greenrun
+# passes --check and runs the demo's sleepers, gdb loads the installed extension by itself, and
+# dpkg -r leaves none of its files.  One run at a time on a machine (a lock), and never over a
+# libgreen package installed before (it would be removed).
+package_steps() {
+    local deb pid dir
+    make --no-print-directory -s deb || return 1
+    deb=$(ls "$B"/libgreen_*_"$(dpkg --print-architecture)".deb) || return 1
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 "./$deb" || return 1
+    dpkg -L libgreen | while read -r f; do [ -d "$f" ] || echo "$f"; done >"$LOG/package.files"
+    grep -qx /usr/lib/"$(dpkg-architecture -qDEB_HOST_MULTIARCH)"/libgreen.so "$LOG/package.files" &&
+        grep -qx /usr/bin/greenrun "$LOG/package.files" || return 1
+    /usr/bin/greenrun --check || return 1
+    /usr/bin/greenrun "$B/plain/sleepers" 10000 | tee /dev/stderr |
+        grep -q "^sleepers: 10000 threads asked, 10000 finished;" || return 1
+    dir=$(mktemp -d)
+    mkfifo "$dir/go"
+    /usr/bin/greenrun "$B/tools/parked" <"$dir/go" >"$dir/out" 2>&1 &
+    pid=$!
+    exec 8>"$dir/go"
+    for _ in $(seq 200); do grep -q '^ready' "$dir/out" && break; sleep 0.05; done
+    timeout -k 5 60 gdb -q -batch -nx -p "$pid" -ex "info green-threads" -ex detach >"$dir/gdb" 2>&1
+    cat "$dir/gdb"
+    (echo go >&8) 2>/dev/null
+    exec 8>&-
+    wait "$pid"
+    local status=$?
+    grep -q "^21 green threads$" "$dir/gdb" && grep -q "^done: 20 threads finished" "$dir/out"
+    status=$((status | $?))
+    rm -rf "$dir"
+    return $status
+}
+package_check() {
+    local log=$LOG/package.log status
+    if dpkg-query -W -f='${Status}' libgreen 2>/dev/null | grep -q "install ok installed"; then
+        echo "a libgreen package is installed here: the package test would remove it" >"$log"
+        record "package:deb" 1 "$log"
+        return
+    fi
+    : >"$LOG/package.files"
+    (
+        flock 9
+        package_steps
+        status=$?
+        if dpkg-query -W -f='${Status}' libgreen 2>/dev/null | grep -q "install ok installed"; then
+            dpkg -r libgreen || status=1
+        fi
+        while read -r f; do
+            [ -e "$f" ] && { echo "left after dpkg -r: $f"; status=1; }
+        done <"$LOG/package.files"
+        exit $status
+    ) 9>/run/lock/libgreen-package-test >"$log" 2>&1
+    record "package:deb" $? "$log"
+}
+package_check
 
 echo "== greenrun"
 log="$LOG/greenrun.log"
