@@ -64,6 +64,16 @@ void dns_setup();
 // Makes the NSS module "greenfiles" loadable (shim/hostsfile.cpp); false if it cannot be.
 bool files_setup();
 
+// The green form of system call number with arguments a, as syscall() makes it (-1 and errno
+// on failure); false when the call has none or the caller is not a green thread: then the
+// system call is made as it is (shim/syscall.cpp).
+bool syscall_green(long number, const long a[6], long* result);
+
+// Syscall user dispatch for system call instructions outside the C library, on the calling OS
+// thread and on every worker's (shim/rawsys.cpp); again in a child of fork.
+void rawsys_start();
+void rawsys_after_fork();
+
 }  // namespace green
 
 #endif
