@@ -170,7 +170,15 @@ long xsave_size()
     return (size + 63) & ~63L;
 }
 
-// Maps the slide at address 0: no-ops, then `movabs $green_sys_entry, %r11; jmp *%r11`.
+// Maps the slide at address 0.  A call lands at byte n (the system call number, below kSlide)
+// and must reach libgreen's entry with no register, flag or stack slot changed: no-ops and
+// jumps.  One-byte no-ops all the way would cost up to 500 of them (40 ns); instead every 8
+// bytes, at 8m+6, an island `jmp .+104` (eb 66) hops to the next island 104 bytes on, so a call
+// runs at most 7 no-ops, 5 hops and 2 jumps more.  Landing on an island's second byte runs
+// `66 90`, a two-byte no-op.  The islands past kSlide jump to the stub: `movabs $entry, %r11;
+// jmp *%r11` (%r11 is the system call's to clobber).
+constexpr int kHop = 104, kStub = kSlide + kHop + 8;
+
 __attribute__((no_sanitize("undefined"))) bool map_slide()  // it writes at address 0
 {
     int state = slide_state.load(std::memory_order_acquire);
@@ -191,8 +199,16 @@ __attribute__((no_sanitize("undefined"))) bool map_slide()  // it writes at addr
     // Address 0 is a null pointer to the compiler: hide where the page is.
     unsigned char* code;
     __asm__("" : "=r"(code) : "0"(uintptr_t(r)));
-    memset(code, 0x90, kSlide);
-    unsigned char* p = code + kSlide;
+    memset(code, 0x90, kStub);
+    for (int x = 6; x < kSlide; x += 8) {
+        code[x] = 0xeb;  // jmp rel8
+        code[x + 1] = kHop - 2;
+        if (x + kHop >= kSlide) {  // the hop lands past the slide: on to the stub
+            code[x + kHop] = 0xeb;
+            code[x + kHop + 1] = static_cast<unsigned char>(kStub - (x + kHop + 2));
+        }
+    }
+    unsigned char* p = code + kStub;
     *p++ = 0x49;  // movabs $entry, %r11
     *p++ = 0xbb;
     uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry);
