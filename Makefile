@@ -143,6 +143,10 @@ $(B)/plain/dlsym_lookup: tests/plain/dlsym_lookup.c tests/plain/plain.h $(B)/pla
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $< -L$(B)/plain-lib -ldlnext -Wl,-rpath,'$$ORIGIN/../plain-lib' -ldl
 
+$(B)/plain/uring_echo: tests/plain/uring_echo.c tests/plain/plain.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $< -luring
+
 # Unit tests link the hub's and the resolver's objects directly: no preloading, no shim.
 $(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ) $(RES_OBJ)
 	@mkdir -p $(dir $@)

@@ -4,29 +4,36 @@
 //
 // How.  On every OS thread that runs green threads (the main thread, each worker), dispatch is on
 // with the C library's code as the allowed range: its system calls run as always, and one made
-// anywhere else traps with SIGSYS.  The first trap at a site rewrites its two-byte `syscall`
-// (0f 05) into the two-byte `call *%rax` (ff d0), as zpoline and lazypoline do: %rax holds the
-// system call number, so the call lands in a page mapped at address 0, a slide of one-byte
-// no-ops down to a jump to libgreen's entry.  From then on the site costs a call, not a trap.
-// The trap itself is turned into the same call: the handler points the interrupted thread at the
+// anywhere else traps with SIGSYS.  The handler points the interrupted thread at libgreen's
 // entry, which runs as an ordinary function once the handler returns (not in signal context: a
-// blocking call can park there).
+// blocking call can park there).  The first trap at a site also rewrites it, when that is safe,
+// so that later executions cost a jump instead of a trap (a trap costs microseconds).
+//
+// The rewrite.  zpoline and lazypoline turn the two-byte `syscall` (0f 05) into the two-byte
+// `call *%rax` (ff d0): %rax holds the system call number, so the call lands in a page mapped at
+// address 0, a slide down to the entry.  But the call pushes its return address into the
+// caller's red zone (the 128 bytes below its stack pointer that leaf code may use without moving
+// it), and real code keeps values there across a system call: liburing's io_uring_wait_cqe does
+// (it crashed so).  libgreen writes `jmp *%rax` (ff e0) instead, which touches no memory, and
+// finds the way back from the number: a site is rewritten only when the number is a constant
+// there (the instruction just before it is `mov $n, %eax` or `mov $n, %rax`, and the trap saw n)
+// and no other site was rewritten for n; the table green_sys_sites gives the return address for
+// n.  Other sites keep trapping: correct, at a trap's cost.
 //
 // The entry keeps the kernel's contract: every register but %rax (the result), %rcx and %r11,
-// and the flags, as the system call would leave them; nothing in the 128-byte red zone below the
-// caller's stack pointer is touched, but for the 8 bytes a rewritten site's call pushes (zpoline's
-// known limit: code that keeps a value there across a system call instruction loses it).  The
-// calls syscall() goes green for (shim/syscall.cpp: reads, writes, accepts, connects, polls,
-// sleeps, futex waits, wait4) take the same path here; every other call goes to the kernel at
-// once, through a `syscall` instruction found in the C library's code (in the allowed range).
+// and the flags, as the system call would leave them, and nothing below the caller's stack
+// pointer within the red zone is touched.  The calls syscall() goes green for (shim/syscall.cpp:
+// reads, writes, accepts, connects, polls, sleeps, futex waits, wait4, io_uring_enter waiting for
+// completions) take the same path here; every other call goes to the kernel at once, through a
+// `syscall` instruction found in the C library's code (in the allowed range).
 //
 // Concurrency.  Another OS thread may execute a site while it is rewritten: the two bytes change
 // with one locked compare-and-exchange (a site whose two bytes straddle a cache line is never
-// rewritten: it keeps trapping), so a thread sees the old instruction (and traps: the handler
-// then finds it rewritten and only redirects) or the new one.  W^X: the page is made writable
-// for the exchange only, and keeps execute permission throughout (another thread may run it).
+// rewritten), so a thread sees the old instruction (and traps: the handler then finds it
+// rewritten and only redirects) or the new one.  W^X: the page is made writable for the exchange
+// only, and keeps execute permission throughout (another thread may run it).
 //
-// Calls that cannot go through a call: rt_sigreturn (it restores the stack pointer), clone,
+// Calls that cannot go through the entry: rt_sigreturn (it restores the stack pointer), clone,
 // clone3 and vfork (the child starts on another stack, or shares this one): their sites are not
 // rewritten; the handler sets the dispatch selector to "allow" and resumes at the site, so the
 // instruction runs natively; the next system call through the entry sets it back to "block".
@@ -73,9 +80,8 @@
 #define SYS_USER_DISPATCH 2
 #endif
 
-// The number past the last system call the slide at address 0 reaches: a rewritten site called
-// with a larger number (or a negative one) would jump past it, so only sites first seen with a
-// smaller one are rewritten.
+// The number past the last system call the slide at address 0 reaches: only sites of a smaller
+// number are rewritten.
 constexpr long kSlide = 512;
 
 extern "C" {
@@ -87,7 +93,10 @@ __attribute__((visibility("hidden"))) uint64_t green_sys_green[kSlide / 64];
 // Bytes of the XSAVE area the entry keeps the vector registers in (64-byte aligned).
 __attribute__((visibility("hidden"))) long green_sys_xsave_size;
 __attribute__((visibility("hidden"))) long green_sys_dispatch(long* frame);
-void green_sys_entry();
+// For number n: the return address (site + 2) of the one site rewritten for it, or 0.
+__attribute__((visibility("hidden"))) uintptr_t green_sys_sites[kSlide];
+void green_sys_entry_jmp();
+void green_sys_entry_rcx();
 }
 
 namespace {
@@ -170,7 +179,7 @@ long xsave_size()
     return (size + 63) & ~63L;
 }
 
-// Maps the slide at address 0.  A call lands at byte n (the system call number, below kSlide)
+// Maps the slide at address 0.  A jump lands at byte n (the system call number, below kSlide)
 // and must reach libgreen's entry with no register, flag or stack slot changed: no-ops and
 // jumps.  One-byte no-ops all the way would cost up to 500 of them (40 ns); instead every 8
 // bytes, at 8m+6, an island `jmp .+104` (eb 66) hops to the next island 104 bytes on, so a call
@@ -211,7 +220,7 @@ __attribute__((no_sanitize("undefined"))) bool map_slide()  // it writes at addr
     unsigned char* p = code + kStub;
     *p++ = 0x49;  // movabs $entry, %r11
     *p++ = 0xbb;
-    uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry);
+    uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry_jmp);
     memcpy(p, &entry, sizeof entry);
     p += sizeof entry;
     *p++ = 0x41;  // jmp *%r11
@@ -258,24 +267,46 @@ int segment_protection(uintptr_t site)
     return -1;
 }
 
-// Rewrites the `syscall` at site into `call *%rax`, when that is safe (see the top).
+// Whether the instruction just before site sets %eax or %rax to the constant nr (see the top).
+// A byte 0x40-0x4f before `b8` may be a REX prefix (then the move is to another register):
+// refused, as a false match would be.
+bool sets_number(uintptr_t site, long nr)
+{
+    auto* b = reinterpret_cast<const unsigned char*>(site);
+    int32_t imm;
+    memcpy(&imm, b - 4, sizeof imm);
+    if (imm != nr)
+        return false;
+    if (b[-5] == 0xb8)  // mov $imm32, %eax
+        return !(b[-6] >= 0x40 && b[-6] <= 0x4f);
+    return b[-7] == 0x48 && b[-6] == 0xc7 && b[-5] == 0xc0;  // mov $imm32, %rax
+}
+
+// Rewrites the `syscall` at site into `jmp *%rax`, when that is safe (see the top).
 void rewrite(uintptr_t site, long nr)
 {
-    if (nr < 0 || nr >= kSlide || (site & 63) == 63 || !map_slide())
+    if (nr < 0 || nr >= kSlide || (site & 63) == 63 ||
+        __atomic_load_n(&green_sys_sites[nr], __ATOMIC_RELAXED))
         return;
     int prot = segment_protection(site);
-    if (prot < 0 || !(prot & PROT_EXEC))
+    // Seven bytes before the site in the same segment, for sets_number.
+    if (prot < 0 || !(prot & PROT_EXEC) || segment_protection(site - 7) != prot ||
+        !sets_number(site, nr) || !map_slide())
         return;
     SpinGuard guard(rewrite_lock);
+    if (green_sys_sites[nr])
+        return;  // another site, meanwhile
     auto* insn = reinterpret_cast<uint16_t*>(site);
     uint16_t now;
     __asm__ volatile("movw %1, %0" : "=r"(now) : "m"(*insn));
     if (now != 0x050f)
-        return;  // rewritten meanwhile
+        return;
     uintptr_t page = site & ~uintptr_t(4095);
     if (mprotect(reinterpret_cast<void*>(page), 4096, prot | PROT_WRITE | PROT_EXEC) != 0)
         return;  // the vDSO, for one
-    uint16_t expected = 0x050f, wanted = 0xd0ff;
+    // The way back first: a thread may take the jump as soon as it is written.
+    __atomic_store_n(&green_sys_sites[nr], site + 2, __ATOMIC_RELEASE);
+    uint16_t expected = 0x050f, wanted = 0xe0ff;
     __asm__ volatile("lock cmpxchgw %2, %1"
                      : "+a"(expected), "+m"(*insn)
                      : "r"(wanted)
@@ -322,7 +353,7 @@ void on_sigsys(int sig, siginfo_t* si, void* ucv)
     errno = saved;
     // Into the entry with the return address in %rcx (which the system call clobbers anyway).
     r[REG_RCX] = greg_t(after);
-    r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&green_sys_entry) + 1);  // past its pop
+    r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&green_sys_entry_rcx));
 }
 
 bool passes_through(uintptr_t site)
@@ -373,18 +404,23 @@ extern "C" long green_sys_dispatch(long* frame)
     return raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-// The entry.  At green_sys_entry (from the slide) the return address is on the stack; at the
-// next instruction (from the trap) it is in %rcx.  Either way the stack pointer is then the
-// caller's, and the entry stays below its red zone.  Fast path: a call without a green form goes
-// to the C library's `syscall` with the caller's registers and flags.  Slow path: the arguments,
-// flags and vector state saved, green_sys_dispatch decides.
+// The entry.  At green_sys_entry_jmp (from the slide) the number's table entry gives the return
+// address; at green_sys_entry_rcx (from the trap) it is in %rcx.  Either way the stack pointer is
+// then the caller's, and the entry stays below its red zone.  Fast path: a call without a green
+// form goes to the C library's `syscall` with the caller's registers and flags.  Slow path: the
+// arguments, flags and vector state saved, green_sys_dispatch decides.  (No instruction before
+// the pushfq changes the flags.)
 __asm__(R"(
     .text
-    .globl green_sys_entry
-    .hidden green_sys_entry
-    .type green_sys_entry, @function
-green_sys_entry:
-    pop %rcx
+    .globl green_sys_entry_jmp
+    .hidden green_sys_entry_jmp
+    .type green_sys_entry_jmp, @function
+    .globl green_sys_entry_rcx
+    .hidden green_sys_entry_rcx
+green_sys_entry_jmp:
+    lea green_sys_sites(%rip), %rcx
+    mov (%rcx,%rax,8), %rcx
+green_sys_entry_rcx:
     lea -128(%rsp), %rsp
     push %rcx
     pushfq
@@ -450,7 +486,7 @@ green_sys_entry:
     pop %rcx
     lea 128(%rsp), %rsp
     jmp *%rcx
-    .size green_sys_entry, .-green_sys_entry
+    .size green_sys_entry_jmp, .-green_sys_entry_jmp
 )");
 
 namespace green {
@@ -470,7 +506,7 @@ void rawsys_start()
     for (long nr : {SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_recvfrom, SYS_sendto,
                     SYS_recvmsg, SYS_sendmsg, SYS_accept, SYS_accept4, SYS_connect, SYS_poll,
                     SYS_select, SYS_epoll_wait, SYS_epoll_pwait, SYS_wait4, SYS_nanosleep,
-                    SYS_clock_nanosleep, SYS_futex})
+                    SYS_clock_nanosleep, SYS_futex, SYS_io_uring_enter})
         green_sys_green[nr / 64] |= uint64_t(1) << (nr % 64);
     struct sigaction sa = {};
     sa.sa_sigaction = on_sigsys;

@@ -69,6 +69,9 @@ bool files_setup();
 // system call is made as it is (shim/syscall.cpp).
 bool syscall_green(long number, const long a[6], long* result);
 
+// io_uring_enter(a...) waiting for completions, green (shim/uring.cpp): as syscall_green.
+bool uring_enter_green(const long a[6], long* result);
+
 // Syscall user dispatch for system call instructions outside the C library, on the calling OS
 // thread and on every worker's (shim/rawsys.cpp); again in a child of fork.
 void rawsys_start();

@@ -150,7 +150,11 @@ bool green::syscall_green(long number, const long a[6], long* result)
         }
         return false;
     }
-    return green_self() && green_call(number, a[0], a[1], a[2], a[3], a[4], a[5], result);
+    if (!green_self())
+        return false;
+    if (number == SYS_io_uring_enter)
+        return uring_enter_green(a, result);
+    return green_call(number, a[0], a[1], a[2], a[3], a[4], a[5], result);
 }
 
 GREEN_EXPORT long syscall(long number, ...)
