@@ -53,6 +53,7 @@ __attribute__((constructor)) void libgreen_init()
     }
     // Before the workers start: each turns dispatch on for its own OS thread.
     green::rawsys_start();
+    green::stdio_setup();
     pthread_atfork(nullptr, nullptr, green::rawsys_after_fork);
     // Before the watchdog: it leaves the descriptor table, which the workers must share.
     green::workers_start(green::workers_wanted(), REAL(pthread_create));

@@ -53,6 +53,9 @@ private:
     char* preload_ = nullptr;
 };
 
+// Registers the wait for room before exit's flush of every stream (shim/stdio.cpp).
+void stdio_setup();
+
 // Before fclose: lets a stream's pending output wait green for room, and forgets its
 // descriptor, which glibc closes with an internal call (shim/stdio.cpp).
 void stdio_closing(FILE* fp);
