@@ -493,8 +493,11 @@ namespace green {
 
 void rawsys_start()
 {
-    if (RUNNING_ON_VALGRIND)
-        return;  // valgrind does not emulate syscall user dispatch
+    if (RUNNING_ON_VALGRIND) {
+        log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
+                          "valgrind does not emulate syscall user dispatch");
+        return;
+    }
     dl_iterate_phdr(collect_ranges, nullptr);
     void* insn = libc_text.hi ? find_libc_syscall() : nullptr;
     green_sys_xsave_size = xsave_size();
