@@ -42,6 +42,7 @@
 // or a seccomp filter): said once at GREEN_LOG_LEVEL=info, and those calls block their OS thread
 // as before.  Without the right to map address 0 (vm.mmap_min_addr, CAP_SYS_RAWIO), sites are
 // not rewritten and every call at them traps (also said once).
+
 // libgreen's headers first: <elf.h> (from <link.h>) defines EV_NONE, which <ev.h> declares.
 #include "../hub/log.h"
 #include "../hub/signal.h"
