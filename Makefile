@@ -159,6 +159,17 @@ $(B)/tsan/shim/real.o: shim/real.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(LIB_CXXFLAGS) -fno-omit-frame-pointer -c -o $@ $<
 
+# Not instrumented: the ASan runtime looks its functions up with dlsym (libgreen's, preloaded
+# before it) while it starts, before its shadow memory exists.
+$(B)/san/shim/dlsym.o: shim/dlsym.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(LIB_CXXFLAGS) -c -o $@ $<
+
+# Nor in the TSan build, whose runtime does the same.
+$(B)/tsan/shim/dlsym.o: shim/dlsym.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(LIB_CXXFLAGS) -fno-omit-frame-pointer -c -o $@ $<
+
 $(B)/plain/%: tests/plain/%.c $(wildcard tests/plain/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $<
@@ -166,6 +177,20 @@ $(B)/plain/%: tests/plain/%.c $(wildcard tests/plain/*.h)
 $(B)/plain/%: tests/plain/%.cpp $(wildcard tests/plain/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(PLAIN_CXXFLAGS) -o $@ $<
+
+# A library of a plain program's own (tests/plain/lib/NAME.c), loaded after anything preloaded:
+# build/plain-lib/libNAME.so, outside build/plain, which holds only programs.
+$(B)/plain-lib/lib%.so: tests/plain/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -shared -fPIC -o $@ $<
+
+$(B)/plain/dlsym_lookup: tests/plain/dlsym_lookup.c tests/plain/plain.h $(B)/plain-lib/libdlnext.so
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $< -L$(B)/plain-lib -ldlnext -Wl,-rpath,'$$ORIGIN/../plain-lib' -ldl
+
+$(B)/plain/uring_echo: tests/plain/uring_echo.c tests/plain/plain.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $< -luring
 
 # Unit tests link the hub's and the resolver's objects directly: no preloading, no shim.
 $(B)/unit/%: tests/unit/%.cpp $(HUB_OBJ) $(RES_OBJ)

@@ -54,8 +54,14 @@ std::atomic<int> spares_started{0};
 std::atomic<bool> spare_starting{false};
 std::atomic<int> stuck_most{0};   // most OS threads stuck in calls at once
 
-// Every signal but glibc's own two (SIGCANCEL, SIGSETXID: setuid must reach every thread).
-constexpr uint64_t kAllSignals = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)));
+// What libgreen's own OS threads block: every signal but glibc's own two (SIGCANCEL,
+// SIGSETXID: setuid must reach every thread) and those that must never be blocked (SIGSYS while
+// syscall user dispatch is on: hub/signal.h).
+void block_signals(uint64_t* old = nullptr)
+{
+    uint64_t all = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1))) & ~sigmask_kept_open;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&all), long(old), sizeof all);
+}
 
 void futex_wake_one(std::atomic<uint32_t>* w)
 {
@@ -198,6 +204,10 @@ void push_idle(OsThread* t)
 
 void* spare_main(void*)
 {
+    // It will run hubs' green threads: what a worker's OS thread gets, it gets (syscall user
+    // dispatch, per OS thread).
+    if (worker_thread_started)
+        worker_thread_started();
     OsThread* me = new_os_thread();
     if (!me)
         fatal("cannot set up a spare OS thread for hand-off");
@@ -346,7 +356,7 @@ bool handoff_arm(Hub* h)
     if (!monitor_started) {
         // Started with every signal blocked: process-directed signals go to the workers.
         uint64_t old = 0;
-        raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), long(&old), sizeof old);
+        block_signals(&old);
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -373,7 +383,7 @@ long handoff_reclaimed(OsThread* me, Green* self, long r)
 {
     // No handler may run here on the block the hub's new OS thread uses (they forward
     // meanwhile: handoff_signal_enter); an idle OS thread takes none.
-    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&kAllSignals), 0, sizeof kAllSignals);
+    block_signals();
     // Until the spare has left its block, this OS thread has none it may touch.
     char* block = take_handed(me, me->handback);
     tls_set_fs(block);

@@ -137,9 +137,13 @@ int libc_sigaction(int sig, const struct sigaction* act, struct sigaction* old)
     return real(sig, act, old);
 }
 
+void* green_libc_syscall_insn = nullptr;
+uint64_t sigmask_kept_open = 0;
+
 void sigmask_apply(Hub* h, uint64_t mask)
 {
-    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&mask), 0, sizeof mask);
+    uint64_t os = mask & ~sigmask_kept_open;
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&os), 0, sizeof os);
     h->os_mask = mask;
 }
 

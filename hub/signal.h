@@ -41,6 +41,10 @@ void signal_deliver(Hub* h);
 // signals every green thread blocks, so a signal that one of them would take is taken.
 // Masks are 64-bit kernel masks (bit sig-1).
 
+// Signals an OS thread never blocks, whatever its green threads' masks (SIGSYS while syscall
+// user dispatch is on: the kernel kills a process whose thread traps with it blocked).
+extern uint64_t sigmask_kept_open;
+
 // The root green thread of a new hub takes the OS thread's mask.
 void sigmask_attach(Hub* h, Green* root);
 // A new green thread takes the mask of the one that creates it (pthread_create).

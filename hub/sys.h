@@ -12,6 +12,12 @@
 
 namespace green {
 
+// While syscall user dispatch is on (shim/rawsys.cpp), a system call instruction outside the C
+// library traps: libgreen's own then execute one inside it, a `syscall; ret` in its code, whose
+// address this holds (null while dispatch is off).  Below the red zone of the caller: the call
+// pushes a return address.
+extern "C" void* green_libc_syscall_insn;
+
 // Returns the result, or -errno (errno is not touched).
 inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
                         long a6 = 0)
@@ -20,6 +26,14 @@ inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 
     register long r10 __asm__("r10") = a4;
     register long r8 __asm__("r8") = a5;
     register long r9 __asm__("r9") = a6;
+    if (void* insn = __atomic_load_n(&green_libc_syscall_insn, __ATOMIC_RELAXED)) {
+        __asm__ volatile("lea -128(%%rsp), %%rsp\n\tcall *%[insn]\n\tlea 128(%%rsp), %%rsp"
+                         : "=a"(ret)
+                         : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9),
+                           [insn] "r"(insn)
+                         : "rcx", "r11", "memory");
+        return ret;
+    }
     __asm__ volatile("syscall"
                      : "=a"(ret)
                      : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)

@@ -21,6 +21,7 @@ namespace green {
 bool multi_worker = false;
 int n_workers = 1;
 Hub* main_hub = nullptr;
+void (*worker_thread_started)() = nullptr;
 
 namespace {
 
@@ -69,6 +70,8 @@ void* worker_main(void* arg)
     int index = int(reinterpret_cast<intptr_t>(arg));
     if (!hub_attach())
         fatal("cannot set up worker %d's hub", index);
+    if (worker_thread_started)
+        worker_thread_started();
     Hub* h = hub_self();
     h->worker = index;
     // After a fork a worker may be the child's main hub: its root stays libgreen's.
@@ -99,8 +102,10 @@ int workers_start(int n, OsThreadCreate create)
     started_workers.store(0);
     // Set before any other hub exists: from now on the paths shared by hubs take their locks.
     multi_worker = true;
-    // Every signal blocked while it starts (glibc's own two stay open: setxid needs them).
-    uint64_t all = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1))), old = 0;
+    // Every signal blocked while it starts (glibc's own two stay open: setxid needs them; and
+    // SIGSYS while syscall user dispatch is on: hub/signal.h).
+    uint64_t all = ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1))) & ~sigmask_kept_open;
+    uint64_t old = 0;
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&all), long(&old), sizeof all);
     int made = 1;
     for (int i = 1; i < n; i++) {

@@ -29,6 +29,10 @@ extern bool multi_worker;
 extern int n_workers;
 // The main thread's hub: worker 0, which takes process-directed signals.
 extern Hub* main_hub;
+// Called on each worker's OS thread as it starts, after its hub exists, and on each spare OS
+// thread of hand-off (hub/handoff.h) as it starts (shim/ sets it: syscall user dispatch is per
+// OS thread).
+extern void (*worker_thread_started)();
 
 // Workers GREEN_WORKERS asks for (config.workers), else the CPUs.
 int workers_wanted();

@@ -9,7 +9,7 @@ set -eu
 
 PACKAGES="g++ make pkg-config libev-dev libc-ares-dev libboost-context-dev libcmocka-dev python3
 valgrind gdb procps util-linux coreutils groff-base socat redis-server redis-tools memcached curl
-openssl"
+openssl liburing-dev"
 if [ "${1:-}" = "--bench" ]; then
     PACKAGES="$PACKAGES golang-go python3-gevent"
 fi

@@ -28,6 +28,9 @@ void start_watchdog()
 {
     sigset_t all, old;
     sigfillset(&all);
+    // SIGSYS stays open: with syscall user dispatch on, a system call outside the C library
+    // (the ASan runtime's pthread_create makes some) traps, and kills if it is blocked.
+    sigdelset(&all, SIGSYS);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t t;
     int err = REAL(pthread_create)(&t, nullptr, green::watchdog_main, nullptr);
@@ -49,6 +52,10 @@ __attribute__((constructor)) void libgreen_init()
         GREEN_WARN("cannot set up the main thread's hub; running without green threads");
         return;
     }
+    // Before the workers start: each turns dispatch on for its own OS thread.
+    green::rawsys_start();
+    green::stdio_setup();
+    pthread_atfork(nullptr, nullptr, green::rawsys_after_fork);
     // Before the watchdog: it leaves the descriptor table, which the workers must share.
     green::workers_start(green::workers_wanted(), REAL(pthread_create));
     green::handoff_init(REAL(pthread_create));

@@ -53,6 +53,9 @@ private:
     char* preload_ = nullptr;
 };
 
+// Registers the wait for room before exit's flush of every stream (shim/stdio.cpp).
+void stdio_setup();
+
 // Before fclose: lets a stream's pending output wait green for room, and forgets its
 // descriptor, which glibc closes with an internal call (shim/stdio.cpp).
 void stdio_closing(FILE* fp);
@@ -63,6 +66,19 @@ void dns_setup();
 
 // Makes the NSS module "greenfiles" loadable (shim/hostsfile.cpp); false if it cannot be.
 bool files_setup();
+
+// The green form of system call number with arguments a, as syscall() makes it (-1 and errno
+// on failure); false when the call has none or the caller is not a green thread: then the
+// system call is made as it is (shim/syscall.cpp).
+bool syscall_green(long number, const long a[6], long* result);
+
+// io_uring_enter(a...) waiting for completions, green (shim/uring.cpp): as syscall_green.
+bool uring_enter_green(const long a[6], long* result);
+
+// Syscall user dispatch for system call instructions outside the C library, on the calling OS
+// thread and on every worker's (shim/rawsys.cpp); again in a child of fork.
+void rawsys_start();
+void rawsys_after_fork();
 
 }  // namespace green
 

@@ -103,6 +103,7 @@ GREEN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigactio
     // A handler may call sigaction too: keep signals out while the table is updated.
     sigset_t all, saved_mask;
     sigfillset(&all);
+    sigdelset(&all, SIGSYS);  // syscall user dispatch's (shim/rawsys.cpp)
     REAL(pthread_sigmask)(SIG_BLOCK, &all, &saved_mask);
     int rc = 0;
     {

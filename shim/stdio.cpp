@@ -26,6 +26,10 @@
 #include "fdio.h"
 
 extern "C" int __underflow(FILE*);
+// glibc's list of open streams and its lock (exported, in libio.h only).
+extern "C" FILE* _IO_list_all;
+extern "C" void _IO_list_lock(void);
+extern "C" void _IO_list_unlock(void);
 extern "C" void __chk_fail(void) __attribute__((noreturn));
 
 namespace {
@@ -95,8 +99,10 @@ GREEN_EXPORT int __isoc99_scanf(const char* format, ...)
 // larger buffer, or a full one on a TCP socket whose free space is smaller than the buffer),
 // and an unbuffered stream on a socket, which writes what it is given in one piece (a datagram
 // socket keeps its message boundaries).  The printf family formats into memory first (so the
-// length is known) and writes the result as fwrite does.  fflush(NULL), exit's flush, perror
-// and the wide-character functions are not covered (libgreen(7)).
+// length is known) and writes the result as fwrite does.  fflush(NULL) and exit's flush walk
+// every stream in glibc: before them, the green thread waits until each descriptor with output
+// pending on a green stream has room (its pending output is at most a buffer: what POLLOUT
+// promises on a pipe).  perror and the wide-character functions are not covered (libgreen(7)).
 //
 // While a green thread waits in the middle of an output call (or of fgets, getline, fread
 // below), it holds the stream: another green thread of the same OS thread would otherwise get
@@ -353,6 +359,27 @@ auto flush_green(FILE* fp, Call call) -> decltype(call())
     return call();
 }
 
+// Before glibc flushes every stream by itself (fflush(NULL), exit): waits until each
+// descriptor with output pending on a green stream has room.  The descriptors are taken under
+// glibc's list lock and waited for after it (no park holds it); a stream closed meanwhile only
+// makes one wait useless.
+void wait_room_all()
+{
+    if (!green_in(kStdio))
+        return;
+    int fds[64];
+    int n = 0;
+    _IO_list_lock();
+    for (FILE* fp = _IO_list_all; fp && n < 64; fp = fp->_chain) {
+        int fd = pending_output(fp) ? green_out_fd(fp) : -1;
+        if (fd >= 0)
+            fds[n++] = fd;
+    }
+    _IO_list_unlock();
+    for (int i = 0; i < n; i++)
+        wait_room(fds[i]);
+}
+
 }  // namespace
 
 #define GREEN_STDIO_OUTPUT_WRAPPER(ret, name, params, args, fp, data, len, ok, fail) \
@@ -389,15 +416,19 @@ GREEN_EXPORT int puts(const char* s)
 
 GREEN_EXPORT int fflush(FILE* fp)
 {
-    if (!fp)
-        return REAL(fflush)(fp);  // every stream: not covered
+    if (!fp) {
+        wait_room_all();
+        return REAL(fflush)(fp);
+    }
     return flush_green(fp, [&] { return REAL(fflush)(fp); });
 }
 
 GREEN_EXPORT int fflush_unlocked(FILE* fp)
 {
-    if (!fp)
+    if (!fp) {
+        wait_room_all();
         return REAL(fflush_unlocked)(fp);
+    }
     return flush_green(fp, [&] { return REAL(fflush_unlocked)(fp); });
 }
 
@@ -414,6 +445,13 @@ GREEN_EXPORT int __overflow(FILE* fp, int c)
 }
 
 namespace green {
+
+// exit flushes every stream after the handlers atexit registered, which run in the reverse
+// order: registered at start-up, before the program's, this one runs last.
+void stdio_setup()
+{
+    atexit(wait_room_all);
+}
 
 // fclose flushes with glibc's internal write and closes with its internal close (shim/process.cpp
 // calls this first): wait for room, and forget the descriptor before it goes.

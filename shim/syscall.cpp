@@ -12,7 +12,8 @@
 // function reports errors differently (it returns the error number).
 //
 // Other operations, other system calls, and callers that are not green threads go to the real
-// syscall() unchanged.  System calls made inline, without syscall(), are never seen.
+// syscall() unchanged.  System call instructions outside the C library come here too, through
+// shim/rawsys.cpp (syscall_green).
 #include <linux/futex.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -107,6 +109,15 @@ bool green_call(long number, long a1, long a2, long a3, long a4, long a5, long a
     case SYS_epoll_wait:
         *result = epoll_wait(int(a1), static_cast<epoll_event*>(p(a2)), int(a3), int(a4));
         return true;
+    case SYS_epoll_pwait:
+        if (a5 && a6 != sizeof(uint64_t))
+            return false;  // the kernel's EINVAL
+        *result = epoll_pwait(int(a1), static_cast<epoll_event*>(p(a2)), int(a3), int(a4),
+                              static_cast<sigset_t*>(p(a5)));
+        return true;
+    case SYS_wait4:
+        *result = wait4(pid_t(a1), static_cast<int*>(p(a2)), int(a3), static_cast<rusage*>(p(a4)));
+        return true;
     case SYS_nanosleep:
         *result = nanosleep(static_cast<timespec*>(p(a1)), static_cast<timespec*>(p(a2)));
         return true;
@@ -122,28 +133,41 @@ bool green_call(long number, long a1, long a2, long a3, long a4, long a5, long a
 
 }  // namespace
 
+bool green::syscall_green(long number, const long a[6], long* result)
+{
+    if (number == SYS_futex) {
+        auto* word = reinterpret_cast<const uint32_t*>(a[0]);
+        int op = int(a[1]);
+        int cmd = op & kCmdMask;
+        if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && green_self()) {
+            *result = green_futex_wait(word, op, uint32_t(a[2]),
+                                       reinterpret_cast<const timespec*>(a[3]), uint32_t(a[5]));
+            return true;
+        }
+        if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {
+            // Green waiters first; then the kernel's, for the rest of the count.
+            *result = futex_wake(word, int(a[2]), true, !(op & FUTEX_PRIVATE_FLAG));
+            return true;
+        }
+        return false;
+    }
+    if (!green_self())
+        return false;
+    if (number == SYS_io_uring_enter)
+        return uring_enter_green(a, result);
+    return green_call(number, a[0], a[1], a[2], a[3], a[4], a[5], result);
+}
+
 GREEN_EXPORT long syscall(long number, ...)
 {
     va_list ap;
     va_start(ap, number);
-    long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
-    long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+    long a[6];
+    for (long& v : a)
+        v = va_arg(ap, long);
     va_end(ap);
-    if (number == SYS_futex) {
-        auto* word = reinterpret_cast<const uint32_t*>(a1);
-        int op = int(a2);
-        int cmd = op & kCmdMask;
-        if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && green_self())
-            return green_futex_wait(word, op, uint32_t(a3), reinterpret_cast<const timespec*>(a4),
-                                    uint32_t(a6));
-        if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {
-            // Green waiters first; then the kernel's, for the rest of the count.
-            return futex_wake(word, int(a3), true, !(op & FUTEX_PRIVATE_FLAG));
-        }
-    } else if (green_self()) {
-        long result;
-        if (green_call(number, a1, a2, a3, a4, a5, a6, &result))
-            return result;
-    }
-    return REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
+    long result;
+    if (syscall_green(number, a, &result))
+        return result;
+    return REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -1,37 +1,32 @@
-/* A green thread named "staller" blocks its OS thread for 1.5 s in a call libgreen does not
- * intercept (a nanosleep system call made inline, as some runtimes do, not through syscall(),
- * which libgreen sees; resumed after a signal handler interrupts it),
- * while the main thread waits for it in pthread_join: the runner checks that GREEN_WATCHDOG
- * reports the stall and names the running green thread.
+/* A green thread named "staller" holds its OS thread for 1.5 s without a call that parks (it
+ * computes: it reads the clock, a vDSO call that makes no system call, until 1.5 s have passed;
+ * an inline nanosleep system call once did this, until libgreen saw those too), while the main
+ * thread waits for it in pthread_join: the runner checks that GREEN_WATCHDOG reports the stall
+ * and names the running green thread.
  *
  *   stall [ERRFILE]
  *
  * With ERRFILE, the program first makes that file (created, truncated) its standard error with
  * dup2, after libgreen and its watchdog have started: the report must follow it. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-static long inline_nanosleep(struct timespec *req, struct timespec *rem)
+static double now(void)
 {
-    long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"((long)SYS_nanosleep), "D"(req), "S"(rem)
-                     : "rcx", "r11", "memory");
-    return ret;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *staller(void *arg)
 {
     (void)arg;
-    struct timespec left = {1, 500000000};
-    while (inline_nanosleep(&left, &left) == -EINTR) {
+    double end = now() + 1.5;
+    while (now() < end) {
     }
     return NULL;
 }

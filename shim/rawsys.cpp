@@ -1,0 +1,541 @@
+// System call instructions outside the C library: liburing's and libaio's own stubs, inline
+// assembly, statically linked helpers.  No wrapper ever sees them; syscall user dispatch
+// (PR_SET_SYSCALL_USER_DISPATCH, Linux 5.11) makes them visible.
+//
+// How.  On every OS thread that runs green threads (the main thread, each worker), dispatch is on
+// with the C library's code as the allowed range: its system calls run as always, and one made
+// anywhere else traps with SIGSYS.  The handler points the interrupted thread at libgreen's
+// entry, which runs as an ordinary function once the handler returns (not in signal context: a
+// blocking call can park there).  The first trap at a site also rewrites it, when that is safe,
+// so that later executions cost a jump instead of a trap (a trap costs microseconds).
+//
+// The rewrite.  zpoline and lazypoline turn the two-byte `syscall` (0f 05) into the two-byte
+// `call *%rax` (ff d0): %rax holds the system call number, so the call lands in a page mapped at
+// address 0, a slide down to the entry.  But the call pushes its return address into the
+// caller's red zone (the 128 bytes below its stack pointer that leaf code may use without moving
+// it), and real code keeps values there across a system call: liburing's io_uring_wait_cqe does
+// (it crashed so).  libgreen writes `jmp *%rax` (ff e0) instead, which touches no memory, and
+// finds the way back from the number: a site is rewritten only when the number is a constant
+// there (the instruction just before it is `mov $n, %eax` or `mov $n, %rax`, and the trap saw n)
+// and no other site was rewritten for n; the table green_sys_sites gives the return address for
+// n.  Other sites keep trapping: correct, at a trap's cost.
+//
+// The entry keeps the kernel's contract: every register but %rax (the result), %rcx and %r11,
+// and the flags, as the system call would leave them, and nothing below the caller's stack
+// pointer within the red zone is touched.  The calls syscall() goes green for (shim/syscall.cpp:
+// reads, writes, accepts, connects, polls, sleeps, futex waits, wait4, io_uring_enter waiting for
+// completions) take the same path here; every other call goes to the kernel at once, through a
+// `syscall` instruction found in the C library's code (in the allowed range).
+//
+// Concurrency.  Another OS thread may execute a site while it is rewritten: the two bytes change
+// with one locked compare-and-exchange (a site whose two bytes straddle a cache line is never
+// rewritten), so a thread sees the old instruction (and traps: the handler then finds it
+// rewritten and only redirects) or the new one.  W^X: the page is made writable for the exchange
+// only, and keeps execute permission throughout (another thread may run it).
+//
+// Calls that cannot go through the entry: rt_sigreturn (it restores the stack pointer), clone,
+// clone3 and vfork (the child starts on another stack, or shares this one): their sites are not
+// rewritten; the handler sets the dispatch selector to "allow" and resumes at the site, so the
+// instruction runs natively; the next system call through the entry sets it back to "block".
+//
+// Not on: under valgrind (it does not emulate dispatch); where the kernel refuses (before 5.11,
+// or a seccomp filter): said once at GREEN_LOG_LEVEL=info, and those calls block their OS thread
+// as before.  Without the right to map address 0 (vm.mmap_min_addr, CAP_SYS_RAWIO), sites are
+// not rewritten and every call at them traps (also said once).
+
+// libgreen's headers first: <elf.h> (from <link.h>) defines EV_NONE, which <ev.h> declares.
+#include "../hub/log.h"
+#include "../hub/signal.h"
+#include "../hub/spinlock.h"
+#include "../hub/sys.h"
+#include "../hub/workers.h"
+#include "shim.h"
+
+#include <cpuid.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include <valgrind/valgrind.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW 0
+#define SYSCALL_DISPATCH_FILTER_BLOCK 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+
+// The number past the last system call the slide at address 0 reaches: only sites of a smaller
+// number are rewritten.
+constexpr long kSlide = 512;
+
+extern "C" {
+// The selector every dispatching OS thread shares: "block" but while a call that cannot go
+// through the entry runs natively.
+__attribute__((visibility("hidden"))) volatile char green_sys_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+// Bit n: system call n has a green form (shim/syscall.cpp); the entry's fast path skips the others.
+__attribute__((visibility("hidden"))) uint64_t green_sys_green[kSlide / 64];
+// Bytes of the XSAVE area the entry keeps the vector registers in (64-byte aligned).
+__attribute__((visibility("hidden"))) long green_sys_xsave_size;
+__attribute__((visibility("hidden"))) long green_sys_dispatch(long* frame);
+// For number n: the return address (site + 2) of the one site rewritten for it, or 0.
+__attribute__((visibility("hidden"))) uintptr_t green_sys_sites[kSlide];
+void green_sys_entry_jmp();
+void green_sys_entry_rcx();
+}
+
+namespace {
+
+using namespace green;
+
+struct Range {
+    uintptr_t lo = 0, hi = 0;  // [lo, hi)
+    bool has(uintptr_t a) const { return a - lo < hi - lo; }
+};
+
+Range libc_text;
+// Code whose system calls run as they are even from the entry: the dynamic loader, the vDSO and
+// the sanitizer runtimes (their own stubs serve their bookkeeping, which must not park).
+Range passthrough[8];
+int n_passthrough;
+bool dispatch_on;
+struct sigaction previous_sigsys;  // the program's (or the default) action, for other SIGSYS
+SpinLock rewrite_lock;
+// The slide at address 0: 0 not tried yet, 1 mapped, -1 cannot be.
+std::atomic<int> slide_state{0};
+
+bool starts_with_any(const char* base, const char* const* names)
+{
+    for (; *names; ++names)
+        if (strncmp(base, *names, strlen(*names)) == 0)
+            return true;
+    return false;
+}
+
+int collect_ranges(dl_phdr_info* info, size_t, void*)
+{
+    const char* name = info->dlpi_name ? info->dlpi_name : "";
+    const char* base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    static const char* const kPass[] = {"ld-linux", "linux-vdso", "libasan.", "libubsan.",
+                                        "libtsan.", "liblsan.", "libhwasan.", nullptr};
+    bool is_libc = strcmp(base, "libc.so.6") == 0;
+    bool pass = starts_with_any(base, kPass);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+            continue;
+        Range r{info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz};
+        if (is_libc && !libc_text.hi)
+            libc_text = r;
+        else if (pass && n_passthrough < int(sizeof passthrough / sizeof passthrough[0]))
+            passthrough[n_passthrough++] = r;
+    }
+    return 0;
+}
+
+// A `syscall; ret` in the C library's code (the tail of its stubs, such as getpid's).
+void* find_libc_syscall()
+{
+    auto* p = reinterpret_cast<const unsigned char*>(libc_text.lo);
+    auto* end = reinterpret_cast<const unsigned char*>(libc_text.hi) - 3;
+    for (; p < end; ++p)
+        if (p[0] == 0x0f && p[1] == 0x05 && p[2] == 0xc3)
+            return const_cast<unsigned char*>(p);
+    return nullptr;
+}
+
+// The size of the XSAVE area for the x87, SSE and AVX state (and AVX-512's, if enabled): what
+// compiled code and the C library's string functions may change.
+long xsave_size()
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    long size = 576;  // the legacy area and the header
+    for (unsigned i = 2; i < 8; i++) {
+        if (!(lo & (1u << i)) || !((0xe4u >> i) & 1))
+            continue;
+        __cpuid_count(0xd, i, a, b, c, d);
+        if (long(a + b) > size)
+            size = long(a + b);
+    }
+    return (size + 63) & ~63L;
+}
+
+// Maps the slide at address 0.  A jump lands at byte n (the system call number, below kSlide)
+// and must reach libgreen's entry with no register, flag or stack slot changed: no-ops and
+// jumps.  One-byte no-ops all the way would cost up to 500 of them (40 ns); instead every 8
+// bytes, at 8m+6, an island `jmp .+104` (eb 66) hops to the next island 104 bytes on, so a call
+// runs at most 7 no-ops, 5 hops and 2 jumps more.  Landing on an island's second byte runs
+// `66 90`, a two-byte no-op.  The islands past kSlide jump to the stub: `movabs $entry, %r11;
+// jmp *%r11` (%r11 is the system call's to clobber).
+constexpr int kHop = 104, kStub = kSlide + kHop + 8;
+
+__attribute__((no_sanitize("undefined"))) bool map_slide()  // it writes at address 0
+{
+    int state = slide_state.load(std::memory_order_acquire);
+    if (state)
+        return state > 0;
+    // Address 0 exactly (MAP_FIXED_NOREPLACE), which needs CAP_SYS_RAWIO below vm.mmap_min_addr.
+    long r = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (r != 0) {
+        if (r > 0)
+            raw_syscall(SYS_munmap, r, 4096);  // a kernel without MAP_FIXED_NOREPLACE
+        slide_state.store(-1, std::memory_order_release);
+        log_msg(kLogInfo, "system call instructions outside the C library trap on every call: "
+                          "address 0 cannot be mapped (%s; vm.mmap_min_addr, CAP_SYS_RAWIO)",
+                strerror(r > 0 ? EEXIST : int(-r)));
+        return false;
+    }
+    // Address 0 is a null pointer to the compiler: hide where the page is.
+    unsigned char* code;
+    __asm__("" : "=r"(code) : "0"(uintptr_t(r)));
+    memset(code, 0x90, kStub);
+    for (int x = 6; x < kSlide; x += 8) {
+        code[x] = 0xeb;  // jmp rel8
+        code[x + 1] = kHop - 2;
+        if (x + kHop >= kSlide) {  // the hop lands past the slide: on to the stub
+            code[x + kHop] = 0xeb;
+            code[x + kHop + 1] = static_cast<unsigned char>(kStub - (x + kHop + 2));
+        }
+    }
+    unsigned char* p = code + kStub;
+    *p++ = 0x49;  // movabs $entry, %r11
+    *p++ = 0xbb;
+    uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry_jmp);
+    memcpy(p, &entry, sizeof entry);
+    p += sizeof entry;
+    *p++ = 0x41;  // jmp *%r11
+    *p++ = 0xff;
+    *p++ = 0xe3;
+    // Execute only where the CPU can (protection keys): a null pointer read still faults there.
+    mprotect(code, 4096, PROT_EXEC);
+    slide_state.store(1, std::memory_order_release);
+    return true;
+}
+
+// The protection of the loaded segment that holds site, or -1 when no loaded object has it.
+int segment_protection(uintptr_t site)
+{
+    Dl_info info;
+    if (!dladdr(reinterpret_cast<void*>(site), &info) || !info.dli_fbase)
+        return -1;
+    auto* eh = static_cast<const ElfW(Ehdr)*>(info.dli_fbase);
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return -1;
+    auto* ph = reinterpret_cast<const ElfW(Phdr)*>(reinterpret_cast<const char*>(eh) + eh->e_phoff);
+    // dli_fbase is the lowest mapped address; the load bias is that minus the first segment's.
+    uintptr_t bias = 0;
+    bool first = true;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        if (first) {
+            bias = reinterpret_cast<uintptr_t>(eh) - (ph[i].p_vaddr & ~uintptr_t(4095));
+            first = false;
+        }
+        uintptr_t lo = bias + ph[i].p_vaddr;
+        if (site - lo < ph[i].p_memsz && site + 1 - lo < ph[i].p_memsz) {
+            int prot = 0;
+            if (ph[i].p_flags & PF_R)
+                prot |= PROT_READ;
+            if (ph[i].p_flags & PF_W)
+                prot |= PROT_WRITE;
+            if (ph[i].p_flags & PF_X)
+                prot |= PROT_EXEC;
+            return prot;
+        }
+    }
+    return -1;
+}
+
+// Whether the instruction just before site sets %eax or %rax to the constant nr (see the top).
+// A byte 0x40-0x4f before `b8` may be a REX prefix (then the move is to another register):
+// refused, as a false match would be.
+bool sets_number(uintptr_t site, long nr)
+{
+    auto* b = reinterpret_cast<const unsigned char*>(site);
+    int32_t imm;
+    memcpy(&imm, b - 4, sizeof imm);
+    if (imm != nr)
+        return false;
+    if (b[-5] == 0xb8)  // mov $imm32, %eax
+        return !(b[-6] >= 0x40 && b[-6] <= 0x4f);
+    return b[-7] == 0x48 && b[-6] == 0xc7 && b[-5] == 0xc0;  // mov $imm32, %rax
+}
+
+// Rewrites the `syscall` at site into `jmp *%rax`, when that is safe (see the top).
+void rewrite(uintptr_t site, long nr)
+{
+    if (nr < 0 || nr >= kSlide || (site & 63) == 63 ||
+        __atomic_load_n(&green_sys_sites[nr], __ATOMIC_RELAXED))
+        return;
+    int prot = segment_protection(site);
+    // Seven bytes before the site in the same segment, for sets_number.
+    if (prot < 0 || !(prot & PROT_EXEC) || segment_protection(site - 7) != prot ||
+        !sets_number(site, nr) || !map_slide())
+        return;
+    SpinGuard guard(rewrite_lock);
+    if (green_sys_sites[nr])
+        return;  // another site, meanwhile
+    auto* insn = reinterpret_cast<uint16_t*>(site);
+    uint16_t now;
+    __asm__ volatile("movw %1, %0" : "=r"(now) : "m"(*insn));
+    if (now != 0x050f)
+        return;
+    uintptr_t page = site & ~uintptr_t(4095);
+    if (mprotect(reinterpret_cast<void*>(page), 4096, prot | PROT_WRITE | PROT_EXEC) != 0)
+        return;  // the vDSO, for one
+    // The way back first: a thread may take the jump as soon as it is written.
+    __atomic_store_n(&green_sys_sites[nr], site + 2, __ATOMIC_RELEASE);
+    uint16_t expected = 0x050f, wanted = 0xe0ff;
+    __asm__ volatile("lock cmpxchgw %2, %1"
+                     : "+a"(expected), "+m"(*insn)
+                     : "r"(wanted)
+                     : "memory", "cc");
+    mprotect(reinterpret_cast<void*>(page), 4096, prot);
+}
+
+bool runs_natively(long nr)
+{
+    return nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_vfork
+#ifdef SYS_clone3
+           || nr == SYS_clone3
+#endif
+        ;
+}
+
+void on_sigsys(int sig, siginfo_t* si, void* ucv)
+{
+    auto* uc = static_cast<ucontext_t*>(ucv);
+    greg_t* r = uc->uc_mcontext.gregs;
+    if (si->si_code != SYS_USER_DISPATCH) {
+        // Someone else's SIGSYS (a seccomp filter's): the program's handler, or the default.
+        if ((previous_sigsys.sa_flags & SA_SIGINFO) && previous_sigsys.sa_sigaction)
+            previous_sigsys.sa_sigaction(sig, si, ucv);
+        else if (previous_sigsys.sa_handler != SIG_IGN && previous_sigsys.sa_handler != SIG_DFL)
+            previous_sigsys.sa_handler(sig);
+        else if (previous_sigsys.sa_handler == SIG_DFL) {
+            struct sigaction dfl = {};
+            dfl.sa_handler = SIG_DFL;
+            libc_sigaction(SIGSYS, &dfl, nullptr);
+            raw_syscall(SYS_tgkill, getpid(), raw_syscall(SYS_gettid), SIGSYS);
+        }
+        return;
+    }
+    uintptr_t after = uintptr_t(r[REG_RIP]);
+    long nr = long(r[REG_RAX]);  // the kernel put the number back
+    if (runs_natively(nr)) {
+        green_sys_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+        r[REG_RIP] = greg_t(after - 2);
+        return;
+    }
+    int saved = errno;
+    rewrite(after - 2, nr);
+    errno = saved;
+    // Into the entry with the return address in %rcx (which the system call clobbers anyway).
+    r[REG_RCX] = greg_t(after);
+    r[REG_RIP] = greg_t(reinterpret_cast<uintptr_t>(&green_sys_entry_rcx));
+}
+
+bool passes_through(uintptr_t site)
+{
+    for (int i = 0; i < n_passthrough; i++)
+        if (passthrough[i].has(site))
+            return true;
+    return false;
+}
+
+// Dispatch on the calling OS thread; false (errno set) when the kernel refuses.
+bool enable_here()
+{
+    if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, libc_text.lo,
+              libc_text.hi - libc_text.lo, &green_sys_selector) != 0)
+        return false;
+    // Never blocked from now on (hub/signal.h).
+    uint64_t open = uint64_t(1) << (SIGSYS - 1);
+    raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, long(&open), 0, sizeof open);
+    return true;
+}
+
+void enable_on_worker()
+{
+    if (!enable_here())
+        GREEN_WARN("cannot turn syscall user dispatch on for a worker: %s", strerror(errno));
+}
+
+}  // namespace
+
+extern "C" long green_sys_dispatch(long* frame)
+{
+    // frame: the number, then %r9, %r8, %r10, %rdx, %rsi, %rdi as the entry pushed them, and
+    // (at [10]) the return address: the site plus 2.
+    long nr = frame[0];
+    long a[6] = {frame[6], frame[5], frame[4], frame[3], frame[2], frame[1]};
+    if (!passes_through(uintptr_t(frame[10]) - 2)) {
+        int saved = errno;
+        long result;
+        if (syscall_green(nr, a, &result)) {
+            if (result == -1)
+                result = -errno;
+            errno = saved;
+            return result;
+        }
+        errno = saved;
+    }
+    return raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+// The entry.  At green_sys_entry_jmp (from the slide) the number's table entry gives the return
+// address; at green_sys_entry_rcx (from the trap) it is in %rcx.  Either way the stack pointer is
+// then the caller's, and the entry stays below its red zone.  Fast path: a call without a green
+// form goes to the C library's `syscall` with the caller's registers and flags.  Slow path: the
+// arguments, flags and vector state saved, green_sys_dispatch decides.  (No instruction before
+// the pushfq changes the flags.)
+__asm__(R"(
+    .text
+    .globl green_sys_entry_jmp
+    .hidden green_sys_entry_jmp
+    .type green_sys_entry_jmp, @function
+    .globl green_sys_entry_rcx
+    .hidden green_sys_entry_rcx
+green_sys_entry_jmp:
+    lea green_sys_sites(%rip), %rcx
+    mov (%rcx,%rax,8), %rcx
+green_sys_entry_rcx:
+    lea -128(%rsp), %rsp
+    push %rcx
+    pushfq
+    cmpb $1, green_sys_selector(%rip)
+    je 3f
+    movb $1, green_sys_selector(%rip)
+3:  cmp $511, %rax
+    ja 1f
+    mov %eax, %ecx
+    shr $6, %ecx
+    lea green_sys_green(%rip), %r11
+    mov (%r11,%rcx,8), %r11
+    bt %rax, %r11
+    jc 2f
+1:  popfq
+    call *green_libc_syscall_insn(%rip)
+    pop %rcx
+    lea 128(%rsp), %rsp
+    jmp *%rcx
+2:  push %rbp
+    mov %rsp, %rbp
+    push %rbx
+    push %rdi
+    push %rsi
+    push %rdx
+    push %r10
+    push %r8
+    push %r9
+    push %rax
+    mov %rsp, %rbx
+    sub green_sys_xsave_size(%rip), %rsp
+    and $-64, %rsp
+    xor %eax, %eax
+    mov %rax, 512(%rsp)
+    mov %rax, 520(%rsp)
+    mov %rax, 528(%rsp)
+    mov %rax, 536(%rsp)
+    mov %rax, 544(%rsp)
+    mov %rax, 552(%rsp)
+    mov %rax, 560(%rsp)
+    mov %rax, 568(%rsp)
+    mov $0xe7, %eax
+    xor %edx, %edx
+    xsave64 (%rsp)
+    mov %rbx, %rdi
+    cld
+    call green_sys_dispatch
+    mov %rax, (%rbx)
+    mov $0xe7, %eax
+    xor %edx, %edx
+    xrstor64 (%rsp)
+    mov %rbx, %rsp
+    pop %rax
+    pop %r9
+    pop %r8
+    pop %r10
+    pop %rdx
+    pop %rsi
+    pop %rdi
+    pop %rbx
+    pop %rbp
+    popfq
+    pop %rcx
+    lea 128(%rsp), %rsp
+    jmp *%rcx
+    .size green_sys_entry_jmp, .-green_sys_entry_jmp
+)");
+
+namespace green {
+
+void rawsys_start()
+{
+    if (RUNNING_ON_VALGRIND) {
+        log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
+                          "valgrind does not emulate syscall user dispatch");
+        return;
+    }
+    dl_iterate_phdr(collect_ranges, nullptr);
+    void* insn = libc_text.hi ? find_libc_syscall() : nullptr;
+    green_sys_xsave_size = xsave_size();
+    if (!insn || !green_sys_xsave_size) {
+        log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
+                          "no syscall instruction in the C library, or no XSAVE");
+        return;
+    }
+    for (long nr : {SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_recvfrom, SYS_sendto,
+                    SYS_recvmsg, SYS_sendmsg, SYS_accept, SYS_accept4, SYS_connect, SYS_poll,
+                    SYS_select, SYS_epoll_wait, SYS_epoll_pwait, SYS_wait4, SYS_nanosleep,
+                    SYS_clock_nanosleep, SYS_futex, SYS_io_uring_enter})
+        green_sys_green[nr / 64] |= uint64_t(1) << (nr % 64);
+    struct sigaction sa = {};
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    // Before the first thread traps: libgreen's own system calls go through the C library's.
+    __atomic_store_n(&green_libc_syscall_insn, insn, __ATOMIC_RELEASE);
+    if (libc_sigaction(SIGSYS, &sa, &previous_sigsys) != 0 || !enable_here()) {
+        int err = errno;
+        __atomic_store_n(&green_libc_syscall_insn, nullptr, __ATOMIC_RELEASE);
+        libc_sigaction(SIGSYS, &previous_sigsys, nullptr);
+        log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
+                          "syscall user dispatch is refused (%s)", strerror(err));
+        return;
+    }
+    sigmask_kept_open = uint64_t(1) << (SIGSYS - 1);
+    worker_thread_started = enable_on_worker;
+    dispatch_on = true;
+}
+
+void rawsys_after_fork()
+{
+    // Dispatch is per task and not inherited: the child's one thread turns it on again.
+    if (dispatch_on && !enable_here())
+        GREEN_WARN("cannot turn syscall user dispatch on after fork: %s", strerror(errno));
+}
+
+}  // namespace green
