@@ -107,7 +107,7 @@ MAXT1=$((1 + HANDOFF_T))
 for mode in plain green green1 san; do
     echo "== $mode"
     for t in "$B"/plain/*; do
-        [ -x "$t" ] || continue
+        [ -f "$t" ] && [ -x "$t" ] || continue
         name=$(basename "$t")
         more=0
         [ "$name" = file_calls ] && more=4

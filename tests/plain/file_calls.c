@@ -361,10 +361,10 @@ int main(int argc, char **argv)
     if (argc > 2 && strcmp(argv[2], "flock") == 0)
         lock_kinds = 1;
     CHECK(mib > 0);
-    /* Beside the program, on a disk rather than a tmpfs where fsync costs nothing. */
-    const char *slash = strrchr(argv[0], '/');
-    snprintf(dir, sizeof dir, "%.*sfile_calls.%d", slash ? (int)(slash - argv[0] + 1) : 0,
-             argv[0], (int)getpid());
+    /* In /var/tmp, which is on a disk (not a tmpfs, where fsync costs nothing), unless
+     * TMPDIR says otherwise. */
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/file_calls.%d", tmp && *tmp ? tmp : "/var/tmp", (int)getpid());
     CHECK_EQ(mkdir(dir, 0700), 0);
     errors();
     paths();
