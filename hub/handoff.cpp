@@ -3,6 +3,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <climits>
@@ -208,6 +209,7 @@ void* spare_main(void*)
     // dispatch, per OS thread).
     if (worker_thread_started)
         worker_thread_started();
+    raw_syscall(SYS_prctl, PR_SET_NAME, long("green-spare"));
     OsThread* me = new_os_thread();
     if (!me)
         fatal("cannot set up a spare OS thread for hand-off");
@@ -301,6 +303,8 @@ Look look(int64_t now)
 
 void* monitor_main(void*)
 {
+    // Named, as the spares are, so that a look at the process's tasks tells libgreen's apart.
+    raw_syscall(SYS_prctl, PR_SET_NAME, long("green-monitor"));
     int64_t sleep_ns = kMinSleepNs;
     int idle = 0, quiet = 0;
     for (;;) {

@@ -22,11 +22,14 @@ extern "C" void* green_libc_syscall_insn;
 inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
                         long a6 = 0)
 {
+    // Read first: nothing that may call a function (the TSan build makes this load one) may come
+    // between the register variables below and the asm, or the call clobbers them.
+    void* insn = __atomic_load_n(&green_libc_syscall_insn, __ATOMIC_RELAXED);
     long ret;
     register long r10 __asm__("r10") = a4;
     register long r8 __asm__("r8") = a5;
     register long r9 __asm__("r9") = a6;
-    if (void* insn = __atomic_load_n(&green_libc_syscall_insn, __ATOMIC_RELAXED)) {
+    if (insn) {
         __asm__ volatile("lea -128(%%rsp), %%rsp\n\tcall *%[insn]\n\tlea 128(%%rsp), %%rsp"
                          : "=a"(ret)
                          : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9),

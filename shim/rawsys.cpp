@@ -38,7 +38,7 @@
 // rewritten; the handler sets the dispatch selector to "allow" and resumes at the site, so the
 // instruction runs natively; the next system call through the entry sets it back to "block".
 //
-// Not on: under valgrind (it does not emulate dispatch); where the kernel refuses (before 5.11,
+// Not on: under valgrind (it does not emulate dispatch); in the ThreadSanitizer build; where the kernel refuses (before 5.11,
 // or a seccomp filter): said once at GREEN_LOG_LEVEL=info, and those calls block their OS thread
 // as before.  Without the right to map address 0 (vm.mmap_min_addr, CAP_SYS_RAWIO), sites are
 // not rewritten and every call at them traps (also said once).
@@ -494,6 +494,13 @@ namespace green {
 
 void rawsys_start()
 {
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer's runtime makes system calls of its own, from its own text, and defers the
+    // program's signals to points of its choosing: a trap there would never be answered.
+    log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
+                      "off in the ThreadSanitizer build");
+    return;
+#endif
     if (RUNNING_ON_VALGRIND) {
         log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
                           "valgrind does not emulate syscall user dispatch");
