@@ -176,6 +176,20 @@ void load_workers()
         warn_invalid(kEnvWorkers, text, "using the default (the CPUs)");
 }
 
+static void load_timeslice()
+{
+    const char* text = value_of(kEnvTimeslice);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvTimeslice, text, &value)) {
+        config.timeslice_ns = (long long)value.number;
+        config.timeslice_set = true;
+    } else {
+        warn_invalid(kEnvTimeslice, text, "using the default (10ms)");
+    }
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -192,6 +206,7 @@ void config_load()
     load_children();
     load_families();
     load_workers();
+    load_timeslice();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

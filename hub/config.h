@@ -39,6 +39,8 @@ struct Config {
     bool children_plain;  // GREEN_CHILDREN=plain: programs this one runs lose libgreen's preload
     unsigned families = kAllFamilies;  // GREEN_FAMILIES: bit f for family f
     int workers;          // GREEN_WORKERS: OS threads running green threads; 0: the CPUs
+    long long timeslice_ns = 10000000;  // GREEN_TIMESLICE: hub/preempt.h; 0: off
+    bool timeslice_set = false;         // GREEN_TIMESLICE was given (seeded mode: off unless)
 };
 
 extern Config config;

@@ -1,0 +1,382 @@
+// Time slices (see preempt.h): the tick, the safe-point test and the injected call.
+#include "preempt.h"
+
+#include <cpuid.h>
+#include <gnu/libc-version.h>
+#include <dlfcn.h>
+#include <ev.h>
+#include <ares.h>
+#include <pthread.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unwind.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "chaos.h"
+#include "config.h"
+#include "green.h"
+#include "log.h"
+#include "signal.h"
+#include "sys.h"
+
+namespace green {
+
+bool preempt_enabled = false;
+void (*preempt_forward)(int, siginfo_t*, void*) = nullptr;
+struct sigaction preempt_prior_action;
+
+namespace {
+
+// The tick comes every slice/kTicksPerSlice of CPU time: a thread is preempted after running
+// between one slice and 1.25 slices.
+constexpr unsigned kTicksPerSlice = 4;
+long tick_ns = 0;
+
+// The modules whose code must never be preempted (preempt.h), by their link maps.
+constexpr int kMaxRuntime = 12;
+void* runtime_maps[kMaxRuntime];
+int n_runtime = 0;
+
+}  // namespace
+}  // namespace green
+
+// What the injected call needs, visible to the assembly below.
+extern "C" {
+__attribute__((visibility("hidden"))) unsigned long green_fpu_area = 512;  // bytes to save
+__attribute__((visibility("hidden"))) unsigned char green_use_xsave = 0;   // XSAVE, or FXSAVE
+__attribute__((visibility("hidden"))) void green_preempt_entry();
+__attribute__((visibility("hidden"))) void green_preempt_yield();
+}
+
+// The injected call.  The tick handler made the thread "call" green_preempt_entry from the
+// interrupted instruction, its return address 128 bytes below the interrupted stack pointer
+// (the red zone stays untouched): so the CFA is the interrupted rsp, entry rsp + 136.  It saves
+// the flags and every general register, then the FP/SSE/AVX state on a 64-byte aligned area
+// below them (XSAVE wants its header zeroed: it writes only XSTATE_BV there), clears the
+// direction flag for C, yields, and undoes it all; "ret $128" pops the return address and the
+// red zone, leaving rsp as it was.
+asm(R"(
+    .text
+    .globl green_preempt_entry
+    .hidden green_preempt_entry
+    .type green_preempt_entry, @function
+green_preempt_entry:
+    .cfi_startproc
+    .cfi_def_cfa rsp, 136
+    .cfi_offset rip, -136
+    pushfq
+    .cfi_adjust_cfa_offset 8
+    pushq %rax
+    .cfi_adjust_cfa_offset 8
+    pushq %rcx
+    .cfi_adjust_cfa_offset 8
+    pushq %rdx
+    .cfi_adjust_cfa_offset 8
+    pushq %rbx
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset rbx, -176
+    pushq %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset rbp, -184
+    pushq %rsi
+    .cfi_adjust_cfa_offset 8
+    pushq %rdi
+    .cfi_adjust_cfa_offset 8
+    pushq %r8
+    .cfi_adjust_cfa_offset 8
+    pushq %r9
+    .cfi_adjust_cfa_offset 8
+    pushq %r10
+    .cfi_adjust_cfa_offset 8
+    pushq %r11
+    .cfi_adjust_cfa_offset 8
+    pushq %r12
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset r12, -240
+    pushq %r13
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset r13, -248
+    pushq %r14
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset r14, -256
+    pushq %r15
+    .cfi_adjust_cfa_offset 8
+    .cfi_offset r15, -264
+    movq %rsp, %rbx
+    .cfi_def_cfa_register rbx
+    cld
+    subq green_fpu_area(%rip), %rsp
+    andq $-64, %rsp
+    cmpb $0, green_use_xsave(%rip)
+    je 1f
+    xorl %eax, %eax
+    movq %rax, 512(%rsp)
+    movq %rax, 520(%rsp)
+    movq %rax, 528(%rsp)
+    movq %rax, 536(%rsp)
+    movq %rax, 544(%rsp)
+    movq %rax, 552(%rsp)
+    movq %rax, 560(%rsp)
+    movq %rax, 568(%rsp)
+    movl $-1, %eax
+    movl $-1, %edx
+    xsave64 (%rsp)
+    call green_preempt_yield
+    movl $-1, %eax
+    movl $-1, %edx
+    xrstor64 (%rsp)
+    jmp 2f
+1:
+    fxsave64 (%rsp)
+    call green_preempt_yield
+    fxrstor64 (%rsp)
+2:
+    movq %rbx, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rbp
+    popq %rbx
+    popq %rdx
+    popq %rcx
+    popq %rax
+    popfq
+    .cfi_def_cfa rsp, 136
+    ret $128
+    .cfi_endproc
+    .size green_preempt_entry, .-green_preempt_entry
+)");
+
+// Runs on the preempted thread, in its own context, with its registers saved: the yield the
+// tick asked for, through the loop, which polls before this thread runs again.
+void green_preempt_yield()
+{
+    using namespace green;
+    int saved = errno;
+    Hub* h = tl_hub;
+    h->preempt.preemptions++;
+    h->budget = 0;
+    uint64_t before = h->heartbeat.load(std::memory_order_relaxed);
+    yield();
+    // Two switches (to the loop and back): it was the only one runnable when the loop polled,
+    // so it came back first, before the threads the poll woke.  Now it goes behind them.
+    if (h->heartbeat.load(std::memory_order_relaxed) - before == 2)
+        yield();
+    errno = saved;
+}
+
+namespace green {
+
+namespace {
+
+// Whether the thread interrupted at pc, on stack sp, may be preempted there.
+bool safe_point(Hub* h, const Green* g, uintptr_t pc, uintptr_t sp)
+{
+    if (h->preempt.nopreempt > 0)
+        return false;
+    // On another stack (an alternate signal stack, a coroutine library's): not the thread's
+    // own context, whose frames it would save.  Roots learn their bounds late: not checked.
+    if (g->stack_lo && (sp < uintptr_t(g->stack_lo) || sp >= uintptr_t(g->stack_lo) + g->stack_size))
+        return false;
+    dl_find_object found;
+    if (_dl_find_object(reinterpret_cast<void*>(pc), &found) != 0)
+        return true;  // in no module: code the program made (a JIT's)
+    for (int i = 0; i < n_runtime; i++)
+        if (found.dlfo_link_map == runtime_maps[i])
+            return false;
+    return true;
+}
+
+// Something else wants this OS thread: a runnable green thread, a wake from elsewhere, a
+// signal to deliver, or a wait whose timer or descriptor only a poll can see.
+bool competing(const Hub* h)
+{
+    return h->runq.head || __atomic_load_n(&h->remote_head, __ATOMIC_RELAXED) ||
+           h->timed_waits > 0 || h->fd_waits > 0 ||
+           h->pending_signals.load(std::memory_order_relaxed);
+}
+
+void set_tick(Hub* h, long ns)
+{
+    struct itimerspec its = {{0, ns}, {0, ns}};
+    raw_syscall(SYS_timer_settime, h->preempt.timer, 0, long(&its), 0);
+    h->preempt.armed = ns != 0;
+}
+
+void on_tick(int sig, siginfo_t* info, void* context)
+{
+    Hub* h = tl_hub;
+    if (!h || info->si_code != SI_TIMER || info->si_value.sival_ptr != h) {
+        if (preempt_forward)
+            preempt_forward(sig, info, context);
+        return;
+    }
+    PreemptState& p = h->preempt;
+    if (h->live <= 1 || h->idle.load(std::memory_order_relaxed)) {
+        // Nobody to share with, or the loop waits: the next wake of a thread re-arms it.
+        set_tick(h, 0);
+        return;
+    }
+    uint64_t beat = h->heartbeat.load(std::memory_order_relaxed);
+    if (beat != p.seen) {
+        p.seen = beat;
+        p.ticks = 0;
+        return;
+    }
+    if (++p.ticks < kTicksPerSlice)
+        return;
+    Green* g = h->current;
+    if (g == &h->loop || g->state != State::Running || !competing(h))
+        return;  // counted on: preempted at the first tick that finds a competitor
+    ucontext_t* uc = static_cast<ucontext_t*>(context);
+    greg_t* r = uc->uc_mcontext.gregs;
+    if (!safe_point(h, g, uintptr_t(r[REG_RIP]), uintptr_t(r[REG_RSP]))) {
+        p.refused++;
+        return;
+    }
+    // The call: its return address below the red zone, the interrupted pc in it.
+    uintptr_t sp = uintptr_t(r[REG_RSP]) - 128 - 8;
+    *reinterpret_cast<uintptr_t*>(sp) = uintptr_t(r[REG_RIP]);
+    r[REG_RSP] = greg_t(sp);
+    r[REG_RIP] = greg_t(&green_preempt_entry);
+    p.ticks = 0;
+}
+
+void make_tick(Hub* h)
+{
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGURG;
+    ev.sigev_value.sival_ptr = h;
+    ev._sigev_un._tid = h->tid;
+    int id = -1;
+    long rc = raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, long(&ev), long(&id));
+    if (rc < 0) {
+        static std::atomic<bool> warned{false};
+        if (!warned.exchange(true))
+            GREEN_WARN("cannot create a time-slice timer (%s): green threads of this OS thread "
+                       "are not preempted", strerror(int(-rc)));
+        h->preempt.timer = -2;
+        return;
+    }
+    h->preempt.timer = id;
+}
+
+void remember_runtime(const void* addr)
+{
+    dl_find_object found;
+    if (!addr || _dl_find_object(const_cast<void*>(addr), &found) != 0)
+        return;
+    for (int i = 0; i < n_runtime; i++)
+        if (runtime_maps[i] == found.dlfo_link_map)
+            return;
+    if (n_runtime < kMaxRuntime)
+        runtime_maps[n_runtime++] = found.dlfo_link_map;
+}
+
+// The runtime's modules, each found by an address inside it.  libgreen's own dependencies are
+// loaded with it at start-up and never unloaded, so the list never changes.
+void find_runtime()
+{
+    remember_runtime(reinterpret_cast<const void*>(&green_preempt_entry));  // libgreen
+    remember_runtime(reinterpret_cast<const void*>(&gnu_get_libc_version));  // the C library
+    remember_runtime(reinterpret_cast<const void*>(&_dl_find_object));     // the dynamic linker
+    remember_runtime(reinterpret_cast<const void*>(&std::terminate));      // the C++ runtime
+    remember_runtime(reinterpret_cast<const void*>(&_Unwind_RaiseException));  // the unwinder
+    remember_runtime(reinterpret_cast<const void*>(&ev_run));              // libev
+    remember_runtime(reinterpret_cast<const void*>(&ares_init_options));   // c-ares
+    remember_runtime(reinterpret_cast<const void*>(&ctx::jump_fcontext));  // Boost.Context
+    remember_runtime(reinterpret_cast<const void*>(getauxval(AT_SYSINFO_EHDR)));  // the vDSO
+    // Whatever took over malloc or memcpy (a sanitizer's runtime, valgrind's preload) holds
+    // locks of its own there.
+    for (const char* name : {"malloc", "memcpy", "__asan_init", "__ubsan_handle_add_overflow"})
+        remember_runtime(dlsym(RTLD_DEFAULT, name));
+}
+
+// How much state XSAVE writes with every component the kernel enabled (CPUID leaf 0xd), or
+// FXSAVE's 512 bytes where there is no XSAVE.
+void find_fpu_area()
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+        return;
+    if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b < 576)
+        return;
+    green_fpu_area = b;
+    green_use_xsave = 1;
+}
+
+void after_fork_child()
+{
+    // Timers are not inherited: the child's hub makes its own when it needs one.
+    if (Hub* h = tl_hub) {
+        h->preempt.timer = -1;
+        h->preempt.armed = false;
+        h->preempt.ticks = 0;
+    }
+}
+
+}  // namespace
+
+int preempt_signal() { return preempt_enabled ? SIGURG : 0; }
+
+void preempt_setup()
+{
+    if (config.timeslice_ns <= 0 || (sched_seeded && !config.timeslice_set))
+        return;
+    find_runtime();
+    find_fpu_area();
+    tick_ns = long(config.timeslice_ns / kTicksPerSlice);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_tick;
+    // Every signal blocked while it runs: no handler of the program runs inside it.
+    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    if (libc_sigaction(SIGURG, &sa, &preempt_prior_action) != 0) {
+        GREEN_WARN("cannot install the time-slice handler: %s", strerror(errno));
+        return;
+    }
+    if (preempt_prior_action.sa_handler != SIG_IGN)
+        preempt_prior_action.sa_handler = SIG_DFL;
+    unblockable_signals |= uint64_t(1) << (SIGURG - 1);
+    pthread_atfork(nullptr, nullptr, after_fork_child);
+    preempt_enabled = true;
+}
+
+void preempt_woken(Hub* h, Green* g)
+{
+    // g counts on its hub once it first runs there (a thread placed on another worker).
+    if (h->live + (g->arriving ? 1 : 0) < 2 || h->preempt.timer == -2)
+        return;
+    if (h->preempt.timer == -1)
+        make_tick(h);
+    if (h->preempt.timer >= 0)
+        set_tick(h, tick_ns);
+}
+
+NoPreempt::NoPreempt() : h_(tl_hub)
+{
+    if (h_)
+        h_->preempt.nopreempt++;
+}
+
+NoPreempt::~NoPreempt()
+{
+    if (h_)
+        h_->preempt.nopreempt--;
+}
+
+}  // namespace green
