@@ -33,9 +33,10 @@ struct sigaction preempt_prior_action;
 
 namespace {
 
-// The tick comes every slice/kTicksPerSlice of CPU time: a thread is preempted after running
-// between one slice and 1.25 slices.
-constexpr unsigned kTicksPerSlice = 4;
+// The tick comes every slice/kTicksPerSlice: a thread is preempted after running between one
+// slice and 1.125 slices (a coarser tick, slice/4, made the sleeper of scripts/bench_slice.sh
+// wake 11.5 ms late in the median and 16-24 ms at p99, against 10.25 and 13-15 ms).
+constexpr unsigned kTicksPerSlice = 8;
 long tick_ns = 0;
 
 // The modules whose code must never be preempted (preempt.h), by their link maps.

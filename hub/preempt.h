@@ -8,12 +8,13 @@
 //   another OS thread, a signal to deliver).  Past it, the thread is put at the back of the run
 //   queue and the hub polls before it runs again, as the kernel's scheduler would do.
 // * The tick: each hub has a POSIX timer on its OS thread's CPU-time clock, sending SIGURG to
-//   that OS thread (SIGEV_THREAD_ID) every slice/4 of CPU time.  It is armed the first time a
+//   that OS thread (SIGEV_THREAD_ID) every slice/8 (CLOCK_MONOTONIC: a CPU-time clock ticks
+//   only at the kernel's jiffies, 4 ms here, too coarse for a 10 ms slice).  It is armed the first time a
 //   second green thread becomes runnable on the hub and disarmed by the tick when the hub has a
 //   single green thread left: a program with one thread never takes a tick, and an OS thread
-//   that waits (in its hub's epoll_wait) takes none either, as its CPU clock stands still.
+//   that waits in its hub's epoll_wait takes at most one more (that tick disarms it).
 //   No system call, store or clock read on the switch path: the tick compares the hub's
-//   switch counter (Hub::heartbeat) with the one it saw last; four ticks on the same count
+//   switch counter (Hub::heartbeat) with the one it saw last; eight ticks on the same count
 //   mean the same context has run for a whole slice.
 // * Safe points only.  The tick preempts when the interrupted address is in the program's own
 //   code: not in the C library, the dynamic linker, the C++ runtime, the unwinder, libev,
@@ -21,8 +22,8 @@
 //   locks), told apart by the module that holds the address (_dl_find_object, which the
 //   dynamic linker keeps current across dlopen and dlclose without a lock), and code in no
 //   module (a JIT's) counting as the program's.  Never inside a handler of the program's
-//   (Hub::preempt.nopreempt) or on a stack that is not the thread's.  Elsewhere the tick comes
-//   back a slice/4 later.
+//   (Hub::preempt.nopreempt) or on a stack that is not the thread's.  Elsewhere the next tick
+//   tries again.
 // * The preemption is a call injected at the interrupted point: the handler edits the saved
 //   context so that, after sigreturn, the thread itself saves every register, the flags and
 //   the whole FP/SSE/AVX state (XSAVE) on its own stack, below the red zone, yields, restores
@@ -35,10 +36,9 @@
 //   every SIGURG that is not a tick goes to the program's handler (or is ignored, SIGURG's
 //   default).  The program cannot block SIGURG (as glibc's own signals 32 and 33): the masks
 //   it sets leave it out, so that no green thread escapes its slice by blocking all signals.
-//   SA_RESTART restarts the calls the kernel restarts; the tick only runs while the OS thread
-//   runs on a CPU, so a call the kernel does not restart (poll, nanosleep) fails with EINTR
-//   only if made without libgreen (which makes them green) and caught entering its wait by a
-//   tick, as with a profiler's ITIMER_PROF.
+//   SA_RESTART restarts the calls the kernel restarts; a call the kernel does not restart
+//   (poll, nanosleep) could fail with EINTR only if made without libgreen (which makes them
+//   green) on an OS thread whose tick runs, as with a profiler's ITIMER_PROF.
 #ifndef GREEN_PREEMPT_H
 #define GREEN_PREEMPT_H
 
