@@ -186,7 +186,7 @@ namespace {
 // Whether the thread interrupted at pc, on stack sp, may be preempted there.
 bool safe_point(Hub* h, const Green* g, uintptr_t pc, uintptr_t sp)
 {
-    if (h->preempt.nopreempt > 0)
+    if (g == h->preempt.in_handler && sp < h->preempt.handler_sp)
         return false;
     // On another stack (an alternate signal stack, a coroutine library's): not the thread's
     // own context, whose frames it would save.  Roots learn their bounds late: not checked.
@@ -393,16 +393,22 @@ void preempt_woken(Hub* h, Green* g)
         set_tick(h, tick_ns);
 }
 
-NoPreempt::NoPreempt() : h_(tl_hub)
+NoPreempt::NoPreempt(void* frame) : h_(tl_hub)
 {
-    if (h_)
-        h_->preempt.nopreempt++;
+    if (!h_)
+        return;
+    saved_green_ = h_->preempt.in_handler;
+    saved_sp_ = h_->preempt.handler_sp;
+    h_->preempt.handler_sp = uintptr_t(frame);
+    h_->preempt.in_handler = h_->current;
 }
 
 NoPreempt::~NoPreempt()
 {
-    if (h_)
-        h_->preempt.nopreempt--;
+    if (!h_)
+        return;
+    h_->preempt.in_handler = saved_green_;
+    h_->preempt.handler_sp = saved_sp_;
 }
 
 }  // namespace green

@@ -22,7 +22,7 @@
 //   locks), told apart by the module that holds the address (_dl_find_object, which the
 //   dynamic linker keeps current across dlopen and dlclose without a lock), and code in no
 //   module (a JIT's) counting as the program's.  Never inside a handler of the program's
-//   (Hub::preempt.nopreempt) or on a stack that is not the thread's.  Elsewhere the next tick
+//   (NoPreempt) or on a stack that is not the thread's.  Elsewhere the next tick
 //   tries again.
 // * The preemption is a call injected at the interrupted point: the handler edits the saved
 //   context so that, after sigreturn, the thread itself saves every register, the flags and
@@ -56,7 +56,9 @@ struct PreemptState {
     bool armed = false;        // the tick runs
     uint64_t seen = 0;         // Hub::heartbeat at the latest tick
     unsigned ticks = 0;        // ticks since seen changed
-    int nopreempt = 0;         // > 0: a handler of the program runs on this OS thread
+    const Green* in_handler = nullptr;  // running a handler of the program (innermost), on
+    uintptr_t handler_sp = 0;           //   a stack below this: a handler that leaves by
+                                        //   longjmp leaves no stale state (the stack is above)
     uint64_t preemptions = 0;  // threads preempted (GREEN_STATS)
     uint64_t refused = 0;      // ticks due that found no safe point
 };
@@ -82,17 +84,19 @@ int preempt_signal();
 // for sigaction to report until the program sets its own.
 extern struct sigaction preempt_prior_action;
 
-// A scope in which the calling OS thread's green thread is not preempted: a handler of the
-// program runs.
+// A scope in which what runs deeper on the stack than frame (the caller's
+// __builtin_frame_address(0)) is not preempted: a handler of the program, which it calls.
 class NoPreempt {
 public:
-    NoPreempt();
+    explicit NoPreempt(void* frame);
     ~NoPreempt();
     NoPreempt(const NoPreempt&) = delete;
     NoPreempt& operator=(const NoPreempt&) = delete;
 
 private:
     Hub* h_;
+    const Green* saved_green_ = nullptr;
+    uintptr_t saved_sp_ = 0;
 };
 
 }  // namespace green

@@ -65,7 +65,8 @@ void trampoline(int sig, siginfo_t* info, void* context)
         return;  // changed under us to SIG_DFL or SIG_IGN by another thread: nothing to call
     errno = saved;
     {
-        NoPreempt scope;  // a handler of the program is no place for a time slice to end
+        // A handler of the program is no place for a time slice to end.
+        NoPreempt scope(__builtin_frame_address(0));
         if (flags & SA_SIGINFO)
             reinterpret_cast<void (*)(int, siginfo_t*, void*)>(h)(sig, info, context);
         else
