@@ -33,11 +33,16 @@ struct sigaction preempt_prior_action;
 
 namespace {
 
-// The tick comes every slice/kTicksPerSlice: a thread is preempted after running between one
-// slice and 1.125 slices (a coarser tick, slice/4, made the sleeper of scripts/bench_slice.sh
-// wake 11.5 ms late in the median and 16-24 ms at p99, against 10.25 and 13-15 ms).
-constexpr unsigned kTicksPerSlice = 8;
-long tick_ns = 0;
+// The look: a CPU-time timer of the OS thread.  The kernel checks those at its scheduler tick
+// (every 4 ms here, a jiffy), so asking for 1 ms gets one at each jiffy the thread runs: a
+// signal, with no timer interrupt of its own.  A CLOCK_MONOTONIC timer at slice/8 cost 27 us
+// per tick on this virtual machine (interrupts exit to the hypervisor): 2.2% of the CPU.
+constexpr long kLookNs = 1000000;
+// A jiffy at HZ=250 (Debian's), the kernel's tick; how close to the end of its slice a context
+// must be for a precise timer: the next look may come two jiffies later.
+constexpr int64_t kJiffy = 4000000;
+constexpr int64_t kArmAhead = 2 * kJiffy;
+int64_t slice_ns = 0;
 
 // The modules whose code must never be preempted (preempt.h), by their link maps.
 constexpr int kMaxRuntime = 12;
@@ -210,38 +215,59 @@ bool competing(const Hub* h)
            h->pending_signals.load(std::memory_order_relaxed);
 }
 
-void set_tick(Hub* h, long ns)
+void stop_ticks(Hub* h)
 {
-    struct itimerspec its = {{0, ns}, {0, ns}};
-    raw_syscall(SYS_timer_settime, h->preempt.timer, 0, long(&its), 0);
-    h->preempt.armed = ns != 0;
+    struct itimerspec zero = {};
+    raw_syscall(SYS_timer_settime, h->preempt.timer, 0, long(&zero), 0);
+    raw_syscall(SYS_timer_settime, h->preempt.deadline_timer, 0, long(&zero), 0);
+    h->preempt.armed = false;
+    h->preempt.deadline_armed = false;
 }
+
+// Tells the two timers apart: the look carries the hub, the deadline the hub plus one.
+void* deadline_tag(Hub* h) { return reinterpret_cast<char*>(h) + 1; }
 
 void on_tick(int sig, siginfo_t* info, void* context)
 {
     Hub* h = tl_hub;
-    if (!h || info->si_code != SI_TIMER || info->si_value.sival_ptr != h) {
+    if (!h || info->si_code != SI_TIMER ||
+        (info->si_value.sival_ptr != h && info->si_value.sival_ptr != deadline_tag(h))) {
         if (preempt_forward)
             preempt_forward(sig, info, context);
         return;
     }
     PreemptState& p = h->preempt;
+    if (info->si_value.sival_ptr != h)
+        p.deadline_armed = false;
     if (h->live <= 1 || h->idle.load(std::memory_order_relaxed)) {
-        // Nobody to share with, or the loop waits: the next wake of a thread re-arms it.
-        set_tick(h, 0);
+        stop_ticks(h);  // nobody to share with, or the loop waits: the next wake re-arms
         return;
     }
+    // The first look at a context dates its slice: it began after the look before (at most a
+    // jiffy before, unless the look was off), so halfway is off by half a jiffy at most.
+    int64_t now = mono_now();
+    int64_t before = p.looked_at > now - kJiffy ? p.looked_at : now - kJiffy;
+    p.looked_at = now;
     uint64_t beat = h->heartbeat.load(std::memory_order_relaxed);
     if (beat != p.seen) {
         p.seen = beat;
-        p.ticks = 0;
+        p.seen_at = before + (now - before) / 2;
         return;
     }
-    if (++p.ticks < kTicksPerSlice)
+    int64_t due = p.seen_at + slice_ns;
+    if (now < due) {
+        // The next look may come a jiffy late: a precise timer for the end of the slice, only
+        // for a context that has run this long already.
+        if (!p.deadline_armed && due - now <= kArmAhead) {
+            struct itimerspec at = {{0, 0}, {time_t(due / 1000000000), long(due % 1000000000)}};
+            raw_syscall(SYS_timer_settime, p.deadline_timer, TIMER_ABSTIME, long(&at), 0);
+            p.deadline_armed = true;
+        }
         return;
+    }
     Green* g = h->current;
     if (g == &h->loop || g->state != State::Running || !competing(h))
-        return;  // counted on: preempted at the first tick that finds a competitor
+        return;  // due: preempted at the first look that finds a competitor
     ucontext_t* uc = static_cast<ucontext_t*>(context);
     greg_t* r = uc->uc_mcontext.gregs;
     if (!safe_point(h, g, uintptr_t(r[REG_RIP]), uintptr_t(r[REG_RSP]))) {
@@ -259,10 +285,28 @@ void on_tick(int sig, siginfo_t* info, void* context)
     *reinterpret_cast<uintptr_t*>(sp) = uintptr_t(r[REG_RIP]);
     r[REG_RSP] = greg_t(sp);
     r[REG_RIP] = greg_t(&green_preempt_entry);
-    p.ticks = 0;
 }
 
-void make_tick(Hub* h)
+// A timer of the hub's OS thread sending it SIGURG with tag: false when the kernel refuses.
+bool make_timer(Hub* h, clockid_t clock, void* tag, int* id)
+{
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGURG;
+    ev.sigev_value.sival_ptr = tag;
+    ev._sigev_un._tid = h->tid;
+    long rc = raw_syscall(SYS_timer_create, clock, long(&ev), long(id));
+    if (rc >= 0)
+        return true;
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true))
+        GREEN_WARN("cannot create a time-slice timer (%s): green threads of this OS thread are "
+                   "not preempted", strerror(int(-rc)));
+    return false;
+}
+
+void make_ticks(Hub* h)
 {
     if (RUNNING_ON_VALGRIND) {
         // Valgrind builds the handler's frame below the interrupted stack pointer, where the
@@ -281,23 +325,10 @@ void make_tick(Hub* h)
             }
         }
     }
-    struct sigevent ev;
-    memset(&ev, 0, sizeof ev);
-    ev.sigev_notify = SIGEV_THREAD_ID;
-    ev.sigev_signo = SIGURG;
-    ev.sigev_value.sival_ptr = h;
-    ev._sigev_un._tid = h->tid;
-    int id = -1;
-    long rc = raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, long(&ev), long(&id));
-    if (rc < 0) {
-        static std::atomic<bool> warned{false};
-        if (!warned.exchange(true))
-            GREEN_WARN("cannot create a time-slice timer (%s): green threads of this OS thread "
-                       "are not preempted", strerror(int(-rc)));
+    // The look on the OS thread's own CPU-time clock (made on that thread).
+    if (!make_timer(h, CLOCK_THREAD_CPUTIME_ID, h, &h->preempt.timer) ||
+        !make_timer(h, CLOCK_MONOTONIC, deadline_tag(h), &h->preempt.deadline_timer))
         h->preempt.timer = -2;
-        return;
-    }
-    h->preempt.timer = id;
 }
 
 void remember_runtime(const void* addr)
@@ -350,7 +381,7 @@ void after_fork_child()
     if (Hub* h = tl_hub) {
         h->preempt.timer = -1;
         h->preempt.armed = false;
-        h->preempt.ticks = 0;
+        h->preempt.deadline_armed = false;
     }
 }
 
@@ -364,7 +395,7 @@ void preempt_setup()
         return;
     find_runtime();
     find_fpu_area();
-    tick_ns = long(config.timeslice_ns / kTicksPerSlice);
+    slice_ns = config.timeslice_ns;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_tick;
@@ -388,9 +419,12 @@ void preempt_woken(Hub* h, Green* g)
     if (h->live + (g->arriving ? 1 : 0) < 2 || h->preempt.timer == -2)
         return;
     if (h->preempt.timer == -1)
-        make_tick(h);
-    if (h->preempt.timer >= 0)
-        set_tick(h, tick_ns);
+        make_ticks(h);
+    if (h->preempt.timer >= 0) {
+        struct itimerspec look = {{0, kLookNs}, {0, kLookNs}};
+        raw_syscall(SYS_timer_settime, h->preempt.timer, 0, long(&look), 0);
+        h->preempt.armed = true;
+    }
 }
 
 NoPreempt::NoPreempt(void* frame) : h_(tl_hub)

@@ -7,15 +7,18 @@
 //   runnable or the hub has something to look at (a timed or descriptor wait, a wake from
 //   another OS thread, a signal to deliver).  Past it, the thread is put at the back of the run
 //   queue and the hub polls before it runs again, as the kernel's scheduler would do.
-// * The tick: each hub has a POSIX timer on its OS thread's CPU-time clock, sending SIGURG to
-//   that OS thread (SIGEV_THREAD_ID) every slice/8 (CLOCK_MONOTONIC: a CPU-time clock ticks
-//   only at the kernel's jiffies, 4 ms here, too coarse for a 10 ms slice).  It is armed the first time a
-//   second green thread becomes runnable on the hub and disarmed by the tick when the hub has a
-//   single green thread left: a program with one thread never takes a tick, and an OS thread
-//   that waits in its hub's epoll_wait takes at most one more (that tick disarms it).
-//   No system call, store or clock read on the switch path: the tick compares the hub's
-//   switch counter (Hub::heartbeat) with the one it saw last; eight ticks on the same count
-//   mean the same context has run for a whole slice.
+// * The tick: each hub has two POSIX timers sending SIGURG to its OS thread (SIGEV_THREAD_ID).
+//   The look runs on the OS thread's CPU-time clock, which the kernel checks at its scheduler
+//   tick (a jiffy, 4 ms here): a signal at each jiffy the thread runs, and no timer interrupt
+//   of its own.  It dates each context it sees from the switch counter (Hub::heartbeat, bumped
+//   at every switch): the first look at a new count dates its start halfway from the look
+//   before; a later look that finds the same count within two jiffies of the end of the slice
+//   sets the second timer, a CLOCK_MONOTONIC one-shot at that end.  A context is so preempted
+//   after a slice, give or take half a jiffy (more when the OS thread waits for a CPU).  The look is armed the first time a second green thread
+//   becomes runnable on the hub and disarmed when the hub has a single green thread left or
+//   its loop waits: a program with one thread never takes a tick, and a worker that waits in
+//   epoll_wait takes none (its CPU clock stands still).  Nothing is added to the switch path
+//   but the counter that was there.
 // * Safe points only.  The tick preempts when the interrupted address is in the program's own
 //   code: not in the C library, the dynamic linker, the C++ runtime, the unwinder, libev,
 //   c-ares, Boost.Context, the vDSO or libgreen (the modules that hold the real futex and spin
@@ -52,10 +55,13 @@ struct Green;
 
 // A hub's time-slice state, read and written on its own OS thread (by the tick handler too).
 struct PreemptState {
-    int timer = -1;            // kernel id of the hub's tick timer; -1: none made yet
-    bool armed = false;        // the tick runs
-    uint64_t seen = 0;         // Hub::heartbeat at the latest tick
-    unsigned ticks = 0;        // ticks since seen changed
+    int timer = -1;            // kernel id of the look (CPU time); -1: none made yet, -2: none
+    int deadline_timer = -1;   // kernel id of the end-of-slice timer (CLOCK_MONOTONIC)
+    bool armed = false;        // the look runs
+    bool deadline_armed = false;  // the end-of-slice timer is set
+    uint64_t seen = 0;         // Hub::heartbeat at the latest look
+    int64_t seen_at = 0;       // when the context that made it began (CLOCK_MONOTONIC, about)
+    int64_t looked_at = 0;     // the latest look
     const Green* in_handler = nullptr;  // running a handler of the program (innermost), on
     uintptr_t handler_sp = 0;           //   a stack below this: a handler that leaves by
                                         //   longjmp leaves no stale state (the stack is above)
