@@ -215,6 +215,15 @@ bool competing(const Hub* h)
            h->pending_signals.load(std::memory_order_relaxed);
 }
 
+// The time with a system call of our own: clock_gettime may be a sanitizer's interceptor,
+// and the look may have interrupted that very runtime.
+int64_t raw_mono_now()
+{
+    timespec ts;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&ts));
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 void stop_ticks(Hub* h)
 {
     struct itimerspec zero = {};
@@ -245,7 +254,7 @@ void on_tick(int sig, siginfo_t* info, void* context)
     }
     // The first look at a context dates its slice: it began after the look before (at most a
     // jiffy before, unless the look was off), so halfway is off by half a jiffy at most.
-    int64_t now = mono_now();
+    int64_t now = raw_mono_now();
     int64_t before = p.looked_at > now - kJiffy ? p.looked_at : now - kJiffy;
     p.looked_at = now;
     uint64_t beat = h->heartbeat.load(std::memory_order_relaxed);
