@@ -166,6 +166,7 @@ int _IO_getc(FILE* fp);
                          const posix_spawnattr_t*, char* const*, char* const*))              \
     X(int, posix_spawnp, (pid_t*, const char*, const posix_spawn_file_actions_t*,            \
                           const posix_spawnattr_t*, char* const*, char* const*))             \
+    X(pid_t, fork, ())                                                                       \
     X(pid_t, waitpid, (pid_t, int*, int))                                                    \
     X(pid_t, wait, (int*))                                                                   \
     X(pid_t, wait3, (int*, int, struct rusage*))                                             \
