@@ -24,9 +24,10 @@
 //   c-ares, Boost.Context, the vDSO or libgreen (the modules that hold the real futex and spin
 //   locks), told apart by the module that holds the address (_dl_find_object, which the
 //   dynamic linker keeps current across dlopen and dlclose without a lock), and code in no
-//   module (a JIT's) counting as the program's.  Never inside a handler of the program's
-//   (NoPreempt) or on a stack that is not the thread's.  Elsewhere the next tick
-//   tries again.
+//   module (a JIT's) counting as the program's.  Never inside a handler of the program's or
+//   its atfork handlers, which the C library runs under a lock of its own (NoPreempt, in
+//   shim/signals.cpp and shim/process.cpp), nor on a stack that is not the thread's.
+//   Elsewhere the next look tries again.
 // * The preemption is a call injected at the interrupted point: the handler edits the saved
 //   context so that, after sigreturn, the thread itself saves every register, the flags and
 //   the whole FP/SSE/AVX state (XSAVE) on its own stack, below the red zone, yields, restores
