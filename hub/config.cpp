@@ -188,6 +188,20 @@ void load_handoff()
         warn_invalid(kEnvHandoff, text, "using the default (1)");
 }
 
+static void load_timeslice()
+{
+    const char* text = value_of(kEnvTimeslice);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvTimeslice, text, &value)) {
+        config.timeslice_ns = (long long)value.number;
+        config.timeslice_set = true;
+    } else {
+        warn_invalid(kEnvTimeslice, text, "using the default (10ms)");
+    }
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -205,6 +219,7 @@ void config_load()
     load_families();
     load_workers();
     load_handoff();
+    load_timeslice();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

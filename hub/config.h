@@ -40,6 +40,8 @@ struct Config {
     unsigned families = kAllFamilies;  // GREEN_FAMILIES: bit f for family f
     int workers;          // GREEN_WORKERS: OS threads running green threads; 0: the CPUs
     bool handoff = true;  // GREEN_HANDOFF: a worker stuck in a blocking call is handed off
+    long long timeslice_ns = 10000000;  // GREEN_TIMESLICE: hub/preempt.h; 0: off
+    bool timeslice_set = false;         // GREEN_TIMESLICE was given (seeded mode: off unless)
 };
 
 extern Config config;

@@ -369,9 +369,12 @@ void print_stats()
 {
     HubStats sum = {};
     int hubs = 0;
+    uint64_t preempted = 0, refused = 0;
     for (Hub* h = all_hubs.load(std::memory_order_acquire); h; h = h->next_hub) {
         const HubStats& s = h->stats;
         hubs++;
+        preempted += h->preempt.preemptions;
+        refused += h->preempt.refused;
         sum.switches += s.switches;
         sum.polls += s.polls;
         sum.created += s.created;
@@ -395,6 +398,9 @@ void print_stats()
            sum.parks[kWaitFd], sum.parks[kWaitTimer], sum.parks[kWaitFutex], sum.parks[kWaitJoin],
            sum.parks[kWaitOther]);
     b.line("  hub loop iterations: %" PRIu64, sum.polls);
+    if (preempt_enabled)
+        b.line("  time slices: %" PRIu64 " threads preempted, %" PRIu64
+               " ticks not at a safe point", preempted, refused);
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
     b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
     b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");

@@ -33,6 +33,7 @@ const EnvSpec env_specs[kEnvCount] = {
                      "(connect-delay, read-latency, dns-delay; e.g. 50ms)"},
     {"GREEN_WORKERS", "a number of workers from 1 to 256"},
     {"GREEN_HANDOFF", "1 (hand a worker stuck in a blocking call to another OS thread) or 0"},
+    {"GREEN_TIMESLICE", "0 (off) or a whole number of ms, from 1ms to 1000ms"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -376,6 +377,18 @@ bool env_parse(int var, const char* text, EnvValue* out)
     case kEnvWorkers: {
         const char* end;
         return parse_decimal(text, 256, &out->number, &end) && *end == '\0' && out->number >= 1;
+    }
+    case kEnvTimeslice: {
+        const char* end;
+        unsigned long long ms;
+        if (strcmp(text, "0") == 0) {
+            out->number = 0;
+            return true;
+        }
+        if (!parse_decimal(text, 1000, &ms, &end) || strcmp(end, "ms") != 0 || ms < 1)
+            return false;
+        out->number = ms * 1000000;
+        return true;
     }
     }
     return false;

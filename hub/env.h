@@ -31,6 +31,7 @@ enum EnvVar : int {
     kEnvInject,
     kEnvWorkers,
     kEnvHandoff,
+    kEnvTimeslice,
     kEnvCount
 };
 
@@ -66,7 +67,7 @@ struct EnvValue {
     // GREEN_STACK_SIZE: bytes; GREEN_LOG_LEVEL: 0 (error) to 3 (debug); GREEN_STATS: 0 or 1;
     // GREEN_WATCHDOG: ns; GREEN_DUMP_SIGNAL: the signal; GREEN_CHILDREN: 1 for plain;
     // GREEN_FAMILIES: bit f for family f (hub/config.h); GREEN_SEED: the seed; GREEN_WORKERS:
-    // the number of workers; GREEN_HANDOFF: 0 or 1.
+    // the number of workers; GREEN_HANDOFF: 0 or 1; GREEN_TIMESLICE: ns.
     unsigned long long number = 0;
     double probability = 0;  // GREEN_CHAOS
     double fault_prob[kFaultCount] = {};   // GREEN_INJECT: each fault's probability (1 for a

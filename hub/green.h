@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "hub.h"
+#include "preempt.h"
 #include "spinlock.h"
 #include "stack.h"
 #include "tls.h"
@@ -215,6 +216,7 @@ struct Hub {
     uint64_t wd_seen = 0;           // the watchdog's own: heartbeat it saw last,
     int64_t wd_since = 0;           //   since when it has not changed,
     bool wd_reported = false;       //   and whether this stall was reported
+    PreemptState preempt;           // its time slices (hub/preempt.h)
 };
 
 // Every hub of the process, newest first (hubs are never freed).  Safe to walk from a signal

@@ -12,6 +12,7 @@
 #include "chaos.h"
 #include "config.h"
 #include "log.h"
+#include "preempt.h"
 #include "signal.h"
 #include "stack.h"
 #include "tls.h"
@@ -158,6 +159,8 @@ inline void asan_arrived() {}
     OsThread* loser = h->m;
     h->m = me;
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&h->os_mask), 0, sizeof h->os_mask);
+    if (preempt_enabled)
+        preempt_moved(h);
     hub_ensure_loop(h);
     h->current = &h->loop;
     me->pseudo.stack_lo = nullptr;

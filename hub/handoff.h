@@ -81,6 +81,13 @@ inline void handoff_signal_leave(uint32_t mark)
         tl_hub->call_word.store(mark, std::memory_order_seq_cst);
 }
 
+// In a signal handler: whether h, the hub of the block the calling OS thread runs on, is run by
+// another OS thread now (this one lost it in a call).  A system call, only once hand-off armed.
+inline bool handoff_lost(const Hub* h)
+{
+    return h->m && int(raw_syscall(SYS_gettid)) != __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
+}
+
 // OS threads hand-off runs besides the workers (the monitor and the spares started).
 int handoff_os_threads();
 

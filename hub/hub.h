@@ -3,8 +3,9 @@
 // Contract
 // --------
 // * A green thread (struct Green) is a Boost.Context context on its own stack.  It runs only on
-//   the OS thread whose hub created it, and only while that hub has switched to it; switching is
-//   cooperative: a green thread runs until it parks, yields, or exits.
+//   the OS thread whose hub created it, and only while that hub has switched to it; it runs
+//   until it parks, yields, exits, or computes past its time slice while others wait
+//   (hub/preempt.h: then a yield is injected at a safe point of the program's code).
 // * Each managed OS thread has one Hub (thread local): a FIFO run queue, a libev loop created
 //   with ev_loop_new (never libev's default loop, which the program may use), and a context of
 //   its own (the "loop context") that runs the loop when no green thread is runnable.  The OS

@@ -613,6 +613,8 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
         g->wake_reason = reason;
         g->state = State::Runnable;
         h->runq.push(g);
+        if (__builtin_expect(preempt_enabled && !h->preempt.armed, 0))
+            preempt_woken(h, g);
         return;
     }
     // From another OS thread: queue the wake for the hub's own thread to apply.

@@ -147,10 +147,16 @@ void sigmask_apply(Hub* h, uint64_t mask)
     h->os_mask = mask;
 }
 
+uint64_t unblockable_signals = 0;
+
 void sigmask_attach(Hub* h, Green* root)
 {
     uint64_t cur = 0;
     raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, long(&cur), sizeof cur);
+    if (cur & unblockable_signals) {  // inherited blocked (an exec, a worker's start)
+        cur &= ~unblockable_signals;
+        raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&cur), 0, sizeof cur);
+    }
     root->sigmask = cur;
     h->os_mask = cur;
     h->mask_members = 1;

@@ -65,14 +65,20 @@ void sigmask_after_fork(Hub* h, Green* self);
 // Sets the running green thread's mask (pthread_sigmask, sigsuspend).
 void sigmask_set(Green* self, uint64_t mask);
 
+// Signals libgreen never lets a green thread block (bit sig-1): SIGURG while time slices are
+// on (hub/preempt.h).
+extern uint64_t unblockable_signals;
+
 // The kernel mask of a sigset_t (its first word: signals 1 to 64), without what cannot be
-// blocked: SIGKILL, SIGSTOP, and glibc's own two signals (32, 33), which it never blocks.
+// blocked: SIGKILL, SIGSTOP, glibc's own two signals (32, 33), which it never blocks, and
+// unblockable_signals.
 inline uint64_t sigset_mask(const sigset_t* set)
 {
     uint64_t m;
     __builtin_memcpy(&m, set, sizeof m);
     return m & ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1)) |
-                 (uint64_t(1) << (SIGKILL - 1)) | (uint64_t(1) << (SIGSTOP - 1)));
+                 (uint64_t(1) << (SIGKILL - 1)) | (uint64_t(1) << (SIGSTOP - 1)) |
+                 unblockable_signals);
 }
 
 // Applies next's mask before the hub switches to it (the loop context included).

@@ -12,6 +12,7 @@
 #include "../hub/diag.h"
 #include "../hub/hub.h"
 #include "../hub/log.h"
+#include "../hub/preempt.h"
 #include "../hub/tls.h"
 #include "../hub/handoff.h"
 #include "../hub/workers.h"
@@ -48,6 +49,8 @@ __attribute__((constructor)) void libgreen_init()
     green::tls_setup();
     green::dns_setup();
     green::green_exit_hook = green::mutex_thread_exit;
+    green::preempt_forward = green::program_signal;
+    green::preempt_setup();  // before the first hub: its mask must leave SIGURG open
     if (!green::hub_attach()) {
         GREEN_WARN("cannot set up the main thread's hub; running without green threads");
         return;

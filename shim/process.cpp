@@ -42,6 +42,7 @@
 #include "../hub/spinlock.h"
 #include "../hub/sys.h"
 #include "../hub/signal.h"
+#include "../hub/preempt.h"
 #include "shim.h"
 
 #ifndef P_PIDFD
@@ -606,6 +607,15 @@ GREEN_EXPORT int fclose(FILE* fp)
         return popen_close(fp, pid);
     stdio_closing(fp);
     return REAL(fclose)(fp);
+}
+
+// The C library runs the program's pthread_atfork handlers holding a lock of its own (not a
+// recursive one): no time slice may end inside them, or another green thread of this OS thread
+// that forks would wait for that lock for good (hub/preempt.h).
+GREEN_EXPORT pid_t fork()
+{
+    NoPreempt scope(__builtin_frame_address(0));
+    return REAL(fork)();
 }
 
 // vfork's child borrows the parent's memory, green threads and libgreen's state included, until

@@ -173,6 +173,7 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
                          const posix_spawnattr_t*, char* const*, char* const*))              \
     X(int, posix_spawnp, (pid_t*, const char*, const posix_spawn_file_actions_t*,            \
                           const posix_spawnattr_t*, char* const*, char* const*))             \
+    X(pid_t, fork, ())                                                                       \
     X(pid_t, waitpid, (pid_t, int*, int))                                                    \
     X(pid_t, wait, (int*))                                                                   \
     X(pid_t, wait3, (int*, int, struct rusage*))                                             \

@@ -34,6 +34,10 @@ GREEN_NO_TSAN inline pthread_t as_handle(Green* g) { return reinterpret_cast<pth
 // deadline is converted once, now: a later jump of the wall clock does not move it.
 int64_t deadline_from(clockid_t clock, const struct timespec* abstime);
 
+// Runs the program's handler of sig as the kernel would have (shim/signals.cpp): where a
+// SIGURG that is not a time-slice tick goes (hub/preempt.h).
+void program_signal(int sig, siginfo_t* info, void* context);
+
 // Whether the program has a handler (a function) for sig, and its SA_RESTART (shim/signals.cpp).
 bool program_handles(int sig, bool* restart);
 

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "../hub/fdtable.h"
+#include "../hub/preempt.h"
 #include "../hub/signal.h"
 #include "../hub/spinlock.h"
 #include "../hub/sys.h"
@@ -67,10 +68,14 @@ void trampoline(int sig, siginfo_t* info, void* context)
     if (!is_function(h))
         return;  // changed under us to SIG_DFL or SIG_IGN by another thread: nothing to call
     errno = saved;
-    if (flags & SA_SIGINFO)
-        reinterpret_cast<void (*)(int, siginfo_t*, void*)>(h)(sig, info, context);
-    else
-        reinterpret_cast<void (*)(int)>(h)(sig);
+    {
+        // A handler of the program is no place for a time slice to end.
+        NoPreempt scope(__builtin_frame_address(0));
+        if (flags & SA_SIGINFO)
+            reinterpret_cast<void (*)(int, siginfo_t*, void*)>(h)(sig, info, context);
+        else
+            reinterpret_cast<void (*)(int)>(h)(sig);
+    }
     saved = errno;
     signal_handled(sig, flags & SA_RESTART, info && info->si_code == SI_TKILL);
     errno = saved;
@@ -86,6 +91,12 @@ bool managed(int sig)
 }
 
 }  // namespace
+
+// A SIGURG that is not a time-slice tick: the program's, as if its handler were installed.
+void green::program_signal(int sig, siginfo_t* info, void* context)
+{
+    trampoline(sig, info, context);
+}
 
 // The program's handler of sig, if it has one: for pthread_kill's delivery to a green thread.
 bool green::program_handles(int sig, bool* restart)
@@ -111,7 +122,12 @@ GREEN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigactio
         Action& a = actions[sig];
         struct sigaction previous;
         bool had = a.recorded.load(std::memory_order_relaxed);
-        if (had) {
+        // libgreen's tick handler keeps SIGURG (hub/preempt.h): the program's action is only
+        // recorded, and reported back; until it sets one, the action libgreen found.
+        bool kept = sig == preempt_signal();
+        if (!had && kept) {
+            previous = preempt_prior_action;
+        } else if (had) {
             memset(&previous, 0, sizeof previous);
             previous.sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(
                 a.handler.load(std::memory_order_relaxed));
@@ -132,7 +148,7 @@ GREEN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigactio
             a.flags.store(act->sa_flags, std::memory_order_relaxed);
             a.mask = act->sa_mask;
             a.handler.store(h, std::memory_order_release);
-            rc = REAL(sigaction)(sig, &real, nullptr);
+            rc = kept ? 0 : REAL(sigaction)(sig, &real, nullptr);
             if (rc == 0) {
                 a.recorded.store(true, std::memory_order_release);
             } else if (had) {  // refused (bad flags, say): the old record stands

@@ -7,6 +7,8 @@
 #   green1/   the same with GREEN_WORKERS=1: every green thread on the main thread's OS thread
 #   san/      the same under the ASan+UBSan build of libgreen  ("san:NAME")
 #   valgrind  one plain program under libgreen with memcheck
+#   slice     time slices: the stress program with a 1 ms slice (one and two workers, ASan,
+#             valgrind), and nothing preempted when they are off
 #   fuzz      every fuzz harness replays its committed corpus (tests/fuzz)
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
@@ -156,6 +158,35 @@ for w in 2 4; do
         TEST_MAX_OS_THREADS=$((w + 1)) "$B/tsan/mn_stress" 1
 done
 
+echo "== time slices"
+# The stress program with a 1 ms slice: computing threads preempted at any instruction while
+# the others hand off locks, wait on condition variables and do socket I/O (the 60 s version
+# is a benchmark: scripts/bench_slice.sh).  One and two workers, the ASan/UBSan build, valgrind.
+run "slice:stress-green1" "$GREEN" GREEN_TIMESLICE=1ms GREEN_WORKERS=1 TEST_MAX_OS_THREADS=$MAXT1 -- \
+    "$B/plain/slice_stress" 3
+run "slice:stress-green" "$GREEN" GREEN_TIMESLICE=1ms TEST_MAX_OS_THREADS=$MAXT -- \
+    "$B/plain/slice_stress" 3
+run "slice:stress-san" "$SAN" GREEN_TIMESLICE=1ms GREEN_WORKERS=1 TEST_MAX_OS_THREADS=$MAXT1 \
+    ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 UBSAN_OPTIONS=halt_on_error=1 -- \
+    "$B/plain/slice_stress" 3
+if command -v valgrind >/dev/null; then
+    for w in 1 2; do
+        run "slice:stress-valgrind-$w" "$GREEN" GREEN_TIMESLICE=1ms GREEN_WORKERS=$w TEST_MAX_OS_THREADS=$((w + HANDOFF_T)) -- \
+            valgrind -q --error-exitcode=99 --leak-check=no "$B/plain/slice_stress" 1
+    done
+fi
+# Without time slices (GREEN_TIMESLICE=0, or seeded mode that does not ask for them) a thread
+# that computes keeps its OS thread: timeslice's sleeper never wakes, and timeout ends it.
+slice_off() {
+    local name=$1 log=$LOG/slice_$1.log
+    shift
+    env "$GREEN" GREEN_WORKERS=1 "$@" timeout 3 "$B/plain/timeslice" >"$log" 2>&1
+    [ $? -eq 124 ]
+    record "slice:$name" $? "$log"
+}
+slice_off off GREEN_TIMESLICE=0
+slice_off seeded GREEN_SEED=1
+
 echo "== fuzz corpora"
 # Every fuzz harness (tests/fuzz/NAME.cpp, linked with tests/fuzz/replay.cpp under ASan+UBSan)
 # on its committed corpus: the seeds and the input of every bug found (make fuzz finds more).
@@ -253,6 +284,8 @@ stats_workers() {
 }
 stats_workers
 # A bad GREEN_WORKERS warns once and runs the default.
+check bad-timeslice 0 "^libgreen: GREEN_TIMESLICE='5' is not valid: .*whole number of ms, from 1ms to 1000ms.*
+$($STACK)\$" env "$GREEN" GREEN_TIMESLICE=5 "$STACK"
 check bad-workers 0 "^libgreen: GREEN_WORKERS='0' is not valid: .*1 to 256.*
 $($STACK)\$" env "$GREEN" GREEN_WORKERS=0 "$STACK"
 check stats-off-by-default 0 '^$' env "$GREEN" "$B/plain/join"

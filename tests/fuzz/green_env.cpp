@@ -10,7 +10,7 @@
 // Input: the first byte picks the variable ('a' + its index in hub/env.h: a GREEN_STACK_SIZE,
 // b GREEN_LOG_LEVEL, c GREEN_STATS, d GREEN_LOG_FILE, e GREEN_WATCHDOG, f GREEN_DUMP_SIGNAL,
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
-// l GREEN_INJECT, m GREEN_WORKERS); the rest, up to a NUL, is the value, as getenv would return it.  The two
+// l GREEN_INJECT, m GREEN_WORKERS, n GREEN_TIMESLICE); the rest, up to a NUL, is the value, as getenv would return it.  The two
 // file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
@@ -230,6 +230,21 @@ Verdict ref_workers(const std::string& s)
     return v;
 }
 
+Verdict ref_timeslice(const std::string& s)
+{
+    Verdict v;
+    std::smatch m;
+    if (s == "0") {
+        v.ok = true;
+        return v;
+    }
+    if (!matches(s, "^([1-9][0-9]*)ms$", &m) || !not_above(m[1], "1000"))
+        return v;
+    v.ok = true;
+    v.number = std::stoull(m[1]) * 1000000ull;
+    return v;
+}
+
 // What the library does with a log file path: opens it for appending, creating it.
 Verdict ref_log_file(const std::string& path)
 {
@@ -284,6 +299,7 @@ Verdict reference(int var, const std::string& s)
     case kEnvChaos: v.ok = ref_probability(s, &v.probability); return v;
     case kEnvInject: return ref_inject(s);
     case kEnvWorkers: return ref_workers(s);
+    case kEnvTimeslice: return ref_timeslice(s);
     }
     return v;
 }

@@ -246,10 +246,10 @@ case_help() {
     run "$GR" --help
     want_status 0 && want_quiet || return 1
     local word
-    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children --families --workers \
+    for word in --stack-size --log-level --stats --log-file --watchdog --dump-signal --resolv-conf --children --families --workers --timeslice \
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_WORKERS LD_PRELOAD error warn info debug 126 127 \
+        GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_WORKERS GREEN_TIMESLICE LD_PRELOAD error warn info debug 126 127 \
         --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
@@ -461,6 +461,12 @@ for bad in 0 02 257 two; do
 done
 t "GREEN_WORKERS=0 in the environment is refused" \
     refused 2 "GREEN_WORKERS" "1 to 256" -- env GREEN_WORKERS=0 "$GR" true
+t "--timeslice 1ms sets GREEN_TIMESLICE" \
+    succeeds "GREEN_TIMESLICE=1ms" "$GR" --timeslice 1ms sh -c 'env | grep "^GREEN_TIMESLICE"'
+for bad in 5 1001ms 01ms 1s; do
+    t "--timeslice $bad is refused" \
+        refused 2 "--timeslice" "GREEN_TIMESLICE" "1ms to 1000ms" -- "$GR" --timeslice "$bad" true
+done
 
 for opt in --log-file --watchdog --dump-signal --resolv-conf --children --families; do
     t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
