@@ -145,7 +145,8 @@ case_socat() {
 # green.  Debian's redis links the system libjemalloc, which starts its background purging
 # threads (jemalloc_bg_thd) with a pthread_create it finds with dlsym(RTLD_NEXT) from inside
 # libjemalloc: libgreen's dlsym answers with its own pthread_create, so they are green too
-# (before, they were real OS threads).  So every OS thread is a libgreen worker's.
+# (before, they were real OS threads).  So every OS thread is a libgreen worker's (or hand-off's:
+# green-monitor, green-spare).
 
 # start_redis DIR PORT [green]: a redis-server with no configuration file, saving nowhere but DIR;
 # sets RPID.
@@ -236,7 +237,7 @@ x" cat "$WORK/blpop.out"
     kill "$SAMPLER" 2>/dev/null
     peak=$(cat "$WORK/redis.peak")
     echo "peak OS threads $peak; threads now: $(cat /proc/"$RPID"/task/*/comm 2>/dev/null | tr '\n' ' ')" >>"$log"
-    others=$(cat /proc/"$RPID"/task/*/comm 2>/dev/null | grep -c -v -x -e redis-server)
+    others=$(cat /proc/"$RPID"/task/*/comm 2>/dev/null | grep -c -v -x -e redis-server -e green-monitor -e green-spare)
     grep -q '^status 0$' "$log" || status=1
     "${R[@]}" shutdown nosave >/dev/null 2>&1
     stop "$RPID"
