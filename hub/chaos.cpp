@@ -2,6 +2,7 @@
 #include "chaos.h"
 
 #include <ev.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -26,6 +27,7 @@ bool sched_seeded = false;
 bool chaos_on = false;
 bool inject_on = false;
 bool io_hooks_on = false;
+bool pct_on = false;
 
 namespace {
 
@@ -65,6 +67,13 @@ struct Rng {
 
 uint64_t the_seed = 0;
 double chaos_probability = 0;
+double expire_probability = 0;  // GREEN_EXPIRE
+int pct_depth = 0;              // GREEN_PCT
+uint64_t pct_steps = 1000;      // GREEN_PCT_STEPS: the run's length in steps, estimated
+constexpr int kMaxPctDepth = 32;
+// Priorities: change points lower a thread to 1 .. depth-1; a thread that yields of its own
+// accord (sched_yield) goes below every other, from kPctBase down; drawn ones are above it.
+constexpr uint64_t kPctBase = uint64_t(1) << 32;
 double fault_prob[kFaultCount];
 int64_t fault_delay[kFaultCount];
 std::atomic<uint64_t> fault_count[kFaultCount];
@@ -82,7 +91,11 @@ struct VTimer {
 // for a given sequence of calls, and the other way round.
 struct SeedState {
     bool ready = false;
-    Rng sched, chaos, inject;
+    Rng sched, chaos, inject, expire;
+    uint64_t steps = 0;                  // scheduling points passed (chaos_point_slow and friends)
+    uint64_t change[kMaxPctDepth] = {};  // PCT: at step change[i], the running thread's
+                                         //   priority becomes i + 1
+    uint64_t low = kPctBase;             // PCT: the priority the next yielder gets (decreasing)
     VTimer* timers = nullptr;
     uint64_t last_switches = 0;
     Green** batch = nullptr;  // canonicalize()'s buffer
@@ -104,6 +117,12 @@ SeedState* seed_state(Hub* h = hub_self())
     s->sched.seed(base);
     s->chaos.seed(base ^ 0xc4a05c4a05ull);
     s->inject.seed(base ^ 0x1a7ec71a7ecull);
+    s->expire.seed(base ^ 0xe4b14eull);
+    // PCT's d - 1 change points, uniform over the steps the run is estimated to take.
+    Rng pct;
+    pct.seed(base ^ 0x9c7ull);
+    for (int i = 0; i + 1 < pct_depth; i++)
+        s->change[i] = 1 + pct.below(pct_steps);
     s->ready = true;
     h->seed_state = s;
     return s;
@@ -130,6 +149,41 @@ int64_t real_ns(clockid_t clock)
 
 char replay_line[256];  // "GREEN_SEED=N GREEN_CHAOS=..." to rerun this very schedule
 size_t replay_len = 0;
+char rerun_command[1024];  // replay_line, then the command: what a deadlock report prints
+
+// The command line of this process (from /proc/self/cmdline), each word quoted for a shell
+// where needed, after "greenrun --": appended to the replay line.
+void make_rerun_command()
+{
+    size_t n = size_t(snprintf(rerun_command, sizeof rerun_command, "%s greenrun --", replay_line));
+    char args[768];
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long("/proc/self/cmdline"), O_RDONLY | O_CLOEXEC);
+    long len = fd < 0 ? -1 : raw_syscall(SYS_read, fd, long(args), sizeof args - 1);
+    if (fd >= 0)
+        raw_syscall(SYS_close, fd);
+    if (len <= 0)
+        return;
+    args[len] = '\0';
+    for (const char* a = args; a < args + len && n + 8 < sizeof rerun_command; a += strlen(a) + 1) {
+        bool plain = *a != '\0';
+        for (const char* c = a; *c; c++)
+            plain &= (bool)strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+-@%", *c);
+        rerun_command[n++] = ' ';
+        if (!plain)
+            rerun_command[n++] = '\'';
+        for (const char* c = a; *c && n + 6 < sizeof rerun_command; c++) {
+            if (*c == '\'') {
+                memcpy(rerun_command + n, "'\\''", 4);
+                n += 4;
+            } else {
+                rerun_command[n++] = *c;
+            }
+        }
+        if (!plain)
+            rerun_command[n++] = '\'';
+    }
+    rerun_command[n < sizeof rerun_command ? n : sizeof rerun_command - 1] = '\0';
+}
 
 void print_replay(const char* why)
 {
@@ -217,6 +271,24 @@ void chaos_config_load()
             warn_invalid(kEnvSeed, text, "running without a seed");
         }
     }
+    if (const char* text = getenv("GREEN_PCT"); text && *text) {
+        if (env_parse(kEnvPct, text, &value))
+            pct_depth = int(value.number);
+        else
+            warn_invalid(kEnvPct, text, "using the default (no PCT)");
+    }
+    if (const char* text = getenv("GREEN_PCT_STEPS"); text && *text) {
+        if (env_parse(kEnvPctSteps, text, &value))
+            pct_steps = value.number;
+        else
+            warn_invalid(kEnvPctSteps, text, "using the default (1000)");
+    }
+    if (const char* text = getenv("GREEN_EXPIRE"); text && *text) {
+        if (env_parse(kEnvExpire, text, &value))
+            expire_probability = value.probability;
+        else
+            warn_invalid(kEnvExpire, text, "using the default (0: deadlines expire only when nothing can run)");
+    }
     if (const char* text = getenv("GREEN_CHAOS"); text && *text) {
         if (env_parse(kEnvChaos, text, &value))
             chaos_probability = value.probability;
@@ -243,7 +315,9 @@ void chaos_config_load()
             warn_invalid(kEnvInject, inject, instead);
         }
     }
-    chaos_on = chaos_probability > 0;
+    pct_on = pct_depth > 0;
+    // chaos_on: the interception points (locks, unlocks, signals, I/O) call in.
+    chaos_on = chaos_probability > 0 || pct_on || expire_probability > 0;
     io_hooks_on = chaos_on || inject_on;
     if (!have_seed && !chaos_on && !inject_on)
         return;
@@ -256,13 +330,21 @@ void chaos_config_load()
     }
     int n = snprintf(replay_line, sizeof replay_line, "GREEN_SEED=%llu",
                      (unsigned long long)the_seed);
-    if (chaos_on)
+    if (chaos_probability > 0)
         n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_CHAOS=%s",
                       getenv("GREEN_CHAOS"));
+    if (pct_on)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n),
+                      " GREEN_PCT=%d GREEN_PCT_STEPS=%llu", pct_depth,
+                      (unsigned long long)pct_steps);
+    if (expire_probability > 0)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_EXPIRE=%s",
+                      getenv("GREEN_EXPIRE"));
     if (inject_on && size_t(n) < sizeof replay_line)
         n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_INJECT='%s'",
                       inject);
     replay_len = size_t(n) < sizeof replay_line ? size_t(n) : sizeof replay_line - 1;
+    make_rerun_command();
     if (!have_seed)
         GREEN_WARN("no GREEN_SEED given: using seed %llu (rerun with %s)",
                    (unsigned long long)the_seed, replay_line);
@@ -279,17 +361,67 @@ uint64_t chaos_seed() { return the_seed; }
 
 // ---- the scheduler's side ----
 
+namespace {
+
+// A green thread's PCT priority, drawn the first time it is asked for (at its creation, when
+// pthread_create made it): distinct (64 random bits, above every lowered one) with certainty
+// for any practical run.
+uint64_t priority_of(SeedState* s, Green* g)
+{
+    if (!g->pct_priority)
+        g->pct_priority = kPctBase + 1 + (s->sched.next() >> 1);
+    return g->pct_priority;
+}
+
+// The highest priority in the run queue, and the thread before it (null: the head).
+Green* highest(SeedState* s, RunQueue& q, Green** before)
+{
+    Green* best = nullptr;
+    *before = nullptr;
+    for (Green *prev = nullptr, *g = q.head; g; prev = g, g = g->next)
+        if (!best || priority_of(s, g) > best->pct_priority) {
+            best = g;
+            *before = prev;
+        }
+    return best;
+}
+
+// A scheduling point of the running green thread under PCT: count the step, lower the thread
+// at a change point, and let a runnable thread of higher priority run.
+void pct_point(SeedState* s, Green* self)
+{
+    s->steps++;
+    for (int i = 0; i + 1 < pct_depth; i++)
+        if (s->change[i] == s->steps)
+            self->pct_priority = uint64_t(i) + 1;
+    Green* before;
+    Green* best = highest(s, hub_self()->runq, &before);
+    if (best && best->pct_priority > priority_of(s, self))
+        yield();
+}
+
+// Fires, each with probability GREEN_EXPIRE, the virtual timers of this hub whose deadline has
+// not come: time jumps to the latest such deadline (the others were busy for that long), and
+// every timer due by then fires.  Whether any did.
+bool expire_some(SeedState* s);
+
+}  // namespace
+
 Green* seeded_pick(Hub* h)
 {
     RunQueue& q = h->runq;
     if (q.empty())
         return nullptr;
-    uint64_t k = seed_state(h)->sched.below(q.length);
+    SeedState* s = seed_state(h);
     Green* prev = nullptr;
     Green* g = q.head;
-    while (k--) {
-        prev = g;
-        g = g->next;
+    if (pct_on) {
+        g = highest(s, q, &prev);
+    } else {
+        for (uint64_t k = s->sched.below(q.length); k--;) {
+            prev = g;
+            g = g->next;
+        }
     }
     (prev ? prev->next : q.head) = g->next;
     if (q.tail == g)
@@ -371,6 +503,19 @@ int64_t next_jump(SeedState* s)
     return latest;
 }
 
+bool expire_some(SeedState* s)
+{
+    bool any = false;
+    for (VTimer* t = s->timers; t; t = t->next)
+        if (t->deadline > vnow && s->expire.unit() < expire_probability) {
+            vnow = t->deadline;
+            any = true;
+        }
+    if (any)
+        fire_due(s);
+    return any;
+}
+
 void on_real_wait(struct ev_loop*, ev_timer* w, int)
 {
     static_cast<SeedState*>(w->data)->real_wait_fired = true;
@@ -388,6 +533,8 @@ void seeded_poll(Hub* h)
     vnow += int64_t(sw - s->last_switches) * kSwitchTick;
     s->last_switches = sw;
     ev_run(h->evloop, EVRUN_NOWAIT);
+    if (expire_probability > 0 && !h->runq.empty() && s->timers)
+        expire_some(s);
     if (h->runq.empty() && s->timers) {
         // Nothing can run: time jumps to the next deadline.  If some green thread waits on a
         // descriptor, what it waits for can only come from outside the process (nothing here
@@ -459,10 +606,58 @@ bool virtual_clock(int clock, int64_t* ns)
 
 void chaos_point_slow()
 {
-    if (!green_self())
+    Green* self = green_self();
+    if (!self)
         return;
-    if (seed_state()->chaos.unit() < chaos_probability)
+    SeedState* s = seed_state();
+    bool woke = expire_probability > 0 && s->timers && expire_some(s);
+    if (pct_on) {
+        pct_point(s, self);
+        return;
+    }
+    s->steps++;
+    if (woke || (chaos_probability > 0 && s->chaos.unit() < chaos_probability))
         yield();
+}
+
+// The points seeded mode adds where real threads could run but libgreen would not switch.
+void seeded_point(Green* child)
+{
+    Green* self = green_self();
+    if (!self || self->state != State::Running || self->exiting)
+        return;  // the last thread ending calls exit() dead (hub/thread.cpp)
+    SeedState* s = seed_state();
+    if (pct_on) {
+        if (child)
+            priority_of(s, child);
+        pct_point(s, self);
+    } else {
+        s->steps++;
+        yield();  // the run queue draw decides who goes first
+    }
+}
+
+void seeded_yield_hint()
+{
+    if (Green* self = green_self(); self && pct_on)
+        self->pct_priority = --seed_state()->low;
+}
+
+uint64_t seeded_steps()
+{
+    Hub* h = hub_self();
+    SeedState* s = h ? static_cast<SeedState*>(h->seed_state) : nullptr;
+    return s ? s->steps : 0;
+}
+
+void seeded_deadlock_exit()
+{
+    log_msg(kLogError, "deadlock in seeded mode; seed %llu: exit status %d; rerun with %s",
+            (unsigned long long)the_seed, kDeadlockStatus, rerun_command);
+    // What the program printed before it stuck is part of the report; its exit handlers are
+    // not run: they could wait on the very threads that are stuck.
+    fflush(nullptr);
+    _exit(kDeadlockStatus);
 }
 
 // ---- fault injection ----

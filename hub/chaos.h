@@ -31,7 +31,9 @@ struct Green;
 // Hidden: read with one PC-relative load, not through the GOT.
 #define GREEN_HIDDEN __attribute__((visibility("hidden")))
 extern GREEN_HIDDEN bool sched_seeded;  // GREEN_SEED, or a seed picked for chaos / injection
-extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0
+extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0, GREEN_PCT or GREEN_EXPIRE: the
+                                        //   interception points call chaos_point_slow
+extern GREEN_HIDDEN bool pct_on;        // GREEN_PCT: PCT priorities decide who runs
 extern GREEN_HIDDEN bool inject_on;     // GREEN_INJECT names at least one fault
 extern GREEN_HIDDEN bool io_hooks_on;   // chaos_on || inject_on: the one flag io_loop tests
 
@@ -52,6 +54,23 @@ void seeded_poll(Hub* h);
 // park_until() on a virtual timer.
 int seeded_park_until(Hub* h, Green* self, int64_t deadline, int kind);
 
+// The scheduling points seeded mode adds (libgreen(7) says what real threads could do there):
+// after pthread_create made child (which may run first), and before exit() or a return from
+// main (runnable threads may run first).  child is null at exit.
+void seeded_point(Green* child);
+// sched_yield by the running green thread: under PCT its priority drops below every other
+// thread's, so that a thread spinning on a flag lets the one it waits for run.
+void seeded_yield_hint();
+// Scheduling points passed so far (GREEN_STATS prints it: greenrun --explore sizes
+// GREEN_PCT_STEPS with it).
+uint64_t seeded_steps();
+
+// The exit status of a seeded run that ends in a deadlock.
+constexpr int kDeadlockStatus = 86;
+// Called by the deadlock report in seeded mode: says the seed and the command that reruns this
+// schedule, flushes stdio and ends the process with kDeadlockStatus.
+[[noreturn]] void seeded_deadlock_exit();
+
 // ---- the clocks (shim/clock.cpp) ----
 
 // The virtual time of clock, or false when the clock is not one libgreen virtualises.
@@ -61,7 +80,8 @@ bool virtual_clock(int clock, int64_t* ns);
 
 void chaos_point_slow();
 // An interception point (lock, unlock, cond signal, I/O entry): with probability GREEN_CHAOS,
-// the running green thread yields first.
+// the running green thread yields first; under PCT, it yields when a runnable thread has a
+// higher priority; with GREEN_EXPIRE, pending deadlines may expire here first.
 inline void chaos_point()
 {
     if (__builtin_expect(chaos_on, 0))

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "chaos.h"
 #include "config.h"
 #include "green.h"
 #include "workers.h"
@@ -389,6 +390,8 @@ void print_stats()
     b.line("  hub loop iterations: %" PRIu64, sum.polls);
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
     b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
+    if (sched_seeded)
+        b.line("  scheduling points (seeded): %" PRIu64, seeded_steps());
     b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");
     if (n_workers > 1) {
         // Per worker, in worker order: how the work spread.

@@ -32,6 +32,9 @@ const EnvSpec env_specs[kEnvCount] = {
                      "reset, connect-fail, dns-fail, dns-nxdomain) or FAULT:DURATION "
                      "(connect-delay, read-latency, dns-delay; e.g. 50ms)"},
     {"GREEN_WORKERS", "a number of workers from 1 to 256"},
+    {"GREEN_PCT", "a bug depth from 1 to 32"},
+    {"GREEN_PCT_STEPS", "a number of scheduling steps from 1 to 1000000000"},
+    {"GREEN_EXPIRE", "a probability from 0 to 1 (0, 1, 0.25 or .25)"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -375,6 +378,14 @@ bool env_parse(int var, const char* text, EnvValue* out)
         const char* end;
         return parse_decimal(text, 256, &out->number, &end) && *end == '\0' && out->number >= 1;
     }
+    case kEnvPct:
+    case kEnvPctSteps: {
+        const char* end;
+        unsigned long long max = var == kEnvPct ? 32 : 1000000000;
+        return parse_decimal(text, max, &out->number, &end) && *end == '\0' && out->number >= 1;
+    }
+    case kEnvExpire:
+        return parse_probability(text, &out->probability);
     }
     return false;
 }

@@ -10,7 +10,7 @@
 // Input: the first byte picks the variable ('a' + its index in hub/env.h: a GREEN_STACK_SIZE,
 // b GREEN_LOG_LEVEL, c GREEN_STATS, d GREEN_LOG_FILE, e GREEN_WATCHDOG, f GREEN_DUMP_SIGNAL,
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
-// l GREEN_INJECT, m GREEN_WORKERS); the rest, up to a NUL, is the value, as getenv would return it.  The two
+// l GREEN_INJECT, m GREEN_WORKERS, n GREEN_PCT, o GREEN_PCT_STEPS, p GREEN_EXPIRE); the rest, up to a NUL, is the value, as getenv would return it.  The two
 // file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
@@ -230,6 +230,16 @@ Verdict ref_workers(const std::string& s)
     return v;
 }
 
+// GREEN_PCT (1 to 32) and GREEN_PCT_STEPS (1 to 10^9).
+Verdict ref_range(const std::string& s, const char* max)
+{
+    Verdict v;
+    v.ok = matches(s, std::string("^") + kNumber + "$") && not_above(s, max) && s != "0";
+    if (v.ok)
+        v.number = std::stoull(s);
+    return v;
+}
+
 // What the library does with a log file path: opens it for appending, creating it.
 Verdict ref_log_file(const std::string& path)
 {
@@ -284,6 +294,9 @@ Verdict reference(int var, const std::string& s)
     case kEnvChaos: v.ok = ref_probability(s, &v.probability); return v;
     case kEnvInject: return ref_inject(s);
     case kEnvWorkers: return ref_workers(s);
+    case kEnvPct: return ref_range(s, "32");
+    case kEnvPctSteps: return ref_range(s, "1000000000");
+    case kEnvExpire: v.ok = ref_probability(s, &v.probability); return v;
     }
     return v;
 }
@@ -360,6 +373,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         return 0;
     switch (var) {
     case kEnvChaos:
+    case kEnvExpire:
         if (got.probability != want.probability)
             differ(var, s, "another probability");
         break;
