@@ -54,6 +54,8 @@ RES_OBJ  := $(RES_SRC:%.cpp=$(B)/obj/%.o)
 # greenrun's judge of GREEN_* values: the library's own grammar (hub/env.cpp) as a small program,
 # so that greenrun refuses exactly what the library warns about.  Installed in LIBDIR/libgreen.
 ENV_HELPER := $(B)/libgreen/greenrun-env
+# The loop behind greenrun --explore (scripts/greenrun-explore.cpp), installed beside it.
+EXPLORE_HELPER := $(B)/libgreen/greenrun-explore
 
 # Plain test programs: every C or C++ file in tests/plain is one program.
 PLAIN_SRC  := $(wildcard tests/plain/*.c tests/plain/*.cpp)
@@ -86,7 +88,7 @@ PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 .PHONY: all lib san tests test bench demo compat fuzz fuzz-build deps install uninstall clean
 
 all: lib
-lib: $(B)/libgreen.so $(ENV_HELPER)
+lib: $(B)/libgreen.so $(ENV_HELPER) $(EXPLORE_HELPER)
 san: $(B)/san/libgreen.so
 tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
 
@@ -101,6 +103,10 @@ $(ENV_HELPER): scripts/greenrun-env.cpp hub/env.cpp hub/env.h hub/config.h
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed -o $@ \
 	    scripts/greenrun-env.cpp hub/env.cpp
+
+$(EXPLORE_HELPER): scripts/greenrun-explore.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $<
 
 $(B)/nss/libnss_green.so.2:
 	@mkdir -p $(dir $@)
@@ -200,6 +206,7 @@ install: lib
 	install -d $(DESTDIR)$(LIBDIR)/libgreen $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(B)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen.so
 	install -m 755 $(ENV_HELPER) $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env
+	install -m 755 $(EXPLORE_HELPER) $(DESTDIR)$(LIBDIR)/libgreen/greenrun-explore
 	sed 's|@LIBDIR@|$(LIBDIR)|' scripts/greenrun > $(DESTDIR)$(BINDIR)/greenrun
 	chmod 755 $(DESTDIR)$(BINDIR)/greenrun
 	install -m 644 man/greenrun.1 $(DESTDIR)$(MANDIR)/man1/greenrun.1
@@ -207,6 +214,7 @@ install: lib
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env \
+	      $(DESTDIR)$(LIBDIR)/libgreen/greenrun-explore \
 	      $(DESTDIR)$(BINDIR)/greenrun \
 	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7
 	-rmdir $(DESTDIR)$(LIBDIR)/libgreen 2>/dev/null
