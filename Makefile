@@ -64,6 +64,9 @@ UNIT_SRC   := $(wildcard tests/unit/*.cpp)
 UNIT_BIN   := $(patsubst tests/unit/%.cpp,$(B)/unit/%,$(UNIT_SRC))
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+# The corpus of deliberately buggy programs (tests/bugs): not plain programs (they fail).
+BUGS_SRC   := $(wildcard tests/bugs/*.c)
+BUGS_BIN   := $(patsubst tests/bugs/%.c,$(B)/bugs/%,$(BUGS_SRC))
 BENCH_SRC  := $(wildcard tests/bench/*.c tests/bench/*.cpp)
 BENCH_BIN  := $(patsubst tests/bench/%,$(B)/bench/%,$(basename $(BENCH_SRC)))
 # What scripts/bench_dns.sh runs: the test DNS server, its load client, the look-up flood.
@@ -90,7 +93,7 @@ PLAIN_CXXFLAGS := -O2 -g -Wall -Wextra -std=c++20 -pthread
 all: lib
 lib: $(B)/libgreen.so $(ENV_HELPER) $(EXPLORE_HELPER)
 san: $(B)/san/libgreen.so
-tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
+tests: lib san $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY) $(BUGS_BIN)
 
 $(B)/libgreen.so: $(LIB_OBJ)
 	$(CXX) -shared -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
@@ -156,6 +159,10 @@ $(B)/fuzz/bin/%: tests/fuzz/%.cpp $(FUZZ_OBJ)
 	$(FUZZ_CXX) -std=c++17 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIB_LDLIBS)
 
 $(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $<
+
+$(B)/bugs/%: tests/bugs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $<
 

@@ -297,7 +297,7 @@ private:
     {
         std::string kinds;
         for (auto& [k, n] : by_kind_)
-            kinds += (kinds.empty() ? "" : ", ") + k + " " + std::to_string(n);
+            kinds += (kinds.empty() ? "" : ", ") + k + ": " + std::to_string(n);
         printf("explore: %ld runs, %ld failed%s%s%s, rate %.1f%%\n", done_, failed_,
                kinds.empty() ? "" : " (", kinds.c_str(), kinds.empty() ? "" : ")",
                done_ ? 100.0 * double(failed_) / double(done_) : 0.0);

@@ -580,6 +580,60 @@ check seed-on-exit-status 3 "libgreen: exit status 3; seed 78: rerun with GREEN_
 check bad-seed 0 "^libgreen: GREEN_SEED='1x' is not valid: .*running without a seed" \
     env "$GREEN" GREEN_SEED=1x true
 
+echo "== bug corpus"
+# The deliberately buggy programs of tests/bugs (listed in tests/bugs/corpus): greenrun --explore
+# finds each within the budget PCT's bound promises for its depth, and its failing seed replays
+# 10 times out of 10: the same exit status, the same output (addresses aside).
+status_of() {  # status_of FAILURE: the exit status a run that fails so has
+    case $1 in
+        deadlock) echo 86 ;;
+        exit-*) echo "${1#exit-}" ;;
+        signal-*) echo $((128 + $(kill -l "${1#signal-SIG}"))) ;;
+    esac
+}
+bug_hunt() {
+    local name=$1 depth=$3 threads=$4 opts=$5 failure=$6
+    local log=$LOG/bug_$name.log out seed kind replay steps budget want i same=0 first= now
+    local -a options
+    IFS=, read -r -a options <<<"$opts"
+    # Bounded in time rather than in runs: the budget depends on the steps the command takes.
+    out=$(timeout -k 5 120 scripts/greenrun "${options[@]}" --explore 1000000 --timeout 20s \
+        -- "$B/bugs/$name" 2>&1)
+    echo "$out" >"$log"
+    seed=$(sed -n 's/^first failure: seed \([0-9]*\) (\(.*\))$/\1/p' <<<"$out")
+    kind=$(sed -n 's/^first failure: seed [0-9]* (\(.*\))$/\1/p' <<<"$out")
+    replay=$(sed -n 's/^replay: greenrun //p' <<<"$out")
+    steps=$(grep -oE -- '--pct-steps [0-9]+' <<<"$replay" | awk '{print $2}')
+    steps=${steps:-1000}
+    # ceil(ln(1000) * n * k^(d-1)): PCT finds a bug of depth d with probability at least
+    # 1/(n k^(d-1)) per run (Burckhardt et al., ASPLOS 2010); with GREEN_EXPIRE P, the wait must
+    # also expire while others run, which a wait spanning 10 points does with 1-(1-P)^10.
+    budget=$(awk -v n="$threads" -v k="$steps" -v d="$depth" -v o="$opts" 'BEGIN {
+        p = 1 / (n * k ^ (d - 1));
+        if (match(o, /--expire,[0-9.]+/)) { e = substr(o, RSTART + 9, RLENGTH - 9); p *= 1 - (1 - e) ^ 10 }
+        b = log(1000) / p; print (b == int(b)) ? b : int(b) + 1 }')
+    want=$(sed 's/-/ /; s/^signal SIG/signal SIG/' <<<"$failure")
+    echo "found at seed ${seed:-none} (${kind:-no failure}), want $want within $budget runs" >>"$log"
+    [ -n "$seed" ] && [ "$seed" -le "$budget" ] && [ "$kind" = "$want" ]
+    record "bugs:$name-found-within-pct-bound" $? "$log"
+    [ -n "$seed" ] || return
+    for i in $(seq 10); do
+        now=$(bash -c "$PWD/scripts/greenrun $replay" 2>&1 | sed -E 's/0x[0-9a-f]+/ADDR/g'
+            echo "status ${PIPESTATUS[0]}")
+        [ -z "$first" ] && first=$now
+        printf 'replay %d:\n%s\n' "$i" "$now" >>"$log"
+        [ "$now" = "$first" ] && [ "${now##*status }" = "$(status_of "$failure")" ] &&
+            same=$((same + 1))
+    done
+    echo "$same of 10 replays alike, with status $(status_of "$failure")" >>"$log"
+    [ $same -eq 10 ]
+    record "bugs:$name-replayed-10-of-10" $? "$log"
+}
+while read -r name kind depth threads opts failure; do
+    case $name in '#'* | '') continue ;; esac
+    bug_hunt "$name" "$kind" "$depth" "$threads" "$opts" "$failure"
+done <tests/bugs/corpus
+
 echo "== scale"
 # A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at
 # most 2 OS threads, every byte checked by the load client (which runs plain, in 2 processes:
