@@ -580,6 +580,33 @@ check seed-on-exit-status 3 "libgreen: exit status 3; seed 78: rerun with GREEN_
 check bad-seed 0 "^libgreen: GREEN_SEED='1x' is not valid: .*running without a seed" \
     env "$GREEN" GREEN_SEED=1x true
 
+# A deadlock in seeded mode ends the run at once (the same program without a seed waits until
+# killed: config:deadlock-report): the report, the seed, the command that reruns this schedule,
+# and a status of its own, 86.
+check seed-deadlock-ends-run 86 "thread 2: in pthread_mutex_lock.*
+libgreen: deadlock in seeded mode; seed 5: exit status 86; rerun with GREEN_SEED=5 greenrun -- $B/tools/deadlock\$" \
+    env "$GREEN" GREEN_SEED=5 timeout 5 "$B/tools/deadlock"
+
+# Threads that a main which returns without joining started run in seeded mode, as real ones
+# would: they may run at their creation and before main returns (seeded scheduling points), in
+# an order that depends on the seed.  Before those points they never ran (0 context switches).
+seed_no_join() {
+    local log=$LOG/no_join.log out ran=0 early=0 orders=() i
+    for i in $(seq 10); do
+        out=$("${SEEDED[@]}" GREEN_SEED=$i timeout 20 "$B/tools/no_join" 2>>"$log")
+        printf 'seed %d:\n%s\n' "$i" "$out" >>"$log"
+        grep -q '^thread' <<<"$out" && ran=$((ran + 1))
+        [ "$(head -n 1 <<<"$out")" != "main returns" ] && early=$((early + 1))
+        orders+=("$(md5sum <<<"$out")")
+    done
+    local distinct
+    distinct=$(printf '%s\n' "${orders[@]}" | sort -u | wc -l)
+    echo "threads ran in $ran of 10 seeds, before main's line in $early; $distinct orders" >>"$log"
+    [ $ran -ge 8 ] && [ $early -ge 3 ] && [ "$distinct" -ge 3 ]
+    record "seed:threads-of-a-main-without-join-run" $? "$log"
+}
+seed_no_join
+
 echo "== bug corpus"
 # The deliberately buggy programs of tests/bugs (listed in tests/bugs/corpus): greenrun --explore
 # finds each within the budget PCT's bound promises for its depth, and its failing seed replays
@@ -633,6 +660,12 @@ while read -r name kind depth threads opts failure; do
     case $name in '#'* | '') continue ;; esac
     bug_hunt "$name" "$kind" "$depth" "$threads" "$opts" "$failure"
 done <tests/bugs/corpus
+# The early timeout needs GREEN_EXPIRE: under virtual time alone a deadline expires only when
+# nothing else can run, and 100 seeds never show it.
+out=$(timeout -k 5 120 scripts/greenrun --pct 1 --explore 100 -- "$B/bugs/timed_wait" 2>&1)
+echo "$out" >"$LOG/bug_timed_wait_no_expire.log"
+grep -qx 'explore: 100 runs, 0 failed, rate 0.0%' <<<"$out"
+record "bugs:timed_wait-not-found-without-expire" $? "$LOG/bug_timed_wait_no_expire.log"
 
 echo "== scale"
 # A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at
