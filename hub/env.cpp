@@ -35,6 +35,8 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_PCT", "a bug depth from 1 to 32"},
     {"GREEN_PCT_STEPS", "a number of scheduling steps from 1 to 1000000000"},
     {"GREEN_EXPIRE", "a probability from 0 to 1 (0, 1, 0.25 or .25)"},
+    {"GREEN_SCHEDULE", "a readable file (a schedule written by greenrun --shrink)"},
+    {"GREEN_TRACE", "a file that can be created or appended to"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -343,6 +345,7 @@ bool env_parse(int var, const char* text, EnvValue* out)
         out->number = text[0] == '1';
         return strcmp(text, "0") == 0 || strcmp(text, "1") == 0;
     case kEnvLogFile:
+    case kEnvTrace:
         return appendable(text);
     case kEnvWatchdog: {
         long long ns = parse_duration(text);
@@ -352,7 +355,8 @@ bool env_parse(int var, const char* text, EnvValue* out)
     case kEnvDumpSignal:
         out->number = unsigned(parse_signal(text));
         return out->number != 0;
-    case kEnvResolvConf: {
+    case kEnvResolvConf:
+    case kEnvSchedule: {
         struct stat st;
         return stat(text, &st) == 0 && S_ISREG(st.st_mode) && access(text, R_OK) == 0;
     }

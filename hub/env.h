@@ -33,6 +33,8 @@ enum EnvVar : int {
     kEnvPct,
     kEnvPctSteps,
     kEnvExpire,
+    kEnvSchedule,
+    kEnvTrace,
     kEnvCount
 };
 

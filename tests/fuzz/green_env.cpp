@@ -10,7 +10,8 @@
 // Input: the first byte picks the variable ('a' + its index in hub/env.h: a GREEN_STACK_SIZE,
 // b GREEN_LOG_LEVEL, c GREEN_STATS, d GREEN_LOG_FILE, e GREEN_WATCHDOG, f GREEN_DUMP_SIGNAL,
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
-// l GREEN_INJECT, m GREEN_WORKERS, n GREEN_PCT, o GREEN_PCT_STEPS, p GREEN_EXPIRE); the rest, up to a NUL, is the value, as getenv would return it.  The two
+// l GREEN_INJECT, m GREEN_WORKERS, n GREEN_PCT, o GREEN_PCT_STEPS, p GREEN_EXPIRE, q GREEN_SCHEDULE,
+// r GREEN_TRACE); the rest, up to a NUL, is the value, as getenv would return it.  The two
 // file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
@@ -281,10 +282,12 @@ Verdict reference(int var, const std::string& s)
         v.ok = s == "0" || s == "1";
         v.number = s == "1";
         return v;
-    case kEnvLogFile: return ref_log_file(s);
+    case kEnvLogFile:
+    case kEnvTrace: return ref_log_file(s);
     case kEnvWatchdog: return ref_watchdog(s);
     case kEnvDumpSignal: return ref_signal(s);
-    case kEnvResolvConf: return ref_resolv_conf(s);
+    case kEnvResolvConf:
+    case kEnvSchedule: return ref_resolv_conf(s);
     case kEnvChildren:
         v.ok = s == "green" || s == "plain";
         v.number = s == "plain";
@@ -350,14 +353,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     if (size < 2 || size > 300)
         return 0;
-    int var = (data[0] - 'a') & 15;
+    int var = (data[0] - 'a') & 31;
     if (var >= kEnvCount)
         return 0;
     std::string s(reinterpret_cast<const char*>(data + 1), size - 1);
     s = s.substr(0, s.find('\0'));  // what getenv would return
     if (s.empty())
         return 0;  // unset, for greenrun and the library alike
-    if (var == kEnvLogFile || var == kEnvResolvConf) {
+    if (var == kEnvLogFile || var == kEnvResolvConf || var == kEnvSchedule || var == kEnvTrace) {
         // Paths stay in the scratch directory: the reference opens them (and creates files).
         if (s.find("..") != std::string::npos)
             return 0;
@@ -384,6 +387,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         break;
     case kEnvLogFile:
     case kEnvResolvConf:
+    case kEnvSchedule:
+    case kEnvTrace:
         break;
     default:
         if (got.number != want.number)

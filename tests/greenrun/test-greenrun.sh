@@ -46,7 +46,7 @@ finish() {
 # The variables greenrun reads or sets must not leak in from the caller.
 unset GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
     GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD \
-    GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE
+    GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE GREEN_SCHEDULE GREEN_TRACE
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
     not_ok setup "cannot create a temporary directory"
@@ -258,7 +258,8 @@ case_help() {
         GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_WORKERS LD_PRELOAD error warn info debug 126 127 \
         --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT \
         --pct --pct-steps --expire GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE \
-        --explore --jobs --timeout --expect-exit --expect-output --keep-going; do
+        --explore --jobs --timeout --expect-exit --expect-output --keep-going \
+        --shrink --replay-file --trace GREEN_SCHEDULE GREEN_TRACE; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -831,8 +832,41 @@ for n in 0 x 01 ''; do
     t "--explore '$n' is refused" refused 2 "--explore" "number of runs" -- "$GR" --explore "$n" true
 done
 t "--jobs without --explore is refused" refused 2 "--jobs" "only with --explore" -- "$GR" --jobs 2 true
-t "--seed with --explore is refused" refused 2 "--seed" "picks the seeds" -- "$GR" --seed 1 --explore 2 true
+t "--seed with --explore is refused" refused 2 "--seed" "sets the seeds" -- "$GR" --seed 1 --explore 2 true
 t "--timeout '0' is refused" refused 2 "--timeout" "seconds" -- "$GR" --explore 2 --timeout 0 true
 t "--expect-exit '256' is refused" refused 2 "--expect-exit" "0 to 255" -- "$GR" --explore 2 --expect-exit 256 true
+
+# --- --shrink, --replay-file, --trace
+
+printf 'seed 1\n' >"$work/one.schedule"
+t "--replay-file F and --trace F set GREEN_SCHEDULE and GREEN_TRACE" \
+    case_env $'GREEN_SCHEDULE='"$work/one.schedule"$'\nGREEN_TRACE='"$work/trace" \
+    --replay-file "$work/one.schedule" --trace "$work/trace"
+t "--replay-file of a missing file is refused" \
+    refused 2 "--replay-file" "GREEN_SCHEDULE" "readable file" -- "$GR" --replay-file "$work/none" true
+t "--trace in a missing directory is refused" \
+    refused 2 "--trace" "GREEN_TRACE" -- "$GR" --trace "$work/none/trace" true
+for n in x -1 18446744073709551616 ''; do
+    t "--shrink '$n' is refused" refused 2 "--shrink" "a seed" -- "$GR" --shrink "$n" true
+done
+t "--shrink with --explore is refused" refused 2 "--explore and --shrink" -- "$GR" --shrink 1 --explore 2 true
+t "--jobs with --shrink is refused" refused 2 "--jobs" "only with --explore" -- "$GR" --shrink 1 --jobs 2 true
+t "--replay-file with --shrink is refused" \
+    refused 2 "--replay-file and --shrink" -- "$GR" --shrink 1 --replay-file "$work/one.schedule" true
+case_shrink_not_failing() {
+    run "$GR" --shrink 4 -- true
+    want_status 2 && [[ $err == *"seed 4 does not fail"* ]] || { echo "stderr: $err"; return 1; }
+}
+t "--shrink of a seed that does not fail says so and exits 2" case_shrink_not_failing
+case_shrink_loop() {
+    # With the fake library there is no schedule to shrink: the run fails with its seed, and
+    # again from the (empty) schedule file, which is then written, with the replay line.
+    (cd "$work" && run "$GR" --shrink 3 -- sh -c '[ "$GREEN_SEED" != 3 ] && [ -z "$GREEN_SCHEDULE" ]'
+     want_status 1 && want_out_line "shrink: seed 3 fails (exit 1); of its 0 forced decisions 0 remain (3 runs)" &&
+        want_out_line "schedule: shrink-3.schedule" && [[ -f shrink-3.schedule ]] &&
+        grep -qx 'seed 3' shrink-3.schedule &&
+        want_out_line "replay: greenrun --replay-file shrink-3.schedule -- sh -c '[ \"\$GREEN_SEED\" != 3 ] && [ -z \"\$GREEN_SCHEDULE\" ]'")
+}
+t "--shrink reruns the seed, replays its schedule, writes it and prints the replay line" case_shrink_loop
 
 finish
