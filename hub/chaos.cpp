@@ -2,8 +2,6 @@
 #include "chaos.h"
 
 #include <ev.h>
-#include <dlfcn.h>
-#include <execinfo.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +19,7 @@
 #include "config.h"
 #include "green.h"
 #include "log.h"
+#include "seeded.h"
 #include "sys.h"
 
 namespace green {
@@ -31,99 +30,23 @@ bool inject_on = false;
 bool io_hooks_on = false;
 bool pct_on = false;
 
-namespace {
-
-// ---- the PRNG: xoshiro256** (Blackman and Vigna), seeded through splitmix64 ----
-
-uint64_t splitmix64(uint64_t* x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-struct Rng {
-    uint64_t s[4];
-    void seed(uint64_t x)
-    {
-        for (auto& w : s)
-            w = splitmix64(&x);
-    }
-    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    uint64_t next()
-    {
-        uint64_t result = rotl(s[1] * 5, 7) * 9;
-        uint64_t t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = rotl(s[3], 45);
-        return result;
-    }
-    double unit() { return double(next() >> 11) * 0x1p-53; }  // [0, 1)
-    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-};
+namespace seeded {
 
 uint64_t the_seed = 0;
 double chaos_probability = 0;
-double expire_probability = 0;  // GREEN_EXPIRE
-int pct_depth = 0;              // GREEN_PCT
-uint64_t pct_steps = 1000;      // GREEN_PCT_STEPS: the run's length in steps, estimated
-constexpr int kMaxPctDepth = 32;
-// Priorities: change points lower a thread to 1 .. depth-1; a thread that yields of its own
-// accord (sched_yield) goes below every other, from kPctBase down; drawn ones are above it.
-constexpr uint64_t kPctBase = uint64_t(1) << 32;
-
-// GREEN_SCHEDULE: the decisions of a schedule file, by step (see "Steps" below).
-struct Decision {
-    uint64_t step;
-    uint64_t thread;
-};
+double expire_probability = 0;
+int pct_depth = 0;
+uint64_t pct_steps = 1000;
 bool schedule_on = false;
 Decision* plan = nullptr;
 size_t plan_len = 0;
-// GREEN_TRACE: where each step is written (-1: nowhere), and the program's path for its call
-// sites (what dladdr names the executable by may be relative, or empty).
 int trace_fd = -1;
-char exe_path[512];
-double fault_prob[kFaultCount];
-int64_t fault_delay[kFaultCount];
-std::atomic<uint64_t> fault_count[kFaultCount];
 
-// A timed wait of a green thread, on its stack while it waits.
-struct VTimer {
-    int64_t deadline;
-    Green* green;
-    VTimer* next;
-    VTimer** pprev;
-};
-
-// What a hub keeps in seeded mode (thread-local: one hub per OS thread).  Each purpose draws
-// from its own stream, so that turning chaos on does not change which faults are injected
-// for a given sequence of calls, and the other way round.
-struct SeedState {
-    bool ready = false;
-    Rng sched, chaos, inject, expire, shuffle;
-    uint64_t steps = 0;                  // scheduling steps taken (see "Steps" below)
-    Green* forced_next = nullptr;        // chosen at a point: the pick that follows takes it
-    size_t plan_at = 0;                  // GREEN_SCHEDULE: the next decision not yet passed
-    uint64_t change[kMaxPctDepth] = {};  // PCT: at step change[i], the running thread's
-                                         //   priority becomes i + 1
-    uint64_t low = kPctBase;             // PCT: the priority the next yielder gets (decreasing)
-    VTimer* timers = nullptr;
-    uint64_t last_switches = 0;
-    Green** batch = nullptr;  // canonicalize()'s buffer
-    size_t batch_cap = 0;
-    ev_timer real_wait;
-    bool real_wait_fired = false;
-};
+namespace {
 std::atomic<uint64_t> hubs_seeded{0};
+}  // namespace
 
-// The seeded state of hub h (by default the calling OS thread's).
-SeedState* seed_state(Hub* h = hub_self())
+SeedState* seed_state(Hub* h)
 {
     SeedState* s = static_cast<SeedState*>(h->seed_state);
     if (__builtin_expect(s != nullptr, 1))
@@ -145,6 +68,16 @@ SeedState* seed_state(Hub* h = hub_self())
     h->seed_state = s;
     return s;
 }
+
+}  // namespace seeded
+
+using namespace seeded;
+
+namespace {
+
+double fault_prob[kFaultCount];
+int64_t fault_delay[kFaultCount];
+std::atomic<uint64_t> fault_count[kFaultCount];
 
 // ---- virtual time ----
 
@@ -275,71 +208,6 @@ void after_fork_child()
         s->timers = nullptr;
 }
 
-// Reads a schedule file: "seed N" (the seed of the faults and deadlines it was recorded with),
-// then "STEP THREAD" decisions in increasing step order; '#' starts a comment.  False, with a
-// warning, when it is not one.
-bool load_schedule(const char* path, uint64_t* seed)
-{
-    FILE* f = fopen(path, "re");
-    if (!f)
-        return false;
-    char line[256];
-    size_t cap = 0, lineno = 0;
-    bool ok = true;
-    while (ok && fgets(line, sizeof line, f)) {
-        lineno++;
-        char* hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        unsigned long long a, b;
-        char extra;
-        if (sscanf(line, " seed %llu %c", &a, &extra) == 1) {
-            *seed = a;
-        } else if (sscanf(line, " %llu %llu %c", &a, &b, &extra) == 2 &&
-                   (!plan_len || a > plan[plan_len - 1].step)) {
-            if (plan_len == cap) {
-                cap = cap ? cap * 2 : 64;
-                auto* p = static_cast<Decision*>(realloc(plan, cap * sizeof *plan));
-                if (!p) {
-                    ok = false;
-                    break;
-                }
-                plan = p;
-            }
-            plan[plan_len++] = {a, b};
-        } else if (strspn(line, " \t\r\n") != strlen(line)) {
-            ok = false;
-        }
-    }
-    fclose(f);
-    if (!ok) {
-        GREEN_WARN("GREEN_SCHEDULE: line %zu of %s is not 'seed N' or 'STEP THREAD' in increasing "
-                   "steps; scheduling as without it", lineno, path);
-        plan_len = 0;
-    }
-    return ok;
-}
-
-void open_trace(const char* path)
-{
-    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path),
-                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        GREEN_WARN("GREEN_TRACE: cannot open %s: %s; tracing nothing", path, strerror(int(-fd)));
-        return;
-    }
-    // High, out of the program's way, as the log file's.
-    long high = raw_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
-    if (high >= 0) {
-        raw_syscall(SYS_close, fd);
-        fd = high;
-    }
-    trace_fd = int(fd);
-    long n = raw_syscall(SYS_readlinkat, AT_FDCWD, long("/proc/self/exe"), long(exe_path),
-                         sizeof exe_path - 1);
-    exe_path[n > 0 ? n : 0] = '\0';
-}
-
 }  // namespace
 
 void chaos_config_load()
@@ -462,200 +330,6 @@ void chaos_config_load()
 
 uint64_t chaos_seed() { return the_seed; }
 
-// ---- the scheduler's side ----
-//
-// Steps.  Every choice of the thread that runs next is a step, numbered from 1: a point where
-// the running thread could give way (a lock, an unlock, a condition signal, an I/O call, thread
-// creation, exit: chaos_point_slow and seeded_point), where the default is that it goes on,
-// and a pick after it parked, yielded or ended (seeded_pick), where the default is the run
-// queue's head.  Each policy decides at the same steps: PCT by priority, chaos and the plain
-// seeded schedule by a draw, a schedule file by its list ("at step S, thread T runs"; the
-// default wherever it says nothing).  A decision that differs from the default is a forced
-// one: a trace marks it, and a schedule file needs only those to replay a run exactly.
-// Whatever the policy, a thread chosen at a point runs through the pick that follows at once.
-
-namespace {
-
-// A green thread's PCT priority, drawn the first time it is asked for (at its creation, when
-// pthread_create made it): distinct (64 random bits, above every lowered one) with certainty
-// for any practical run.
-uint64_t priority_of(SeedState* s, Green* g)
-{
-    if (!g->pct_priority)
-        g->pct_priority = kPctBase + 1 + (s->sched.next() >> 1);
-    return g->pct_priority;
-}
-
-// The run queue's thread of highest priority.
-Green* highest(SeedState* s, RunQueue& q)
-{
-    Green* best = nullptr;
-    for (Green* g = q.head; g; g = g->next)
-        if (!best || priority_of(s, g) > best->pct_priority)
-            best = g;
-    return best;
-}
-
-Green* nth(RunQueue& q, uint64_t k)
-{
-    Green* g = q.head;
-    while (k--)
-        g = g->next;
-    return g;
-}
-
-void unlink(RunQueue& q, Green* g)
-{
-    Green* prev = nullptr;
-    for (Green* c = q.head; c != g; c = c->next)
-        prev = c;
-    (prev ? prev->next : q.head) = g->next;
-    if (q.tail == g)
-        q.tail = prev;
-    q.length--;
-    g->next = nullptr;
-}
-
-// What the schedule file says runs after this step: self or a runnable thread, or null.
-Green* planned(SeedState* s, uint64_t step, RunQueue& q, Green* self)
-{
-    while (s->plan_at < plan_len && plan[s->plan_at].step < step)
-        s->plan_at++;
-    if (s->plan_at == plan_len || plan[s->plan_at].step != step)
-        return nullptr;
-    uint64_t id = plan[s->plan_at].thread;
-    if (self && self->id == id)
-        return self;
-    for (Green* g = q.head; g; g = g->next)
-        if (g->id == id)
-            return g;
-    return nullptr;  // not runnable here: the run has gone another way
-}
-
-// Where the program made the call the running thread is in: the first frame of its stack
-// outside libgreen, as FILE+0xOFFSET (addr2line's input).  Only for the trace.
-void call_site(char* out, size_t size)
-{
-    static void* own_base = [] {
-        Dl_info self;
-        return dladdr(reinterpret_cast<void*>(&call_site), &self) ? self.dli_fbase : nullptr;
-    }();
-    void* frames[48];
-    int n = backtrace(frames, 48);
-    for (int i = 1; i < n; i++) {
-        Dl_info info;
-        if (!dladdr(frames[i], &info) || info.dli_fbase == own_base)
-            continue;
-        const char* file = info.dli_fname;
-        if (!file || file[0] != '/')
-            file = exe_path[0] ? exe_path : "?";
-        // The return address is after the call: one byte back is in the calling line.
-        snprintf(out, size, "%s+0x%lx", file,
-                 (unsigned long)(static_cast<char*>(frames[i]) - 1 -
-                                 static_cast<char*>(info.dli_fbase)));
-        return;
-    }
-    snprintf(out, size, "-");
-}
-
-// GREEN_TRACE: one line per step, "STEP FROM TO CALL SITE", "forced" at the end of a decision
-// that differs from the default.  FROM is the thread that took the step (0: the hub's loop).
-void trace_step(uint64_t step, Green* from, Green* to, const char* call, bool forced)
-{
-    char site[600] = "-";
-    if (from && from->state != State::Dead)  // a dead one is on libgreen's own frames
-        call_site(site, sizeof site);
-    char line[800];
-    int n = snprintf(line, sizeof line, "%llu %llu %llu %s %s%s\n", (unsigned long long)step,
-                     from ? (unsigned long long)from->id : 0ull, (unsigned long long)to->id,
-                     call, site, forced ? " forced" : "");
-    raw_syscall(SYS_write, trace_fd, long(line), long(n < int(sizeof line) ? n : sizeof line - 1));
-}
-
-// What a thread that gave up the CPU was doing, for the trace.
-const char* pick_call(Hub* h)
-{
-    Green* g = h->current;
-    if (g == &h->loop)
-        return "(loop)";
-    if (g->state == State::Dead)
-        return "thread-exit";
-    if (g->state == State::Runnable)
-        return "yield";
-    if (g->wait_what)
-        return g->wait_what;
-    switch (g->wait_kind) {
-    case kWaitFd: return "io-wait";
-    case kWaitTimer: return "sleep";
-    case kWaitJoin: return "pthread_join";
-    case kWaitFutex: return "lock-wait";
-    default: return "wait";
-    }
-}
-
-// A step at a point of the running thread self (see "Steps"): draw says whether the plain
-// seeded policy draws here (chaos did, or a point seeded mode added).
-void point_step(SeedState* s, Green* self, const char* call, bool draw)
-{
-    RunQueue& q = hub_self()->runq;
-    uint64_t step = ++s->steps;
-    Green* chosen = self;
-    if (schedule_on) {
-        if (Green* t = planned(s, step, q, self))
-            chosen = t;
-    } else if (pct_on) {
-        for (int i = 0; i + 1 < pct_depth; i++)
-            if (s->change[i] == step)
-                self->pct_priority = uint64_t(i) + 1;
-        Green* best = highest(s, q);
-        if (best && best->pct_priority > priority_of(s, self))
-            chosen = best;
-    } else if (draw) {
-        uint64_t k = s->sched.below(uint64_t(q.length) + 1);  // self as if queued last
-        chosen = k == q.length ? self : nth(q, k);
-    }
-    if (trace_fd >= 0)
-        trace_step(step, self, chosen, call, chosen != self);
-    if (chosen != self) {
-        s->forced_next = chosen;
-        yield();
-    }
-}
-
-// Fires, each with probability GREEN_EXPIRE, the virtual timers of this hub whose deadline has
-// not come: time jumps to the latest such deadline (the others were busy for that long), and
-// every timer due by then fires.  Whether any did.
-bool expire_some(SeedState* s);
-
-}  // namespace
-
-Green* seeded_pick(Hub* h)
-{
-    RunQueue& q = h->runq;
-    if (q.empty())
-        return nullptr;
-    SeedState* s = seed_state(h);
-    Green* g = s->forced_next;
-    if (g) {
-        s->forced_next = nullptr;
-        unlink(q, g);
-        return g;
-    }
-    uint64_t step = ++s->steps;
-    if (schedule_on)
-        g = planned(s, step, q, nullptr);
-    else if (pct_on)
-        g = highest(s, q);
-    else
-        g = nth(q, s->sched.below(q.length));
-    if (!g)
-        g = q.head;
-    if (trace_fd >= 0)
-        trace_step(step, h->current == &h->loop ? nullptr : h->current, g, pick_call(h), g != q.head);
-    unlink(q, g);
-    return g;
-}
-
 namespace {
 
 // The green threads appended to the run queue after `after` (null: all of it) were woken
@@ -728,7 +402,15 @@ int64_t next_jump(SeedState* s)
     return latest;
 }
 
-bool expire_some(SeedState* s)
+
+void on_real_wait(struct ev_loop*, ev_timer* w, int)
+{
+    static_cast<SeedState*>(w->data)->real_wait_fired = true;
+}
+
+}  // namespace
+
+bool seeded::expire_some(SeedState* s)
 {
     bool any = false;
     for (VTimer* t = s->timers; t; t = t->next)
@@ -741,13 +423,6 @@ bool expire_some(SeedState* s)
     return any;
 }
 
-void on_real_wait(struct ev_loop*, ev_timer* w, int)
-{
-    static_cast<SeedState*>(w->data)->real_wait_fired = true;
-}
-
-}  // namespace
-
 void seeded_poll(Hub* h)
 {
     SeedState* s = seed_state(h);
@@ -758,9 +433,13 @@ void seeded_poll(Hub* h)
     vnow += int64_t(sw - s->last_switches) * kSwitchTick;
     s->last_switches = sw;
     ev_run(h->evloop, EVRUN_NOWAIT);
+    // A signal (or a dump request) that came before that poll has spent its ev_async there:
+    // the loop acts on it as soon as this returns, so nothing may block, nor time jump, now.
+    bool signalled = h->pending_signals.load(std::memory_order_relaxed) != 0 ||
+                     h->dump_requested.load(std::memory_order_relaxed);
     if (expire_probability > 0 && !h->runq.empty() && s->timers)
         expire_some(s);
-    if (h->runq.empty() && s->timers) {
+    if (h->runq.empty() && !signalled && s->timers) {
         // Nothing can run: time jumps to the next deadline.  If some green thread waits on a
         // descriptor, what it waits for can only come from outside the process (nothing here
         // can run to produce it): give it, for real, the time left until that deadline.
@@ -779,7 +458,7 @@ void seeded_poll(Hub* h)
         } else if (next > vnow) {
             vnow = next;
         }
-    } else if (h->runq.empty()) {
+    } else if (h->runq.empty() && !signalled) {
         // No timers either: only the outside world or another OS thread can wake anyone.
         ev_run(h->evloop, EVRUN_ONCE);
     }
@@ -828,42 +507,6 @@ bool virtual_clock(int clock, int64_t* ns)
 }
 
 // ---- schedule fuzzing ----
-
-void chaos_point_slow(const char* call)
-{
-    Green* self = green_self();
-    if (!self)
-        return;
-    SeedState* s = seed_state();
-    bool woke = expire_probability > 0 && s->timers && expire_some(s);
-    point_step(s, self, call,
-               woke || (chaos_probability > 0 && s->chaos.unit() < chaos_probability));
-}
-
-// The points seeded mode adds where real threads could run but libgreen would not switch.
-void seeded_point(Green* child)
-{
-    Green* self = green_self();
-    if (!self || self->state != State::Running || self->exiting)
-        return;  // the last thread ending calls exit() dead (hub/thread.cpp)
-    SeedState* s = seed_state();
-    if (pct_on && child)
-        priority_of(s, child);
-    point_step(s, self, child ? "pthread_create" : "exit", true);
-}
-
-void seeded_yield_hint()
-{
-    if (Green* self = green_self(); self && pct_on)
-        self->pct_priority = --seed_state()->low;
-}
-
-uint64_t seeded_steps()
-{
-    Hub* h = hub_self();
-    SeedState* s = h ? static_cast<SeedState*>(h->seed_state) : nullptr;
-    return s ? s->steps : 0;
-}
 
 void seeded_deadlock_exit()
 {

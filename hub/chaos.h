@@ -1,5 +1,8 @@
 // Testing under concurrency: a seeded schedule with virtual time (GREEN_SEED), schedule fuzzing
-// (GREEN_CHAOS) and fault injection (GREEN_INJECT).
+// (GREEN_CHAOS), PCT scheduling (GREEN_PCT), deadlines that expire while others run
+// (GREEN_EXPIRE), schedule files and traces (GREEN_SCHEDULE, GREEN_TRACE) and fault injection
+// (GREEN_INJECT).  hub/chaos.cpp: configuration, virtual time, faults; hub/steps.cpp: the
+// scheduling steps and the policies that decide them; hub/seeded.h: what the two share.
 //
 // Seeded mode.  The hub's choices follow a PRNG (xoshiro256**, seeded through splitmix64): the
 // next green thread to run is drawn from the run queue, and the green threads woken together
