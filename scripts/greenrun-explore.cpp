@@ -7,9 +7,9 @@
 //                    [--rerun-file PREFIX] [--preload LD_PRELOAD] -- PATH ARGV0 [ARGS...]
 //
 // Explore runs a command under seeded schedules, one seed after another (1, 2, ... N), J at a
-// time, until one fails, and says how to replay it.
-// greenrun has already checked its options and put the GREEN_* variables in the environment;
-// each run gets LD_PRELOAD (which this program runs without) and GREEN_SEED.  A run fails when it exits with a status other than
+// time, until one fails, and says how to replay it.  greenrun has already checked its options
+// and put the GREEN_* variables in the environment; each run gets LD_PRELOAD (which this
+// program runs without) and GREEN_SEED.  A run fails when it exits with a status other than
 // C (default 0), dies of a signal, ends in a seeded deadlock (the library's status 86), runs
 // past T, or, with --expect-output, prints nothing on stdout that REGEX (POSIX extended,
 // ^ and $ at line ends) matches.  Under PCT (GREEN_PCT) without GREEN_PCT_STEPS, the first run
@@ -19,7 +19,7 @@
 // options that shape the schedule, for the replay line.
 //
 // Shrink reruns the failing SEED with a trace (GREEN_TRACE), takes the decisions of its schedule
-// that differ from the default (the forced ones: hub/chaos.cpp, "Steps"), and searches, by delta
+// that differ from the default (the forced ones: hub/steps.cpp, "Steps"), and searches, by delta
 // debugging (Zeller's ddmin), for a smallest subset that, run as a schedule file
 // (GREEN_SCHEDULE), still fails the same way.  It writes that file (shrink-SEED.schedule, in the
 // current directory) and prints the failure and the remaining switches as a trace: at each,
@@ -394,7 +394,7 @@ struct Decision {
     unsigned long long step, thread;
 };
 
-// One line of a trace (hub/chaos.cpp, trace_step).
+// One line of a trace (hub/steps.cpp, trace_step).
 struct Step {
     unsigned long long step = 0, from = 0, to = 0;
     std::string call, site;
