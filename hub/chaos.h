@@ -61,9 +61,6 @@ int seeded_park_until(Hub* h, Green* self, int64_t deadline, int kind);
 // after pthread_create made child (which may run first), and before exit() or a return from
 // main (runnable threads may run first).  child is null at exit.
 void seeded_point(Green* child);
-// sched_yield by the running green thread: under PCT its priority drops below every other
-// thread's, so that a thread spinning on a flag lets the one it waits for run.
-void seeded_yield_hint();
 // Scheduling points passed so far (GREEN_STATS prints it: greenrun --explore sizes
 // GREEN_PCT_STEPS with it).
 uint64_t seeded_steps();

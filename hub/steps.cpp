@@ -199,6 +199,9 @@ Green* seeded_pick(Hub* h)
         return g;
     }
     uint64_t step = ++s->steps;
+    Green* from = h->current == &h->loop ? nullptr : h->current;
+    if (pct_on && from && from->state == State::Runnable)
+        from->pct_priority = --s->low;  // it yielded (sched_yield): below every other thread
     if (schedule_on)
         g = planned(s, step, q, nullptr);
     else if (pct_on)
@@ -208,7 +211,7 @@ Green* seeded_pick(Hub* h)
     if (!g)
         g = q.head;
     if (trace_fd >= 0)
-        trace_step(step, h->current == &h->loop ? nullptr : h->current, g, pick_call(h), g != q.head);
+        trace_step(step, from, g, pick_call(h), g != q.head);
     unlink(q, g);
     return g;
 }
@@ -305,12 +308,6 @@ void seeded_point(Green* child)
     if (pct_on && child)
         priority_of(s, child);
     point_step(s, self, child ? "pthread_create" : "exit", true);
-}
-
-void seeded_yield_hint()
-{
-    if (Green* self = green_self(); self && pct_on)
-        self->pct_priority = --seed_state()->low;
 }
 
 uint64_t seeded_steps()

@@ -6,7 +6,6 @@
 // CLOCK_MONOTONIC (as the kernel does for nanosleep), an absolute one on the clock asked for.
 #include <cerrno>
 
-#include "../hub/chaos.h"
 #include "../hub/signal.h"
 #include "shim.h"
 
@@ -118,8 +117,6 @@ GREEN_EXPORT int sched_yield(void)
 {
     if (!green_in(kSleep))
         return REAL(sched_yield)();
-    if (__builtin_expect(green::sched_seeded, 0))
-        green::seeded_yield_hint();  // under PCT: a spinning thread lets the others run
     green::yield();
     return 0;
 }

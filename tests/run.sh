@@ -607,6 +607,21 @@ seed_no_join() {
 }
 seed_no_join
 
+# Under PCT the highest-priority thread always runs: one that spins on sched_yield, waiting for
+# another, drops below every other thread at each yield, or it would spin for ever
+# (tests/plain/yield.c: threads that wait for one another by yielding).
+seed_pct_yield() {
+    local log=$LOG/pct_yield.log i ok=0
+    for i in 1 2 3 4 5; do
+        "${SEEDED[@]}" GREEN_SEED=$i GREEN_PCT=3 timeout 20 "$B/plain/yield" >>"$log" 2>&1 &&
+            ok=$((ok + 1))
+    done
+    echo "$ok of 5 seeds finished" >>"$log"
+    [ $ok -eq 5 ]
+    record "seed:pct-yielders-finish" $? "$log"
+}
+seed_pct_yield
+
 echo "== bug corpus"
 # The deliberately buggy programs of tests/bugs (listed in tests/bugs/corpus): greenrun --explore
 # finds each within the budget PCT's bound promises for its depth, and its failing seed replays
