@@ -79,10 +79,11 @@ bool virtual_clock(int clock, int64_t* ns);
 // ---- schedule fuzzing ----
 
 void chaos_point_slow(const char* call);
-// An interception point (lock, unlock, cond signal, I/O entry): with probability GREEN_CHAOS,
-// the running green thread yields first; under PCT, it yields when a runnable thread has a
-// higher priority; with GREEN_EXPIRE, pending deadlines may expire here first.
-// call: the intercepted call, as the trace (GREEN_TRACE) names it.
+// An interception point (lock, unlock, semaphore, cond signal, I/O entry), a scheduling step
+// (hub/steps.cpp): with probability GREEN_CHAOS the running green thread yields; under PCT it
+// does when a runnable thread has a higher priority, under a schedule file where the file says;
+// with GREEN_EXPIRE, pending deadlines may expire here first.  call: the intercepted call, as
+// the trace (GREEN_TRACE) names it.
 inline void chaos_point(const char* call)
 {
     if (__builtin_expect(chaos_on, 0))

@@ -11,7 +11,9 @@
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
 #   seed      GREEN_SEED / GREEN_CHAOS / GREEN_INJECT: replayed races, same-seed interleavings,
-#             each injected fault
+#             each injected fault; seeded deadlocks, the points seeded mode adds, PCT
+#   bugs      the deliberately buggy programs of tests/bugs: found by greenrun --explore within
+#             PCT's bound, replayed 10/10, shrunk by --shrink
 #   compat    tests/compat/run.sh --ci: real programs under greenrun
 # A program listed in tests/known-failures is expected to fail in the mode named there; if it
 # passes, that is a failure too, so the list can only shrink.
