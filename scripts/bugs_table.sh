@@ -43,10 +43,8 @@ table=$(
         s=$(explore "${expire[@]}" "${common[@]}" -- "$B/bugs/$name")
         plain=$(timeout -k 5 3600 "$HELPER" --runs "$RUNS" --keep-going --jobs 2 --timeout-ms 3000 \
             --plain -- "$B/bugs/$name" "$B/bugs/$name" 2>/dev/null)
-        bound=$(awk -v n="$threads" -v k="${k:-1000}" -v d="$depth" -v o="$opts" 'BEGIN {
-            p = 1 / (n * k ^ (d - 1));
-            if (match(o, /--expire,[0-9.]+/)) { e = substr(o, RSTART + 9, RLENGTH - 9); p *= 1 - (1 - e) ^ 10 }
-            b = log(1000) / p; print (b == int(b)) ? b : int(b) + 1 }')
+        bound=$(awk -v n="$threads" -v k="${k:-1000}" -v d="$depth" -v o="$opts" \
+            -f tests/bugs/pct_bound.awk)
         echo "| $name | $kind | $depth | $threads | ${k:-?} | $bound | $(cell "$p") | $(cell "$c") | $(cell "$s") | $(cell "$plain") |"
     done <tests/bugs/corpus
 )

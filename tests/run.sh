@@ -649,13 +649,7 @@ bug_hunt() {
     replay=$(sed -n 's/^replay: greenrun //p' <<<"$out")
     steps=$(grep -oE -- '--pct-steps [0-9]+' <<<"$replay" | awk '{print $2}')
     steps=${steps:-1000}
-    # ceil(ln(1000) * n * k^(d-1)): PCT finds a bug of depth d with probability at least
-    # 1/(n k^(d-1)) per run (Burckhardt et al., ASPLOS 2010); with GREEN_EXPIRE P, the wait must
-    # also expire while others run, which a wait spanning 10 points does with 1-(1-P)^10.
-    budget=$(awk -v n="$threads" -v k="$steps" -v d="$depth" -v o="$opts" 'BEGIN {
-        p = 1 / (n * k ^ (d - 1));
-        if (match(o, /--expire,[0-9.]+/)) { e = substr(o, RSTART + 9, RLENGTH - 9); p *= 1 - (1 - e) ^ 10 }
-        b = log(1000) / p; print (b == int(b)) ? b : int(b) + 1 }')
+    budget=$(awk -v n="$threads" -v k="$steps" -v d="$depth" -v o="$opts" -f tests/bugs/pct_bound.awk)
     want=$(sed 's/-/ /; s/^signal SIG/signal SIG/' <<<"$failure")
     echo "found at seed ${seed:-none} (${kind:-no failure}), want $want within $budget runs" >>"$log"
     [ -n "$seed" ] && [ "$seed" -le "$budget" ] && [ "$kind" = "$want" ]
