@@ -69,6 +69,8 @@ RES_OBJ  := $(RES_SRC:%.cpp=$(B)/obj/%.o)
 # greenrun's judge of GREEN_* values: the library's own grammar (hub/env.cpp) as a small program,
 # so that greenrun refuses exactly what the library warns about.  Installed in LIBDIR/libgreen.
 ENV_HELPER := $(B)/libgreen/greenrun-env
+# The loop behind greenrun --explore (scripts/greenrun-explore.cpp), installed beside it.
+EXPLORE_HELPER := $(B)/libgreen/greenrun-explore
 
 # Plain test programs: every C or C++ file in tests/plain is one program.
 PLAIN_SRC  := $(wildcard tests/plain/*.c tests/plain/*.cpp)
@@ -77,6 +79,9 @@ UNIT_SRC   := $(wildcard tests/unit/*.cpp)
 UNIT_BIN   := $(patsubst tests/unit/%.cpp,$(B)/unit/%,$(UNIT_SRC))
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
+# The corpus of deliberately buggy programs (tests/bugs): not plain programs (they fail).
+BUGS_SRC   := $(wildcard tests/bugs/*.c)
+BUGS_BIN   := $(patsubst tests/bugs/%.c,$(B)/bugs/%,$(BUGS_SRC))
 BENCH_SRC  := $(wildcard tests/bench/*.c tests/bench/*.cpp)
 BENCH_BIN  := $(patsubst tests/bench/%,$(B)/bench/%,$(basename $(BENCH_SRC)))
 # What scripts/bench_dns.sh runs: the test DNS server, its load client, the look-up flood.
@@ -104,10 +109,10 @@ all: lib
 # The gdb extension beside the library: gdb loads it from there by itself once the build
 # directory is an auto-load safe path (or: source build/libgreen.so-gdb.py).
 GDB_EXT := $(B)/libgreen.so-gdb.py
-lib: $(B)/libgreen.so $(ENV_HELPER) $(GDB_EXT)
+lib: $(B)/libgreen.so $(ENV_HELPER) $(EXPLORE_HELPER) $(GDB_EXT)
 san: $(B)/san/libgreen.so
 tsan: $(TSAN_BIN)
-tests: lib san tsan $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY)
+tests: lib san tsan $(PLAIN_BIN) $(UNIT_BIN) $(BENCH_BIN) $(TOOL_BIN) $(FUZZ_REPLAY) $(BUGS_BIN)
 
 $(B)/libgreen.so: $(LIB_OBJ)
 	$(CXX) -shared $(LDFLAGS) -o $@ $^ -Wl,--no-undefined -Wl,-z,now $(SONAME) $(LIB_LDLIBS)
@@ -131,6 +136,10 @@ $(ENV_HELPER): scripts/greenrun-env.cpp hub/env.cpp hub/env.h hub/config.h
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -std=c++17 $(WARN) -fno-exceptions -fno-rtti -Wl,--as-needed \
 	    -o $@ scripts/greenrun-env.cpp hub/env.cpp
+
+$(EXPLORE_HELPER): scripts/greenrun-explore.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -std=c++17 $(WARN) -o $@ $<
 
 $(B)/nss/libnss_green.so.2:
 	@mkdir -p $(dir $@)
@@ -218,6 +227,10 @@ $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $<
 
+$(B)/bugs/%: tests/bugs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PLAIN_CFLAGS) -o $@ $<
+
 $(B)/bench/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $<
@@ -271,6 +284,7 @@ install: lib
 	install -d $(DESTDIR)$(LIBDIR)/libgreen $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(B)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen.so
 	install -m 755 $(ENV_HELPER) $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env
+	install -m 755 $(EXPLORE_HELPER) $(DESTDIR)$(LIBDIR)/libgreen/greenrun-explore
 	sed 's|@LIBDIR@|$(LIBDIR)|' scripts/greenrun > $(DESTDIR)$(BINDIR)/greenrun
 	chmod 755 $(DESTDIR)$(BINDIR)/greenrun
 	install -m 644 man/greenrun.1 $(DESTDIR)$(MANDIR)/man1/greenrun.1
@@ -280,6 +294,7 @@ install: lib
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libgreen.so $(DESTDIR)$(LIBDIR)/libgreen/greenrun-env \
+	      $(DESTDIR)$(LIBDIR)/libgreen/greenrun-explore \
 	      $(DESTDIR)$(BINDIR)/greenrun \
 	      $(DESTDIR)$(MANDIR)/man1/greenrun.1 $(DESTDIR)$(MANDIR)/man7/libgreen.7 \
 	      $(DESTDIR)$(GDB_AUTOLOAD)$(LIBDIR)/libgreen.so-gdb.py

@@ -2,6 +2,7 @@
 #include "chaos.h"
 
 #include <ev.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "green.h"
 #include "log.h"
+#include "seeded.h"
 #include "sys.h"
 
 namespace green {
@@ -26,74 +28,25 @@ bool sched_seeded = false;
 bool chaos_on = false;
 bool inject_on = false;
 bool io_hooks_on = false;
+bool pct_on = false;
 
-namespace {
-
-// ---- the PRNG: xoshiro256** (Blackman and Vigna), seeded through splitmix64 ----
-
-uint64_t splitmix64(uint64_t* x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-struct Rng {
-    uint64_t s[4];
-    void seed(uint64_t x)
-    {
-        for (auto& w : s)
-            w = splitmix64(&x);
-    }
-    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    uint64_t next()
-    {
-        uint64_t result = rotl(s[1] * 5, 7) * 9;
-        uint64_t t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = rotl(s[3], 45);
-        return result;
-    }
-    double unit() { return double(next() >> 11) * 0x1p-53; }  // [0, 1)
-    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-};
+namespace seeded {
 
 uint64_t the_seed = 0;
 double chaos_probability = 0;
-double fault_prob[kFaultCount];
-int64_t fault_delay[kFaultCount];
-std::atomic<uint64_t> fault_count[kFaultCount];
+double expire_probability = 0;
+int pct_depth = 0;
+uint64_t pct_steps = 1000;
+bool schedule_on = false;
+Decision* plan = nullptr;
+size_t plan_len = 0;
+int trace_fd = -1;
 
-// A timed wait of a green thread, on its stack while it waits.
-struct VTimer {
-    int64_t deadline;
-    Green* green;
-    VTimer* next;
-    VTimer** pprev;
-};
-
-// What a hub keeps in seeded mode (thread-local: one hub per OS thread).  Each purpose draws
-// from its own stream, so that turning chaos on does not change which faults are injected
-// for a given sequence of calls, and the other way round.
-struct SeedState {
-    bool ready = false;
-    Rng sched, chaos, inject;
-    VTimer* timers = nullptr;
-    uint64_t last_switches = 0;
-    Green** batch = nullptr;  // canonicalize()'s buffer
-    size_t batch_cap = 0;
-    ev_timer real_wait;
-    bool real_wait_fired = false;
-};
+namespace {
 std::atomic<uint64_t> hubs_seeded{0};
+}  // namespace
 
-// The seeded state of hub h (by default the calling OS thread's).
-SeedState* seed_state(Hub* h = hub_self())
+SeedState* seed_state(Hub* h)
 {
     SeedState* s = static_cast<SeedState*>(h->seed_state);
     if (__builtin_expect(s != nullptr, 1))
@@ -104,10 +57,27 @@ SeedState* seed_state(Hub* h = hub_self())
     s->sched.seed(base);
     s->chaos.seed(base ^ 0xc4a05c4a05ull);
     s->inject.seed(base ^ 0x1a7ec71a7ecull);
+    s->expire.seed(base ^ 0xe4b14eull);
+    s->shuffle.seed(base ^ 0x5b0ff1eull);
+    // PCT's d - 1 change points, uniform over the steps the run is estimated to take.
+    Rng pct;
+    pct.seed(base ^ 0x9c7ull);
+    for (int i = 0; i + 1 < pct_depth; i++)
+        s->change[i] = 1 + pct.below(pct_steps);
     s->ready = true;
     h->seed_state = s;
     return s;
 }
+
+}  // namespace seeded
+
+using namespace seeded;
+
+namespace {
+
+double fault_prob[kFaultCount];
+int64_t fault_delay[kFaultCount];
+std::atomic<uint64_t> fault_count[kFaultCount];
 
 // ---- virtual time ----
 
@@ -130,6 +100,41 @@ int64_t real_ns(clockid_t clock)
 
 char replay_line[256];  // "GREEN_SEED=N GREEN_CHAOS=..." to rerun this very schedule
 size_t replay_len = 0;
+char rerun_command[1024];  // replay_line, then the command: what a deadlock report prints
+
+// The command line of this process (from /proc/self/cmdline), each word quoted for a shell
+// where needed, after "greenrun --": appended to the replay line.
+void make_rerun_command()
+{
+    size_t n = size_t(snprintf(rerun_command, sizeof rerun_command, "%s greenrun --", replay_line));
+    char args[768];
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long("/proc/self/cmdline"), O_RDONLY | O_CLOEXEC);
+    long len = fd < 0 ? -1 : raw_syscall(SYS_read, fd, long(args), sizeof args - 1);
+    if (fd >= 0)
+        raw_syscall(SYS_close, fd);
+    if (len <= 0)
+        return;
+    args[len] = '\0';
+    for (const char* a = args; a < args + len && n + 8 < sizeof rerun_command; a += strlen(a) + 1) {
+        bool plain = *a != '\0';
+        for (const char* c = a; *c; c++)
+            plain &= (bool)strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+-@%", *c);
+        rerun_command[n++] = ' ';
+        if (!plain)
+            rerun_command[n++] = '\'';
+        for (const char* c = a; *c && n + 6 < sizeof rerun_command; c++) {
+            if (*c == '\'') {
+                memcpy(rerun_command + n, "'\\''", 4);
+                n += 4;
+            } else {
+                rerun_command[n++] = *c;
+            }
+        }
+        if (!plain)
+            rerun_command[n++] = '\'';
+    }
+    rerun_command[n < sizeof rerun_command ? n : sizeof rerun_command - 1] = '\0';
+}
 
 void print_replay(const char* why)
 {
@@ -217,6 +222,36 @@ void chaos_config_load()
             warn_invalid(kEnvSeed, text, "running without a seed");
         }
     }
+    if (const char* text = getenv("GREEN_PCT"); text && *text) {
+        if (env_parse(kEnvPct, text, &value))
+            pct_depth = int(value.number);
+        else
+            warn_invalid(kEnvPct, text, "using the default (no PCT)");
+    }
+    if (const char* text = getenv("GREEN_PCT_STEPS"); text && *text) {
+        if (env_parse(kEnvPctSteps, text, &value))
+            pct_steps = value.number;
+        else
+            warn_invalid(kEnvPctSteps, text, "using the default (1000)");
+    }
+    if (const char* text = getenv("GREEN_EXPIRE"); text && *text) {
+        if (env_parse(kEnvExpire, text, &value))
+            expire_probability = value.probability;
+        else
+            warn_invalid(kEnvExpire, text, "using the default (0: deadlines expire only when nothing can run)");
+    }
+    if (const char* text = getenv("GREEN_SCHEDULE"); text && *text) {
+        if (!env_parse(kEnvSchedule, text, &value))
+            warn_invalid(kEnvSchedule, text, "scheduling as without it");
+        else if (load_schedule(text, &the_seed))
+            have_seed = schedule_on = true;
+    }
+    if (const char* text = getenv("GREEN_TRACE"); text && *text) {
+        if (env_parse(kEnvTrace, text, &value))
+            open_trace(text);
+        else
+            warn_invalid(kEnvTrace, text, "tracing nothing");
+    }
     if (const char* text = getenv("GREEN_CHAOS"); text && *text) {
         if (env_parse(kEnvChaos, text, &value))
             chaos_probability = value.probability;
@@ -243,7 +278,15 @@ void chaos_config_load()
             warn_invalid(kEnvInject, inject, instead);
         }
     }
-    chaos_on = chaos_probability > 0;
+    if (schedule_on) {
+        pct_depth = 0;  // the file decides: no other policy
+        chaos_probability = 0;
+    }
+    pct_on = pct_depth > 0;
+    // chaos_on: the interception points (locks, unlocks, signals, I/O) call in.  A schedule
+    // file and a trace number the steps as every other policy does, points included.
+    chaos_on = chaos_probability > 0 || pct_on || expire_probability > 0 || schedule_on ||
+               trace_fd >= 0;
     io_hooks_on = chaos_on || inject_on;
     if (!have_seed && !chaos_on && !inject_on)
         return;
@@ -254,15 +297,25 @@ void chaos_config_load()
             r = uint64_t(real_ns(CLOCK_REALTIME)) ^ uint64_t(getpid());
         the_seed = r % 1000000000000ull;  // short enough to type
     }
-    int n = snprintf(replay_line, sizeof replay_line, "GREEN_SEED=%llu",
-                     (unsigned long long)the_seed);
-    if (chaos_on)
+    int n = schedule_on ? snprintf(replay_line, sizeof replay_line, "GREEN_SCHEDULE=%s",
+                                   getenv("GREEN_SCHEDULE"))
+                        : snprintf(replay_line, sizeof replay_line, "GREEN_SEED=%llu",
+                                   (unsigned long long)the_seed);
+    if (chaos_probability > 0)
         n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_CHAOS=%s",
                       getenv("GREEN_CHAOS"));
+    if (pct_on)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n),
+                      " GREEN_PCT=%d GREEN_PCT_STEPS=%llu", pct_depth,
+                      (unsigned long long)pct_steps);
+    if (expire_probability > 0)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_EXPIRE=%s",
+                      getenv("GREEN_EXPIRE"));
     if (inject_on && size_t(n) < sizeof replay_line)
         n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_INJECT='%s'",
                       inject);
     replay_len = size_t(n) < sizeof replay_line ? size_t(n) : sizeof replay_line - 1;
+    make_rerun_command();
     if (!have_seed)
         GREEN_WARN("no GREEN_SEED given: using seed %llu (rerun with %s)",
                    (unsigned long long)the_seed, replay_line);
@@ -276,28 +329,6 @@ void chaos_config_load()
 }
 
 uint64_t chaos_seed() { return the_seed; }
-
-// ---- the scheduler's side ----
-
-Green* seeded_pick(Hub* h)
-{
-    RunQueue& q = h->runq;
-    if (q.empty())
-        return nullptr;
-    uint64_t k = seed_state(h)->sched.below(q.length);
-    Green* prev = nullptr;
-    Green* g = q.head;
-    while (k--) {
-        prev = g;
-        g = g->next;
-    }
-    (prev ? prev->next : q.head) = g->next;
-    if (q.tail == g)
-        q.tail = prev;
-    q.length--;
-    g->next = nullptr;
-    return g;
-}
 
 namespace {
 
@@ -332,7 +363,7 @@ void canonicalize(Hub* h, SeedState* s, Green* after)
         s->batch[j] = g;
     }
     for (size_t i = n - 1; i > 0; i--) {
-        size_t j = size_t(s->sched.below(i + 1));
+        size_t j = size_t(s->shuffle.below(i + 1));
         Green* t = s->batch[i];
         s->batch[i] = s->batch[j];
         s->batch[j] = t;
@@ -371,12 +402,26 @@ int64_t next_jump(SeedState* s)
     return latest;
 }
 
+
 void on_real_wait(struct ev_loop*, ev_timer* w, int)
 {
     static_cast<SeedState*>(w->data)->real_wait_fired = true;
 }
 
 }  // namespace
+
+bool seeded::expire_some(SeedState* s)
+{
+    bool any = false;
+    for (VTimer* t = s->timers; t; t = t->next)
+        if (t->deadline > vnow && s->expire.unit() < expire_probability) {
+            vnow = t->deadline;
+            any = true;
+        }
+    if (any)
+        fire_due(s);
+    return any;
+}
 
 void seeded_poll(Hub* h)
 {
@@ -388,7 +433,13 @@ void seeded_poll(Hub* h)
     vnow += int64_t(sw - s->last_switches) * kSwitchTick;
     s->last_switches = sw;
     ev_run(h->evloop, EVRUN_NOWAIT);
-    if (h->runq.empty() && s->timers) {
+    // A signal (or a dump request) that came before that poll has spent its ev_async there:
+    // the loop acts on it as soon as this returns, so nothing may block, nor time jump, now.
+    bool signalled = h->pending_signals.load(std::memory_order_relaxed) != 0 ||
+                     h->dump_requested.load(std::memory_order_relaxed);
+    if (expire_probability > 0 && !h->runq.empty() && s->timers)
+        expire_some(s);
+    if (h->runq.empty() && !signalled && s->timers) {
         // Nothing can run: time jumps to the next deadline.  If some green thread waits on a
         // descriptor, what it waits for can only come from outside the process (nothing here
         // can run to produce it): give it, for real, the time left until that deadline.
@@ -407,7 +458,7 @@ void seeded_poll(Hub* h)
         } else if (next > vnow) {
             vnow = next;
         }
-    } else if (h->runq.empty()) {
+    } else if (h->runq.empty() && !signalled) {
         // No timers either: only the outside world or another OS thread can wake anyone.
         ev_run(h->evloop, EVRUN_ONCE);
     }
@@ -457,12 +508,14 @@ bool virtual_clock(int clock, int64_t* ns)
 
 // ---- schedule fuzzing ----
 
-void chaos_point_slow()
+void seeded_deadlock_exit()
 {
-    if (!green_self())
-        return;
-    if (seed_state()->chaos.unit() < chaos_probability)
-        yield();
+    log_msg(kLogError, "deadlock in seeded mode; seed %llu: exit status %d; rerun with %s",
+            (unsigned long long)the_seed, kDeadlockStatus, rerun_command);
+    // What the program printed before it stuck is part of the report; its exit handlers are
+    // not run: they could wait on the very threads that are stuck.
+    fflush(nullptr);
+    _exit(kDeadlockStatus);
 }
 
 // ---- fault injection ----

@@ -1,5 +1,8 @@
 // Testing under concurrency: a seeded schedule with virtual time (GREEN_SEED), schedule fuzzing
-// (GREEN_CHAOS) and fault injection (GREEN_INJECT).
+// (GREEN_CHAOS), PCT scheduling (GREEN_PCT), deadlines that expire while others run
+// (GREEN_EXPIRE), schedule files and traces (GREEN_SCHEDULE, GREEN_TRACE) and fault injection
+// (GREEN_INJECT).  hub/chaos.cpp: configuration, virtual time, faults; hub/steps.cpp: the
+// scheduling steps and the policies that decide them; hub/seeded.h: what the two share.
 //
 // Seeded mode.  The hub's choices follow a PRNG (xoshiro256**, seeded through splitmix64): the
 // next green thread to run is drawn from the run queue, and the green threads woken together
@@ -31,7 +34,9 @@ struct Green;
 // Hidden: read with one PC-relative load, not through the GOT.
 #define GREEN_HIDDEN __attribute__((visibility("hidden")))
 extern GREEN_HIDDEN bool sched_seeded;  // GREEN_SEED, or a seed picked for chaos / injection
-extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0
+extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0, GREEN_PCT or GREEN_EXPIRE: the
+                                        //   interception points call chaos_point_slow
+extern GREEN_HIDDEN bool pct_on;        // GREEN_PCT: PCT priorities decide who runs
 extern GREEN_HIDDEN bool inject_on;     // GREEN_INJECT names at least one fault
 extern GREEN_HIDDEN bool io_hooks_on;   // chaos_on || inject_on: the one flag io_loop tests
 
@@ -52,6 +57,20 @@ void seeded_poll(Hub* h);
 // park_until() on a virtual timer.
 int seeded_park_until(Hub* h, Green* self, int64_t deadline, int kind);
 
+// The scheduling points seeded mode adds (libgreen(7) says what real threads could do there):
+// after pthread_create made child (which may run first), and before exit() or a return from
+// main (runnable threads may run first).  child is null at exit.
+void seeded_point(Green* child);
+// Scheduling points passed so far (GREEN_STATS prints it: greenrun --explore sizes
+// GREEN_PCT_STEPS with it).
+uint64_t seeded_steps();
+
+// The exit status of a seeded run that ends in a deadlock.
+constexpr int kDeadlockStatus = 86;
+// Called by the deadlock report in seeded mode: says the seed and the command that reruns this
+// schedule, flushes stdio and ends the process with kDeadlockStatus.
+[[noreturn]] void seeded_deadlock_exit();
+
 // ---- the clocks (shim/clock.cpp) ----
 
 // The virtual time of clock, or false when the clock is not one libgreen virtualises.
@@ -59,13 +78,16 @@ bool virtual_clock(int clock, int64_t* ns);
 
 // ---- schedule fuzzing ----
 
-void chaos_point_slow();
-// An interception point (lock, unlock, cond signal, I/O entry): with probability GREEN_CHAOS,
-// the running green thread yields first.
-inline void chaos_point()
+void chaos_point_slow(const char* call);
+// An interception point (lock, unlock, semaphore, cond signal, I/O entry), a scheduling step
+// (hub/steps.cpp): with probability GREEN_CHAOS the running green thread yields; under PCT it
+// does when a runnable thread has a higher priority, under a schedule file where the file says;
+// with GREEN_EXPIRE, pending deadlines may expire here first.  call: the intercepted call, as
+// the trace (GREEN_TRACE) names it.
+inline void chaos_point(const char* call)
 {
     if (__builtin_expect(chaos_on, 0))
-        chaos_point_slow();
+        chaos_point_slow(call);
 }
 
 // ---- fault injection ----

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "chaos.h"
 #include "config.h"
 #include "green.h"
 #include "handoff.h"
@@ -403,6 +404,8 @@ void print_stats()
                " ticks not at a safe point", preempted, refused);
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
     b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
+    if (sched_seeded)
+        b.line("  scheduling points (seeded): %" PRIu64, seeded_steps());
     b.line("  OS threads managed: %d%s", hubs, config.watchdog_ns > 0 ? " (and the watchdog's)" : "");
     int spares = 0, stuck = 0;
     handoff_stats(&spares, &stuck);

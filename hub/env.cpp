@@ -34,6 +34,11 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_WORKERS", "a number of workers from 1 to 256"},
     {"GREEN_HANDOFF", "1 (hand a worker stuck in a blocking call to another OS thread) or 0"},
     {"GREEN_TIMESLICE", "0 (off) or a whole number of ms, from 1ms to 1000ms"},
+    {"GREEN_PCT", "a bug depth from 1 to 32"},
+    {"GREEN_PCT_STEPS", "a number of scheduling steps from 1 to 1000000000"},
+    {"GREEN_EXPIRE", "a probability from 0 to 1 (0, 1, 0.25 or .25)"},
+    {"GREEN_SCHEDULE", "a readable file (a schedule written by greenrun --shrink)"},
+    {"GREEN_TRACE", "a file that can be created or appended to"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -343,6 +348,7 @@ bool env_parse(int var, const char* text, EnvValue* out)
         out->number = text[0] == '1';
         return strcmp(text, "0") == 0 || strcmp(text, "1") == 0;
     case kEnvLogFile:
+    case kEnvTrace:
         return appendable(text);
     case kEnvWatchdog: {
         long long ns = parse_duration(text);
@@ -352,7 +358,8 @@ bool env_parse(int var, const char* text, EnvValue* out)
     case kEnvDumpSignal:
         out->number = unsigned(parse_signal(text));
         return out->number != 0;
-    case kEnvResolvConf: {
+    case kEnvResolvConf:
+    case kEnvSchedule: {
         struct stat st;
         return stat(text, &st) == 0 && S_ISREG(st.st_mode) && access(text, R_OK) == 0;
     }
@@ -390,6 +397,14 @@ bool env_parse(int var, const char* text, EnvValue* out)
         out->number = ms * 1000000;
         return true;
     }
+    case kEnvPct:
+    case kEnvPctSteps: {
+        const char* end;
+        unsigned long long max = var == kEnvPct ? 32 : 1000000000;
+        return parse_decimal(text, max, &out->number, &end) && *end == '\0' && out->number >= 1;
+    }
+    case kEnvExpire:
+        return parse_probability(text, &out->probability);
     }
     return false;
 }

@@ -32,6 +32,11 @@ enum EnvVar : int {
     kEnvWorkers,
     kEnvHandoff,
     kEnvTimeslice,
+    kEnvPct,
+    kEnvPctSteps,
+    kEnvExpire,
+    kEnvSchedule,
+    kEnvTrace,
     kEnvCount
 };
 
@@ -67,9 +72,10 @@ struct EnvValue {
     // GREEN_STACK_SIZE: bytes; GREEN_LOG_LEVEL: 0 (error) to 3 (debug); GREEN_STATS: 0 or 1;
     // GREEN_WATCHDOG: ns; GREEN_DUMP_SIGNAL: the signal; GREEN_CHILDREN: 1 for plain;
     // GREEN_FAMILIES: bit f for family f (hub/config.h); GREEN_SEED: the seed; GREEN_WORKERS:
-    // the number of workers; GREEN_HANDOFF: 0 or 1; GREEN_TIMESLICE: ns.
+    // the number of workers; GREEN_HANDOFF: 0 or 1; GREEN_TIMESLICE: ns; GREEN_PCT: the depth;
+    // GREEN_PCT_STEPS: the steps.
     unsigned long long number = 0;
-    double probability = 0;  // GREEN_CHAOS
+    double probability = 0;  // GREEN_CHAOS, GREEN_EXPIRE
     double fault_prob[kFaultCount] = {};   // GREEN_INJECT: each fault's probability (1 for a
     int64_t fault_delay[kFaultCount] = {}; // delay fault with a duration) and duration in ns
     const char* bad = nullptr;             // GREEN_INJECT: the item that is not valid

@@ -72,6 +72,7 @@ struct Green {
     bool remote_queued = false;     // in that list now (guarded by the hub's remote_lock)
     bool arriving = false;          // placed on another worker's hub by its creator: that hub
                                     //   counts it in (live, masks, stats) when it first runs
+    uint64_t pct_priority = 0;      // seeded PCT (hub/steps.cpp): its priority; 0 until drawn
 
     // ---- stack ----
     Stack stack;                    // owned stack, released when it dies (empty for root/user)

@@ -331,6 +331,8 @@ void report_deadlock(Hub* h)
                        g->is_root ? " (main)" : "", g->name[0] ? " " : "", g->name,
                        g->wait_what, g->wait_addr);
     });
+    if (sched_seeded)
+        seeded_deadlock_exit();  // a seeded run ends here, with a status of its own
 }
 
 // The loop context: poll libev (blocking only when nothing is runnable), then run the head of

@@ -25,12 +25,12 @@ GREEN_EXPORT int thrd_create(thrd_t* thread, thrd_start_t start, void* arg)
 {
     if (!green_in(kThreads))
         return REAL(thrd_create)(thread, start, arg);
-    // As glibc does: the int-returning start routine runs as a pthread start routine and the
-    // int comes back through the pointer-sized result.
-    pthread_t t;
-    int r = pthread_create(&t, nullptr, reinterpret_cast<void* (*)(void*)>(reinterpret_cast<void (*)()>(start)), arg);
-    if (r == 0)
-        *thread = t;
+    // As glibc does: the int-returning start routine runs as a pthread start routine, the int
+    // comes back through the pointer-sized result, and the handle goes straight into *thread
+    // (in seeded mode the child may run before pthread_create returns, and must find it).
+    static_assert(sizeof(thrd_t) == sizeof(pthread_t), "thrd_t is a pthread_t");
+    int r = pthread_create(reinterpret_cast<pthread_t*>(thread), nullptr,
+                           reinterpret_cast<void* (*)(void*)>(reinterpret_cast<void (*)()>(start)), arg);
     return thrd_result(r == EAGAIN ? ENOMEM : r);
 }
 

@@ -128,7 +128,7 @@ GREEN_EXPORT int pthread_cond_signal(pthread_cond_t* cv)
     if (is_shared(cv))
         return REAL(pthread_cond_signal)(cv);
     cond_wake(cv, 1);
-    chaos_point();
+    chaos_point("pthread_cond_signal");
     return 0;
 }
 
@@ -137,6 +137,6 @@ GREEN_EXPORT int pthread_cond_broadcast(pthread_cond_t* cv)
     if (is_shared(cv))
         return REAL(pthread_cond_broadcast)(cv);
     cond_wake(cv, INT_MAX);
-    chaos_point();
+    chaos_point("pthread_cond_broadcast");
     return 0;
 }

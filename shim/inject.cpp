@@ -69,7 +69,7 @@ bool is_connected_tcp(int fd, FdRecord* r)
 
 bool io_hooks_slow(int fd, int events, const char* fn)
 {
-    chaos_point_slow();
+    chaos_point_slow(call_name(fn));
     if (!inject_on)
         return false;
     FdRecord* r = fd_get(fd);

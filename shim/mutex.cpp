@@ -242,14 +242,14 @@ namespace {
 // another thread may take it.  Out of line, so that the ordinary calls stay tail calls.
 __attribute__((noinline)) int lock_chaos(pthread_mutex_t* m)
 {
-    chaos_point_slow();
+    chaos_point_slow("pthread_mutex_lock");
     return mutex_lock(m, CLOCK_REALTIME, nullptr, false);
 }
 
 __attribute__((noinline)) int unlock_chaos(pthread_mutex_t* m)
 {
     int r = mutex_unlock(m);
-    chaos_point_slow();
+    chaos_point_slow("pthread_mutex_unlock");
     return r;
 }
 

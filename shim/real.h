@@ -81,6 +81,9 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
     X(int, gai_cancel, (struct gaicb*))                                                      \
     X(int, __res_init, (void))                                                               \
     X(int, pthread_create, (pthread_t*, const pthread_attr_t*, void* (*)(void*), void*))     \
+    X(void, exit, (int))                                                                     \
+    X(int, __libc_start_main, (int (*)(int, char**, char**), int, char**, void (*)(void),    \
+                               void (*)(void), void (*)(void), void*))                       \
     X(locale_t, uselocale, (locale_t))                                                       \
     X(int, pthread_join, (pthread_t, void**))                                                \
     X(int, pthread_tryjoin_np, (pthread_t, void**))                                          \

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "../hub/chaos.h"
 #include "sync.h"
 
 namespace green {
@@ -153,6 +154,7 @@ GREEN_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* l)
     {                                                                              \
         if (is_shared(l))                                                          \
             return REAL(name) args;                                                \
+        chaos_point(#name);                                                        \
         return rw_lock(l, write, clock, abstime, try_only);                        \
     }
 
@@ -178,6 +180,7 @@ GREEN_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t* l, clockid_t clock
         return REAL(pthread_rwlock_clockrdlock)(l, clock, abstime);
     if (!valid_wait_clock(clock))
         return EINVAL;
+    chaos_point("pthread_rwlock_clockrdlock");
     return rw_lock(l, false, clock, abstime, false);
 }
 
@@ -188,6 +191,7 @@ GREEN_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* l, clockid_t clock
         return REAL(pthread_rwlock_clockwrlock)(l, clock, abstime);
     if (!valid_wait_clock(clock))
         return EINVAL;
+    chaos_point("pthread_rwlock_clockwrlock");
     return rw_lock(l, true, clock, abstime, false);
 }
 
@@ -195,5 +199,7 @@ GREEN_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* l)
 {
     if (is_shared(l))
         return REAL(pthread_rwlock_unlock)(l);
-    return rw_unlock(l);
+    int r = rw_unlock(l);
+    chaos_point("pthread_rwlock_unlock");  // after: another thread may take it now
+    return r;
 }

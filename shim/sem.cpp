@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstddef>
 
+#include "../hub/chaos.h"
 #include "../hub/signal.h"
 #include "sync.h"
 
@@ -95,6 +96,7 @@ GREEN_EXPORT int sem_wait(sem_t* sem)
 {
     if (!is_ours(sem))
         return REAL(sem_wait)(sem);
+    chaos_point("sem_wait");
     return sem_take(sem, CLOCK_REALTIME, nullptr);
 }
 
@@ -134,5 +136,6 @@ GREEN_EXPORT int sem_post(sem_t* sem)
                                           __ATOMIC_RELAXED));
     if (load(&s->waiters) != 0)
         futex_wake(&s->value, 1);
+    chaos_point("sem_post");  // after: the thread it woke may run first
     return 0;
 }

@@ -340,14 +340,41 @@ GREEN_EXPORT int pause()
     return REAL(pause)();
 }
 
+namespace {
+
+// Whether a signal pending now, that mask unblocks, has a handler: unblocking it runs the
+// handler inside sigmask_set, on this thread (hub/signal.h), and that is sigsuspend's signal.
+// One whose action is to ignore it is dropped when unblocked and ends no wait.
+bool handled_signal_pending(uint64_t mask)
+{
+    uint64_t pending = 0;
+    raw_syscall(SYS_rt_sigpending, long(&pending), sizeof pending);
+    for (int sig = 1; sig <= 64; sig++) {
+        if (!(pending & ~mask & (uint64_t(1) << (sig - 1))))
+            continue;
+        struct sigaction sa;
+        if (REAL(sigaction)(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+            sa.sa_handler != SIG_IGN)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 GREEN_EXPORT int sigsuspend(const sigset_t* mask)
 {
     Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigsuspend)(mask);
     uint64_t saved = self->sigmask;
-    sigmask_set(self, sigset_mask(mask));
-    wait_for_handler(self);
+    uint64_t wanted = sigset_mask(mask);
+    // The unblocking and the wait are one step: a signal that was pending is the one it waits
+    // for (a child that exited while SIGCHLD was blocked, as timeout(1) waits for one).
+    bool pending = handled_signal_pending(wanted);
+    sigmask_set(self, wanted);
+    if (!pending)
+        wait_for_handler(self);
     sigmask_set(self, saved);
     errno = EINTR;
     return -1;

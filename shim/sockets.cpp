@@ -110,7 +110,7 @@ GREEN_EXPORT int connect(int fd, const struct sockaddr* addr, socklen_t len)
     FdRecord* r = green_fd(fd);
     if (!r)
         return REAL(connect)(fd, addr, len);
-    chaos_point();
+    chaos_point("connect");
     if (__builtin_expect(inject_on, 0) && inject_connect(fd, r))
         return -1;
     int fl = -1;  // the flags to restore, when we set O_NONBLOCK here

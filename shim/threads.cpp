@@ -6,6 +6,7 @@
 // that existed before start-up or that libgreen does not manage) goes to glibc unchanged.
 #include <cerrno>
 
+#include "../hub/chaos.h"
 #include "../hub/config.h"
 #include "shim.h"
 
@@ -119,8 +120,13 @@ GREEN_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
         return REAL(pthread_create)(thread, attr, start, arg);
     Green* g;
     int r = green_spawn(&g, start, arg, spawn_attr(attr, self));
-    if (r == 0)
+    if (r == 0) {
         *thread = as_handle(g);
+        // Seeded mode: the child may run before pthread_create returns, as a real one can
+        // (its handle is already stored, as glibc stores it before the clone).
+        if (__builtin_expect(sched_seeded, 0))
+            seeded_point(g);
+    }
     return r;
 }
 

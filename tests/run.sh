@@ -13,7 +13,9 @@
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
 #   seed      GREEN_SEED / GREEN_CHAOS / GREEN_INJECT: replayed races, same-seed interleavings,
-#             each injected fault
+#             each injected fault; seeded deadlocks, the points seeded mode adds, PCT
+#   bugs      the deliberately buggy programs of tests/bugs: found by greenrun --explore within
+#             PCT's bound, replayed 10/10, shrunk by --shrink
 #   compat    tests/compat/run.sh --ci: real programs under greenrun
 # A program listed in tests/known-failures is expected to fail in the mode named there; if it
 # passes, that is a failure too, so the list can only shrink.
@@ -648,6 +650,133 @@ check seed-on-exit-status 3 "libgreen: exit status 3; seed 78: rerun with GREEN_
     env "$GREEN" GREEN_SEED=78 GREEN_CHAOS=0.5 python3 -c 'raise SystemExit(3)'
 check bad-seed 0 "^libgreen: GREEN_SEED='1x' is not valid: .*running without a seed" \
     env "$GREEN" GREEN_SEED=1x true
+
+# A deadlock in seeded mode ends the run at once (the same program without a seed waits until
+# killed: config:deadlock-report): the report, the seed, the command that reruns this schedule,
+# and a status of its own, 86.
+check seed-deadlock-ends-run 86 "thread 2: in pthread_mutex_lock.*
+libgreen: deadlock in seeded mode; seed 5: exit status 86; rerun with GREEN_SEED=5 greenrun -- $B/tools/deadlock\$" \
+    env "$GREEN" GREEN_SEED=5 timeout 5 "$B/tools/deadlock"
+
+# Threads that a main which returns without joining started run in seeded mode, as real ones
+# would: they may run at their creation and before main returns (seeded scheduling points), in
+# an order that depends on the seed.  Before those points they never ran (0 context switches).
+seed_no_join() {
+    local log=$LOG/no_join.log out ran=0 early=0 orders=() i
+    for i in $(seq 10); do
+        out=$("${SEEDED[@]}" GREEN_SEED=$i timeout 20 "$B/tools/no_join" 2>>"$log")
+        printf 'seed %d:\n%s\n' "$i" "$out" >>"$log"
+        grep -q '^thread' <<<"$out" && ran=$((ran + 1))
+        [ "$(head -n 1 <<<"$out")" != "main returns" ] && early=$((early + 1))
+        orders+=("$(md5sum <<<"$out")")
+    done
+    local distinct
+    distinct=$(printf '%s\n' "${orders[@]}" | sort -u | wc -l)
+    echo "threads ran in $ran of 10 seeds, before main's line in $early; $distinct orders" >>"$log"
+    [ $ran -ge 8 ] && [ $early -ge 3 ] && [ "$distinct" -ge 3 ]
+    record "seed:threads-of-a-main-without-join-run" $? "$log"
+}
+seed_no_join
+
+# Under PCT the highest-priority thread always runs: one that spins on sched_yield, waiting for
+# another, drops below every other thread at each yield, or it would spin for ever
+# (tests/plain/yield.c: threads that wait for one another by yielding).
+seed_pct_yield() {
+    local log=$LOG/pct_yield.log i ok=0
+    for i in 1 2 3 4 5; do
+        "${SEEDED[@]}" GREEN_SEED=$i GREEN_PCT=3 timeout 20 "$B/plain/yield" >>"$log" 2>&1 &&
+            ok=$((ok + 1))
+    done
+    echo "$ok of 5 seeds finished" >>"$log"
+    [ $ok -eq 5 ]
+    record "seed:pct-yielders-finish" $? "$log"
+}
+seed_pct_yield
+
+echo "== bug corpus"
+# The deliberately buggy programs of tests/bugs (listed in tests/bugs/corpus): greenrun --explore
+# finds each within the budget PCT's bound promises for its depth, and its failing seed replays
+# 10 times out of 10: the same exit status, the same output (addresses aside).
+status_of() {  # status_of FAILURE: the exit status a run that fails so has
+    case $1 in
+        deadlock) echo 86 ;;
+        exit-*) echo "${1#exit-}" ;;
+        signal-*) echo $((128 + $(kill -l "${1#signal-SIG}"))) ;;
+    esac
+}
+bug_hunt() {
+    local name=$1 depth=$3 threads=$4 opts=$5 failure=$6
+    local log=$LOG/bug_$name.log out seed kind replay steps budget want i same=0 first= now
+    local -a options
+    IFS=, read -r -a options <<<"$opts"
+    # Bounded in time rather than in runs: the budget depends on the steps the command takes.
+    out=$(timeout -k 5 120 scripts/greenrun "${options[@]}" --explore 1000000 --timeout 20s \
+        -- "$PWD/$B/bugs/$name" 2>&1)
+    echo "$out" >"$log"
+    seed=$(sed -n 's/^first failure: seed \([0-9]*\) (\(.*\))$/\1/p' <<<"$out")
+    kind=$(sed -n 's/^first failure: seed [0-9]* (\(.*\))$/\1/p' <<<"$out")
+    replay=$(sed -n 's/^replay: greenrun //p' <<<"$out")
+    steps=$(grep -oE -- '--pct-steps [0-9]+' <<<"$replay" | awk '{print $2}')
+    steps=${steps:-1000}
+    budget=$(awk -v n="$threads" -v k="$steps" -v d="$depth" -v o="$opts" -f tests/bugs/pct_bound.awk)
+    want=$(sed 's/-/ /; s/^signal SIG/signal SIG/' <<<"$failure")
+    echo "found at seed ${seed:-none} (${kind:-no failure}), want $want within $budget runs" >>"$log"
+    [ -n "$seed" ] && [ "$seed" -le "$budget" ] && [ "$kind" = "$want" ]
+    record "bugs:$name-found-within-pct-bound" $? "$log"
+    [ -n "$seed" ] || return
+    for i in $(seq 10); do
+        now=$(bash -c "$PWD/scripts/greenrun $replay" 2>&1 | sed -E 's/0x[0-9a-f]+/ADDR/g'
+            echo "status ${PIPESTATUS[0]}")
+        [ -z "$first" ] && first=$now
+        printf 'replay %d:\n%s\n' "$i" "$now" >>"$log"
+        [ "$now" = "$first" ] && [ "${now##*status }" = "$(status_of "$failure")" ] &&
+            same=$((same + 1))
+    done
+    echo "$same of 10 replays alike, with status $(status_of "$failure")" >>"$log"
+    [ $same -eq 10 ]
+    record "bugs:$name-replayed-10-of-10" $? "$log"
+    [ "$depth" -eq 2 ] && bug_shrink "$name" "$failure" "$replay"
+}
+
+# bug_shrink NAME FAILURE REPLAY: --shrink brings the failing seed of a depth-2 bug down to at
+# most 2 forced switches; the schedule file it writes fails the same way 10 times out of 10
+# with --replay-file; for deadlock.c its trace names the two racing calls, the lock of a mover
+# and the lock of the auditor.
+bug_shrink() {
+    local name=$1 failure=$2 replay=$3 log=$LOG/bug_${1}_shrink.log dir out left i same=0 ok=1
+    dir=$(mktemp -d)
+    out=$(cd "$dir" && timeout -k 5 120 "$OLDPWD/scripts/greenrun" \
+        ${replay/--replay /--shrink } 2>&1)
+    echo "$out" >"$log"
+    left=$(sed -n 's/^shrink: .* forced decisions \([0-9]*\) remain .*/\1/p' <<<"$out")
+    [ -n "$left" ] && [ "$left" -ge 1 ] && [ "$left" -le 2 ] && [ -f "$dir"/shrink-*.schedule ] || ok=0
+    if [ "$name" = deadlock ]; then
+        grep -q 'pthread_mutex_lock in mover (.*tests/bugs/deadlock.c:' <<<"$out" &&
+            grep -q 'pthread_mutex_lock in auditor (.*tests/bugs/deadlock.c:' <<<"$out" || ok=0
+    fi
+    record "bugs:$name-shrunk-to-2-switches" $((1 - ok)) "$log"
+    [ $ok -eq 1 ] || { rm -rf "$dir"; return; }
+    for i in $(seq 10); do
+        # In a pipeline, so that the shell does not announce a death by a signal.
+        (cd "$dir" && timeout -k 5 20 "$OLDPWD/scripts/greenrun" --replay-file shrink-*.schedule \
+            -- "$OLDPWD/$B/bugs/$name") 2>&1 | cat >/dev/null
+        [ "${PIPESTATUS[0]}" -eq "$(status_of "$failure")" ] && same=$((same + 1))
+    done
+    echo "the shrunk schedule failed $same times of 10" >>"$log"
+    rm -rf "$dir"
+    [ $same -eq 10 ]
+    record "bugs:$name-shrunk-schedule-replayed-10-of-10" $? "$log"
+}
+while read -r name kind depth threads opts failure; do
+    case $name in '#'* | '') continue ;; esac
+    bug_hunt "$name" "$kind" "$depth" "$threads" "$opts" "$failure"
+done <tests/bugs/corpus
+# The early timeout needs GREEN_EXPIRE: under virtual time alone a deadline expires only when
+# nothing else can run, and 100 seeds never show it.
+out=$(timeout -k 5 120 scripts/greenrun --pct 1 --explore 100 -- "$B/bugs/timed_wait" 2>&1)
+echo "$out" >"$LOG/bug_timed_wait_no_expire.log"
+grep -qx 'explore: 100 runs, 0 failed, rate 0.0%' <<<"$out"
+record "bugs:timed_wait-not-found-without-expire" $? "$LOG/bug_timed_wait_no_expire.log"
 
 echo "== scale"
 # A thread-per-connection echo server under libgreen holds 10,000 concurrent connections on at

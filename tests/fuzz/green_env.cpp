@@ -10,7 +10,9 @@
 // Input: the first byte picks the variable ('a' + its index in hub/env.h: a GREEN_STACK_SIZE,
 // b GREEN_LOG_LEVEL, c GREEN_STATS, d GREEN_LOG_FILE, e GREEN_WATCHDOG, f GREEN_DUMP_SIGNAL,
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
-// l GREEN_INJECT, m GREEN_WORKERS, n GREEN_TIMESLICE); the rest, up to a NUL, is the value, as getenv would return it.  The two
+// l GREEN_INJECT, m GREEN_WORKERS, n GREEN_HANDOFF, o GREEN_TIMESLICE, p GREEN_PCT,
+// q GREEN_PCT_STEPS, r GREEN_EXPIRE, s GREEN_SCHEDULE, t GREEN_TRACE); the rest, up to a NUL, is
+// the value, as getenv would return it.  The two
 // file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
@@ -245,6 +247,16 @@ Verdict ref_timeslice(const std::string& s)
     return v;
 }
 
+// GREEN_PCT (1 to 32) and GREEN_PCT_STEPS (1 to 10^9).
+Verdict ref_range(const std::string& s, const char* max)
+{
+    Verdict v;
+    v.ok = matches(s, std::string("^") + kNumber + "$") && not_above(s, max) && s != "0";
+    if (v.ok)
+        v.number = std::stoull(s);
+    return v;
+}
+
 // What the library does with a log file path: opens it for appending, creating it.
 Verdict ref_log_file(const std::string& path)
 {
@@ -283,13 +295,16 @@ Verdict reference(int var, const std::string& s)
         v.number = s == "warn" ? 1 : s == "info" ? 2 : s == "debug" ? 3 : 0;
         return v;
     case kEnvStats:
+    case kEnvHandoff:
         v.ok = s == "0" || s == "1";
         v.number = s == "1";
         return v;
-    case kEnvLogFile: return ref_log_file(s);
+    case kEnvLogFile:
+    case kEnvTrace: return ref_log_file(s);
     case kEnvWatchdog: return ref_watchdog(s);
     case kEnvDumpSignal: return ref_signal(s);
-    case kEnvResolvConf: return ref_resolv_conf(s);
+    case kEnvResolvConf:
+    case kEnvSchedule: return ref_resolv_conf(s);
     case kEnvChildren:
         v.ok = s == "green" || s == "plain";
         v.number = s == "plain";
@@ -300,6 +315,9 @@ Verdict reference(int var, const std::string& s)
     case kEnvInject: return ref_inject(s);
     case kEnvWorkers: return ref_workers(s);
     case kEnvTimeslice: return ref_timeslice(s);
+    case kEnvPct: return ref_range(s, "32");
+    case kEnvPctSteps: return ref_range(s, "1000000000");
+    case kEnvExpire: v.ok = ref_probability(s, &v.probability); return v;
     }
     return v;
 }
@@ -353,14 +371,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     if (size < 2 || size > 300)
         return 0;
-    int var = (data[0] - 'a') & 15;
+    int var = (data[0] - 'a') & 31;
     if (var >= kEnvCount)
         return 0;
     std::string s(reinterpret_cast<const char*>(data + 1), size - 1);
     s = s.substr(0, s.find('\0'));  // what getenv would return
     if (s.empty())
         return 0;  // unset, for greenrun and the library alike
-    if (var == kEnvLogFile || var == kEnvResolvConf) {
+    if (var == kEnvLogFile || var == kEnvResolvConf || var == kEnvSchedule || var == kEnvTrace) {
         // Paths stay in the scratch directory: the reference opens them (and creates files).
         if (s.find("..") != std::string::npos)
             return 0;
@@ -376,6 +394,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         return 0;
     switch (var) {
     case kEnvChaos:
+    case kEnvExpire:
         if (got.probability != want.probability)
             differ(var, s, "another probability");
         break;
@@ -386,6 +405,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         break;
     case kEnvLogFile:
     case kEnvResolvConf:
+    case kEnvSchedule:
+    case kEnvTrace:
         break;
     default:
         if (got.number != want.number)

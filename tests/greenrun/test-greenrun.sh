@@ -45,7 +45,8 @@ finish() {
 
 # The variables greenrun reads or sets must not leak in from the caller.
 unset GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
-    GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD
+    GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD \
+    GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE GREEN_SCHEDULE GREEN_TRACE
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
     not_ok setup "cannot create a temporary directory"
@@ -76,6 +77,11 @@ else
     if ! g++ -std=c++17 -O1 -o "$work/build/libgreen/greenrun-env" \
         "$here/../../scripts/greenrun-env.cpp" "$here/../../hub/env.cpp"; then
         not_ok setup "g++ cannot build greenrun-env"
+        finish
+    fi
+    if ! g++ -std=c++17 -O1 -o "$work/build/libgreen/greenrun-explore" \
+        "$here/../../scripts/greenrun-explore.cpp"; then
+        not_ok setup "g++ cannot build greenrun-explore"
         finish
     fi
     cp "$source_greenrun" "$work/scripts/greenrun"
@@ -250,7 +256,10 @@ case_help() {
         --check --show -h --help --version -- '. greenrun on' '. greenrun off' \
         GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
         GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_WORKERS GREEN_TIMESLICE LD_PRELOAD error warn info debug 126 127 \
-        --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT; do
+        --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT \
+        --pct --pct-steps --expire GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE \
+        --explore --jobs --timeout --expect-exit --expect-output --keep-going \
+        --shrink --replay-file --trace GREEN_SCHEDULE GREEN_TRACE; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -770,5 +779,100 @@ case_seed_replaces() {
     want_status 0 && want_out "5"
 }
 t "--seed replaces an invalid GREEN_SEED in the environment" case_seed_replaces
+
+# --- PCT, expiring deadlines
+
+t "--pct D and --pct-steps K set GREEN_PCT and GREEN_PCT_STEPS" \
+    case_env $'GREEN_PCT=3\nGREEN_PCT_STEPS=250\nGREEN_SEED=1' --seed 1 --pct 3 --pct-steps 250
+t "--expire P sets GREEN_EXPIRE" case_env $'GREEN_EXPIRE=.05\nGREEN_SEED=1' --seed 1 --expire .05
+for d in 0 33 02 x 1.5 ''; do
+    t "--pct '$d' is refused" refused 2 "GREEN_PCT" "1 to 32" -- "$GR" --pct "$d" true
+done
+for k in 0 1000000001 010 -1; do
+    t "--pct-steps '$k' is refused" refused 2 "GREEN_PCT_STEPS" "1000000000" -- "$GR" --pct-steps "$k" true
+done
+t "--expire '2' is refused" refused 2 "GREEN_EXPIRE" "0 to 1" -- "$GR" --expire 2 true
+t "--pct with --chaos is refused" refused 2 "--pct and --chaos" -- "$GR" --pct 2 --chaos 0.1 true
+
+# --- --explore (with the fake library, the command runs plain: only the loop is tested)
+
+# explore_out EXPECTED_STATUS EXPECTED_STDOUT OPTION... -- COMMAND...
+explore_out() {
+    local want=$1 expected=$2
+    shift 2
+    run "$GR" "$@"
+    want_status "$want" && want_out "$expected"
+}
+fails_at_3='[ "$GREEN_SEED" != 3 ]'
+t "--explore stops at the first failing seed and prints how to replay it" \
+    explore_out 1 $'explore: 3 runs, 1 failed (exit 1: 1), rate 33.3%\nfirst failure: seed 3 (exit 1)\nreplay: greenrun --replay 3 -- sh -c \'[ "$GREEN_SEED" != 3 ]\'' \
+    --explore 10 --jobs 1 -- sh -c "$fails_at_3"
+t "--explore with no failing run exits 0" \
+    explore_out 0 'explore: 5 runs, 0 failed, rate 0.0%' --explore 5 --jobs 2 true
+t "--keep-going runs every seed and counts the failures by kind" \
+    explore_out 1 $'explore: 4 runs, 2 failed (exit 1: 1, exit 3: 1), rate 50.0%\nfirst failure: seed 1 (exit 1)\nreplay: greenrun --replay 1 -- sh -c \'exit $((GREEN_SEED % 2 ? GREEN_SEED : 0))\'' \
+    --explore 4 --keep-going -- sh -c 'exit $((GREEN_SEED % 2 ? GREEN_SEED : 0))'
+case_explore_kinds() {
+    local cmd
+    # A signal, a hang (a real one: a seeded sleep takes no time), a deadlock report, an
+    # unexpected status.
+    cmd='case $GREEN_SEED in 1) kill -SEGV $$ ;; 2) env -u LD_PRELOAD sleep 5 ;; 3) echo "libgreen: deadlock in seeded mode; ..." >&2; exit 86 ;; 4) exit 0 ;; 5) echo fine; exit 3 ;; esac; echo fine'
+    run "$GR" --explore 6 --keep-going --timeout 300ms --expect-exit 3 --expect-output '^fine$' -- sh -c "$cmd"
+    want_status 1 &&
+        want_out_line 'explore: 6 runs, 5 failed (deadlock: 1, exit 0: 2, hang: 1, signal SIGSEGV: 1), rate 83.3%'
+}
+t "--explore tells a signal, a hang, a deadlock, a status and the output apart" case_explore_kinds
+t "--expect-output fails a run whose stdout has no matching line" \
+    explore_out 1 $'explore: 2 runs, 1 failed (output: 1), rate 50.0%\nfirst failure: seed 2 (output)\n  its stdout, last lines:\n    seed 2\nreplay: greenrun --replay 2 -- sh -c \'echo seed $GREEN_SEED\'' \
+    --explore 4 --jobs 1 --expect-output '^seed 1$' -- sh -c 'echo seed $GREEN_SEED'
+case_explore_pct_replay() {
+    # Under --pct the first run measures the steps (GREEN_STATS) and the later ones use them:
+    # the fake library prints none, so the default 1000 is what seed 2 ran with.
+    run "$GR" --explore 3 --jobs 1 --pct 2 -- sh -c '[ "$GREEN_SEED$GREEN_STATS" = 11 ] || [ "$GREEN_SEED$GREEN_PCT_STEPS" = 21000 ] && [ "$GREEN_PCT" = 2 ] && [ "$GREEN_SEED" != 2 ]'
+    want_status 1 && want_out_line "first failure: seed 2 (exit 1)" || return 1
+    [[ $out == *$'\nreplay: greenrun --pct 2 --replay 2 --pct-steps 1000 -- sh -c '* ]] ||
+        { echo "no replay line with the steps: $out"; return 1; }
+}
+t "--explore --pct measures the steps first and replays with them" case_explore_pct_replay
+for n in 0 x 01 ''; do
+    t "--explore '$n' is refused" refused 2 "--explore" "number of runs" -- "$GR" --explore "$n" true
+done
+t "--jobs without --explore is refused" refused 2 "--jobs" "only with --explore" -- "$GR" --jobs 2 true
+t "--seed with --explore is refused" refused 2 "--seed" "sets the seeds" -- "$GR" --seed 1 --explore 2 true
+t "--timeout '0' is refused" refused 2 "--timeout" "seconds" -- "$GR" --explore 2 --timeout 0 true
+t "--expect-exit '256' is refused" refused 2 "--expect-exit" "0 to 255" -- "$GR" --explore 2 --expect-exit 256 true
+
+# --- --shrink, --replay-file, --trace
+
+printf 'seed 1\n' >"$work/one.schedule"
+t "--replay-file F and --trace F set GREEN_SCHEDULE and GREEN_TRACE" \
+    case_env $'GREEN_SCHEDULE='"$work/one.schedule"$'\nGREEN_TRACE='"$work/trace" \
+    --replay-file "$work/one.schedule" --trace "$work/trace"
+t "--replay-file of a missing file is refused" \
+    refused 2 "--replay-file" "GREEN_SCHEDULE" "readable file" -- "$GR" --replay-file "$work/none" true
+t "--trace in a missing directory is refused" \
+    refused 2 "--trace" "GREEN_TRACE" -- "$GR" --trace "$work/none/trace" true
+for n in x -1 18446744073709551616 ''; do
+    t "--shrink '$n' is refused" refused 2 "--shrink" "a seed" -- "$GR" --shrink "$n" true
+done
+t "--shrink with --explore is refused" refused 2 "--explore and --shrink" -- "$GR" --shrink 1 --explore 2 true
+t "--jobs with --shrink is refused" refused 2 "--jobs" "only with --explore" -- "$GR" --shrink 1 --jobs 2 true
+t "--replay-file with --shrink is refused" \
+    refused 2 "--replay-file and --shrink" -- "$GR" --shrink 1 --replay-file "$work/one.schedule" true
+case_shrink_not_failing() {
+    run "$GR" --shrink 4 -- true
+    want_status 2 && [[ $err == *"seed 4 does not fail"* ]] || { echo "stderr: $err"; return 1; }
+}
+t "--shrink of a seed that does not fail says so and exits 2" case_shrink_not_failing
+case_shrink_loop() {
+    # With the fake library there is no schedule to shrink: the run fails with its seed, and
+    # again from the (empty) schedule file, which is then written, with the replay line.
+    (cd "$work" && run "$GR" --shrink 3 -- sh -c '[ "$GREEN_SEED" != 3 ] && [ -z "$GREEN_SCHEDULE" ]'
+     want_status 1 && want_out_line "shrink: seed 3 fails (exit 1); of its 0 forced decisions 0 remain (3 runs)" &&
+        want_out_line "schedule: shrink-3.schedule" && [[ -f shrink-3.schedule ]] &&
+        grep -qx 'seed 3' shrink-3.schedule &&
+        want_out_line "replay: greenrun --replay-file shrink-3.schedule -- sh -c '[ \"\$GREEN_SEED\" != 3 ] && [ -z \"\$GREEN_SCHEDULE\" ]'")
+}
+t "--shrink reruns the seed, replays its schedule, writes it and prints the replay line" case_shrink_loop
 
 finish

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The table of BENCHMARKS.md, "Finding the bugs of tests/bugs": for each program of the corpus
+# (tests/bugs/corpus), how many of RUNS seeds make it fail under PCT (its own options), under
+# --chaos 0.1, under the seeded schedule alone (both keep the corpus's --expire, if any), and
+# how many of RUNS plain runs (real threads, no libgreen) do; with the first failing run of
+# each, and the number of runs PCT's bound promises.
+#
+#   scripts/bugs_table.sh [RUNS]     (default 100; after make tests)
+#
+# Prints the table on stdout and puts it in BENCHMARKS.md between its two markers.
+set -u
+cd "$(dirname "$0")/.."
+RUNS=${1:-100}
+B=build
+HELPER=$B/libgreen/greenrun-explore
+[ -x "$HELPER" ] && [ -d "$B/bugs" ] || { echo "bugs_table: run make tests first" >&2; exit 2; }
+
+# cell OUTPUT: "failed/RUNS (first at N)" from an explore summary.
+cell() {
+    local failed first
+    failed=$(sed -n 's/^explore: [0-9]* runs, \([0-9]*\) failed.*/\1/p' <<<"$1")
+    first=$(sed -n 's/^first failure: seed \([0-9]*\) .*/\1/p' <<<"$1")
+    printf '%s/%s%s' "${failed:-?}" "$RUNS" "${first:+ (first: $first)}"
+}
+
+# explore OPTIONS... -- COMMAND: the summary of RUNS runs, all of them.
+explore() {
+    timeout -k 5 3600 scripts/greenrun "$@" 2>/dev/null
+}
+
+table=$(
+    echo "| program | kind | d | n | k | PCT bound (runs) | PCT | --chaos 0.1 | seeded | plain |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    while read -r name kind depth threads opts failure; do
+        case $name in '#'* | '') continue ;; esac
+        IFS=, read -r -a pct <<<"$opts"
+        expire=()
+        [[ $opts =~ --expire,([0-9.]+) ]] && expire=(--expire "${BASH_REMATCH[1]}")
+        common=(--explore "$RUNS" --keep-going --jobs 2 --timeout 3s)
+        p=$(explore "${pct[@]}" "${common[@]}" -- "$B/bugs/$name")
+        k=$(sed -n 's/^pct steps: \([0-9]*\),.*/\1/p' <<<"$p")
+        c=$(explore --chaos 0.1 "${expire[@]}" "${common[@]}" -- "$B/bugs/$name")
+        s=$(explore "${expire[@]}" "${common[@]}" -- "$B/bugs/$name")
+        plain=$(timeout -k 5 3600 "$HELPER" --runs "$RUNS" --keep-going --jobs 2 --timeout-ms 3000 \
+            --plain -- "$B/bugs/$name" "$B/bugs/$name" 2>/dev/null)
+        bound=$(awk -v n="$threads" -v k="${k:-1000}" -v d="$depth" -v o="$opts" \
+            -f tests/bugs/pct_bound.awk)
+        echo "| $name | $kind | $depth | $threads | ${k:-?} | $bound | $(cell "$p") | $(cell "$c") | $(cell "$s") | $(cell "$plain") |"
+    done <tests/bugs/corpus
+)
+printf '%s\n' "$table"
+
+# Into BENCHMARKS.md, between the markers.
+begin='<!-- bugs_table.sh: begin -->'
+end='<!-- bugs_table.sh: end -->'
+if grep -qF "$begin" BENCHMARKS.md && grep -qF "$end" BENCHMARKS.md; then
+    { sed "/$begin/q" BENCHMARKS.md
+      printf '%s\n' "$table"
+      sed -n "/$end/,\$p" BENCHMARKS.md; } >BENCHMARKS.md.new && mv BENCHMARKS.md.new BENCHMARKS.md
+fi
