@@ -387,6 +387,7 @@ void print_stats()
             sum.max_stall_ns = s.max_stall_ns;
         sum.dns_lookups += s.dns_lookups;
         sum.handoffs += s.handoffs;
+        sum.steals += s.steals;
     }
     char d[32];
     Block b;
@@ -412,12 +413,14 @@ void print_stats()
     b.line("  hand-offs: %" PRIu64 " (spare OS threads started: %d, most stuck in calls at once: %d)",
            sum.handoffs, spares, stuck);
     if (n_workers > 1) {
+        b.line("  threads moved between workers: %" PRIu64, sum.steals);
         // Per worker, in worker order: how the work spread.
         for (int w = 0; w < n_workers; w++) {
             const HubStats& s = worker_hub(w)->stats;
             b.line("  worker %d: green threads created %" PRIu64 ", context switches %" PRIu64
-                   ", hub loop iterations %" PRIu64 ", hand-offs %" PRIu64, w, s.created,
-                   s.switches, s.polls, s.handoffs);
+                   ", hub loop iterations %" PRIu64 ", hand-offs %" PRIu64
+                   ", threads taken from other workers %" PRIu64, w, s.created, s.switches,
+                   s.polls, s.handoffs, s.steals);
         }
     }
 }

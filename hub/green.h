@@ -41,7 +41,9 @@ struct Green {
     // ---- scheduling (hub/sched.cpp) ----
     ctx::fcontext_t ctx = nullptr;  // where to resume it; valid while it is not running
     Green* next = nullptr;          // link in the run queue
-    Hub* hub = nullptr;             // the hub that runs it; never changes
+    Hub* hub = nullptr;             // the hub that runs it: changes only while it waits in a
+                                    //   run queue or a hub's remote list (work sharing, below;
+                                    //   hub_of reads it from other OS threads)
     State state = State::Runnable;  // see State
     bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
     int saved_errno = 0;            // its errno while another context runs on its block
@@ -73,6 +75,10 @@ struct Green {
     bool arriving = false;          // placed on another worker's hub by its creator: that hub
                                     //   counts it in (live, masks, stats) when it first runs
     uint64_t pct_priority = 0;      // seeded PCT (hub/steps.cpp): its priority; 0 until drawn
+    bool movable = false;           // runnable since a yield (or never run): nothing its hub
+                                    //   keeps is bound to its stack, another worker may take it
+    uint16_t pins = 0;              // holds something of its OS thread's (a stdio stream lock,
+                                    //   a process-shared mutex): it must not move (pin/unpin)
 
     // ---- stack ----
     Stack stack;                    // owned stack, released when it dies (empty for root/user)
@@ -218,6 +224,7 @@ struct Hub {
     int64_t wd_since = 0;           //   since when it has not changed,
     bool wd_reported = false;       //   and whether this stall was reported
     PreemptState preempt;           // its time slices (hub/preempt.h)
+    unsigned movable_hint = 0;      // movable threads queued since share_work last found none
 };
 
 // Every hub of the process, newest first (hubs are never freed).  Safe to walk from a signal
@@ -262,6 +269,23 @@ inline void set_joiner(Green* g, Green* j) { __atomic_store_n(&g->joiner, j, __A
 inline bool cancel_requested(const Green* g) { return __atomic_load_n(&g->cancel_pending, __ATOMIC_RELAXED); }
 inline bool cancel_off(const Green* g) { return __atomic_load_n(&g->cancel_disabled, __ATOMIC_RELAXED); }
 inline void set_cancel_off(Green* g, bool off) { __atomic_store_n(&g->cancel_disabled, off, __ATOMIC_RELAXED); }
+
+// g's hub, read on an OS thread that may not be the one running it: work sharing changes it
+// under the old hub's remote_lock (hub/sched.cpp).
+inline Hub* hub_of(const Green* g) { return __atomic_load_n(&g->hub, __ATOMIC_ACQUIRE); }
+
+// A pinned green thread stays on its OS thread (work sharing passes it over): while it holds a
+// lock whose owner glibc records as the OS thread (a stdio stream's, a process-shared mutex).
+inline void pin(Green* g)
+{
+    if (g)
+        g->pins++;
+}
+inline void unpin(Green* g)
+{
+    if (g && g->pins)
+        g->pins--;
+}
 
 // Whether g has a TLS area of its own (hub/tls.h), rather than its OS thread's block.
 inline bool has_own_tls(const Green* g) { return g->tp != g->hub->root_tp; }

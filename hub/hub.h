@@ -3,9 +3,16 @@
 // Contract
 // --------
 // * A green thread (struct Green) is a Boost.Context context on its own stack.  It runs only on
-//   the OS thread whose hub created it, and only while that hub has switched to it; it runs
+//   the OS thread of its hub (Green::hub), and only while that hub has switched to it; it runs
 //   until it parks, yields, exits, or computes past its time slice while others wait
 //   (hub/preempt.h: then a yield is injected at a safe point of the program's code).
+// * Work sharing (several workers, hub/workers.h): a hub with green threads waiting in its run
+//   queue while another worker sleeps idle gives that worker half of its movable ones.  A green
+//   thread is movable while it waits in a run queue after a yield (or before it first ran),
+//   unpinned (Green::pins), with a TLS block of its own: one that parked and was woken stays
+//   until it runs again, since the hub it parked on still has its timer or descriptor
+//   watchers to take down, and code that captured a Hub* before a yield must read tl_hub again
+//   after it.
 // * Each managed OS thread has one Hub (thread local): a FIFO run queue, a libev loop created
 //   with ev_loop_new (never libev's default loop, which the program may use), and a context of
 //   its own (the "loop context") that runs the loop when no green thread is runnable.  The OS
@@ -57,6 +64,8 @@ enum Wake : int {
     kWakeInterrupt = 3,  // a signal handler ran while it waited interruptibly (hub/signal.h)
     kWakeFdClosed = 4,   // (to unpark only) a descriptor it waits on was closed elsewhere:
                          //   wakes whichever descriptor wait it is in, as kWakeNormal
+    kWakeMigrate = 5,    // (in a hub's remote list only) a runnable thread another worker
+                         //   gave this hub (work sharing, hub/sched.cpp)
 };
 
 inline int64_t clock_ns(clockid_t clock)
@@ -147,6 +156,7 @@ struct HubStats {
     int64_t max_stall_ns; // longest stretch without polling while others waited (see sched.cpp)
     uint64_t dns_lookups; // host look-ups that went to the name servers (resolver/)
     uint64_t handoffs;    // times a spare OS thread took the hub from one stuck in a call
+    uint64_t steals;      // green threads it took from busier workers (work sharing)
 };
 HubStats hub_stats();
 

@@ -180,8 +180,9 @@ void green_preempt_yield()
     uint64_t before = h->heartbeat.load(std::memory_order_relaxed);
     yield();
     // Two switches (to the loop and back): it was the only one runnable when the loop polled,
-    // so it came back first, before the threads the poll woke.  Now it goes behind them.
-    if (h->heartbeat.load(std::memory_order_relaxed) - before == 2)
+    // so it came back first, before the threads the poll woke.  Now it goes behind them.  (On
+    // the same hub: the yield may have moved it to another worker's.)
+    if (tl_hub == h && h->heartbeat.load(std::memory_order_relaxed) - before == 2)
         yield();
     errno = saved;
 }

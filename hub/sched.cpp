@@ -166,10 +166,25 @@ void after_resume(ctx::transfer_t t)
     }
 }
 
+void share_work(Hub* h);
+
+// Idle workers (their loops wait in epoll_wait with nothing runnable): work sharing's cue.
+std::atomic<int> idle_workers{0};
+
+// Whether h should give some of its runnable green threads to an idle worker: some may be
+// movable, more than one waits, and a worker idles.  One predictable branch with one worker.
+inline bool should_share(const Hub* h)
+{
+    return __builtin_expect(multi_worker, 0) && h->movable_hint && h->runq.length >= 2 &&
+           idle_workers.load(std::memory_order_relaxed) > 0;
+}
+
 // The running green thread gives up the CPU (its state is already set): run the next runnable
 // one directly, or the loop when none is runnable or the poll budget is spent.
 void run_next(Hub* h)
 {
+    if (should_share(h))
+        share_work(h);
     Green* next = nullptr;
     if (h->budget > 0 && (next = pop_next(h)) != nullptr) {
         h->budget--;
@@ -195,6 +210,149 @@ void unpark_any_wait(Green* g, int reason)
     unpark(g, reason == kWakeCancel ? kWakeCancel : kWakeNormal);
 }
 
+// The other side of loop_main's sleeping/queue check, after queueing on h's remote list.  No
+// system call while that hub runs: it takes the wake at its next poll.
+void wake_hub(Hub* h)
+{
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (h->sleeping.load(std::memory_order_relaxed)) {
+        uint64_t one = 1;
+        raw_syscall(SYS_write, h->wake_fd, long(&one), sizeof one);
+    }
+}
+
+// Queues a wake of g on its hub h from another OS thread; whether h must be woken.  Work
+// sharing moves a runnable thread under its old hub's lock: the wake follows it (a wake for a
+// runnable thread is stale, but must not sit where nobody looks).
+bool queue_remote(Hub*& h, Green* g, uint32_t seq, int reason)
+{
+    for (;;) {
+        SpinGuard lock(h->remote_lock);
+        if (Hub* now = hub_of(g); __builtin_expect(now != h, 0)) {
+            h = now;
+            continue;
+        }
+        bool queued = g->remote_queued;
+        if (queued && g->remote_reason == kWakeMigrate)
+            return false;  // runnable, on its way to this hub: the wake is for an earlier wait
+        // A wake already queued may be for an earlier wait: the latest one is what counts, but
+        // for a cancellation or a close (which need no sequence number) when the one queued
+        // would wake this very wait anyway.
+        bool special = reason == kWakeCancel || reason == kWakeFdClosed;
+        if (!(queued && special && g->remote_reason == kWakeNormal &&
+              g->remote_seq == g->park_seq.load(std::memory_order_relaxed))) {
+            g->remote_seq = seq;
+            g->remote_reason = reason;
+        }
+        if (queued)
+            return false;
+        g->remote_queued = true;
+        g->remote_next = h->remote_head;
+        __atomic_store_n(&h->remote_head, g, __ATOMIC_RELEASE);
+        return true;
+    }
+}
+
+// ---- work sharing ----
+//
+// A hub gives, an idle worker takes: the giver, at a scheduling point of its own (run_next, a
+// loop iteration), moves up to half of its run queue's movable green threads (hub/hub.h) to a
+// worker whose loop sleeps, through that worker's remote list, and wakes it.  The giver owns
+// its run queue, so nothing on the switch path is atomic (Acar et al.'s "work requesting"
+// turned around: the busy side notices the idle one).  A computing thread is preempted at
+// its time slice, which is such a point.
+
+// Whether g, in h's run queue, may move now (under h's remote_lock: a wake queued for it
+// would be in h's list).
+inline bool can_move(const Hub* h, const Green* g)
+{
+    return g->movable && g->pins == 0 && !g->remote_queued && g != h->current &&
+           g != h->preempt.in_handler && !g->is_root;
+}
+
+// On the giving hub's OS thread: g leaves h for t.  h's counts lose it (a thread placed here
+// that never ran was never counted), and a thread that never ran on a shared block takes t's.
+void leave(Hub* h, Hub* t, Green* g)
+{
+    if (!g->arriving) {
+        h->live--;
+        sigmask_finished(g);
+    }
+    if (g->tp == h->root_tp)
+        g->tp = t->root_tp;
+    // Queued on t before its hub says t, so that a waker that reads the new hub finds the
+    // thread already in a list (hub/sched.cpp unpark_wait).
+    g->remote_queued = true;
+    g->remote_reason = kWakeMigrate;
+    __atomic_store_n(&g->hub, t, __ATOMIC_RELEASE);
+}
+
+__attribute__((noinline)) void share_work(Hub* h)
+{
+    Hub* t = nullptr;
+    for (int i = 0; i < n_workers && !t; i++) {
+        Hub* w = worker_hub(i);
+        if (w != h && w->idle.load(std::memory_order_relaxed))
+            t = w;
+    }
+    if (!t)
+        return;
+    unsigned want = h->runq.length / 2;
+    Green* chain = nullptr;
+    Green** tail = &chain;
+    unsigned moved = 0;
+    {
+        SpinGuard lock(h->remote_lock);
+        RunQueue& q = h->runq;
+        Green* prev = nullptr;
+        for (Green* g = q.head; g && moved < want;) {
+            Green* next = g->next;
+            if (can_move(h, g)) {
+                if (prev)
+                    prev->next = next;
+                else
+                    q.set_head(next);
+                if (q.tail == g)
+                    q.tail = prev;
+                q.length--;
+                leave(h, t, g);
+                *tail = g;
+                tail = &g->remote_next;
+                moved++;
+            } else {
+                prev = g;
+            }
+            g = next;
+        }
+    }
+    if (moved == 0) {
+        h->movable_hint = 0;  // nothing to give until a movable thread is queued again
+        return;
+    }
+    {
+        SpinGuard lock(t->remote_lock);
+        *tail = t->remote_head;
+        __atomic_store_n(&t->remote_head, chain, __ATOMIC_RELEASE);
+    }
+    wake_hub(t);
+}
+
+// On the taking hub's OS thread: g, given by another worker, joins the run queue.
+void adopt(Hub* h, Green* g)
+{
+    if (g->tp != h->root_tp)
+        tls_move(g->tp, h->root_tp);
+    if (!g->arriving) {
+        h->live++;
+        sigmask_arrived(h, g);
+    }
+    h->stats.steals++;
+    h->movable_hint++;
+    h->runq.push(g);
+    if (__builtin_expect(preempt_enabled && !h->preempt.armed, 0))
+        preempt_woken(h, g);
+}
+
 void take_remote_wakes(Hub* h)
 {
     if (!__atomic_load_n(&h->remote_head, __ATOMIC_ACQUIRE))
@@ -209,7 +367,9 @@ void take_remote_wakes(Hub* h)
         list = g->remote_next;
         g->remote_queued = false;
         int reason = g->remote_reason;
-        if (__builtin_expect(reason == kWakeCancel || reason == kWakeFdClosed, 0))
+        if (__builtin_expect(reason == kWakeMigrate, 0))
+            adopt(h, g);
+        else if (__builtin_expect(reason == kWakeCancel || reason == kWakeFdClosed, 0))
             unpark_any_wait(g, reason);
         else
             unpark_wait(g, g->remote_seq, reason);
@@ -356,6 +516,8 @@ void report_deadlock(Hub* h)
             report_deadlock(h);
         bool block = h->runq.empty();
         if (block) {
+            if (multi_worker)
+                idle_workers.fetch_add(1, std::memory_order_relaxed);
             h->idle.store(true, std::memory_order_relaxed);  // waiting is no stall
             // A waker on another OS thread writes the eventfd only while this is set: set it,
             // then look at the queue (the waker queues, then looks at this).
@@ -370,9 +532,13 @@ void report_deadlock(Hub* h)
         if (h->idle.load(std::memory_order_relaxed)) {
             h->sleeping.store(false, std::memory_order_relaxed);
             h->idle.store(false, std::memory_order_relaxed);
+            if (multi_worker)
+                idle_workers.fetch_sub(1, std::memory_order_relaxed);
             now = mono_now();
         }
         take_remote_wakes(h);
+        if (should_share(h))
+            share_work(h);
         h->loop_now = now;
         if (h->dump_requested.load(std::memory_order_relaxed) &&
             h->dump_requested.exchange(false))
@@ -592,6 +758,7 @@ int park_since(int kind, int64_t since)
     h->stats.parks[kind]++;
     self->wait_kind = uint8_t(kind);
     self->wait_since = since;
+    self->movable = false;  // until it yields: its hub may keep a timer or watcher of its wait
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -608,7 +775,7 @@ void unpark(Green* g, int reason) { unpark_wait(g, g->park_seq.load(std::memory_
 
 void unpark_wait(Green* g, uint32_t seq, int reason)
 {
-    Hub* h = g->hub;
+    Hub* h = hub_of(g);
     if (h == tl_hub) {
         if (g->state != State::Parked || g->park_seq.load(std::memory_order_relaxed) != seq)
             return;
@@ -620,37 +787,18 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
         return;
     }
     // From another OS thread: queue the wake for the hub's own thread to apply.
-    {
-        SpinGuard lock(h->remote_lock);
-        bool queued = g->remote_queued;
-        // A wake already queued may be for an earlier wait: the latest one is what counts, but
-        // for a cancellation or a close (which need no sequence number) when the one queued
-        // would wake this very wait anyway.
-        bool special = reason == kWakeCancel || reason == kWakeFdClosed;
-        if (!(queued && special && g->remote_reason == kWakeNormal &&
-              g->remote_seq == g->park_seq.load(std::memory_order_relaxed))) {
-            g->remote_seq = seq;
-            g->remote_reason = reason;
-        }
-        if (queued)
-            return;
-        g->remote_queued = true;
-        g->remote_next = h->remote_head;
-        __atomic_store_n(&h->remote_head, g, __ATOMIC_RELEASE);
-    }
-    // The other side of loop_main's sleeping/queue check.  No system call while that hub runs:
-    // it takes the wake at its next poll.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (h->sleeping.load(std::memory_order_relaxed)) {
-        uint64_t one = 1;
-        raw_syscall(SYS_write, h->wake_fd, long(&one), sizeof one);
-    }
+    if (queue_remote(h, g, seq, reason))
+        wake_hub(h);
 }
 
 void yield()
 {
     Hub* h = tl_hub;
     Green* self = h->current;
+    if (__builtin_expect(multi_worker, 0) && has_own_tls(self)) {
+        self->movable = true;
+        h->movable_hint++;
+    }
     self->state = State::Runnable;
     h->runq.push(self);
     run_next(h);

@@ -93,6 +93,7 @@ char fresh_words[kTlsOwnBytes];  // the own words of a new thread
 // Whether green threads need blocks of their own: some module other than the C library, the
 // C++ runtime, libgreen and the sanitizers has TLS.  Checked again when modules were loaded.
 std::atomic<bool> foreign{false};
+bool for_all = false;  // tls_blocks_for_all
 constexpr int kMaxKnown = 8;
 size_t known_modids[kMaxKnown];
 int n_known = 0;
@@ -399,7 +400,26 @@ void tls_setup()
     area_size = (static_size + static_align + 15) & ~size_t(15);
 }
 
-size_t tls_area_size() { return area_size && needs_blocks() && probe() ? area_size : 0; }
+size_t tls_area_size()
+{
+    return area_size && (for_all || needs_blocks()) && probe() ? area_size : 0;
+}
+
+void tls_blocks_for_all()
+{
+#if !defined(__SANITIZE_THREAD__)
+    for_all = true;
+#endif
+}
+
+void tls_move(char* tp, const char* os_tp)
+{
+    copy_spans(inherited, tp, os_tp);
+    constexpr size_t kSelf = 16;  // header.self: THREAD_SELF
+    memcpy(tp + kSelf, os_tp + kSelf, sizeof(void*));
+    if (int* tid = tls_tid_word(tp))
+        *tid = *tls_tid_word(const_cast<char*>(os_tp));
+}
 
 char* tls_create(char* top, char* os_tp, const char* inherit_from)
 {

@@ -51,6 +51,19 @@ size_t tls_area_size();
 // thread (nullptr), else that OS thread's own block (a thread placed on another worker).
 char* tls_create(char* top, char* os_tp, const char* inherit_from = nullptr);
 
+// With several workers a green thread may move to another worker's OS thread (hub/workers.h),
+// and one that shares its OS thread's block cannot leave it: its frames hold addresses in that
+// block (gcc keeps errno's address across calls).  From this call on, every new green thread
+// gets a block of its own, unless blocks cannot be made (then threads that have run never move).
+// Not in the ThreadSanitizer build, whose runtime's 768 KiB of TLS every block would carry.
+void tls_blocks_for_all();
+
+// A green thread whose block is at tp will run on the OS thread whose own block is os_tp: what
+// it shares with its OS thread (libgreen's hub pointer, malloc's per-thread words, __resp) and
+// the control block's words that name the OS thread (self: stdio lock owners; tid) become the
+// new one's.  On the new OS thread, while the green thread does not run.
+void tls_move(char* tp, const char* os_tp);
+
 // Frees what tls_create allocated (the DTV, blocks of modules loaded later); the area itself is
 // the stack's.  Not on the thread pointer in use.
 void tls_destroy(char* tp);

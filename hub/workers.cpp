@@ -15,6 +15,7 @@
 #include "log.h"
 #include "signal.h"
 #include "sys.h"
+#include "tls.h"
 
 namespace green {
 
@@ -123,6 +124,8 @@ int workers_start(int n, OsThreadCreate create)
     n_workers = made;
     if (made == 1)
         multi_worker = false;
+    else
+        tls_blocks_for_all();  // green threads may move between workers from now on
     if (hub_self() == main_hub && main_hub->root->id == 1) {  // start-up, not a fork's child
         for (int i = 1; i < made; i++)
             workers[i]->root->id = 0;

@@ -6,9 +6,14 @@
 // started at start-up with every signal blocked while they wait, never program threads (their
 // roots are not counted, listed or signalled).
 //
-// Placement, not migration: a new green thread is placed on a worker, in turn, when it is
-// created, and runs there for its whole life, so nothing a green thread shares with its OS
-// thread (the TLS block, malloc's per-thread words, stdio lock owners) ever changes under it.
+// Placement, then sharing: a new green thread is placed on a worker, in turn, when it is
+// created; a worker with threads waiting in its run queue while another worker idles gives it
+// half of its movable ones (hub/hub.h, hub/sched.cpp share_work), so a thread may run on
+// several OS threads in its life.  What it shares with its OS thread follows it: with several
+// workers every green thread has a TLS block of its own (hub/tls.h), whose words that name the
+// OS thread (libgreen's hub pointer, malloc's per-thread words, the control block's self and
+// tid) are rewritten when it moves; a thread that holds a lock glibc records as its OS
+// thread's (a stdio stream's, a process-shared mutex) is pinned until it lets go.
 // Every wait is correct across workers: a wake for a thread of another hub is queued on that
 // hub and its poll interrupted by an eventfd write when it sleeps (hub/sched.cpp), a close
 // wakes waiters on every hub (hub/fdtable.cpp), joins and detaches are decided on one atomic

@@ -121,14 +121,20 @@ int lock_contended(uint32_t* w, int64_t deadline)
     return 0;
 }
 
-// A process-shared mutex is glibc's, in every form of lock.
+// A process-shared mutex is glibc's, in every form of lock.  Its owner is the OS thread's id
+// (the control block's tid): the green thread holding it is pinned (hub/green.h).
 int lock_shared(pthread_mutex_t* m, clockid_t clock, const struct timespec* abstime, bool try_only)
 {
+    int r;
     if (try_only)
-        return REAL(pthread_mutex_trylock)(m);
-    if (!abstime)
-        return REAL(pthread_mutex_lock)(m);
-    return REAL(pthread_mutex_clocklock)(m, clock, abstime);
+        r = REAL(pthread_mutex_trylock)(m);
+    else if (!abstime)
+        r = REAL(pthread_mutex_lock)(m);
+    else
+        r = REAL(pthread_mutex_clocklock)(m, clock, abstime);
+    if (r == 0 || r == EOWNERDEAD)
+        pin(green_self());
+    return r;
 }
 
 }  // namespace
@@ -169,8 +175,12 @@ int mutex_lock(pthread_mutex_t* m, clockid_t clock, const struct timespec* absti
 
 int mutex_unlock(pthread_mutex_t* m)
 {
-    if (is_shared(m))
-        return REAL(pthread_mutex_unlock)(m);
+    if (is_shared(m)) {
+        int r = REAL(pthread_mutex_unlock)(m);
+        if (r == 0)
+            unpin(green_self());
+        return r;
+    }
     int kind = m->__data.__kind;
     if (checks_owner(kind)) {
         if (owner_of(m) != owner_id() || load(as_word(&m->__data.__lock)) == 0)

@@ -185,6 +185,9 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
     X(int, pclose, (FILE*))                                                                  \
     X(int, fclose, (FILE*))                                                                  \
     X(int, fflush, (FILE*))                                                                  \
+    X(void, flockfile, (FILE*))                                                              \
+    X(int, ftrylockfile, (FILE*))                                                            \
+    X(void, funlockfile, (FILE*))                                                            \
     X(int, fflush_unlocked, (FILE*))                                                         \
     X(int, puts, (const char*))                                                              \
     X(char*, fgets, (char*, int, FILE*))                                                     \

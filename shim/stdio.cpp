@@ -142,11 +142,87 @@ void holds_after_fork()
     holds_used.store(0, std::memory_order_relaxed);
 }
 
-// Holds fp for the running green thread while it lives, waiting until no other green thread
-// holds it.  When the table is full, it holds nothing (and writes may then interleave).
-// Constructed with lazy set, it takes the hold only at acquire(), before the first wait: until
-// the green thread waits, no other can have started on the stream, provided none held it at
-// the start (which the constructor checks).
+// Takes a hold of fp for the running green thread (a depth more if it has one), waiting until
+// no other green thread holds it; nullptr when the table is full (it then holds nothing, and
+// writes may interleave) or, with try_only, when another holds it (busy set).
+Hold* hold_take(FILE* fp, bool try_only = false, bool* busy = nullptr)
+{
+    static std::atomic<bool> atfork{false};
+    if (!atfork.load(std::memory_order_relaxed) && !atfork.exchange(true))
+        pthread_atfork(nullptr, nullptr, holds_after_fork);
+    Green* self = green_self();
+    for (;;) {
+        uint32_t* word = nullptr;
+        uint32_t seen = 0;
+        {
+            SpinGuard g(holds_lock);
+            Hold* free_slot = nullptr;
+            for (Hold& h : holds) {
+                if (h.fp == fp) {
+                    if (h.owner == self) {
+                        h.depth++;
+                        return &h;
+                    }
+                    word = &h.seq;
+                    seen = h.seq;
+                    h.contended = !try_only || h.contended;
+                    break;
+                }
+                if (!h.fp && !free_slot)
+                    free_slot = &h;
+            }
+            if (!word) {
+                if (free_slot) {
+                    *free_slot = Hold{fp, self, 1, free_slot->seq, false};
+                    holds_used.fetch_add(1, std::memory_order_relaxed);
+                }
+                return free_slot;
+            }
+        }
+        if (try_only) {
+            *busy = true;
+            return nullptr;
+        }
+        futex_wait(word, seen, kForever, false, "stdio stream");
+    }
+}
+
+// One depth of a hold less; the last lets the next green thread in.
+void hold_drop(Hold* held)
+{
+    bool contended;
+    {
+        SpinGuard g(holds_lock);
+        if (--held->depth > 0)
+            return;
+        held->fp = nullptr;
+        held->owner = nullptr;
+        held->seq++;
+        contended = held->contended;
+        held->contended = false;
+        holds_used.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (contended)
+        futex_wake(&held->seq, INT32_MAX);
+}
+
+// The running green thread's hold of fp, or nullptr.
+Hold* hold_of_self(FILE* fp)
+{
+    if (holds_used.load(std::memory_order_relaxed) == 0)
+        return nullptr;
+    Green* self = green_self();
+    SpinGuard g(holds_lock);
+    for (Hold& h : holds)
+        if (h.fp == fp && h.owner == self)
+            return &h;
+    return nullptr;
+}
+
+// Holds fp for the running green thread while it lives (hold_take).  Constructed with lazy
+// set, it takes the hold only at acquire(), before the first wait: until the green thread
+// waits, no other can have started on the stream, provided none held it at the start (which
+// the constructor checks).
 class StreamHold {
 public:
     explicit StreamHold(FILE* fp, bool lazy = false) : fp_(fp)
@@ -159,61 +235,12 @@ public:
         if (tried_)
             return;
         tried_ = true;
-        static std::atomic<bool> atfork{false};
-        if (!atfork.load(std::memory_order_relaxed) && !atfork.exchange(true))
-            pthread_atfork(nullptr, nullptr, holds_after_fork);
-        Green* self = green_self();
-        for (;;) {
-            uint32_t* word = nullptr;
-            uint32_t seen = 0;
-            {
-                SpinGuard g(holds_lock);
-                Hold* free_slot = nullptr;
-                for (Hold& h : holds) {
-                    if (h.fp == fp_) {
-                        if (h.owner == self) {
-                            h.depth++;
-                            held_ = &h;
-                            return;
-                        }
-                        word = &h.seq;
-                        seen = h.seq;
-                        h.contended = true;
-                        break;
-                    }
-                    if (!h.fp && !free_slot)
-                        free_slot = &h;
-                }
-                if (!word) {
-                    if (free_slot) {
-                        *free_slot = Hold{fp_, self, 1, free_slot->seq, false};
-                        holds_used.fetch_add(1, std::memory_order_relaxed);
-                        held_ = free_slot;
-                    }
-                    return;
-                }
-            }
-            futex_wait(word, seen, kForever, false, "stdio stream");
-        }
+        held_ = hold_take(fp_);
     }
     ~StreamHold()
     {
-        if (!held_)
-            return;
-        bool contended;
-        {
-            SpinGuard g(holds_lock);
-            if (--held_->depth > 0)
-                return;
-            held_->fp = nullptr;
-            held_->owner = nullptr;
-            held_->seq++;
-            contended = held_->contended;
-            held_->contended = false;
-            holds_used.fetch_sub(1, std::memory_order_relaxed);
-        }
-        if (contended)
-            futex_wake(&held_->seq, INT32_MAX);
+        if (held_)
+            hold_drop(held_);
     }
     StreamHold(const StreamHold&) = delete;
     StreamHold& operator=(const StreamHold&) = delete;
@@ -236,6 +263,51 @@ bool held_by_other(FILE* fp)
             return h.owner != self;
     return false;
 }
+
+}  // namespace
+
+// flockfile and friends in a green thread.  glibc records a stream lock's owner as the OS
+// thread (THREAD_SELF), which several green threads share: alone, its lock would let a second
+// green thread of the same OS thread in (recursively) while the first holds it, and a holder
+// moved to another OS thread would wait for itself.  So a green thread first takes libgreen's
+// hold of the stream (one green thread at a time, process-wide; the others wait green), then
+// glibc's lock, and is pinned to its OS thread (hub/green.h) until it lets go.
+GREEN_EXPORT void flockfile(FILE* fp)
+{
+    Green* self = green_self();
+    if (self && green_in(kStdio))
+        hold_take(fp);
+    REAL(flockfile)(fp);
+    pin(self);
+}
+
+GREEN_EXPORT int ftrylockfile(FILE* fp)
+{
+    Green* self = green_self();
+    bool busy = false;
+    Hold* held = self && green_in(kStdio) ? hold_take(fp, true, &busy) : nullptr;
+    if (busy)
+        return -1;  // glibc's answer for a lock another thread holds
+    int r = REAL(ftrylockfile)(fp);
+    if (r != 0) {
+        if (held)
+            hold_drop(held);
+        return r;
+    }
+    pin(self);
+    return 0;
+}
+
+GREEN_EXPORT void funlockfile(FILE* fp)
+{
+    Green* self = green_self();
+    REAL(funlockfile)(fp);
+    if (Hold* held = self ? hold_of_self(fp) : nullptr)
+        hold_drop(held);
+    unpin(self);
+}
+
+namespace {
 
 // glibc's stream lock for a scope (a cancellation unwinding through the scope releases it), or
 // nothing for the _unlocked forms.  Not for a stream the program locks itself
