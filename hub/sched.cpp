@@ -171,11 +171,11 @@ void share_work(Hub* h);
 // Idle workers (their loops wait in epoll_wait with nothing runnable): work sharing's cue.
 std::atomic<int> idle_workers{0};
 
-// Whether h should give some of its runnable green threads to an idle worker: some may be
-// movable, more than one waits, and a worker idles.  One predictable branch with one worker.
+// Whether h, with several workers, should give some of its runnable green threads to an idle
+// worker: some may be movable, more than one waits, and a worker idles.
 inline bool should_share(const Hub* h)
 {
-    return __builtin_expect(multi_worker, 0) && h->movable_hint && h->runq.length >= 2 &&
+    return h->movable_hint && h->runq.length >= 2 &&
            idle_workers.load(std::memory_order_relaxed) > 0;
 }
 
@@ -183,8 +183,6 @@ inline bool should_share(const Hub* h)
 // one directly, or the loop when none is runnable or the poll budget is spent.
 void run_next(Hub* h)
 {
-    if (should_share(h))
-        share_work(h);
     Green* next = nullptr;
     if (h->budget > 0 && (next = pop_next(h)) != nullptr) {
         h->budget--;
@@ -537,7 +535,7 @@ void report_deadlock(Hub* h)
             now = mono_now();
         }
         take_remote_wakes(h);
-        if (should_share(h))
+        if (multi_worker && should_share(h))
             share_work(h);
         h->loop_now = now;
         if (h->dump_requested.load(std::memory_order_relaxed) &&
@@ -758,7 +756,6 @@ int park_since(int kind, int64_t since)
     h->stats.parks[kind]++;
     self->wait_kind = uint8_t(kind);
     self->wait_since = since;
-    self->movable = false;  // until it yields: its hub may keep a timer or watcher of its wait
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -781,6 +778,9 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
             return;
         g->wake_reason = reason;
         g->state = State::Runnable;
+        // Not movable until it ran: this hub may still have its wait's timer or watchers, and
+        // whatever parked it (a lost hand-off included) resumes expecting this hub.
+        g->movable = false;
         h->runq.push(g);
         if (__builtin_expect(preempt_enabled && !h->preempt.armed, 0))
             preempt_woken(h, g);
@@ -795,12 +795,19 @@ void yield()
 {
     Hub* h = tl_hub;
     Green* self = h->current;
-    if (__builtin_expect(multi_worker, 0) && has_own_tls(self)) {
-        self->movable = true;
-        h->movable_hint++;
-    }
     self->state = State::Runnable;
     h->runq.push(self);
+    // With several workers: a yield is where a thread may move (hub/hub.h), and where a hub
+    // that computes notices an idle worker (the time slice's preemption yields).  The loop
+    // shares too, at every poll.
+    if (__builtin_expect(multi_worker, 0)) {
+        if (has_own_tls(self)) {
+            self->movable = true;
+            h->movable_hint++;
+        }
+        if (should_share(h))
+            share_work(h);
+    }
     run_next(h);
 }
 

@@ -216,11 +216,12 @@ int green_spawn(Green** out, void* (*start)(void*), void* arg, const SpawnAttr& 
         sigmask_inherit(self_hub, g);
         g->arriving = true;
     }
-    g->movable = true;  // never run: any worker may start it (work sharing, hub/sched.cpp)
-    if (h == self_hub)
-        h->movable_hint++;
     g->state = State::Parked;  // so that unpark() queues it like any other
     unpark(g);
+    if (multi_worker && h == self_hub) {
+        g->movable = true;  // never run: any worker may start it (work sharing, hub/sched.cpp)
+        h->movable_hint++;
+    }
     *out = g;
     return 0;
 }

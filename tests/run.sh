@@ -292,6 +292,13 @@ check bad-workers 0 "^libgreen: GREEN_WORKERS='0' is not valid: .*1 to 256.*
 $($STACK)\$" env "$GREEN" GREEN_WORKERS=0 "$STACK"
 check stats-off-by-default 0 '^$' env "$GREEN" "$B/plain/join"
 
+# Work sharing (hub/sched.cpp): migrate's threads of unequal length yield in loops, so the
+# worker whose threads end first idles while the other still has some queued: it takes some,
+# and every thread's state survives the move (the program checks it).
+check steal-taken 0 "threads moved between workers: [1-9]" \
+    env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=2 TEST_MAX_OS_THREADS=$((2 + HANDOFF_T)) \
+    timeout 60 "$B/plain/migrate" 20000
+
 # Hand-off (hub/handoff.h): file_calls' writers fsync megabytes while a ticker sleeps, so their
 # workers are taken at least once, with one worker and with two; with GREEN_HANDOFF=0 nothing is
 # (blocked_call: file_calls' threads wait for a lock another holds, and that holder needs
