@@ -262,6 +262,8 @@ bench:
 	@scripts/bench_gdb.sh
 	@echo
 	@scripts/bench_slice.sh
+	@echo
+	@scripts/bench_memcached.sh
 
 # san: tests/fuzz/dns_answers.sh runs look-ups under the ASan+UBSan build of the library too.
 fuzz-build: lib san $(TOOL_BIN) $(FUZZ_BIN)
