@@ -16,6 +16,9 @@ PROCS=${BENCH_MC_PROCS:-2}
 command -v memcached >/dev/null || { echo "memcached: not installed, skipped"; exit 0; }
 make -s --no-print-directory lib $B/tools/mc_load
 
+BUSY=$(mktemp)
+trap 'rm -f "$BUSY"' EXIT
+
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
 # one ENV...: ops/s of one run against a memcached started with ENV (and a busy-CPU sample:
@@ -29,7 +32,7 @@ one() {
         sleep 0.1
     done
     out=$("$B/tools/mc_load" "$port" "$CONNS" "$SECONDS_" "$PROCS")
-    busy=$(ps -L -o pcpu= -p "$pid" | awk '$1 > 10 {n++} END {print n + 0}')
+    ps -L -o pcpu= -p "$pid" | awk '$1 > 10 {n++} END {print n + 0}' >"$BUSY"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     echo "$out" | awk '{for (i = 1; i < NF; i++) if ($i == "ops_per_sec") print $(i+1)}'
@@ -40,7 +43,7 @@ plain=() green=() one_w=() busy_g=()
 for _ in $(seq "$RUNS"); do
     plain+=("$(one X=1)")
     green+=("$(one LD_PRELOAD="$LIB")")
-    busy_g+=("$busy")
+    busy_g+=("$(cat "$BUSY")")
     one_w+=("$(one LD_PRELOAD="$LIB" GREEN_WORKERS=1)")
 done
 p=$(printf '%s\n' "${plain[@]}" | median)
