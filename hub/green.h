@@ -75,8 +75,11 @@ struct Green {
     bool arriving = false;          // placed on another worker's hub by its creator: that hub
                                     //   counts it in (live, masks, stats) when it first runs
     uint64_t pct_priority = 0;      // seeded PCT (hub/steps.cpp): its priority; 0 until drawn
-    bool movable = false;           // runnable since a yield (or never run): nothing its hub
-                                    //   keeps is bound to its stack, another worker may take it
+    bool movable = false;           // runnable since a yield, a lock, join or sleep wait (or
+                                    //   never run): nothing its hub keeps is bound to its
+                                    //   stack, another worker may take it
+    bool movable_on_wake = false;   // its current park is one of those waits (park_since)
+    bool timer_armed = false;       // its wait's deadline timer runs (park_until)
     uint16_t pins = 0;              // holds something of its OS thread's (a stdio stream lock,
                                     //   a process-shared mutex): it must not move (pin/unpin)
 

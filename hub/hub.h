@@ -8,11 +8,11 @@
 //   (hub/preempt.h: then a yield is injected at a safe point of the program's code).
 // * Work sharing (several workers, hub/workers.h): a hub with green threads waiting in its run
 //   queue while another worker sleeps idle gives that worker half of its movable ones.  A green
-//   thread is movable while it waits in a run queue after a yield (or before it first ran),
-//   unpinned (Green::pins), with a TLS block of its own: one that parked and was woken stays
-//   until it runs again, since the hub it parked on still has its timer or descriptor
-//   watchers to take down, and code that captured a Hub* before a yield must read tl_hub again
-//   after it.
+//   thread is movable while it waits in a run queue after a yield, after a lock, condition,
+//   semaphore, join or sleep wait, or before it first ran; unpinned (Green::pins); with a TLS
+//   block of its own.  One woken from a descriptor wait (or any other park) stays until it
+//   runs again: its hub may still have watchers of its wait to take down.  Code that
+//   captured a Hub* before a yield or a lock wait must read tl_hub again after it.
 // * Each managed OS thread has one Hub (thread local): a FIFO run queue, a libev loop created
 //   with ev_loop_new (never libev's default loop, which the program may use), and a context of
 //   its own (the "loop context") that runs the loop when no green thread is runnable.  The OS

@@ -756,6 +756,11 @@ int park_since(int kind, int64_t since)
     h->stats.parks[kind]++;
     self->wait_kind = uint8_t(kind);
     self->wait_since = since;
+    // Lock, condition, semaphore, join and sleep waits leave nothing of this hub's for the
+    // thread to touch when it resumes: it may move as soon as it is woken.
+    self->movable_on_wake = __builtin_expect(multi_worker, 0) &&
+                            (kind == kWaitFutex || kind == kWaitJoin || kind == kWaitTimer) &&
+                            has_own_tls(self);
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -778,9 +783,18 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
             return;
         g->wake_reason = reason;
         g->state = State::Runnable;
-        // Not movable until it ran: this hub may still have its wait's timer or watchers, and
-        // whatever parked it (a lost hand-off included) resumes expecting this hub.
-        g->movable = false;
+        // The deadline's timer goes here, on the hub whose loop has it, so that nothing of
+        // this hub's is left for the thread to take down wherever it resumes.
+        if (g->timer_armed) {
+            g->timer_armed = false;
+            ev_timer_stop(h->evloop, &g->timer);
+            h->timed_waits--;
+        }
+        // Movable at once after a wait that leaves nothing of its hub's behind (park_since);
+        // otherwise not until it ran (a descriptor wait's watchers, a lost hand-off's resume).
+        g->movable = g->movable_on_wake;
+        g->movable_on_wake = false;
+        h->movable_hint += g->movable;
         h->runq.push(g);
         if (__builtin_expect(preempt_enabled && !h->preempt.armed, 0))
             preempt_woken(h, g);
@@ -842,10 +856,8 @@ int park_until(int64_t deadline, int kind)
     self->timer.data = self;
     ev_timer_start(h->evloop, &self->timer);
     h->timed_waits++;
-    int reason = park_since(kind, now);
-    h->timed_waits--;
-    ev_timer_stop(h->evloop, &self->timer);
-    return reason;
+    self->timer_armed = true;  // the wake stops it, on this hub (unpark_wait)
+    return park_since(kind, now);
 }
 
 HubStats hub_stats()
