@@ -132,9 +132,10 @@ void switch_to(Hub* h, Green* next)
     tsan_switch(next);
     // The loop context has no block of its own: it runs on the block in use, which saves a
     // change of FS base (hub/tls.h) on each way through the loop.  But not on a dead green
-    // thread's block, which the loop frees (reap).
+    // thread's block, which the loop frees (reap), nor, with several workers, on a block whose
+    // thread the loop may give to another worker (work sharing): on the OS thread's own.
     char* tp = next->tp;
-    if (!tp && self->state == State::Dead)
+    if (!tp && (self->state == State::Dead || multi_worker))
         tp = h->root_tp;
     if (tp && tp != h->tp) {
         tls_switch(h->tp, tp);
