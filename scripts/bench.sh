@@ -22,7 +22,7 @@ samples() {  # samples RUNS FIELD COMMAND...: the FIELD of each run, one a line
 
 echo "== threads of pure computation on every core (wall ms, median of $RUNS runs taking turns)"
 CPU_ITERS=${BENCH_CPU_ITERS:-100000000}
-for n in 2 4 8; do
+for n in 2 3 4 8; do
     p=() w=() one=()
     for _ in $(seq "$RUNS"); do
         p+=("$($B/bench/cpu_parallel "$n" $((CPU_ITERS * 4 / n)) | field wall_ms)")
