@@ -607,6 +607,7 @@ void after_fork_child()
         h->wake_fd = -1;
     }
     h->sleeping.store(false);
+    idle_workers.store(0);  // the parent's idle workers are not here
     workers_after_fork_child(h);
     handoff_after_fork_child();
     waitq_after_fork_child();
