@@ -147,6 +147,8 @@ inline void asan_arrived() {}
     stuck->wait_what = nullptr;  // not a wait for another thread: never a deadlock
     stuck->wait_deadline = kForever;
     stuck->wait_since = h->loop_now;
+    // Not movable when its call returns: it resumes in code that expects this hub.
+    stuck->movable = stuck->movable_on_wake = false;
     stuck->state = State::Parked;
     h->stats.handoffs++;
     // The OS thread's part: the block, its id in it, the signal mask the hub's threads run with.

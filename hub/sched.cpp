@@ -760,9 +760,11 @@ int park_since(int kind, int64_t since)
     self->wait_since = since;
     // Lock, condition, semaphore, join and sleep waits leave nothing of this hub's for the
     // thread to touch when it resumes: it may move as soon as it is woken.
-    self->movable_on_wake = __builtin_expect(multi_worker, 0) &&
-                            (kind == kWaitFutex || kind == kWaitJoin || kind == kWaitTimer) &&
-                            has_own_tls(self);
+    if (__builtin_expect(multi_worker, 0)) {
+        self->movable = false;
+        self->movable_on_wake =
+            (kind == kWaitFutex || kind == kWaitJoin || kind == kWaitTimer) && has_own_tls(self);
+    }
     self->state = State::Parked;
     run_next(h);
     // Bumped after the wait, not before: while a green thread waits its park_seq is stable, so
@@ -793,10 +795,13 @@ void unpark_wait(Green* g, uint32_t seq, int reason)
             h->timed_waits--;
         }
         // Movable at once after a wait that leaves nothing of its hub's behind (park_since);
-        // otherwise not until it ran (a descriptor wait's watchers, a lost hand-off's resume).
-        g->movable = g->movable_on_wake;
-        g->movable_on_wake = false;
-        h->movable_hint += g->movable;
+        // otherwise not until it ran (a descriptor wait's watchers, a lost hand-off's resume:
+        // movable is false since its park).
+        if (__builtin_expect(g->movable_on_wake, 0)) {
+            g->movable = true;
+            g->movable_on_wake = false;
+            h->movable_hint++;
+        }
         h->runq.push(g);
         if (__builtin_expect(preempt_enabled && !h->preempt.armed, 0))
             preempt_woken(h, g);
