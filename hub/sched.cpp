@@ -262,11 +262,12 @@ bool queue_remote(Hub*& h, Green* g, uint32_t seq, int reason)
 // its time slice, which is such a point.
 
 // Whether g, in h's run queue, may move now (under h's remote_lock: a wake queued for it
-// would be in h's list).
+// would be in h's list).  Not with a joiner: one on this hub waits to be woken by its exit
+// here (hub/thread.cpp).
 inline bool can_move(const Hub* h, const Green* g)
 {
     return g->movable && g->pins == 0 && !g->remote_queued && g != h->current &&
-           g != h->preempt.in_handler && !g->is_root;
+           g != h->preempt.in_handler && !g->is_root && !joiner_of(g);
 }
 
 // On the giving hub's OS thread: g leaves h for t.  h's counts lose it (a thread placed here

@@ -363,9 +363,8 @@ void green_finish(Green* self)
     self->hub->live--;
     sigmask_finished(self);
     // A joiner on this hub is woken now, so that it runs next: it looks at dead_word when it
-    // resumes, after the reap.  With several workers joiners wait on the futex, woken by the
-    // reap.
-    if (Green* j = joiner_of(self); j && !multi_worker && j->hub == self->hub)
+    // resumes, after the reap.  One on another worker waits on the futex, woken by the reap.
+    if (Green* j = joiner_of(self); j && j->hub == self->hub)
         unpark(j);
     if (live_greens.fetch_sub(1) == 1)
         exit(0);  // the last thread of the process ended without calling exit
@@ -398,9 +397,9 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             }
             raw_syscall(SYS_futex, long(&t->dead_word), FUTEX_WAIT_PRIVATE, word, long(tsp));
         }
-    } else if (!multi_worker && t->hub == self->hub) {
-        // One worker: nothing runs while it waits, the exiting thread wakes it (green_finish).
-        // With several, threads move between workers (work sharing): the futex below.
+    } else if (t->hub == self->hub) {
+        // On this hub nothing runs while it waits: the exiting thread wakes it (green_finish).
+        // Work sharing does not move a thread that has a joiner (hub/sched.cpp can_move).
         while (!(t->dead_word.load(std::memory_order_acquire) & kDeadBit)) {
             if (try_only)
                 return EBUSY;
@@ -419,7 +418,7 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
                 testcancel();
         }
     } else {
-        // Several workers: the futex word, in libgreen's queue, woken by the reap.
+        // On another worker: the futex word, in libgreen's queue, woken by the reap.
         for (int word; !((word = t->dead_word.load()) & kDeadBit);) {
             if (try_only)
                 return EBUSY;
