@@ -8,7 +8,8 @@
 #   san/      the same under the ASan+UBSan build of libgreen  ("san:NAME")
 #   valgrind  one plain program under libgreen with memcheck
 #   slice     time slices: the stress program with a 1 ms slice (one and two workers, ASan,
-#             valgrind), and nothing preempted when they are off
+#             valgrind), preempted at random in seeded mode (--chaos-preempt), and nothing
+#             preempted when they are off
 #   fuzz      every fuzz harness replays its committed corpus (tests/fuzz)
 #   greenrun  tests/greenrun/test-greenrun.sh against the real library
 #   dns       tests/dns/compare.sh: libgreen's resolver against glibc's, on the test DNS server
@@ -171,6 +172,20 @@ run "slice:stress-green" "$GREEN" GREEN_TIMESLICE=1ms TEST_MAX_OS_THREADS=$MAXT 
 run "slice:stress-san" "$SAN" GREEN_TIMESLICE=1ms GREEN_WORKERS=1 TEST_MAX_OS_THREADS=$MAXT1 \
     ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 UBSAN_OPTIONS=halt_on_error=1 -- \
     "$B/plain/slice_stress" 3
+# Preemption at random in seeded mode (--chaos-preempt), 20,000 times a second: the same
+# program, every result still exact, with thousands of preemptions (GREEN_STATS counts them),
+# also under the ASan/UBSan build.
+chaos_preempt_stress() {
+    local name=$1 lib=$2 log=$LOG/slice_$1.log
+    shift 2
+    env "$lib" GREEN_SEED=3 GREEN_CHAOS_PREEMPT=20000 GREEN_STATS=1 TEST_MAX_OS_THREADS=$MAXT1 "$@" \
+        timeout -k 5 "$TIMEOUT" "$B/plain/slice_stress" 0.02 >"$log" 2>&1 &&
+        grep -qE 'preemptions at random: [1-9][0-9]{2,} threads preempted' "$log"
+    record "slice:$name" $? "$log"
+}
+chaos_preempt_stress stress-chaos-preempt "$GREEN"
+chaos_preempt_stress stress-chaos-preempt-san "$SAN" \
+    ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 UBSAN_OPTIONS=halt_on_error=1
 if command -v valgrind >/dev/null; then
     for w in 1 2; do
         run "slice:stress-valgrind-$w" "$GREEN" GREEN_TIMESLICE=1ms GREEN_WORKERS=$w TEST_MAX_OS_THREADS=$((w + HANDOFF_T)) -- \
