@@ -29,8 +29,8 @@ char exe_path[512];
 // Steps.  Every choice of the thread that runs next is a step, numbered from 1: a point where
 // the running thread could give way (a lock, an unlock, a semaphore, a condition signal, an I/O
 // call, thread creation, exit: chaos_point_slow and seeded_point; a preemption at random:
-// chaos_preempt_point), where the default is that it goes on, and a pick after it parked, yielded or ended (seeded_pick), where the default is the
-// run queue's head.  Each policy decides at the same steps: PCT by priority, chaos and the plain
+// chaos_preempt_point), where the default is that it goes on, and a pick after it parked,
+// yielded or ended (seeded_pick), where the default is the run queue's head.  Each policy decides at the same steps: PCT by priority, chaos and the plain
 // seeded schedule by a draw, a schedule file by its list ("at step S, thread T runs"; the
 // default wherever it says nothing).  A decision that differs from the default is a forced
 // one: a trace marks it, and a schedule file needs only those to replay a run exactly.
