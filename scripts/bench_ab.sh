@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Two builds of the library side by side, on the paths every program takes when no testing
 # option is asked for: the green switch, the mutex, the mutex + condvar hand-off and the echo
-# server.  The two libraries take turns run by run (A, B, A, B, ...), so that the machine's
-# drift reaches both alike; we print the median of each and the ratio B/A.
+# server.  The two libraries take turns run by run, in the order A B B A A B ..., so that the
+# machine's drift, and whatever one run leaves to the next, reach both alike; we print the
+# median of each and the ratio B/A.
 #
 #   scripts/bench_ab.sh OLD.so NEW.so      (after make tests; the programs are this tree's)
 #
 # BENCH_AB_RUNS=N        alternations of each micro-benchmark (default 15)
 # BENCH_AB_ECHO_RUNS=N   alternations of each echo point (default 7)
+# BENCH_AB_ONLY=REGEX    only the rows whose label REGEX matches (e.g. '^echo')
+# BENCH_AB_VERBOSE=1     every sample on stderr
 #
 # The micro-benchmarks run one worker pinned to CPU 0; the echo server runs pinned to CPU 0
 # with its load client (tests/tools/echo_load.c, which checks every byte) on CPU 1.  The
@@ -41,12 +44,19 @@ echo_point() {
 
 # row LABEL UNIT RUNS SAMPLER ARGS...: alternates SAMPLER A ARGS and SAMPLER NEW ARGS.
 row() {
-    local label=$1 unit=$2 n=$3 sampler=$4 a=() b=() am bm
+    local label=$1 unit=$2 n=$3 sampler=$4 a=() b=() am bm i
     shift 4
-    for _ in $(seq "$n"); do
-        a+=("$("$sampler" "$A" "$@")")
-        b+=("$("$sampler" "$NEW" "$@")")
+    [[ $label =~ ${BENCH_AB_ONLY:-.} ]] || return 0
+    for i in $(seq "$n"); do
+        if ((i % 2)); then
+            a+=("$("$sampler" "$A" "$@")")
+            b+=("$("$sampler" "$NEW" "$@")")
+        else
+            b+=("$("$sampler" "$NEW" "$@")")
+            a+=("$("$sampler" "$A" "$@")")
+        fi
     done
+    [ -n "${BENCH_AB_VERBOSE:-}" ] && printf '%s: A %s; B %s\n' "$label" "${a[*]}" "${b[*]}" >&2
     # A run that failed (an echo server that did not start) leaves an empty sample: left out.
     am=$(printf '%s\n' "${a[@]}" | grep . | median)
     bm=$(printf '%s\n' "${b[@]}" | grep . | median)
