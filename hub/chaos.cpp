@@ -29,6 +29,7 @@ bool chaos_on = false;
 bool inject_on = false;
 bool io_hooks_on = false;
 bool pct_on = false;
+bool chaos_preempt_on = false;
 
 namespace seeded {
 
@@ -44,6 +45,8 @@ int trace_fd = -1;
 
 namespace {
 std::atomic<uint64_t> hubs_seeded{0};
+int64_t chaos_preempt_mean = 0;  // GREEN_CHAOS_PREEMPT: the mean interval between ticks, ns
+Rng chaos_preempt_rng;           // its draws (only the tick's handler uses it)
 }  // namespace
 
 SeedState* seed_state(Hub* h)
@@ -138,8 +141,10 @@ void make_rerun_command()
 
 void print_replay(const char* why)
 {
-    log_msg(kLogError, "%s; seed %llu: rerun with %s", why, (unsigned long long)the_seed,
-            replay_line);
+    log_msg(kLogError, "%s; seed %llu: rerun with %s%s", why, (unsigned long long)the_seed,
+            replay_line,
+            chaos_preempt_on ? " (not exactly this run: where the preemptions fall is not seeded)"
+                             : "");
 }
 
 void print_summary()
@@ -258,6 +263,12 @@ void chaos_config_load()
         else
             warn_invalid(kEnvChaos, text, "using the default (0, no chaos)");
     }
+    if (const char* text = getenv("GREEN_CHAOS_PREEMPT"); text && *text) {
+        if (env_parse(kEnvChaosPreempt, text, &value))
+            chaos_preempt_mean = int64_t(1000000000 / value.number);
+        else
+            warn_invalid(kEnvChaosPreempt, text, "preempting at no random point");
+    }
     const char* inject = getenv("GREEN_INJECT");
     if (inject && *inject) {
         if (env_parse(kEnvInject, inject, &value)) {
@@ -281,6 +292,7 @@ void chaos_config_load()
     if (schedule_on) {
         pct_depth = 0;  // the file decides: no other policy
         chaos_probability = 0;
+        chaos_preempt_mean = 0;  // its steps would not be the file's
     }
     pct_on = pct_depth > 0;
     // chaos_on: the interception points (locks, unlocks, signals, I/O) call in.  A schedule
@@ -288,7 +300,8 @@ void chaos_config_load()
     chaos_on = chaos_probability > 0 || pct_on || expire_probability > 0 || schedule_on ||
                trace_fd >= 0;
     io_hooks_on = chaos_on || inject_on;
-    if (!have_seed && !chaos_on && !inject_on)
+    chaos_preempt_on = chaos_preempt_mean > 0;
+    if (!have_seed && !chaos_on && !inject_on && !chaos_preempt_on)
         return;
     if (!have_seed) {
         // Chaos and faults are only worth having when a failing run can be replayed.
@@ -311,6 +324,9 @@ void chaos_config_load()
     if (expire_probability > 0)
         n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_EXPIRE=%s",
                       getenv("GREEN_EXPIRE"));
+    if (chaos_preempt_on && size_t(n) < sizeof replay_line)
+        n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_CHAOS_PREEMPT=%s",
+                      getenv("GREEN_CHAOS_PREEMPT"));
     if (inject_on && size_t(n) < sizeof replay_line)
         n += snprintf(replay_line + n, sizeof replay_line - size_t(n), " GREEN_INJECT='%s'",
                       inject);
@@ -320,6 +336,7 @@ void chaos_config_load()
         GREEN_WARN("no GREEN_SEED given: using seed %llu (rerun with %s)",
                    (unsigned long long)the_seed, replay_line);
     sched_seeded = true;
+    chaos_preempt_rng.seed(the_seed ^ 0x9ee3b7ull);
     vnow = real_ns(CLOCK_MONOTONIC);
     realtime_offset = real_ns(CLOCK_REALTIME) - vnow;
     boottime_offset = real_ns(CLOCK_BOOTTIME) - vnow;
@@ -329,6 +346,11 @@ void chaos_config_load()
 }
 
 uint64_t chaos_seed() { return the_seed; }
+
+int64_t chaos_preempt_interval()
+{
+    return 1 + int64_t(chaos_preempt_rng.below(uint64_t(2 * chaos_preempt_mean)));
+}
 
 namespace {
 

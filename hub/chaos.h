@@ -39,6 +39,8 @@ extern GREEN_HIDDEN bool chaos_on;      // GREEN_CHAOS > 0, GREEN_PCT or GREEN_E
 extern GREEN_HIDDEN bool pct_on;        // GREEN_PCT: PCT priorities decide who runs
 extern GREEN_HIDDEN bool inject_on;     // GREEN_INJECT names at least one fault
 extern GREEN_HIDDEN bool io_hooks_on;   // chaos_on || inject_on: the one flag io_loop tests
+extern GREEN_HIDDEN bool chaos_preempt_on;  // GREEN_CHAOS_PREEMPT: hub/preempt.cpp preempts at
+                                            //   random (chaos_preempt_interval, chaos_preempt_point)
 
 // Reads GREEN_SEED, GREEN_CHAOS and GREEN_INJECT (warning once and using the default on a bad
 // value, as every GREEN_* variable), seeds the PRNGs, and arranges for the seed to be printed
@@ -89,6 +91,22 @@ inline void chaos_point(const char* call)
     if (__builtin_expect(chaos_on, 0))
         chaos_point_slow(call);
 }
+
+// ---- preemption at random (GREEN_CHAOS_PREEMPT) ----
+//
+// Seeded mode switches only at libc calls; a bug whose window lies between two plain memory
+// accesses needs a switch there.  With GREEN_CHAOS_PREEMPT, hub/preempt.cpp's tick comes at
+// random intervals (real time, CLOCK_MONOTONIC) instead of at the end of a time slice, and
+// each preemption at a safe point is a scheduling step.  Where a tick lands depends on the
+// machine, not on the seed: such runs are not exactly reproducible.
+
+// The next interval between ticks, in ns: uniform over (0, 2 / GREEN_CHAOS_PREEMPT s], drawn
+// from a stream of its own.  Called in the tick's handler, on the one worker of seeded mode.
+int64_t chaos_preempt_interval();
+// A preempted green thread's scheduling step (hub/steps.cpp): under the seeded draw and chaos
+// another runnable thread, drawn, runs; under PCT the step may be a change point; a trace
+// names it "preempt".
+void chaos_preempt_point();
 
 // ---- fault injection ----
 

@@ -401,8 +401,8 @@ void print_stats()
            sum.parks[kWaitOther]);
     b.line("  hub loop iterations: %" PRIu64, sum.polls);
     if (preempt_enabled)
-        b.line("  time slices: %" PRIu64 " threads preempted, %" PRIu64
-               " ticks not at a safe point", preempted, refused);
+        b.line("  %s: %" PRIu64 " threads preempted, %" PRIu64 " ticks not at a safe point",
+               chaos_preempt_on ? "preemptions at random" : "time slices", preempted, refused);
     b.line("  longest hub stall: %s", duration(sum.max_stall_ns, d, sizeof d));
     b.line("  DNS look-ups: %" PRIu64, sum.dns_lookups);
     if (sched_seeded)

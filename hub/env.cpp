@@ -39,6 +39,7 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_EXPIRE", "a probability from 0 to 1 (0, 1, 0.25 or .25)"},
     {"GREEN_SCHEDULE", "a readable file (a schedule written by greenrun --shrink)"},
     {"GREEN_TRACE", "a file that can be created or appended to"},
+    {"GREEN_CHAOS_PREEMPT", "a number of preemptions per second from 1 to 100000"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -398,9 +399,10 @@ bool env_parse(int var, const char* text, EnvValue* out)
         return true;
     }
     case kEnvPct:
-    case kEnvPctSteps: {
+    case kEnvPctSteps:
+    case kEnvChaosPreempt: {
         const char* end;
-        unsigned long long max = var == kEnvPct ? 32 : 1000000000;
+        unsigned long long max = var == kEnvPct ? 32 : var == kEnvPctSteps ? 1000000000 : 100000;
         return parse_decimal(text, max, &out->number, &end) && *end == '\0' && out->number >= 1;
     }
     case kEnvExpire:

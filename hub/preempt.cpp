@@ -176,6 +176,11 @@ void green_preempt_yield()
     int saved = errno;
     Hub* h = tl_hub;
     h->preempt.preemptions++;
+    if (chaos_preempt_on) {
+        chaos_preempt_point();  // a scheduling step of seeded mode (hub/chaos.h)
+        errno = saved;
+        return;
+    }
     h->budget = 0;
     uint64_t before = h->heartbeat.load(std::memory_order_relaxed);
     yield();
@@ -239,19 +244,31 @@ void stop_ticks(Hub* h)
 // Tells the two timers apart: the look carries the hub, the deadline the hub plus one.
 void* deadline_tag(Hub* h) { return reinterpret_cast<char*>(h) + 1; }
 
-void on_tick(int sig, siginfo_t* info, void* context)
+// The injected call (see green_preempt_entry), made when the interrupted point is safe.
+void inject(Hub* h, Green* g, void* context)
 {
-    Hub* h = tl_hub;
-    // A tick of a hub this OS thread has lost in a blocking call (hand-off): the hub's new OS
-    // thread has timers of its own; this one touches nothing of it.
-    if (h && handoff_lost(h))
-        return;
-    if (!h || info->si_code != SI_TIMER ||
-        (info->si_value.sival_ptr != h && info->si_value.sival_ptr != deadline_tag(h))) {
-        if (preempt_forward)
-            preempt_forward(sig, info, context);
+    ucontext_t* uc = static_cast<ucontext_t*>(context);
+    greg_t* r = uc->uc_mcontext.gregs;
+    if (!safe_point(h, g, uintptr_t(r[REG_RIP]), uintptr_t(r[REG_RSP]))) {
+        h->preempt.refused++;
         return;
     }
+    // The call: its return address below the red zone, the interrupted pc in it.
+    uintptr_t sp = uintptr_t(r[REG_RSP]) - 128 - 8;
+    if (__builtin_expect(RUNNING_ON_VALGRIND, 0)) {
+        // Memcheck sees no stack pointer move down to what the call writes (sigreturn jumps
+        // there): say it is stack in use, the saved registers and the FP area.
+        size_t used = 8 + 16 * 8 + green_fpu_area + 64;
+        VALGRIND_MAKE_MEM_UNDEFINED(sp + 8 - used, used);
+    }
+    *reinterpret_cast<uintptr_t*>(sp) = uintptr_t(r[REG_RIP]);
+    r[REG_RSP] = greg_t(sp);
+    r[REG_RIP] = greg_t(&green_preempt_entry);
+}
+
+// A tick of time slices: the look, or the end-of-slice timer (tagged deadline_tag).
+void on_slice_tick(Hub* h, const siginfo_t* info, void* context)
+{
     PreemptState& p = h->preempt;
     if (info->si_value.sival_ptr != h)
         p.deadline_armed = false;
@@ -284,23 +301,51 @@ void on_tick(int sig, siginfo_t* info, void* context)
     Green* g = h->current;
     if (g == &h->loop || g->state != State::Running || !competing(h))
         return;  // due: preempted at the first look that finds a competitor
-    ucontext_t* uc = static_cast<ucontext_t*>(context);
-    greg_t* r = uc->uc_mcontext.gregs;
-    if (!safe_point(h, g, uintptr_t(r[REG_RIP]), uintptr_t(r[REG_RSP]))) {
-        p.refused++;
+    inject(h, g, context);
+}
+
+// GREEN_CHAOS_PREEMPT (hub/chaos.h): the CLOCK_MONOTONIC timer (a CPU-time one would come
+// only at the kernel's tick, every 4 ms), one-shot, at the next random interval.
+void arm_chaos(Hub* h)
+{
+    int64_t ns = chaos_preempt_interval();
+    struct itimerspec at = {{0, 0}, {time_t(ns / 1000000000), long(ns % 1000000000)}};
+    raw_syscall(SYS_timer_settime, h->preempt.deadline_timer, 0, long(&at), 0);
+    h->preempt.armed = true;
+}
+
+// A tick of GREEN_CHAOS_PREEMPT: the running thread is preempted wherever it is safe when
+// another thread of the hub can run (only the run queue counts: seeded mode has no other
+// source of work while a thread runs).
+void on_chaos_tick(Hub* h, void* context)
+{
+    if (h->live <= 1 || h->idle.load(std::memory_order_relaxed)) {
+        stop_ticks(h);  // as for time slices: the next wake re-arms
         return;
     }
-    // The call: its return address below the red zone, the interrupted pc in it.
-    uintptr_t sp = uintptr_t(r[REG_RSP]) - 128 - 8;
-    if (__builtin_expect(RUNNING_ON_VALGRIND, 0)) {
-        // Memcheck sees no stack pointer move down to what the call writes (sigreturn jumps
-        // there): say it is stack in use, the saved registers and the FP area.
-        size_t used = 8 + 16 * 8 + green_fpu_area + 64;
-        VALGRIND_MAKE_MEM_UNDEFINED(sp + 8 - used, used);
+    arm_chaos(h);
+    Green* g = h->current;
+    if (g != &h->loop && g->state == State::Running && h->runq.head)
+        inject(h, g, context);
+}
+
+void on_tick(int sig, siginfo_t* info, void* context)
+{
+    Hub* h = tl_hub;
+    // A tick of a hub this OS thread has lost in a blocking call (hand-off): the hub's new OS
+    // thread has timers of its own; this one touches nothing of it.
+    if (h && handoff_lost(h))
+        return;
+    if (!h || info->si_code != SI_TIMER ||
+        (info->si_value.sival_ptr != h && info->si_value.sival_ptr != deadline_tag(h))) {
+        if (preempt_forward)
+            preempt_forward(sig, info, context);
+        return;
     }
-    *reinterpret_cast<uintptr_t*>(sp) = uintptr_t(r[REG_RIP]);
-    r[REG_RSP] = greg_t(sp);
-    r[REG_RIP] = greg_t(&green_preempt_entry);
+    if (chaos_preempt_on)
+        on_chaos_tick(h, context);
+    else
+        on_slice_tick(h, info, context);
 }
 
 // A timer of the hub's OS thread sending it SIGURG with tag: false when the kernel refuses.
@@ -418,7 +463,7 @@ void preempt_moved(Hub* h)
 
 void preempt_setup()
 {
-    if (config.timeslice_ns <= 0 || (sched_seeded && !config.timeslice_set))
+    if (!chaos_preempt_on && (config.timeslice_ns <= 0 || (sched_seeded && !config.timeslice_set)))
         return;
     find_runtime();
     find_fpu_area();
@@ -447,7 +492,9 @@ void preempt_woken(Hub* h, Green* g)
         return;
     if (h->preempt.timer == -1)
         make_ticks(h);
-    if (h->preempt.timer >= 0) {
+    if (h->preempt.timer >= 0 && chaos_preempt_on) {
+        arm_chaos(h);
+    } else if (h->preempt.timer >= 0) {
         struct itimerspec look = {{0, kLookNs}, {0, kLookNs}};
         raw_syscall(SYS_timer_settime, h->preempt.timer, 0, long(&look), 0);
         h->preempt.armed = true;

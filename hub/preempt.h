@@ -43,6 +43,10 @@
 //   SA_RESTART restarts the calls the kernel restarts; a call the kernel does not restart
 //   (poll, nanosleep) could fail with EINTR only if made without libgreen (which makes them
 //   green) on an OS thread whose tick runs, as with a profiler's ITIMER_PROF.
+// * GREEN_CHAOS_PREEMPT (seeded mode, hub/chaos.h) replaces the slices: the tick is the
+//   CLOCK_MONOTONIC timer alone, one-shot, re-armed at each tick at a random interval; a tick
+//   that finds another green thread runnable preempts at a safe point as above, and the
+//   injected call takes a scheduling step of seeded mode instead of a yield.
 #ifndef GREEN_PREEMPT_H
 #define GREEN_PREEMPT_H
 
@@ -57,7 +61,8 @@ struct Green;
 // A hub's time-slice state, read and written on its own OS thread (by the tick handler too).
 struct PreemptState {
     int timer = -1;            // kernel id of the look (CPU time); -1: none made yet, -2: none
-    int deadline_timer = -1;   // kernel id of the end-of-slice timer (CLOCK_MONOTONIC)
+    int deadline_timer = -1;   // kernel id of the end-of-slice timer (CLOCK_MONOTONIC; the
+                               //   random tick of GREEN_CHAOS_PREEMPT)
     bool armed = false;        // the look runs
     bool deadline_armed = false;  // the end-of-slice timer is set
     uint64_t seen = 0;         // Hub::heartbeat at the latest look
@@ -70,7 +75,8 @@ struct PreemptState {
     uint64_t refused = 0;      // ticks due that found no safe point
 };
 
-// Time slices are on (GREEN_TIMESLICE > 0, and not in seeded mode unless set there).
+// Time slices are on (GREEN_TIMESLICE > 0, and not in seeded mode unless set there), or
+// GREEN_CHAOS_PREEMPT is.
 extern bool preempt_enabled;
 
 // Once, at start-up, after config_load and before the main thread's hub_attach: installs the

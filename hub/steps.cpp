@@ -28,9 +28,9 @@ char exe_path[512];
 
 // Steps.  Every choice of the thread that runs next is a step, numbered from 1: a point where
 // the running thread could give way (a lock, an unlock, a semaphore, a condition signal, an I/O
-// call, thread creation, exit: chaos_point_slow and seeded_point), where the default is that it
-// goes on, and a pick after it parked, yielded or ended (seeded_pick), where the default is the
-// run queue's head.  Each policy decides at the same steps: PCT by priority, chaos and the plain
+// call, thread creation, exit: chaos_point_slow and seeded_point; a preemption at random:
+// chaos_preempt_point), where the default is that it goes on, and a pick after it parked,
+// yielded or ended (seeded_pick), where the default is the run queue's head.  Each policy decides at the same steps: PCT by priority, chaos and the plain
 // seeded schedule by a draw, a schedule file by its list ("at step S, thread T runs"; the
 // default wherever it says nothing).  A decision that differs from the default is a forced
 // one: a trace marks it, and a schedule file needs only those to replay a run exactly.
@@ -156,8 +156,9 @@ const char* pick_call(Hub* h)
 }
 
 // A step at a point of the running thread self (see "Steps"): draw says whether the plain
-// seeded policy draws here (chaos did, or a point seeded mode added).
-void point_step(SeedState* s, Green* self, const char* call, bool draw)
+// seeded policy draws here (chaos did, or a point seeded mode added); give_way, that it draws
+// among the others only (a preemption).
+void point_step(SeedState* s, Green* self, const char* call, bool draw, bool give_way = false)
 {
     RunQueue& q = hub_self()->runq;
     uint64_t step = ++s->steps;
@@ -172,8 +173,9 @@ void point_step(SeedState* s, Green* self, const char* call, bool draw)
         Green* best = highest(s, q);
         if (best && best->pct_priority > priority_of(s, self))
             chosen = best;
-    } else if (draw) {
-        uint64_t k = s->sched.below(uint64_t(q.length) + 1);  // self as if queued last
+    } else if (draw && (q.length || !give_way)) {
+        // Self as if queued last, unless it gives way.
+        uint64_t k = s->sched.below(uint64_t(q.length) + (give_way ? 0 : 1));
         chosen = k == q.length ? self : nth(q, k);
     }
     if (trace_fd >= 0)
@@ -308,6 +310,13 @@ void seeded_point(Green* child)
     if (pct_on && child)
         priority_of(s, child);
     point_step(s, self, child ? "pthread_create" : "exit", true);
+}
+
+void chaos_preempt_point()
+{
+    Green* self = green_self();
+    if (self && self->state == State::Running)
+        point_step(seed_state(), self, "preempt", true, true);
 }
 
 uint64_t seeded_steps()

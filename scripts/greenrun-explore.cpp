@@ -16,7 +16,9 @@
 // measures how many scheduling steps the command takes (GREEN_STATS), and the later ones use
 // that as the estimate their change points are drawn over.  --plain runs the command without
 // libgreen (the plain stress baseline of scripts/bugs_table.sh).  PREFIX is greenrun with the
-// options that shape the schedule, for the replay line.
+// options that shape the schedule, for the replay line.  Under GREEN_CHAOS_PREEMPT a seed
+// does not fix where the preemptions fall (hub/chaos.h): the first failing seed is run again
+// kReruns times, and the report says how often it failed again.
 //
 // Shrink reruns the failing SEED with a trace (GREEN_TRACE), takes the decisions of its schedule
 // that differ from the default (the forced ones: hub/steps.cpp, "Steps"), and searches, by delta
@@ -51,6 +53,7 @@
 namespace {
 
 constexpr int kDeadlockStatus = 86;  // hub/chaos.h
+constexpr int kReruns = 10;          // reruns of a failing seed under GREEN_CHAOS_PREEMPT
 
 struct Options {
     long runs = 0;
@@ -232,11 +235,13 @@ public:
         const char* pct = getenv("GREEN_PCT");
         const char* steps = getenv("GREEN_PCT_STEPS");
         calibrate_ = !o.plain && pct && *pct && !(steps && *steps);
+        const char* preempt = getenv("GREEN_CHAOS_PREEMPT");
+        unseeded_ = !o.plain && preempt && *preempt;
         tty_ = isatty(2);
     }
     ~Explorer()
     {
-        for (long s = 1; s <= o_.runs; s++) {
+        for (long s = 0; s <= o_.runs; s++) {
             unlink(out_path(s).c_str());
             unlink(err_path(s).c_str());
         }
@@ -366,6 +371,10 @@ private:
             printf("  its stderr, last lines:\n%s", tail(first_.err, 12).c_str());
         if (!first_.out.empty())
             printf("  its stdout, last lines:\n%s", tail(first_.out, 8).c_str());
+        if (unseeded_)
+            printf("reruns: seed %ld failed again in %d of %d reruns (with --chaos-preempt, where "
+                   "the preemptions fall is not seeded)\n",
+                   first_.seed, rerun_failures(first_.seed), kReruns);
         std::string cmd = o_.plain ? "" : o_.rerun + " --replay " + std::to_string(first_.seed);
         if (!first_steps_.empty())
             cmd += " --pct-steps " + first_steps_;
@@ -374,10 +383,42 @@ private:
         return 1;
     }
 
+    // Runs the failing seed kReruns times, one after another, as its first run (out.0 and
+    // err.0 hold each one's output): how many failed.
+    int rerun_failures(long seed)
+    {
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        std::vector<std::pair<std::string, std::string>> env = {{"GREEN_SEED", std::to_string(seed)}};
+        if (!first_steps_.empty())
+            env.push_back({"GREEN_PCT_STEPS", first_steps_});
+        int failed = 0;
+        for (int i = 0; i < kReruns; i++) {
+            pid_t pid = spawn(o_, out_path(0), err_path(0), env);
+            int64_t deadline = now_ms() + o_.timeout_ms;
+            int status = 0;
+            bool hung = false;
+            while (waitpid(pid, &status, WNOHANG) == 0) {
+                if (!hung && now_ms() >= deadline) {
+                    hung = true;
+                    kill(-pid, SIGKILL);
+                }
+                timespec wait = {0, 10 * 1000000};
+                sigtimedwait(&chld, nullptr, &wait);
+            }
+            kill(-pid, SIGKILL);  // whatever it left behind in its group
+            if (!judge_.kind(status, hung, slurp(out_path(0)), slurp(err_path(0))).empty())
+                failed++;
+        }
+        return failed;
+    }
+
     Options o_;
     Judge judge_;
     std::string dir_;
     bool calibrate_ = false, tty_ = false, stop_ = false;
+    bool unseeded_ = false;  // GREEN_CHAOS_PREEMPT: a failing seed is rerun
     std::string steps_;  // GREEN_PCT_STEPS measured by the first run
     std::map<pid_t, Run> running_;
     std::set<pid_t> hung_, killed_;  // runs killed for running too long, or after a failure

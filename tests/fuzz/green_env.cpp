@@ -11,9 +11,8 @@
 // b GREEN_LOG_LEVEL, c GREEN_STATS, d GREEN_LOG_FILE, e GREEN_WATCHDOG, f GREEN_DUMP_SIGNAL,
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
 // l GREEN_INJECT, m GREEN_WORKERS, n GREEN_HANDOFF, o GREEN_TIMESLICE, p GREEN_PCT,
-// q GREEN_PCT_STEPS, r GREEN_EXPIRE, s GREEN_SCHEDULE, t GREEN_TRACE); the rest, up to a NUL, is
-// the value, as getenv would return it.  The two
-// file variables take a path inside a scratch directory the harness makes and fills.
+// q GREEN_PCT_STEPS, r GREEN_EXPIRE, s GREEN_SCHEDULE, t GREEN_TRACE, u GREEN_CHAOS_PREEMPT);
+// the rest, up to a NUL, is the value, as getenv would return it.  The file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
 #ifndef __clang__
@@ -247,7 +246,7 @@ Verdict ref_timeslice(const std::string& s)
     return v;
 }
 
-// GREEN_PCT (1 to 32) and GREEN_PCT_STEPS (1 to 10^9).
+// GREEN_PCT (1 to 32), GREEN_PCT_STEPS (1 to 10^9) and GREEN_CHAOS_PREEMPT (1 to 100000).
 Verdict ref_range(const std::string& s, const char* max)
 {
     Verdict v;
@@ -317,6 +316,7 @@ Verdict reference(int var, const std::string& s)
     case kEnvTimeslice: return ref_timeslice(s);
     case kEnvPct: return ref_range(s, "32");
     case kEnvPctSteps: return ref_range(s, "1000000000");
+    case kEnvChaosPreempt: return ref_range(s, "100000");
     case kEnvExpire: v.ok = ref_probability(s, &v.probability); return v;
     }
     return v;

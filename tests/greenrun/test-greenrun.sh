@@ -46,7 +46,7 @@ finish() {
 # The variables greenrun reads or sets must not leak in from the caller.
 unset GREEN_STACK_SIZE GREEN_LOG_LEVEL GREEN_STATS GREEN_LOG_FILE GREEN_WATCHDOG \
     GREEN_DUMP_SIGNAL GREEN_RESOLV_CONF GREEN_CHILDREN GREEN_FAMILIES GREEN_SEED GREEN_CHAOS GREEN_INJECT LD_PRELOAD \
-    GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE GREEN_SCHEDULE GREEN_TRACE
+    GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE GREEN_SCHEDULE GREEN_TRACE GREEN_CHAOS_PREEMPT
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-greenrun.XXXXXX") || {
     not_ok setup "cannot create a temporary directory"
@@ -259,7 +259,8 @@ case_help() {
         --seed --replay --chaos --inject GREEN_SEED GREEN_CHAOS GREEN_INJECT \
         --pct --pct-steps --expire GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE \
         --explore --jobs --timeout --expect-exit --expect-output --keep-going \
-        --shrink --replay-file --trace GREEN_SCHEDULE GREEN_TRACE; do
+        --shrink --replay-file --trace GREEN_SCHEDULE GREEN_TRACE \
+        --chaos-preempt GREEN_CHAOS_PREEMPT; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -793,6 +794,39 @@ for k in 0 1000000001 010 -1; do
 done
 t "--expire '2' is refused" refused 2 "GREEN_EXPIRE" "0 to 1" -- "$GR" --expire 2 true
 t "--pct with --chaos is refused" refused 2 "--pct and --chaos" -- "$GR" --pct 2 --chaos 0.1 true
+
+# --- preemption at random
+
+t "--chaos-preempt RATE sets GREEN_CHAOS_PREEMPT" \
+    case_env $'GREEN_CHAOS_PREEMPT=1000\nGREEN_PCT=2\nGREEN_SEED=1' --seed 1 --pct 2 --chaos-preempt 1000
+t "--chaos-preempt=100000 is accepted" case_env 'GREEN_CHAOS_PREEMPT=100000' --chaos-preempt=100000
+for r in 0 100001 01 1k 1.5 ''; do
+    t "--chaos-preempt '$r' is refused" \
+        refused 2 "GREEN_CHAOS_PREEMPT" "1 to 100000" -- "$GR" --chaos-preempt "$r" true
+done
+t "--chaos-preempt with --shrink is refused" \
+    refused 2 "--chaos-preempt and --shrink" "not exactly reproducible" -- \
+    "$GR" --chaos-preempt 1000 --shrink 1 true
+case_explore_reruns() {
+    # A seed found failing with --chaos-preempt is rerun 10 times: here seed 2 fails on every
+    # other run of it (a count in a file), so 5 of the 10 reruns fail again.
+    local count=$work/reruns
+    rm -f "$count"
+    run "$GR" --chaos-preempt 1000 --explore 5 --jobs 1 -- sh -c \
+        '[ "$GREEN_SEED" != 2 ] && exit 0; n=$(cat "$0" 2>/dev/null || echo 0); echo $((n + 1)) >"$0"; [ $((n % 2)) = 1 ]' "$count"
+    want_status 1 && want_out_line "first failure: seed 2 (exit 1)" &&
+        want_out_line "reruns: seed 2 failed again in 5 of 10 reruns (with --chaos-preempt, where the preemptions fall is not seeded)" ||
+        return 1
+    [[ $out == *$'\nreplay: greenrun --chaos-preempt 1000 --replay 2 -- sh -c '* ]] ||
+        { echo "no replay line with --chaos-preempt: $out"; return 1; }
+}
+t "--explore --chaos-preempt reruns the failing seed and says how often it failed again" \
+    case_explore_reruns
+case_explore_no_reruns() {
+    run "$GR" --explore 3 --jobs 1 -- sh -c '[ "$GREEN_SEED" != 2 ]'
+    want_status 1 && [[ $out != *reruns:* ]] || { echo "reruns without --chaos-preempt: $out"; return 1; }
+}
+t "--explore without --chaos-preempt reruns nothing (its seeds replay exactly)" case_explore_no_reruns
 
 # --- --explore (with the fake library, the command runs plain: only the loop is tested)
 
