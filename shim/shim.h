@@ -80,9 +80,13 @@ bool syscall_green(long number, const long a[6], long* result);
 bool uring_enter_green(const long a[6], long* result);
 
 // Syscall user dispatch for system call instructions outside the C library, on the calling OS
-// thread and on every worker's (shim/rawsys.cpp); again in a child of fork.
+// thread and on every worker's when loaded code may hold one (shim/rawsys.cpp); again in a
+// child of fork.
 void rawsys_start();
 void rawsys_after_fork();
+// After a dlopen (green_modules_pending): scans the objects loaded since, and turns dispatch on
+// for every OS thread libgreen manages if one may make system calls of its own.
+void rawsys_scan_loaded();
 
 }  // namespace green
 
