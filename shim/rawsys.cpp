@@ -402,22 +402,62 @@ FunctionStarts function_starts(const dl_phdr_info* info)
     return f;
 }
 
-uintptr_t function_start_before(uintptr_t addr, void* ctx)
+// The index of the greatest function start at most addr, or -1.
+long function_before(const FunctionStarts* f, uintptr_t addr)
 {
-    auto* f = static_cast<const FunctionStarts*>(ctx);
-    uint32_t lo = 0, hi = f->count;  // the greatest start at most addr is below hi
-    uintptr_t best = 0;
+    uint32_t lo = 0, hi = f->count;  // the answer is below hi
+    long best = -1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        uintptr_t start = uintptr_t(f->hdr) + intptr_t(f->table[2 * mid]);
-        if (start <= addr) {
-            best = start;
+        if (uintptr_t(f->hdr) + intptr_t(f->table[2 * mid]) <= addr) {
+            best = mid;
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
     return best;
+}
+
+uintptr_t function_start_before(uintptr_t addr, void* ctx)
+{
+    auto* f = static_cast<const FunctionStarts*>(ctx);
+    long i = function_before(f, addr);
+    return i < 0 ? 0 : uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
+}
+
+// Whether addr lies outside every function the unwind table describes.  Its entry (an FDE)
+// gives the function's length after its start; read only in the usual encoding (a 4-byte
+// PC-relative start, which must agree with the index, then a 4-byte length); otherwise the
+// answer is no, the cautious one.
+bool outside_functions(const FunctionStarts* f, uintptr_t addr)
+{
+    long i = function_before(f, addr);
+    if (i < 0)
+        return true;
+    uintptr_t start = uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
+    auto* fde = f->hdr + intptr_t(f->table[2 * i + 1]);
+    uint32_t length;
+    int32_t begin;
+    uint32_t range;
+    memcpy(&length, fde, 4);
+    memcpy(&begin, fde + 8, 4);
+    memcpy(&range, fde + 12, 4);
+    if (length == 0xffffffff || length < 12 || uintptr_t(fde + 8) + intptr_t(begin) != start)
+        return false;
+    return addr >= start + range;
+}
+
+// Whether the bytes before site set %eax or %rax as system call stubs do: `mov $n, %eax`,
+// `mov $n, %rax`, or a move from another register.
+bool sets_rax_before(const unsigned char* site)
+{
+    if (site[-5] == 0xb8 || (site[-7] == 0x48 && site[-6] == 0xc7 && site[-5] == 0xc0))
+        return true;
+    // 89 /r with %eax or %rax as the destination (ModRM 11 reg 000), 8b /r with it as the source
+    // register field (11 000 rm); a REX prefix before either.
+    unsigned char op = site[-2], modrm = site[-1];
+    return (op == 0x89 && (modrm & 0xc7) == 0xc0) || (op == 0x8b && (modrm & 0xf8) == 0xc0);
 }
 
 // The executable sections of the object, from its file's section headers (which are not
@@ -522,8 +562,17 @@ int scan_object(dl_phdr_info* info, size_t, void* out)
     for (int i = 0; i < n; i++) {
         auto* lo = reinterpret_cast<const unsigned char*>(code[i].lo);
         auto* hi = reinterpret_cast<const unsigned char*>(code[i].hi);
-        const unsigned char* hit =
-            find_syscall(lo, hi, starts.count ? function_start_before : nullptr, &starts);
+        const unsigned char* hit = lo;
+        for (;;) {
+            hit = find_syscall(hit, hi, starts.count ? function_start_before : nullptr, &starts);
+            // Outside every function the unwind table knows, a pair is data in the text (the
+            // tables OpenSSL's assembly keeps there) unless what precedes it sets the number as
+            // a stub does (hand-written stubs without unwind information).
+            if (!hit || !starts.count || hit - lo < 7 || !outside_functions(&starts, uintptr_t(hit)) ||
+                sets_rax_before(hit))
+                break;
+            hit += 2;
+        }
         if (hit) {
             auto* found = static_cast<Found*>(out);
             found->object = *name ? name : "the program";
