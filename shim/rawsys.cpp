@@ -41,6 +41,16 @@
 // anything.  GREEN_SYSCALL_DISPATCH=on turns it on at start-up whatever the scan says (code
 // generated at run time, which no scan sees), =off never.
 //
+// The C library's own calls, for a stretch (GlibcScope, shim/shim.h).  Where a blocking write
+// happens inside glibc (a wide-character stream's flush, perror, a flush larger than a pipe's
+// room: shim/stdio.cpp), the calling thread's dispatch is switched to allow only libgreen's own
+// `syscall; ret` in the C library for the call's duration: glibc's reads and writes then trap,
+// go green as syscall(SYS_write) would (its other system calls run as they are), and the site
+// is never rewritten.  Before such a call parks, the thread's dispatch goes back to what every
+// thread has (the green threads that run meanwhile must not trap), and it is taken again on
+// whichever OS thread resumes the call.  Signals wait while the scope is on (a handler's calls
+// through the C library would trap, with SIGSYS perhaps blocked by the handler's mask).
+//
 // Concurrency.  Another OS thread may execute a site while it is rewritten: the two bytes change
 // with one locked compare-and-exchange (a site whose two bytes straddle a cache line is never
 // rewritten), so a thread sees the old instruction (and traps: the handler then finds it
@@ -527,6 +537,7 @@ SpinLock scan_lock;
 struct Found {
     const char* object = nullptr;
     uintptr_t offset = 0;
+    long us = 0;  // how long the search took
 };
 
 int scan_object(dl_phdr_info* info, size_t, void* out)
@@ -588,7 +599,12 @@ bool scan_objects(Found* found)
 {
     SpinGuard guard(scan_lock);
     green_modules_pending = 0;
-    return dl_iterate_phdr(scan_object, found) != 0;
+    struct timespec t0, t1;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&t0));
+    bool hit = dl_iterate_phdr(scan_object, found) != 0;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&t1));
+    found->us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    return hit;
 }
 
 bool enable_here();
@@ -629,7 +645,8 @@ void on_sigsys(int sig, siginfo_t* si, void* ucv)
         return;
     }
     int saved = errno;
-    rewrite(after - 2, nr);
+    if (!libc_text.has(after - 2))  // the C library's own sites trap only in a glibc scope
+        rewrite(after - 2, nr);
     errno = saved;
     // Into the entry with the return address in %rcx (which the system call clobbers anyway).
     r[REG_RCX] = greg_t(after);
@@ -656,6 +673,37 @@ bool enable_here()
     return true;
 }
 
+// A glibc scope on the calling OS thread: dispatch on with only libgreen's own `syscall; ret`
+// in the C library allowed, so that every other system call of the C library traps; left for
+// dispatch as it is everywhere (on with the C library allowed, or off).  Raw: the C library's
+// prctl would trap.
+//
+// While in a scope the thread takes no signal: a handler's system calls through the C library
+// would trap, and with SIGSYS blocked by the handler's mask the kernel would kill the process.
+// Signals wait until the scope is left, or until the call parks (then the green thread's own
+// mask is the OS thread's again, and the next switch gives each thread its own).
+void scope_enter_here()
+{
+    if (Hub* h = hub_self())
+        sigmask_apply(h, ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1))));
+    auto insn = reinterpret_cast<long>(__atomic_load_n(&green_libc_syscall_insn, __ATOMIC_RELAXED));
+    raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, insn, 3,
+                long(&green_sys_selector));
+}
+
+void scope_leave_here()
+{
+    if (dispatch_on.load())
+        raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+                    long(libc_text.lo), long(libc_text.hi - libc_text.lo), long(&green_sys_selector));
+    else
+        raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+    Hub* h = hub_self();
+    Green* self = green_self();
+    if (h && self)
+        sigmask_apply(h, self->sigmask);
+}
+
 void enable_on_worker()
 {
     // Registered first: a thread turning dispatch on everywhere either sees this one in the
@@ -676,7 +724,7 @@ void turn_on_everywhere(const Found& found, const char* when)
         GREEN_WARN("cannot turn syscall user dispatch on: %s", strerror(errno));
         return;
     }
-    log_msg(kLogInfo, "syscall user dispatch on (%s): %s may make system calls of its own "
+    log_msg(kLogDebug, "syscall user dispatch on (%s): %s may make system calls of its own "
                       "(offset %#lx)", when, found.object, static_cast<unsigned long>(found.offset));
     long pid = raw_syscall(SYS_getpid), self = raw_syscall(SYS_gettid);
     int n = n_managed.load() < kMaxManaged ? n_managed.load() : kMaxManaged;
@@ -713,7 +761,26 @@ extern "C" long green_sys_dispatch(long* frame)
     // (at [10]) the return address: the site plus 2.
     long nr = frame[0];
     long a[6] = {frame[6], frame[5], frame[4], frame[3], frame[2], frame[1]};
-    if (!passes_through(uintptr_t(frame[10]) - 2)) {
+    uintptr_t site = uintptr_t(frame[10]) - 2;
+    if (libc_text.has(site)) {
+        // The C library's own call, in a glibc scope (GlibcScope): its reads and writes go green
+        // with the scope left meanwhile (the call may park, and the green threads that run here
+        // then must not trap), and taken again on whichever OS thread runs this one after.
+        // Nothing else does: its internal futex waits are woken by wakes no wrapper sees.
+        if (nr != SYS_read && nr != SYS_write && nr != SYS_readv && nr != SYS_writev)
+            return raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        int saved = errno;
+        scope_leave_here();
+        long result;
+        if (!syscall_green(nr, a, &result))
+            result = raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        else if (result == -1)
+            result = -errno;
+        scope_enter_here();
+        errno = saved;
+        return result;
+    }
+    if (!passes_through(site)) {
         int saved = errno;
         long result;
         if (syscall_green(nr, a, &result)) {
@@ -870,19 +937,32 @@ void rawsys_start()
     Found found;
     if (config.syscall_dispatch == 1) {
         dispatch_on.store(true);
-        log_msg(kLogInfo, "syscall user dispatch on: GREEN_SYSCALL_DISPATCH=on");
+        log_msg(kLogDebug, "syscall user dispatch on: GREEN_SYSCALL_DISPATCH=on");
         return;
     }
     if (!scan_objects(&found)) {
         prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
-        log_msg(kLogInfo, "syscall user dispatch off: no system call instruction outside the C "
-                          "library, the dynamic loader and libgreen (GREEN_SYSCALL_DISPATCH=on "
-                          "turns it on)");
+        log_msg(kLogDebug, "syscall user dispatch off: no system call instruction outside the C "
+                          "library, the dynamic loader and libgreen (searched in %ld us; "
+                          "GREEN_SYSCALL_DISPATCH=on turns it on)", found.us);
         return;
     }
     dispatch_on.store(true);  // on for this thread already; the workers are not started yet
-    log_msg(kLogInfo, "syscall user dispatch on (start-up): %s may make system calls of its own "
+    log_msg(kLogDebug, "syscall user dispatch on (start-up): %s may make system calls of its own "
                       "(offset %#lx)", found.object, static_cast<unsigned long>(found.offset));
+}
+
+GlibcScope::GlibcScope(bool wanted)
+{
+    on_ = wanted && dispatch_ready && green_self();
+    if (on_)
+        scope_enter_here();
+}
+
+GlibcScope::~GlibcScope()
+{
+    if (on_)
+        scope_leave_here();
 }
 
 void rawsys_scan_loaded()

@@ -88,6 +88,24 @@ void rawsys_after_fork();
 // for every OS thread libgreen manages if one may make system calls of its own.
 void rawsys_scan_loaded();
 
+// For its lifetime, the C library's own reads and writes on the calling green thread go green
+// (shim/rawsys.cpp: they trap by syscall user dispatch and go where syscall(SYS_write) would):
+// for calls whose blocking writes happen inside the C library (wide-character stdio, perror, a
+// flush larger than a pipe's room).  Nothing when dispatch is unavailable or off
+// (GREEN_SYSCALL_DISPATCH=off, valgrind, TSan, a refusing kernel) or the caller is not a green
+// thread.  The green thread may park inside, while holding whatever locks the C library took.
+class GlibcScope {
+public:
+    explicit GlibcScope(bool wanted = true);
+    ~GlibcScope();
+    GlibcScope(const GlibcScope&) = delete;
+    GlibcScope& operator=(const GlibcScope&) = delete;
+    bool on() const { return on_; }
+
+private:
+    bool on_;
+};
+
 }  // namespace green
 
 #endif

@@ -313,15 +313,15 @@ $($STACK)\$" env "$GREEN" GREEN_HANDOFF=yes "$STACK"
 # on whatever the scan says with GREEN_SYSCALL_DISPATCH=on (raw_syscalls: the C library's own
 # calls under dispatch), never with =off; a bad value warns and keeps auto.
 check dispatch-off-none 0 "syscall user dispatch off: no system call instruction" \
-    env "$GREEN" GREEN_LOG_LEVEL=info "$STACK"
+    env "$GREEN" GREEN_LOG_LEVEL=debug "$STACK"
 check dispatch-on-program 0 "syscall user dispatch on \\(start-up\\): the program .*raw_instructions: ok" \
-    env "$GREEN" GREEN_LOG_LEVEL=info GREEN_WORKERS=1 timeout 60 "$B/plain/raw_instructions"
+    env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_WORKERS=1 timeout 60 "$B/plain/raw_instructions"
 check dispatch-on-library 0 "syscall user dispatch on \\(start-up\\): [^ ]*liburing\\.so.*uring_echo: ok" \
-    env "$GREEN" GREEN_LOG_LEVEL=info timeout 60 "$B/plain/uring_echo"
+    env "$GREEN" GREEN_LOG_LEVEL=debug timeout 60 "$B/plain/uring_echo"
 check dispatch-on-dlopen 0 "syscall user dispatch off.*on \\(dlopen\\): [^ ]*librawstub\\.so.*raw_dlopen: ok" \
-    env "$GREEN" GREEN_LOG_LEVEL=info GREEN_WORKERS=2 timeout 60 "$B/plain/raw_dlopen"
+    env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_WORKERS=2 timeout 60 "$B/plain/raw_dlopen"
 check dispatch-forced-on 0 "syscall user dispatch on: GREEN_SYSCALL_DISPATCH=on.*raw_syscalls: ok" \
-    env "$GREEN" GREEN_LOG_LEVEL=info GREEN_SYSCALL_DISPATCH=on timeout 60 "$B/plain/raw_syscalls"
+    env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_SYSCALL_DISPATCH=on timeout 60 "$B/plain/raw_syscalls"
 check dispatch-forced-off 0 "block their OS thread: GREEN_SYSCALL_DISPATCH=off" \
     env "$GREEN" GREEN_LOG_LEVEL=info GREEN_SYSCALL_DISPATCH=off "$STACK"
 check bad-syscall-dispatch 0 "^libgreen: GREEN_SYSCALL_DISPATCH='yes' is not valid: .*auto .*on or off; using the default \\(auto\\)

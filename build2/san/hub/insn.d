@@ -1,0 +1,2 @@
+build2/san/hub/insn.o: hub/insn.cpp hub/insn.h
+hub/insn.h:

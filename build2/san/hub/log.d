@@ -1,0 +1,3 @@
+build2/san/hub/log.o: hub/log.cpp hub/log.h hub/sys.h
+hub/log.h:
+hub/sys.h:

@@ -1,0 +1,16 @@
+build2/san/hub/preempt.o: hub/preempt.cpp hub/preempt.h hub/handoff.h \
+ hub/green.h hub/hub.h hub/spinlock.h hub/sys.h hub/stack.h hub/tls.h \
+ hub/chaos.h hub/env.h hub/config.h hub/log.h hub/signal.h
+hub/preempt.h:
+hub/handoff.h:
+hub/green.h:
+hub/hub.h:
+hub/spinlock.h:
+hub/sys.h:
+hub/stack.h:
+hub/tls.h:
+hub/chaos.h:
+hub/env.h:
+hub/config.h:
+hub/log.h:
+hub/signal.h:

@@ -1,0 +1,22 @@
+build2/san/shim/hostsfile.o: shim/hostsfile.cpp shim/../hub/log.h \
+ shim/../hub/sys.h shim/../resolver/hostsfile.h \
+ shim/../resolver/../hub/spinlock.h shim/../resolver/../hub/sys.h \
+ shim/shim.h shim/../hub/config.h shim/../hub/env.h shim/../hub/green.h \
+ shim/../hub/hub.h shim/../hub/preempt.h shim/../hub/spinlock.h \
+ shim/../hub/stack.h shim/../hub/tls.h shim/../hub/hub.h shim/real.h
+shim/../hub/log.h:
+shim/../hub/sys.h:
+shim/../resolver/hostsfile.h:
+shim/../resolver/../hub/spinlock.h:
+shim/../resolver/../hub/sys.h:
+shim/shim.h:
+shim/../hub/config.h:
+shim/../hub/env.h:
+shim/../hub/green.h:
+shim/../hub/hub.h:
+shim/../hub/preempt.h:
+shim/../hub/spinlock.h:
+shim/../hub/stack.h:
+shim/../hub/tls.h:
+shim/../hub/hub.h:
+shim/real.h:

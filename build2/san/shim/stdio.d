@@ -1,0 +1,25 @@
+build2/san/shim/stdio.o: shim/stdio.cpp shim/../hub/spinlock.h \
+ shim/../hub/sys.h shim/../hub/waitq.h shim/fdio.h shim/../hub/chaos.h \
+ shim/../hub/env.h shim/../hub/hub.h shim/../hub/fdtable.h \
+ shim/../hub/signal.h shim/../hub/green.h shim/../hub/preempt.h \
+ shim/../hub/spinlock.h shim/../hub/stack.h shim/../hub/tls.h shim/shim.h \
+ shim/../hub/config.h shim/../hub/green.h shim/../hub/hub.h shim/real.h
+shim/../hub/spinlock.h:
+shim/../hub/sys.h:
+shim/../hub/waitq.h:
+shim/fdio.h:
+shim/../hub/chaos.h:
+shim/../hub/env.h:
+shim/../hub/hub.h:
+shim/../hub/fdtable.h:
+shim/../hub/signal.h:
+shim/../hub/green.h:
+shim/../hub/preempt.h:
+shim/../hub/spinlock.h:
+shim/../hub/stack.h:
+shim/../hub/tls.h:
+shim/shim.h:
+shim/../hub/config.h:
+shim/../hub/green.h:
+shim/../hub/hub.h:
+shim/real.h:
