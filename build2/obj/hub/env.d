@@ -1,3 +1,0 @@
-build2/obj/hub/env.o: hub/env.cpp hub/env.h hub/config.h
-hub/env.h:
-hub/config.h:

@@ -1,7 +1,0 @@
-build2/obj/resolver/hostsfile.o: resolver/hostsfile.cpp \
- resolver/hostsfile.h resolver/../hub/spinlock.h resolver/../hub/sys.h \
- resolver/../hub/sys.h
-resolver/hostsfile.h:
-resolver/../hub/spinlock.h:
-resolver/../hub/sys.h:
-resolver/../hub/sys.h:

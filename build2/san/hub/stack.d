@@ -1,5 +1,0 @@
-build2/san/hub/stack.o: hub/stack.cpp hub/stack.h hub/spinlock.h \
- hub/sys.h
-hub/stack.h:
-hub/spinlock.h:
-hub/sys.h:
