@@ -202,6 +202,18 @@ static void load_timeslice()
     }
 }
 
+static void load_syscall_dispatch()
+{
+    const char* text = value_of(kEnvSyscallDispatch);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvSyscallDispatch, text, &value))
+        config.syscall_dispatch = int(value.number);
+    else
+        warn_invalid(kEnvSyscallDispatch, text, "using the default (auto)");
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -220,6 +232,7 @@ void config_load()
     load_workers();
     load_handoff();
     load_timeslice();
+    load_syscall_dispatch();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

@@ -42,6 +42,7 @@ struct Config {
     bool handoff = true;  // GREEN_HANDOFF: a worker stuck in a blocking call is handed off
     long long timeslice_ns = 10000000;  // GREEN_TIMESLICE: hub/preempt.h; 0: off
     bool timeslice_set = false;         // GREEN_TIMESLICE was given (seeded mode: off unless)
+    int syscall_dispatch = 0;  // GREEN_SYSCALL_DISPATCH: 0 auto, 1 on, 2 off (shim/rawsys.cpp)
 };
 
 extern Config config;

@@ -40,6 +40,8 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_SCHEDULE", "a readable file (a schedule written by greenrun --shrink)"},
     {"GREEN_TRACE", "a file that can be created or appended to"},
     {"GREEN_CHAOS_PREEMPT", "a number of preemptions per second from 1 to 100000"},
+    {"GREEN_SYSCALL_DISPATCH", "auto (on when loaded code outside the C library may make system "
+                               "calls of its own), on or off"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -364,6 +366,9 @@ bool env_parse(int var, const char* text, EnvValue* out)
         struct stat st;
         return stat(text, &st) == 0 && S_ISREG(st.st_mode) && access(text, R_OK) == 0;
     }
+    case kEnvSyscallDispatch:
+        out->number = strcmp(text, "on") == 0 ? 1 : strcmp(text, "off") == 0 ? 2 : 0;
+        return out->number || strcmp(text, "auto") == 0;
     case kEnvChildren:
         out->number = strcmp(text, "plain") == 0;
         return out->number || strcmp(text, "green") == 0;

@@ -62,6 +62,11 @@ void sigmask_worker(Hub* h);
 void sigmask_finished(Green* g);
 // After fork: the child's only green thread is the forking one.
 void sigmask_after_fork(Hub* h, Green* self);
+// Sets the OS thread's mask to mask (less sigmask_kept_open) and records it as h's: the next
+// switch gives a green thread its own again.  For a stretch in which the running thread must
+// take no signal (shim/rawsys.cpp's glibc scope).
+void sigmask_apply(Hub* h, uint64_t mask);
+
 // Sets the running green thread's mask (pthread_sigmask, sigsuspend).
 void sigmask_set(Green* self, uint64_t mask);
 
@@ -84,10 +89,8 @@ inline uint64_t sigset_mask(const sigset_t* set)
 // Applies next's mask before the hub switches to it (the loop context included).
 inline void sigmask_switch(Hub* h, Green* next)
 {
-    if (__builtin_expect(next->sigmask != h->os_mask, 0)) {
-        void sigmask_apply(Hub * h, uint64_t mask);
+    if (__builtin_expect(next->sigmask != h->os_mask, 0))
         sigmask_apply(h, next->sigmask);
-    }
 }
 
 // Marks the running green thread's waits interruptible while it lives (a wrapper's scope);

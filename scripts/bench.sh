@@ -128,3 +128,29 @@ printf '%-44s %10.1f ns\n' "C library's syscall() (libgreen: dispatch on)" "$g_l
 printf '%-44s %10.1f ns\n' "trapping site (libgreen)" "$g_trap"
 awk -v g="$g_site" -v p="$p_site" -v l="$g_libc" -v q="$p_libc" -v t="$g_trap" \
     'BEGIN {printf "ratio: a rewritten site costs %+.1f ns beside the bare instruction (target: at most 30), the C library'"'"'s call %+.1f ns (dispatch); a trap %.0fx a rewritten site\n", g - p, l - q, t / g}'
+
+echo
+echo "== the C library's own system calls (the PLT path) with syscall user dispatch off and on (ns per call, median of $RUNS runs taking turns)"
+# plt_syscall has no system call instruction of its own: libgreen leaves dispatch off unless
+# GREEN_SYSCALL_DISPATCH=on.  getpid: a system call each time; recv: MSG_DONTWAIT, empty socket.
+declare -A plt
+for _ in $(seq "$RUNS"); do
+    for mode in plain off on; do
+        case $mode in
+            plain) out=$($B/bench/plt_syscall 1000000) ;;
+            off) out=$(env LD_PRELOAD="$LIB" $ONE $B/bench/plt_syscall 1000000) ;;
+            on) out=$(env LD_PRELOAD="$LIB" $ONE GREEN_SYSCALL_DISPATCH=on $B/bench/plt_syscall 1000000) ;;
+        esac
+        plt[$mode.getpid]+="$(field getpid_ns <<<"$out") "
+        plt[$mode.recv]+="$(field recv_ns <<<"$out") "
+    done
+done
+for call in getpid recv; do
+    for mode in plain off on; do
+        plt[$mode.$call.m]=$(tr ' ' '\n' <<<"${plt[$mode.$call]}" | grep . | median)
+    done
+    printf '%-44s %10.1f %10.1f %10.1f ns\n' "$call: no libgreen, dispatch off, dispatch on" \
+        "${plt[plain.$call.m]}" "${plt[off.$call.m]}" "${plt[on.$call.m]}"
+    awk -v p="${plt[plain.$call.m]}" -v f="${plt[off.$call.m]}" -v o="${plt[on.$call.m]}" -v c="$call" \
+        'BEGIN {printf "ratio: %s costs %+.1f ns beside no libgreen with dispatch off, %+.1f ns with it on\n", c, f - p, o - p}'
+done

@@ -21,6 +21,15 @@
 // (shim/real.cpp) and the runtime's own look-ups still find the C library's functions.
 //
 // glibc's own dlsym is found without dlsym: in the C library's dynamic symbol table.
+//
+// dlopen() and dlmopen() are entries of the same kind: they note that objects may have been
+// loaded (green_modules_pending) and jump to glibc's, whose answer depends on its caller too (the
+// caller's RUNPATH, $ORIGIN, its namespace), so libgreen cannot run code after it returns.  The
+// new objects are scanned for system call instructions (shim/rawsys.cpp) at the next look-up,
+// which is how a program reaches the code it loaded; their constructors have run by then.
+// libgreen's headers first: <elf.h> defines EV_NONE, which <ev.h> declares.
+#include "shim.h"
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -191,14 +200,25 @@ bool find_maps()
 
 extern "C" {
 
-// glibc's dlsym and dlvsym, jumped to by the entries below (hidden: libgreen's own).
+// glibc's dlsym, dlvsym, dlopen and dlmopen, jumped to by the entries below (hidden:
+// libgreen's own).
 __attribute__((visibility("hidden"))) DlsymFn green_libc_dlsym;
 __attribute__((visibility("hidden"))) DlvsymFn green_libc_dlvsym;
+__attribute__((visibility("hidden"))) void* green_libc_dlopen;
+__attribute__((visibility("hidden"))) void* green_libc_dlmopen;
+// shim/rawsys.cpp's: objects may have been loaded since its last scan; it scans at all.
+extern volatile char green_modules_pending;
+extern char green_rawsys_ready;
 
 // libgreen's answer for a look-up by the code at return address caller, or null: then glibc's.
 __attribute__((visibility("hidden"))) void* green_dlsym_pick(void* handle, const char* name,
                                                              const char* version, void* caller)
 {
+    // A look-up after a dlopen is how a program reaches the code it loaded: the new objects are
+    // scanned for system call instructions first (shim/rawsys.cpp).  Not before libgreen has
+    // started: the ASan runtime looks functions up before it can run instrumented code.
+    if (green_modules_pending && green_rawsys_ready)
+        green::rawsys_scan_loaded();
     if (!name || handle == RTLD_DEFAULT || !find_maps())
         return nullptr;
     const link_map* self = self_map.load(std::memory_order_relaxed);
@@ -237,9 +257,13 @@ __attribute__((visibility("hidden"))) void green_dlsym_setup()
     const link_map* libc = libc_map.load(std::memory_order_acquire);
     auto s = reinterpret_cast<DlsymFn>(own_definition(libc, "dlsym", nullptr));
     auto v = reinterpret_cast<DlvsymFn>(own_definition(libc, "dlvsym", nullptr));
-    if (!s || !v)
-        green::fatal("cannot find the C library's dlsym and dlvsym");
+    void* o = own_definition(libc, "dlopen", nullptr);
+    void* m = own_definition(libc, "dlmopen", nullptr);
+    if (!s || !v || !o || !m)
+        green::fatal("cannot find the C library's dlsym, dlvsym, dlopen and dlmopen");
     green_libc_dlsym = s;
+    green_libc_dlopen = o;
+    green_libc_dlmopen = m;
     __atomic_store_n(&green_libc_dlvsym, v, __ATOMIC_RELEASE);
 }
 
@@ -312,4 +336,52 @@ dlvsym:
 2:  jmp *green_libc_dlvsym(%rip)
     .cfi_endproc
     .size dlvsym, .-dlvsym
+
+    .globl dlopen
+    .type dlopen, @function
+dlopen:
+    .cfi_startproc
+    movb $1, green_modules_pending(%rip)
+    cmpq $0, green_libc_dlvsym(%rip)
+    jne 1f
+    push %rdi
+    .cfi_adjust_cfa_offset 8
+    push %rsi
+    .cfi_adjust_cfa_offset 8
+    push %rdx
+    .cfi_adjust_cfa_offset 8
+    call green_dlsym_setup
+    pop %rdx
+    .cfi_adjust_cfa_offset -8
+    pop %rsi
+    .cfi_adjust_cfa_offset -8
+    pop %rdi
+    .cfi_adjust_cfa_offset -8
+1:  jmp *green_libc_dlopen(%rip)
+    .cfi_endproc
+    .size dlopen, .-dlopen
+
+    .globl dlmopen
+    .type dlmopen, @function
+dlmopen:
+    .cfi_startproc
+    movb $1, green_modules_pending(%rip)
+    cmpq $0, green_libc_dlvsym(%rip)
+    jne 1f
+    push %rdi
+    .cfi_adjust_cfa_offset 8
+    push %rsi
+    .cfi_adjust_cfa_offset 8
+    push %rdx
+    .cfi_adjust_cfa_offset 8
+    call green_dlsym_setup
+    pop %rdx
+    .cfi_adjust_cfa_offset -8
+    pop %rsi
+    .cfi_adjust_cfa_offset -8
+    pop %rdi
+    .cfi_adjust_cfa_offset -8
+1:  jmp *green_libc_dlmopen(%rip)
+    .cfi_endproc
+    .size dlmopen, .-dlmopen
 )");

@@ -2,9 +2,9 @@
 // assembly, statically linked helpers.  No wrapper ever sees them; syscall user dispatch
 // (PR_SET_SYSCALL_USER_DISPATCH, Linux 5.11) makes them visible.
 //
-// How.  On every OS thread that runs green threads (the main thread, each worker), dispatch is on
-// with the C library's code as the allowed range: its system calls run as always, and one made
-// anywhere else traps with SIGSYS.  The handler points the interrupted thread at libgreen's
+// How.  On every OS thread that runs green threads (the main thread, each worker, the spares),
+// dispatch is on with the C library's code as the allowed range: its system calls run as
+// always, and one made anywhere else traps with SIGSYS.  The handler points the interrupted thread at libgreen's
 // entry, which runs as an ordinary function once the handler returns (not in signal context: a
 // blocking call can park there).  The first trap at a site also rewrites it, when that is safe,
 // so that later executions cost a jump instead of a trap (a trap costs microseconds).
@@ -27,6 +27,30 @@
 // completions) take the same path here; every other call goes to the kernel at once, through a
 // `syscall` instruction found in the C library's code (in the allowed range).
 //
+// Only where needed.  While dispatch is on for a thread, every system call it makes, the C
+// library's included, takes the kernel's slower entry path (20 to 40 ns more per call here,
+// BENCHMARKS.md): a visible share of a 300 ns recv.  So with GREEN_SYSCALL_DISPATCH=auto (the
+// default) it is turned on only when loaded code may hold a `syscall` instruction of its own:
+// at start-up, and after each dlopen (shim/dlsym.cpp), the executable sections of every object
+// but the C library, the dynamic loader, the vDSO, the sanitizer runtimes (whose calls would pass
+// through anyway) and libgreen are searched for the instruction, each candidate decided by
+// decoding from the start of its function (hub/insn.h; the unwind table's index gives the
+// function starts).  Found, dispatch goes on for good: on the calling OS thread at once, and on
+// every other OS thread libgreen manages by a queued SIGSYS of libgreen's own, whose handler
+// turns it on there; new workers and spares turn it on as they start.  Not found, no thread pays
+// anything.  GREEN_SYSCALL_DISPATCH=on turns it on at start-up whatever the scan says (code
+// generated at run time, which no scan sees), =off never.
+//
+// The C library's own calls, for a stretch (GlibcScope, shim/shim.h).  Where a blocking write
+// happens inside glibc (a wide-character stream's flush, perror, a flush larger than a pipe's
+// room: shim/stdio.cpp), the calling thread's dispatch is switched to allow only libgreen's own
+// `syscall; ret` in the C library for the call's duration: glibc's reads and writes then trap,
+// go green as syscall(SYS_write) would (its other system calls run as they are), and the site
+// is never rewritten.  Before such a call parks, the thread's dispatch goes back to what every
+// thread has (the green threads that run meanwhile must not trap), and it is taken again on
+// whichever OS thread resumes the call.  Signals wait while the scope is on (a handler's calls
+// through the C library would trap, with SIGSYS perhaps blocked by the handler's mask).
+//
 // Concurrency.  Another OS thread may execute a site while it is rewritten: the two bytes change
 // with one locked compare-and-exchange (a site whose two bytes straddle a cache line is never
 // rewritten), so a thread sees the old instruction (and traps: the handler then finds it
@@ -38,12 +62,14 @@
 // rewritten; the handler sets the dispatch selector to "allow" and resumes at the site, so the
 // instruction runs natively; the next system call through the entry sets it back to "block".
 //
-// Not on: under valgrind (it does not emulate dispatch); in the ThreadSanitizer build; where the kernel refuses (before 5.11,
+// Off: under valgrind (it does not emulate dispatch); in the ThreadSanitizer build; where the kernel refuses (before 5.11,
 // or a seccomp filter): said once at GREEN_LOG_LEVEL=info, and those calls block their OS thread
 // as before.  Without the right to map address 0 (vm.mmap_min_addr, CAP_SYS_RAWIO), sites are
 // not rewritten and every call at them traps (also said once).
 
 // libgreen's headers first: <elf.h> (from <link.h>) defines EV_NONE, which <ev.h> declares.
+#include "../hub/config.h"
+#include "../hub/insn.h"
 #include "../hub/log.h"
 #include "../hub/signal.h"
 #include "../hub/spinlock.h"
@@ -53,6 +79,7 @@
 
 #include <cpuid.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -96,6 +123,10 @@ __attribute__((visibility("hidden"))) long green_sys_xsave_size;
 __attribute__((visibility("hidden"))) long green_sys_dispatch(long* frame);
 // For number n: the return address (site + 2) of the one site rewritten for it, or 0.
 __attribute__((visibility("hidden"))) uintptr_t green_sys_sites[kSlide];
+// Set by dlopen and dlmopen (shim/dlsym.cpp): objects may have been loaded since the last scan.
+__attribute__((visibility("hidden"))) volatile char green_modules_pending;
+// Set once dispatch can be turned on (dispatch_ready below), for shim/dlsym.cpp.
+__attribute__((visibility("hidden"))) char green_rawsys_ready;
 void green_sys_entry_jmp();
 void green_sys_entry_rcx();
 }
@@ -114,7 +145,11 @@ Range libc_text;
 // the sanitizer runtimes (their own stubs serve their bookkeeping, which must not park).
 Range passthrough[8];
 int n_passthrough;
-bool dispatch_on;
+// Dispatch may be turned on (the handler, the entry and libgreen's own system call instruction
+// are set up); with GREEN_SYSCALL_DISPATCH=off, valgrind, TSan or a refusing kernel it may not.
+bool dispatch_ready;
+// Dispatch is on, or being turned on, for every OS thread libgreen manages (see the top).
+std::atomic<bool> dispatch_on{false};
 struct sigaction previous_sigsys;  // the program's (or the default) action, for other SIGSYS
 SpinLock rewrite_lock;
 // The slide at address 0: 0 not tried yet, 1 mapped, -1 cannot be.
@@ -324,10 +359,270 @@ bool runs_natively(long nr)
         ;
 }
 
+
+// --- The scan (see the top) ---
+
+// The OS threads that run green threads, for turning dispatch on everywhere: the main thread,
+// the workers and the spares (none of them ever exits; after fork only the forking one is left).
+constexpr int kMaxManaged = 1024;
+std::atomic<int> managed_tids[kMaxManaged];
+std::atomic<int> n_managed{0};
+// Threads that turned dispatch on at libgreen's request (the handler counts).
+std::atomic<int> enable_acks{0};
+// The value of libgreen's own SIGSYS that asks a thread to turn dispatch on.
+char enable_request;
+
+void register_here()
+{
+    int i = n_managed.fetch_add(1);
+    if (i < kMaxManaged)
+        managed_tids[i].store(int(raw_syscall(SYS_gettid)));
+}
+
+// The function starts the unwind table's index (PT_GNU_EH_FRAME, the .eh_frame_hdr section)
+// gives, for decoding from the nearest one before a candidate.
+struct FunctionStarts {
+    const unsigned char* hdr = nullptr;  // the index; its entries are relative to it
+    const int32_t* table = nullptr;      // pairs: function start, its unwind entry
+    uint32_t count = 0;
+};
+
+FunctionStarts function_starts(const dl_phdr_info* info)
+{
+    FunctionStarts f;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_GNU_EH_FRAME || ph.p_memsz < 12)
+            continue;
+        auto* h = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
+        // Version 1; the pointer to .eh_frame in 4 bytes; the count as udata4; the table as
+        // datarel sdata4 (what GNU ld and lld write).
+        if (h[0] != 1 || (h[1] & 0x0f) == 0x0c || (h[1] & 0x07) != 0x03 || h[2] != 0x03 ||
+            h[3] != 0x3b)
+            break;
+        uint32_t count;
+        memcpy(&count, h + 8, sizeof count);
+        if (12 + uint64_t(count) * 8 > ph.p_memsz)
+            break;
+        f.hdr = h;
+        f.table = reinterpret_cast<const int32_t*>(h + 12);
+        f.count = count;
+        break;
+    }
+    return f;
+}
+
+// The index of the greatest function start at most addr, or -1.
+long function_before(const FunctionStarts* f, uintptr_t addr)
+{
+    uint32_t lo = 0, hi = f->count;  // the answer is below hi
+    long best = -1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (uintptr_t(f->hdr) + intptr_t(f->table[2 * mid]) <= addr) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return best;
+}
+
+uintptr_t function_start_before(uintptr_t addr, void* ctx)
+{
+    auto* f = static_cast<const FunctionStarts*>(ctx);
+    long i = function_before(f, addr);
+    return i < 0 ? 0 : uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
+}
+
+// Whether addr lies outside every function the unwind table describes.  Its entry (an FDE)
+// gives the function's length after its start; read only in the usual encoding (a 4-byte
+// PC-relative start, which must agree with the index, then a 4-byte length); otherwise the
+// answer is no, the cautious one.
+bool outside_functions(const FunctionStarts* f, uintptr_t addr)
+{
+    long i = function_before(f, addr);
+    if (i < 0)
+        return true;
+    uintptr_t start = uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
+    auto* fde = f->hdr + intptr_t(f->table[2 * i + 1]);
+    uint32_t length;
+    int32_t begin;
+    uint32_t range;
+    memcpy(&length, fde, 4);
+    memcpy(&begin, fde + 8, 4);
+    memcpy(&range, fde + 12, 4);
+    if (length == 0xffffffff || length < 12 || uintptr_t(fde + 8) + intptr_t(begin) != start)
+        return false;
+    return addr >= start + range;
+}
+
+// Whether the bytes before site set %eax or %rax as system call stubs do: `mov $n, %eax`,
+// `mov $n, %rax`, or a move from another register.
+bool sets_rax_before(const unsigned char* site)
+{
+    if (site[-5] == 0xb8 || (site[-7] == 0x48 && site[-6] == 0xc7 && site[-5] == 0xc0))
+        return true;
+    // 89 /r with %eax or %rax as the destination (ModRM 11 reg 000), 8b /r with it as the source
+    // register field (11 000 rm); a REX prefix before either.
+    unsigned char op = site[-2], modrm = site[-1];
+    return (op == 0x89 && (modrm & 0xc7) == 0xc0) || (op == 0x8b && (modrm & 0xf8) == 0xc0);
+}
+
+// The executable sections of the object, from its file's section headers (which are not
+// mapped): n ranges in out, or 0 when the file cannot be read or is not the one mapped (then
+// the executable segments are searched, from their starts).
+int exec_sections(const dl_phdr_info* info, Range* out, int max)
+{
+    const char* path = info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "/proc/self/exe";
+    const unsigned char* mapped_header = nullptr;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD && info->dlpi_phdr[i].p_offset == 0)
+            mapped_header = reinterpret_cast<const unsigned char*>(
+                info->dlpi_addr + (info->dlpi_phdr[i].p_vaddr & ~uintptr_t(4095)));
+    if (!mapped_header)
+        return 0;
+    long fd = raw_syscall(SYS_openat, AT_FDCWD, long(path), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int n = 0;
+    ElfW(Ehdr) eh;
+    if (raw_syscall(SYS_pread64, fd, long(&eh), sizeof eh, 0) == long(sizeof eh) &&
+        memcmp(&eh, mapped_header, sizeof eh) == 0 && eh.e_shentsize == sizeof(ElfW(Shdr))) {
+        ElfW(Shdr) sh[32];
+        for (unsigned first = 0; first < eh.e_shnum && n >= 0; first += 32) {
+            unsigned k = eh.e_shnum - first < 32 ? eh.e_shnum - first : 32;
+            if (raw_syscall(SYS_pread64, fd, long(sh), long(k * sizeof sh[0]),
+                            long(eh.e_shoff + first * sizeof sh[0])) != long(k * sizeof sh[0])) {
+                n = -1;
+                break;
+            }
+            for (unsigned j = 0; j < k && n >= 0; j++) {
+                if (sh[j].sh_type != SHT_PROGBITS || !(sh[j].sh_flags & SHF_EXECINSTR) ||
+                    !(sh[j].sh_flags & SHF_ALLOC) || !sh[j].sh_size)
+                    continue;
+                Range r{info->dlpi_addr + sh[j].sh_addr, info->dlpi_addr + sh[j].sh_addr + sh[j].sh_size};
+                // Inside an executable segment, or the file is not what was mapped.
+                bool inside = false;
+                for (int i = 0; i < info->dlpi_phnum; i++) {
+                    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+                    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+                    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && r.lo >= lo &&
+                        r.hi <= lo + ph.p_filesz)
+                        inside = true;
+                }
+                if (!inside || n == max)
+                    n = -1;
+                else
+                    out[n++] = r;
+            }
+        }
+    }
+    raw_syscall(SYS_close, fd);
+    return n > 0 ? n : 0;
+}
+
+// Objects scanned already (their load address, program headers and name's first bytes), so that
+// a dlopen scans only what it added.
+struct ScannedKey {
+    uintptr_t addr, phdr, name;
+};
+constexpr int kMaxScanned = 2048;
+ScannedKey scanned[kMaxScanned];
+int n_scanned;
+SpinLock scan_lock;
+
+// What the scan found: where, for the log.
+struct Found {
+    const char* object = nullptr;
+    uintptr_t offset = 0;
+    long us = 0;  // how long the search took
+};
+
+int scan_object(dl_phdr_info* info, size_t, void* out)
+{
+    const char* name = info->dlpi_name ? info->dlpi_name : "";
+    const char* base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    static const char* const kSkip[] = {"libc.so.6", "ld-linux", "linux-vdso", "libasan.",
+                                        "libubsan.", "libtsan.", "liblsan.", "libhwasan.", nullptr};
+    if (starts_with_any(base, kSkip))
+        return 0;
+    uintptr_t name_key = 0;
+    memcpy(&name_key, name, strnlen(name, sizeof name_key));
+    ScannedKey key{info->dlpi_addr, uintptr_t(info->dlpi_phdr), name_key};
+    for (int i = 0; i < n_scanned; i++)
+        if (memcmp(&scanned[i], &key, sizeof key) == 0)
+            return 0;
+    if (n_scanned < kMaxScanned)
+        scanned[n_scanned++] = key;
+    Range code[16];
+    int n = exec_sections(info, code, 16);
+    bool sections = n > 0;
+    for (int i = 0; !sections && i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && n < 16)
+            code[n++] = Range{info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_filesz};
+    }
+    // libgreen itself: its system calls are its own business.
+    uintptr_t self = reinterpret_cast<uintptr_t>(&green_sys_dispatch);
+    for (int i = 0; i < n; i++)
+        if (code[i].has(self))
+            return 0;
+    FunctionStarts starts = function_starts(info);
+    for (int i = 0; i < n; i++) {
+        auto* lo = reinterpret_cast<const unsigned char*>(code[i].lo);
+        auto* hi = reinterpret_cast<const unsigned char*>(code[i].hi);
+        const unsigned char* hit = lo;
+        for (;;) {
+            hit = find_syscall(hit, hi, starts.count ? function_start_before : nullptr, &starts);
+            // Outside every function the unwind table knows, a pair is data in the text (the
+            // tables OpenSSL's assembly keeps there) unless what precedes it sets the number as
+            // a stub does (hand-written stubs without unwind information).
+            if (!hit || !starts.count || hit - lo < 7 || !outside_functions(&starts, uintptr_t(hit)) ||
+                sets_rax_before(hit))
+                break;
+            hit += 2;
+        }
+        if (hit) {
+            auto* found = static_cast<Found*>(out);
+            found->object = *name ? name : "the program";
+            found->offset = uintptr_t(hit) - info->dlpi_addr;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+// Scans the objects not scanned yet; true (and where, in found) when one may make system calls.
+bool scan_objects(Found* found)
+{
+    SpinGuard guard(scan_lock);
+    green_modules_pending = 0;
+    struct timespec t0, t1;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&t0));
+    bool hit = dl_iterate_phdr(scan_object, found) != 0;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&t1));
+    found->us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    return hit;
+}
+
+bool enable_here();
+
 void on_sigsys(int sig, siginfo_t* si, void* ucv)
 {
     auto* uc = static_cast<ucontext_t*>(ucv);
     greg_t* r = uc->uc_mcontext.gregs;
+    if (si->si_code == SI_QUEUE && si->si_value.sival_ptr == &enable_request &&
+        si->si_pid == getpid()) {
+        // libgreen's request to turn dispatch on here (turn_on_everywhere).
+        int saved = errno;
+        if (!enable_here())
+            GREEN_WARN("cannot turn syscall user dispatch on for an OS thread: %s", strerror(errno));
+        errno = saved;
+        enable_acks.fetch_add(1);
+        return;
+    }
     if (si->si_code != SYS_USER_DISPATCH) {
         // Someone else's SIGSYS (a seccomp filter's): the program's handler, or the default.
         if ((previous_sigsys.sa_flags & SA_SIGINFO) && previous_sigsys.sa_sigaction)
@@ -350,7 +645,8 @@ void on_sigsys(int sig, siginfo_t* si, void* ucv)
         return;
     }
     int saved = errno;
-    rewrite(after - 2, nr);
+    if (!libc_text.has(after - 2))  // the C library's own sites trap only in a glibc scope
+        rewrite(after - 2, nr);
     errno = saved;
     // Into the entry with the return address in %rcx (which the system call clobbers anyway).
     r[REG_RCX] = greg_t(after);
@@ -377,10 +673,84 @@ bool enable_here()
     return true;
 }
 
+// A glibc scope on the calling OS thread: dispatch on with only libgreen's own `syscall; ret`
+// in the C library allowed, so that every other system call of the C library traps; left for
+// dispatch as it is everywhere (on with the C library allowed, or off).  Raw: the C library's
+// prctl would trap.
+//
+// While in a scope the thread takes no signal: a handler's system calls through the C library
+// would trap, and with SIGSYS blocked by the handler's mask the kernel would kill the process.
+// Signals wait until the scope is left, or until the call parks (then the green thread's own
+// mask is the OS thread's again, and the next switch gives each thread its own).
+void scope_enter_here()
+{
+    if (Hub* h = hub_self())
+        sigmask_apply(h, ~((uint64_t(1) << (32 - 1)) | (uint64_t(1) << (33 - 1))));
+    auto insn = reinterpret_cast<long>(__atomic_load_n(&green_libc_syscall_insn, __ATOMIC_RELAXED));
+    raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, insn, 3,
+                long(&green_sys_selector));
+}
+
+void scope_leave_here()
+{
+    if (dispatch_on.load())
+        raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+                    long(libc_text.lo), long(libc_text.hi - libc_text.lo), long(&green_sys_selector));
+    else
+        raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+    Hub* h = hub_self();
+    Green* self = green_self();
+    if (h && self)
+        sigmask_apply(h, self->sigmask);
+}
+
 void enable_on_worker()
 {
-    if (!enable_here())
+    // Registered first: a thread turning dispatch on everywhere either sees this one in the
+    // registry or has set dispatch_on before the load below (both sequentially consistent).
+    register_here();
+    if (dispatch_on.load() && !enable_here())
         GREEN_WARN("cannot turn syscall user dispatch on for a worker: %s", strerror(errno));
+}
+
+// Turns dispatch on for the calling OS thread and, by a queued SIGSYS, for every other one
+// libgreen manages; waits (up to 20 ms) for those to answer: a thread that does not is in the
+// kernel or waiting for a CPU, and takes the signal before it runs another instruction.
+void turn_on_everywhere(const Found& found, const char* when)
+{
+    if (dispatch_on.exchange(true))
+        return;
+    if (!enable_here()) {
+        GREEN_WARN("cannot turn syscall user dispatch on: %s", strerror(errno));
+        return;
+    }
+    log_msg(kLogDebug, "syscall user dispatch on (%s): %s may make system calls of its own "
+                      "(offset %#lx)", when, found.object, static_cast<unsigned long>(found.offset));
+    long pid = raw_syscall(SYS_getpid), self = raw_syscall(SYS_gettid);
+    int n = n_managed.load() < kMaxManaged ? n_managed.load() : kMaxManaged;
+    int sent = 0, acks_before = enable_acks.load();
+    for (int i = 0; i < n; i++) {
+        int tid = managed_tids[i].load();
+        if (!tid || tid == self)
+            continue;
+        siginfo_t si = {};
+        si.si_signo = SIGSYS;
+        si.si_code = SI_QUEUE;
+        si.si_pid = int(pid);
+        si.si_uid = getuid();
+        si.si_value.sival_ptr = &enable_request;
+        if (raw_syscall(SYS_rt_tgsigqueueinfo, pid, tid, SIGSYS, long(&si)) == 0)
+            sent++;
+    }
+    // The kernel's clock: libgreen's clock_gettime may be virtual (seeded mode).
+    struct timespec start, now;
+    raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&start));
+    while (enable_acks.load() - acks_before < sent) {
+        raw_syscall(SYS_sched_yield);
+        raw_syscall(SYS_clock_gettime, CLOCK_MONOTONIC, long(&now));
+        if ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec > 20000000L)
+            break;
+    }
 }
 
 }  // namespace
@@ -391,7 +761,26 @@ extern "C" long green_sys_dispatch(long* frame)
     // (at [10]) the return address: the site plus 2.
     long nr = frame[0];
     long a[6] = {frame[6], frame[5], frame[4], frame[3], frame[2], frame[1]};
-    if (!passes_through(uintptr_t(frame[10]) - 2)) {
+    uintptr_t site = uintptr_t(frame[10]) - 2;
+    if (libc_text.has(site)) {
+        // The C library's own call, in a glibc scope (GlibcScope): its reads and writes go green
+        // with the scope left meanwhile (the call may park, and the green threads that run here
+        // then must not trap), and taken again on whichever OS thread runs this one after.
+        // Nothing else does: its internal futex waits are woken by wakes no wrapper sees.
+        if (nr != SYS_read && nr != SYS_write && nr != SYS_readv && nr != SYS_writev)
+            return raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        int saved = errno;
+        scope_leave_here();
+        long result;
+        if (!syscall_green(nr, a, &result))
+            result = raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        else if (result == -1)
+            result = -errno;
+        scope_enter_here();
+        errno = saved;
+        return result;
+    }
+    if (!passes_through(site)) {
         int saved = errno;
         long result;
         if (syscall_green(nr, a, &result)) {
@@ -501,6 +890,11 @@ void rawsys_start()
                       "off in the ThreadSanitizer build");
     return;
 #endif
+    if (config.syscall_dispatch == 2) {
+        log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
+                          "GREEN_SYSCALL_DISPATCH=off");
+        return;
+    }
     if (RUNNING_ON_VALGRIND) {
         log_msg(kLogInfo, "system call instructions outside the C library block their OS thread: "
                           "valgrind does not emulate syscall user dispatch");
@@ -525,6 +919,8 @@ void rawsys_start()
     sigemptyset(&sa.sa_mask);
     // Before the first thread traps: libgreen's own system calls go through the C library's.
     __atomic_store_n(&green_libc_syscall_insn, insn, __ATOMIC_RELEASE);
+    // Turned on and off again at once when nothing needs it yet: whether the kernel refuses is
+    // known (and said) now, not at a dlopen.
     if (libc_sigaction(SIGSYS, &sa, &previous_sigsys) != 0 || !enable_here()) {
         int err = errno;
         __atomic_store_n(&green_libc_syscall_insn, nullptr, __ATOMIC_RELEASE);
@@ -534,14 +930,59 @@ void rawsys_start()
         return;
     }
     sigmask_kept_open = uint64_t(1) << (SIGSYS - 1);
+    register_here();
     worker_thread_started = enable_on_worker;
-    dispatch_on = true;
+    dispatch_ready = true;
+    green_rawsys_ready = 1;
+    Found found;
+    if (config.syscall_dispatch == 1) {
+        dispatch_on.store(true);
+        log_msg(kLogDebug, "syscall user dispatch on: GREEN_SYSCALL_DISPATCH=on");
+        return;
+    }
+    if (!scan_objects(&found)) {
+        prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+        log_msg(kLogDebug, "syscall user dispatch off: no system call instruction outside the C "
+                          "library, the dynamic loader and libgreen (searched in %ld us; "
+                          "GREEN_SYSCALL_DISPATCH=on turns it on)", found.us);
+        return;
+    }
+    dispatch_on.store(true);  // on for this thread already; the workers are not started yet
+    log_msg(kLogDebug, "syscall user dispatch on (start-up): %s may make system calls of its own "
+                      "(offset %#lx)", found.object, static_cast<unsigned long>(found.offset));
+}
+
+GlibcScope::GlibcScope(bool wanted)
+{
+    on_ = wanted && dispatch_ready && green_self();
+    if (on_)
+        scope_enter_here();
+}
+
+GlibcScope::~GlibcScope()
+{
+    if (on_)
+        scope_leave_here();
+}
+
+void rawsys_scan_loaded()
+{
+    if (!green_modules_pending || !dispatch_ready || dispatch_on.load())
+        return;
+    Found found;
+    if (scan_objects(&found))
+        turn_on_everywhere(found, "dlopen");
 }
 
 void rawsys_after_fork()
 {
-    // Dispatch is per task and not inherited: the child's one thread turns it on again.
-    if (dispatch_on && !enable_here())
+    // Dispatch is per task and not inherited: the child's one thread turns it on again.  The
+    // workers of the child register as they start.
+    if (!dispatch_ready)
+        return;
+    n_managed.store(0);
+    register_here();
+    if (dispatch_on.load() && !enable_here())
         GREEN_WARN("cannot turn syscall user dispatch on after fork: %s", strerror(errno));
 }
 

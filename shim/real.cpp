@@ -31,6 +31,12 @@ void real_resolve()
         fatal("cannot find the real %s: %s", #name, dlerror());
     GREEN_STDIO_INPUT(GREEN_REAL_SRESOLVE)
 #undef GREEN_REAL_SRESOLVE
+#define GREEN_REAL_GRESOLVE(ret, name, params, args, fp, quick)                         \
+    real_table.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));         \
+    if (!real_table.name)                                                               \
+        fatal("cannot find the real %s: %s", #name, dlerror());
+    GREEN_STDIO_GLIBC(GREEN_REAL_GRESOLVE)
+#undef GREEN_REAL_GRESOLVE
 #define GREEN_REAL_ORESOLVE(ret, name, params, args, fp, data, len, ok, fail)           \
     real_table.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));         \
     if (!real_table.name)                                                               \

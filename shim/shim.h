@@ -80,9 +80,31 @@ bool syscall_green(long number, const long a[6], long* result);
 bool uring_enter_green(const long a[6], long* result);
 
 // Syscall user dispatch for system call instructions outside the C library, on the calling OS
-// thread and on every worker's (shim/rawsys.cpp); again in a child of fork.
+// thread and on every worker's when loaded code may hold one (shim/rawsys.cpp); again in a
+// child of fork.
 void rawsys_start();
 void rawsys_after_fork();
+// After a dlopen (green_modules_pending): scans the objects loaded since, and turns dispatch on
+// for every OS thread libgreen manages if one may make system calls of its own.
+void rawsys_scan_loaded();
+
+// For its lifetime, the C library's own reads and writes on the calling green thread go green
+// (shim/rawsys.cpp: they trap by syscall user dispatch and go where syscall(SYS_write) would):
+// for calls whose blocking writes happen inside the C library (wide-character stdio, perror, a
+// flush larger than a pipe's room).  Nothing when dispatch is unavailable or off
+// (GREEN_SYSCALL_DISPATCH=off, valgrind, TSan, a refusing kernel) or the caller is not a green
+// thread.  The green thread may park inside, while holding whatever locks the C library took.
+class GlibcScope {
+public:
+    explicit GlibcScope(bool wanted = true);
+    ~GlibcScope();
+    GlibcScope(const GlibcScope&) = delete;
+    GlibcScope& operator=(const GlibcScope&) = delete;
+    bool on() const { return on_; }
+
+private:
+    bool on_;
+};
 
 }  // namespace green
 

@@ -99,10 +99,18 @@ GREEN_EXPORT int __isoc99_scanf(const char* format, ...)
 // larger buffer, or a full one on a TCP socket whose free space is smaller than the buffer),
 // and an unbuffered stream on a socket, which writes what it is given in one piece (a datagram
 // socket keeps its message boundaries).  The printf family formats into memory first (so the
-// length is known) and writes the result as fwrite does.  fflush(NULL) and exit's flush walk
-// every stream in glibc: before them, the green thread waits until each descriptor with output
-// pending on a green stream has room (its pending output is at most a buffer: what POLLOUT
-// promises on a pipe).  perror and the wide-character functions are not covered (libgreen(7)).
+// length is known) and writes the result as fwrite does.
+//
+// What those waits cannot make safe runs in a glibc scope (shim/shim.h): syscall user dispatch
+// then sends glibc's own reads and writes of the calling thread through libgreen, where they go
+// green (a write takes what fits and parks for the rest).  That is a flush of more than a
+// page (a buffer set larger with setvbuf), fflush(NULL) and exit's flush (libgreen flushes each
+// green stream with output pending itself first, held, outside glibc's list lock, so that no
+// park happens under it), fclose, the wide-character functions (whose flushes convert and write
+// inside one glibc call, input included) and perror.  A scope costs two prctl calls, and each
+// system call inside it a trap (1 to 2 us): only for those calls, only on green streams.
+// Without dispatch (GREEN_SYSCALL_DISPATCH=off, valgrind, an old kernel) they block as glibc's
+// calls do.
 //
 // While a green thread waits in the middle of an output call (or of fgets, getline, fread
 // below), it holds the stream: another green thread of the same OS thread would otherwise get
@@ -309,6 +317,26 @@ GREEN_EXPORT void funlockfile(FILE* fp)
 
 namespace {
 
+// Holds fp for the running green thread if nobody does (a free slot, no waiting): the hold, or
+// null.  Safe under glibc's list lock.
+Hold* try_hold(FILE* fp)
+{
+    Green* self = green_self();
+    SpinGuard g(holds_lock);
+    Hold* free_slot = nullptr;
+    for (Hold& h : holds) {
+        if (h.fp == fp)
+            return nullptr;
+        if (!h.fp && !free_slot)
+            free_slot = &h;
+    }
+    if (free_slot) {
+        *free_slot = Hold{fp, self, 1, free_slot->seq, false};
+        holds_used.fetch_add(1, std::memory_order_relaxed);
+    }
+    return free_slot;
+}
+
 // glibc's stream lock for a scope (a cancellation unwinding through the scope releases it), or
 // nothing for the _unlocked forms.  Not for a stream the program locks itself
 // (__fsetlocking FSETLOCKING_BYCALLER): glibc's own functions leave those unlocked too.
@@ -341,6 +369,12 @@ int green_out_fd(FILE* fp)
     return green_fd(fd) ? fd : -1;
 }
 
+// Whether fp is a stream on a descriptor libgreen manages, of either orientation.
+bool green_stream(FILE* fp)
+{
+    return green_in(kStdio) && fp && fp->_fileno >= 0 && green_fd(fp->_fileno);
+}
+
 // Room left in fp's buffer before glibc must flush (0: no buffer yet, or not writing).
 size_t put_room(FILE* fp)
 {
@@ -352,6 +386,22 @@ size_t put_room(FILE* fp)
 bool pending_output(FILE* fp)
 {
     return (fp->_flags & kPutting) && fp->_IO_write_ptr > fp->_IO_write_base;
+}
+
+// Whether flushing fp now may write more than a page, which a pipe with room (POLLOUT) need not
+// take at once: then the flush runs in a glibc scope.  A wide stream's output waits in a buffer
+// of its own, converted only by the flush: always.
+bool big_flush(FILE* fp)
+{
+    return fp->_mode > 0 ||
+           (pending_output(fp) && size_t(fp->_IO_write_ptr - fp->_IO_write_base) > kPiece);
+}
+
+// Whether fp's buffer is larger than a page: a flush of it may not fit the room POLLOUT
+// promises.
+bool big_buffer(FILE* fp)
+{
+    return size_t(fp->_IO_buf_end - fp->_IO_buf_base) > kPiece;
 }
 
 // Whether writing n bytes of p to fp can make glibc write to its descriptor.
@@ -386,6 +436,7 @@ size_t green_put(FILE* fp, int fd, const char* p, size_t n)
             size_t room = put_room(fp);
             if (room == 0 && pending_output(fp)) {  // a full buffer: flush it alone
                 wait_room(fd);
+                GlibcScope scope(big_flush(fp));
                 if (REAL(fflush_unlocked)(fp) == EOF)
                     break;
                 continue;
@@ -394,8 +445,10 @@ size_t green_put(FILE* fp, int fd, const char* p, size_t n)
             // (at most one flush).
             piece = std::min(left, room ? room : kPiece);
         }
-        if (may_flush(fp, p + done, piece))
+        bool flush = may_flush(fp, p + done, piece);
+        if (flush)
             wait_room(fd);
+        GlibcScope scope(flush && big_buffer(fp));
         size_t k = REAL(fwrite_unlocked)(p + done, 1, piece, fp);
         done += k;
         if (k < piece)
@@ -422,34 +475,42 @@ bool output_goes_green(FILE* fp, const char* p, size_t n, int* fd)
 template <class Call>
 auto flush_green(FILE* fp, Call call) -> decltype(call())
 {
-    int fd = green_out_fd(fp);
-    if (fd < 0)
+    if (!green_stream(fp))
         return call();
     StreamHold hold(fp);
-    if (pending_output(fp) || (fp->_flags & kUnbuffered))
-        wait_room(fd);
+    if (fp->_mode <= 0 && (pending_output(fp) || (fp->_flags & kUnbuffered)))
+        wait_room(fp->_fileno);
+    GlibcScope scope(big_flush(fp));
     return call();
 }
 
-// Before glibc flushes every stream by itself (fflush(NULL), exit): waits until each
-// descriptor with output pending on a green stream has room.  The descriptors are taken under
-// glibc's list lock and waited for after it (no park holds it); a stream closed meanwhile only
-// makes one wait useless.
-void wait_room_all()
+// Before glibc flushes every stream by itself (fflush(NULL), exit): flushes each green stream
+// with output pending (any wide one) first, so that glibc finds nothing left to write on them.
+// The streams are taken under glibc's list lock, each held (StreamHold: fclose waits for the
+// hold, so the stream outlives it), and flushed after the list lock is released (no park holds
+// it).  A stream another green thread holds is busy writing: it is left to glibc's flush.
+void flush_all_green()
 {
     if (!green_in(kStdio))
         return;
-    int fds[64];
+    Hold* held[64];
+    FILE* fps[64];
     int n = 0;
     _IO_list_lock();
     for (FILE* fp = _IO_list_all; fp && n < 64; fp = fp->_chain) {
-        int fd = pending_output(fp) ? green_out_fd(fp) : -1;
-        if (fd >= 0)
-            fds[n++] = fd;
+        if ((fp->_mode > 0 || pending_output(fp)) && green_stream(fp) && (held[n] = try_hold(fp)))
+            fps[n++] = fp;
     }
     _IO_list_unlock();
-    for (int i = 0; i < n; i++)
-        wait_room(fds[i]);
+    for (int i = 0; i < n; i++) {
+        if (fps[i]->_mode <= 0)
+            wait_room(fps[i]->_fileno);
+        {
+            GlibcScope scope(big_flush(fps[i]));
+            REAL(fflush)(fps[i]);
+        }
+        hold_drop(held[i]);
+    }
 }
 
 }  // namespace
@@ -489,7 +550,7 @@ GREEN_EXPORT int puts(const char* s)
 GREEN_EXPORT int fflush(FILE* fp)
 {
     if (!fp) {
-        wait_room_all();
+        flush_all_green();
         return REAL(fflush)(fp);
     }
     return flush_green(fp, [&] { return REAL(fflush)(fp); });
@@ -498,7 +559,7 @@ GREEN_EXPORT int fflush(FILE* fp)
 GREEN_EXPORT int fflush_unlocked(FILE* fp)
 {
     if (!fp) {
-        wait_room_all();
+        flush_all_green();
         return REAL(fflush_unlocked)(fp);
     }
     return flush_green(fp, [&] { return REAL(fflush_unlocked)(fp); });
@@ -516,24 +577,134 @@ GREEN_EXPORT int __overflow(FILE* fp, int c)
     return flush_green(fp, [&] { return REAL(__overflow)(fp, c); });
 }
 
+namespace {
+
+// The first fields of glibc's struct _IO_wide_data (libio.h, not in the public headers): a wide
+// stream's own buffer, before conversion.
+struct WideBuffer {
+    wchar_t* read_ptr;
+    wchar_t* read_end;
+    wchar_t* read_base;
+    wchar_t* write_base;
+    wchar_t* write_ptr;
+    wchar_t* write_end;
+};
+
+const WideBuffer* wide_buffer(FILE* fp)
+{
+    return fp->_mode > 0 ? reinterpret_cast<const WideBuffer*>(fp->_wide_data) : nullptr;
+}
+
+// Whether putting c on fp only stores it in the wide buffer (room, not unbuffered, no newline
+// of a line-buffered stream).
+bool wide_put_buffered(FILE* fp, wchar_t c)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    return w && w->write_ptr && w->write_ptr < w->write_end && !(fp->_flags & kUnbuffered) &&
+           !(c == L'\n' && (fp->_flags & kLineBuffered));
+}
+
+// Whether getting a character from fp takes it from the wide buffer.
+bool wide_get_buffered(FILE* fp)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    return w && w->read_ptr < w->read_end;
+}
+
+}  // namespace
+
+// The wide-character functions and perror: their reads and writes happen inside glibc, in a
+// glibc scope when the stream is a green one (see the top of this section), unless the call
+// surely stays in the stream's buffer.
+#define GREEN_STDIO_GLIBC_WRAPPER(ret, name, params, args, fp, quick) \
+    GREEN_EXPORT ret name params                                      \
+    {                                                                 \
+        FILE* stream = fp;                                            \
+        if (!green_stream(stream) || (quick))                         \
+            return REAL(name) args;                                   \
+        StreamHold hold(stream);                               \
+        GlibcScope scope;                                      \
+        return REAL(name) args;                                \
+    }
+GREEN_STDIO_GLIBC(GREEN_STDIO_GLIBC_WRAPPER)
+#undef GREEN_STDIO_GLIBC_WRAPPER
+
+// The variadic forms, through the va_list ones above.
+GREEN_EXPORT int fwprintf(FILE* fp, const wchar_t* format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int r = vfwprintf(fp, format, ap);
+    va_end(ap);
+    return r;
+}
+
+GREEN_EXPORT int wprintf(const wchar_t* format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int r = vwprintf(format, ap);
+    va_end(ap);
+    return r;
+}
+
+GREEN_EXPORT int __fwprintf_chk(FILE* fp, int flag, const wchar_t* format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int r = __vfwprintf_chk(fp, flag, format, ap);
+    va_end(ap);
+    return r;
+}
+
+GREEN_EXPORT int __wprintf_chk(int flag, const wchar_t* format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int r = __vwprintf_chk(flag, format, ap);
+    va_end(ap);
+    return r;
+}
+
+GREEN_EXPORT int __isoc99_fwscanf(FILE* fp, const wchar_t* format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int r = __isoc99_vfwscanf(fp, format, ap);
+    va_end(ap);
+    return r;
+}
+
+GREEN_EXPORT int __isoc99_wscanf(const wchar_t* format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    int r = __isoc99_vwscanf(format, ap);
+    va_end(ap);
+    return r;
+}
+
 namespace green {
 
 // exit flushes every stream after the handlers atexit registered, which run in the reverse
 // order: registered at start-up, before the program's, this one runs last.
 void stdio_setup()
 {
-    atexit(wait_room_all);
+    atexit(flush_all_green);
 }
 
 // fclose flushes with glibc's internal write and closes with its internal close (shim/process.cpp
 // calls this first): wait for room, and forget the descriptor before it goes.
 void stdio_closing(FILE* fp)
 {
-    int fd = green_out_fd(fp);
-    if (fd >= 0) {
+    if (green_stream(fp)) {
         StreamHold hold(fp);
-        if (pending_output(fp))
-            wait_room(fd);
+        if (fp->_mode <= 0 && pending_output(fp))
+            wait_room(fp->_fileno);
+        if (big_flush(fp)) {  // fclose would write it all at once: flushed here, green
+            GlibcScope scope;
+            REAL(fflush)(fp);
+        }
     }
     if (green_in(kStdio) && fp && fp->_fileno >= 0)
         fd_forget(fp->_fileno);

@@ -328,6 +328,27 @@ check handoff-off 0 "hand-offs: 0 \\(spare OS threads started: 0" \
 check bad-handoff 0 "^libgreen: GREEN_HANDOFF='yes' is not valid: .*or 0; using the default \\(1\\)
 $($STACK)\$" env "$GREEN" GREEN_HANDOFF=yes "$STACK"
 
+# Syscall user dispatch only where it is needed (shim/rawsys.cpp): off in a program with no
+# system call instruction outside the C library; on at start-up when the program's own code
+# (raw_instructions) or a library it links (uring_echo: liburing) has one; on at the dlopen of
+# a library that has one, for every worker (raw_dlopen, two workers, fails if one is left out);
+# on whatever the scan says with GREEN_SYSCALL_DISPATCH=on (raw_syscalls: the C library's own
+# calls under dispatch), never with =off; a bad value warns and keeps auto.
+check dispatch-off-none 0 "syscall user dispatch off: no system call instruction" \
+    env "$GREEN" GREEN_LOG_LEVEL=debug "$STACK"
+check dispatch-on-program 0 "syscall user dispatch on \\(start-up\\): the program .*raw_instructions: ok" \
+    env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_WORKERS=1 timeout 60 "$B/plain/raw_instructions"
+check dispatch-on-library 0 "syscall user dispatch on \\(start-up\\): [^ ]*liburing\\.so.*uring_echo: ok" \
+    env "$GREEN" GREEN_LOG_LEVEL=debug timeout 60 "$B/plain/uring_echo"
+check dispatch-on-dlopen 0 "syscall user dispatch off.*on \\(dlopen\\): [^ ]*librawstub\\.so.*raw_dlopen: ok" \
+    env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_WORKERS=2 timeout 60 "$B/plain/raw_dlopen"
+check dispatch-forced-on 0 "syscall user dispatch on: GREEN_SYSCALL_DISPATCH=on.*raw_syscalls: ok" \
+    env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_SYSCALL_DISPATCH=on timeout 60 "$B/plain/raw_syscalls"
+check dispatch-forced-off 0 "block their OS thread: GREEN_SYSCALL_DISPATCH=off" \
+    env "$GREEN" GREEN_LOG_LEVEL=info GREEN_SYSCALL_DISPATCH=off "$STACK"
+check bad-syscall-dispatch 0 "^libgreen: GREEN_SYSCALL_DISPATCH='yes' is not valid: .*auto .*on or off; using the default \\(auto\\)
+$($STACK)\$" env "$GREEN" GREEN_SYSCALL_DISPATCH=yes "$STACK"
+
 # A child of fork that ends with exit() prints its own block: 1 thread created there, 3 in
 # its parent.
 stats_fork_child() {

@@ -284,14 +284,15 @@ case_redis_one() {
     record redis-one-worker $? "$log" "peak $peak OS threads (1 and hand-off's)"
 }
 
-# redis-benchmark (plain) against a plain redis-server and a green one, alternately, 3 rounds:
+# redis-benchmark (plain) against a plain redis-server and a green one, alternately, 3 rounds
+# (REDIS_BENCH_ROUNDS, odd):
 # the medians of SET+GET requests per second side by side.  A program that does not block must
 # not pay for libgreen: the green server must reach 0.95 of the plain one.
 case_redis_bench() {
     local log=$WORK/redis-bench.log status=0 round mode port rps plain=() green=() pm gm ratio
     need redis-server redis-benchmark || { record redis-benchmark 1 "$WORK/missing.log"; return; }
-    local n=${REDIS_BENCH_REQUESTS:-100000}
-    for round in 1 2 3; do
+    local n=${REDIS_BENCH_REQUESTS:-100000} rounds=${REDIS_BENCH_ROUNDS:-3}
+    for round in $(seq "$rounds"); do
         for mode in plain green; do
             port=$(free_port)
             start_redis "$WORK/rb-$mode-$round" "$port" "$mode"
@@ -303,8 +304,8 @@ case_redis_bench() {
             stop "$RPID"
         done
     done
-    pm=$(printf '%s\n' "${plain[@]}" | sort -n | sed -n 2p)
-    gm=$(printf '%s\n' "${green[@]}" | sort -n | sed -n 2p)
+    pm=$(printf '%s\n' "${plain[@]}" | sort -n | sed -n "$(((rounds + 1) / 2))p")
+    gm=$(printf '%s\n' "${green[@]}" | sort -n | sed -n "$(((rounds + 1) / 2))p")
     ratio=$(awk -v g="${gm:-0}" -v p="${pm:-0}" 'BEGIN {printf "%.3f", (p > 0 ? g / p : 0)}')
     echo "median: plain $pm, green $gm requests/s; green/plain $ratio" >>"$log"
     awk -v r="$ratio" -v min="${REDIS_BENCH_MIN_RATIO:-0.95}" 'BEGIN {exit !(r > 0 && r >= min)}'

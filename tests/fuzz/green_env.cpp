@@ -11,7 +11,8 @@
 // b GREEN_LOG_LEVEL, c GREEN_STATS, d GREEN_LOG_FILE, e GREEN_WATCHDOG, f GREEN_DUMP_SIGNAL,
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
 // l GREEN_INJECT, m GREEN_WORKERS, n GREEN_HANDOFF, o GREEN_TIMESLICE, p GREEN_PCT,
-// q GREEN_PCT_STEPS, r GREEN_EXPIRE, s GREEN_SCHEDULE, t GREEN_TRACE, u GREEN_CHAOS_PREEMPT);
+// q GREEN_PCT_STEPS, r GREEN_EXPIRE, s GREEN_SCHEDULE, t GREEN_TRACE, u GREEN_CHAOS_PREEMPT,
+// v GREEN_SYSCALL_DISPATCH);
 // the rest, up to a NUL, is the value, as getenv would return it.  The file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
@@ -304,6 +305,10 @@ Verdict reference(int var, const std::string& s)
     case kEnvDumpSignal: return ref_signal(s);
     case kEnvResolvConf:
     case kEnvSchedule: return ref_resolv_conf(s);
+    case kEnvSyscallDispatch:
+        v.ok = s == "auto" || s == "on" || s == "off";
+        v.number = s == "on" ? 1 : s == "off" ? 2 : 0;
+        return v;
     case kEnvChildren:
         v.ok = s == "green" || s == "plain";
         v.number = s == "plain";
