@@ -952,17 +952,23 @@ void rawsys_start()
                       "(offset %#lx)", found.object, static_cast<unsigned long>(found.offset));
 }
 
+// The green thread may park inside holding the C library's locks, whose owner is its OS
+// thread: pinned meanwhile (hub/green.h).
 GlibcScope::GlibcScope(bool wanted)
 {
     on_ = wanted && dispatch_ready && green_self();
-    if (on_)
+    if (on_) {
+        pin(green_self());
         scope_enter_here();
+    }
 }
 
 GlibcScope::~GlibcScope()
 {
-    if (on_)
+    if (on_) {
         scope_leave_here();
+        unpin(green_self());
+    }
 }
 
 void rawsys_scan_loaded()
