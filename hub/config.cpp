@@ -202,6 +202,18 @@ static void load_timeslice()
     }
 }
 
+static void load_thread_ids()
+{
+    const char* text = value_of(kEnvThreadIds);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvThreadIds, text, &value))
+        config.os_thread_ids = value.number != 0;
+    else
+        warn_invalid(kEnvThreadIds, text, "using the default (green)");
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -220,6 +232,7 @@ void config_load()
     load_workers();
     load_handoff();
     load_timeslice();
+    load_thread_ids();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

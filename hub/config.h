@@ -42,6 +42,8 @@ struct Config {
     bool handoff = true;  // GREEN_HANDOFF: a worker stuck in a blocking call is handed off
     long long timeslice_ns = 10000000;  // GREEN_TIMESLICE: hub/preempt.h; 0: off
     bool timeslice_set = false;         // GREEN_TIMESLICE was given (seeded mode: off unless)
+    bool os_thread_ids = false;  // GREEN_THREAD_IDS=os: gettid gives the OS thread's id
+                                 //   (shim/identity.cpp)
 };
 
 extern Config config;

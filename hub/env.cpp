@@ -39,6 +39,8 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_EXPIRE", "a probability from 0 to 1 (0, 1, 0.25 or .25)"},
     {"GREEN_SCHEDULE", "a readable file (a schedule written by greenrun --shrink)"},
     {"GREEN_TRACE", "a file that can be created or appended to"},
+    {"GREEN_THREAD_IDS", "green or os (gettid gives each green thread an id of its own, or the "
+                         "OS thread's)"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -365,6 +367,9 @@ bool env_parse(int var, const char* text, EnvValue* out)
     }
     case kEnvChildren:
         out->number = strcmp(text, "plain") == 0;
+        return out->number || strcmp(text, "green") == 0;
+    case kEnvThreadIds:
+        out->number = strcmp(text, "os") == 0;
         return out->number || strcmp(text, "green") == 0;
     case kEnvFamilies: {
         unsigned set = 0;

@@ -37,6 +37,7 @@ enum EnvVar : int {
     kEnvExpire,
     kEnvSchedule,
     kEnvTrace,
+    kEnvThreadIds,
     kEnvCount
 };
 
@@ -73,7 +74,7 @@ struct EnvValue {
     // GREEN_WATCHDOG: ns; GREEN_DUMP_SIGNAL: the signal; GREEN_CHILDREN: 1 for plain;
     // GREEN_FAMILIES: bit f for family f (hub/config.h); GREEN_SEED: the seed; GREEN_WORKERS:
     // the number of workers; GREEN_HANDOFF: 0 or 1; GREEN_TIMESLICE: ns; GREEN_PCT: the depth;
-    // GREEN_PCT_STEPS: the steps.
+    // GREEN_PCT_STEPS: the steps; GREEN_THREAD_IDS: 1 for os.
     unsigned long long number = 0;
     double probability = 0;  // GREEN_CHAOS, GREEN_EXPIRE
     double fault_prob[kFaultCount] = {};   // GREEN_INJECT: each fault's probability (1 for a

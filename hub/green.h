@@ -37,6 +37,8 @@ enum class State : uint8_t {
 struct KeyValue;
 struct OsThread;
 
+constexpr int kNiceUnset = 127;  // Green::nice never set: the OS thread's is reported
+
 struct Green {
     // ---- scheduling (hub/sched.cpp) ----
     ctx::fcontext_t ctx = nullptr;  // where to resume it; valid while it is not running
@@ -113,6 +115,7 @@ struct Green {
     int sched_policy = SCHED_OTHER; // recorded, reported, not acted on
     int sched_priority = 0;
     cpu_set_t* affinity = nullptr;  // recorded mask, or null for the OS thread's
+    int nice = kNiceUnset;          // setpriority's value, recorded (shim/identity.cpp)
 
     // ---- what shim/ keeps per green thread ----
     void* robust_mutexes = nullptr;  // robust mutexes it holds (shim/mutex.cpp), released at exit

@@ -517,7 +517,12 @@ void rawsys_start()
     for (long nr : {SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_recvfrom, SYS_sendto,
                     SYS_recvmsg, SYS_sendmsg, SYS_accept, SYS_accept4, SYS_connect, SYS_poll,
                     SYS_select, SYS_epoll_wait, SYS_epoll_pwait, SYS_wait4, SYS_nanosleep,
-                    SYS_clock_nanosleep, SYS_futex, SYS_io_uring_enter})
+                    SYS_clock_nanosleep, SYS_futex, SYS_io_uring_enter,
+                    // thread ids (shim/identity.cpp)
+                    SYS_gettid, SYS_tgkill, SYS_tkill, SYS_sched_setaffinity,
+                    SYS_sched_getaffinity, SYS_sched_setparam, SYS_sched_getparam,
+                    SYS_sched_setscheduler, SYS_sched_getscheduler, SYS_setpriority,
+                    SYS_getpriority})
         green_sys_green[nr / 64] |= uint64_t(1) << (nr % 64);
     struct sigaction sa = {};
     sa.sa_sigaction = on_sigsys;
