@@ -75,6 +75,9 @@ struct Green {
     bool arriving = false;          // placed on another worker's hub by its creator: that hub
                                     //   counts it in (live, masks, stats) when it first runs
     uint64_t pct_priority = 0;      // seeded PCT (hub/steps.cpp): its priority; 0 until drawn
+    uintptr_t tick_return = 0;      // time slices (hub/preempt.cpp): a tick that came inside a
+    uintptr_t* tick_return_slot = nullptr;  //   C library routine made it return to the yield;
+                                    //   where it returns to then, and the stack word that held it
 
     // ---- stack ----
     Stack stack;                    // owned stack, released when it dies (empty for root/user)

@@ -113,6 +113,7 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
     X(int, pthread_setschedprio, (pthread_t, int))                                           \
     X(int, pthread_getcpuclockid, (pthread_t, clockid_t*))                                   \
     X(pid_t, gettid, (void))                                                                 \
+    X(int, raise, (int))                                                                     \
     X(int, tgkill, (pid_t, pid_t, int))                                                      \
     X(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t*))                             \
     X(int, sched_getaffinity, (pid_t, size_t, cpu_set_t*))                                   \
