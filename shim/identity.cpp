@@ -99,15 +99,16 @@ pid_t thread_id()
     return REAL(gettid)();
 }
 
-int signal_thread(pid_t tgid, pid_t tid, int sig)
+// tgkill (with_group) and tkill: -2 when the kernel is to answer.
+int signal_thread(bool with_group, pid_t tgid, pid_t tid, int sig)
 {
     bool gone;
     Green* g = target(tid, &gone);
     if (!g && !gone)
-        return -2;  // the kernel's
-    if (tid <= 0 || (tgid != -1 && tgid <= 0))
+        return -2;
+    if (tid <= 0 || (with_group && tgid <= 0))
         return fail(EINVAL);
-    if (gone || (tgid != -1 && tgid != getpid()))
+    if (gone || (with_group && tgid != getpid()))
         return fail(ESRCH);
     return as_call(pthread_kill(as_handle(g), sig));
 }
@@ -136,7 +137,7 @@ bool identity_syscall(long number, const long a[6], long* result)
     case SYS_tgkill:
     case SYS_tkill: {
         bool tg = number == SYS_tgkill;
-        int r = signal_thread(tg ? pid_t(a[0]) : -1, pid_t(a[tg ? 1 : 0]), int(a[tg ? 2 : 1]));
+        int r = signal_thread(tg, pid_t(a[0]), pid_t(a[tg ? 1 : 0]), int(a[tg ? 2 : 1]));
         if (r == -2)
             return false;
         *result = r;
@@ -208,7 +209,7 @@ GREEN_EXPORT pid_t gettid(void) { return thread_id(); }
 
 GREEN_EXPORT int tgkill(pid_t tgid, pid_t tid, int sig)
 {
-    int r = signal_thread(tgid, tid, sig);
+    int r = signal_thread(true, tgid, tid, sig);
     return r == -2 ? REAL(tgkill)(tgid, tid, sig) : r;
 }
 
