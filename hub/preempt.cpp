@@ -184,17 +184,28 @@ green_preempt_entry:
     .size green_preempt_entry, .-green_preempt_entry
 )");
 
-// Runs on the preempted thread, in its own context, with its registers saved: the yield the
-// tick asked for, through the loop, which polls before this thread runs again.  *ret is the
-// return address of the frame; zero when a routine's return was redirected: the routine's own.
 namespace green {
 namespace {
 
-void slice_yield(Hub* h);
+// The yield that ends a slice.
+void slice_yield(Hub* h)
+{
+    h->preempt.preemptions++;
+    h->budget = 0;
+    uint64_t before = h->heartbeat.load(std::memory_order_relaxed);
+    yield();
+    // Two switches (to the loop and back): it was the only one runnable when the loop polled,
+    // so it came back first, before the threads the poll woke.  Now it goes behind them.
+    if (h->heartbeat.load(std::memory_order_relaxed) - before == 2)
+        yield();
+}
 
 }  // namespace
 }  // namespace green
 
+// Runs on the preempted thread, in its own context, with its registers saved: the yield the
+// tick asked for, through the loop, which polls before this thread runs again.  *ret is the
+// return address of the frame; zero when a routine's return was redirected: the routine's own.
 void green_preempt_yield(uintptr_t* ret)
 {
     using namespace green;
@@ -212,19 +223,6 @@ void green_preempt_yield(uintptr_t* ret)
 
 namespace green {
 namespace {
-
-// The yield that ends a slice.
-void slice_yield(Hub* h)
-{
-    h->preempt.preemptions++;
-    h->budget = 0;
-    uint64_t before = h->heartbeat.load(std::memory_order_relaxed);
-    yield();
-    // Two switches (to the loop and back): it was the only one runnable when the loop polled,
-    // so it came back first, before the threads the poll woke.  Now it goes behind them.
-    if (h->heartbeat.load(std::memory_order_relaxed) - before == 2)
-        yield();
-}
 
 // Whether the thread interrupted at pc, on stack sp, may be preempted there.
 bool safe_point(Hub* h, const Green* g, uintptr_t pc, uintptr_t sp)
@@ -256,8 +254,9 @@ bool safe_point(Hub* h, const Green* g, uintptr_t pc, uintptr_t sp)
 //   indirect-function choice) whose unwind information says the return address is at the stack
 //   pointer at every instruction (the CFA is rsp + 8 throughout: nothing pushed, no frame);
 // * such a routine calls nothing that could call back into the program, throw or unwind, so
-//   no unwinder and no longjmp passes its frame but a signal handler's (whose longjmp leaves the
-//   redirect stale: recognised by its stack word, below the stack pointer or overwritten);
+//   only a handler of the program could make an unwinder or a longjmp pass its frame: the
+//   trampoline that runs those puts the return address back first (NoPreempt), and a redirect
+//   left behind anyway is recognised by its stack word (below the stack pointer, or changed);
 // * the address returned to passes safe_point like an interrupted one: the thread yields there
 //   exactly as a tick at that instruction would have made it.
 // Anything else in the C library is refused as before.
@@ -272,8 +271,8 @@ int n_leaves = 0;
 }  // namespace
 }  // namespace green
 
-// libgcc's look-up of the unwind information that covers an address (lock-free here: it uses
-// _dl_find_object); not in a public header.
+// libgcc's look-up of the unwind information that covers an address (used at start-up only);
+// not in a public header.
 extern "C" {
 struct dwarf_eh_bases {
     void* tbase;
