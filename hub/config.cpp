@@ -214,6 +214,18 @@ static void load_syscall_dispatch()
         warn_invalid(kEnvSyscallDispatch, text, "using the default (auto)");
 }
 
+static void load_thread_ids()
+{
+    const char* text = value_of(kEnvThreadIds);
+    EnvValue value;
+    if (!text)
+        return;
+    if (env_parse(kEnvThreadIds, text, &value))
+        config.os_thread_ids = value.number != 0;
+    else
+        warn_invalid(kEnvThreadIds, text, "using the default (green)");
+}
+
 void config_load()
 {
     static bool loaded = false;
@@ -233,6 +245,7 @@ void config_load()
     load_handoff();
     load_timeslice();
     load_syscall_dispatch();
+    load_thread_ids();
     chaos_config_load();  // GREEN_SEED, GREEN_CHAOS, GREEN_INJECT: hub/chaos.cpp
 }
 

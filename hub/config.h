@@ -43,6 +43,8 @@ struct Config {
     long long timeslice_ns = 10000000;  // GREEN_TIMESLICE: hub/preempt.h; 0: off
     bool timeslice_set = false;         // GREEN_TIMESLICE was given (seeded mode: off unless)
     int syscall_dispatch = 0;  // GREEN_SYSCALL_DISPATCH: 0 auto, 1 on, 2 off (shim/rawsys.cpp)
+    bool os_thread_ids = false;  // GREEN_THREAD_IDS=os: gettid gives the OS thread's id
+                                 //   (shim/identity.cpp)
 };
 
 extern Config config;

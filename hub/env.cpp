@@ -42,6 +42,8 @@ const EnvSpec env_specs[kEnvCount] = {
     {"GREEN_CHAOS_PREEMPT", "a number of preemptions per second from 1 to 100000"},
     {"GREEN_SYSCALL_DISPATCH", "auto (on when loaded code outside the C library may make system "
                                "calls of its own), on or off"},
+    {"GREEN_THREAD_IDS", "green or os (gettid gives each green thread an id of its own, or the "
+                         "OS thread's)"},
 };
 
 const char* const fault_names[kFaultCount] = {"short-read", "short-write", "eintr",
@@ -371,6 +373,9 @@ bool env_parse(int var, const char* text, EnvValue* out)
         return out->number || strcmp(text, "auto") == 0;
     case kEnvChildren:
         out->number = strcmp(text, "plain") == 0;
+        return out->number || strcmp(text, "green") == 0;
+    case kEnvThreadIds:
+        out->number = strcmp(text, "os") == 0;
         return out->number || strcmp(text, "green") == 0;
     case kEnvFamilies: {
         unsigned set = 0;

@@ -39,6 +39,7 @@ enum EnvVar : int {
     kEnvTrace,
     kEnvChaosPreempt,
     kEnvSyscallDispatch,
+    kEnvThreadIds,
     kEnvCount
 };
 
@@ -75,8 +76,8 @@ struct EnvValue {
     // GREEN_WATCHDOG: ns; GREEN_DUMP_SIGNAL: the signal; GREEN_CHILDREN: 1 for plain;
     // GREEN_FAMILIES: bit f for family f (hub/config.h); GREEN_SEED: the seed; GREEN_WORKERS:
     // the number of workers; GREEN_HANDOFF: 0 or 1; GREEN_TIMESLICE: ns; GREEN_PCT: the depth;
-    // GREEN_PCT_STEPS: the steps; GREEN_CHAOS_PREEMPT: preemptions per second.
-    // GREEN_PCT_STEPS: the steps; GREEN_SYSCALL_DISPATCH: 0 auto, 1 on, 2 off.
+    // GREEN_PCT_STEPS: the steps; GREEN_CHAOS_PREEMPT: preemptions per second;
+    // GREEN_SYSCALL_DISPATCH: 0 auto, 1 on, 2 off; GREEN_THREAD_IDS: 1 for os.
     unsigned long long number = 0;
     double probability = 0;  // GREEN_CHAOS, GREEN_EXPIRE
     double fault_prob[kFaultCount] = {};   // GREEN_INJECT: each fault's probability (1 for a

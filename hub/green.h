@@ -37,6 +37,8 @@ enum class State : uint8_t {
 struct KeyValue;
 struct OsThread;
 
+constexpr int kNiceUnset = 127;  // Green::nice never set: the OS thread's is reported
+
 struct Green {
     // ---- scheduling (hub/sched.cpp) ----
     ctx::fcontext_t ctx = nullptr;  // where to resume it; valid while it is not running
@@ -82,6 +84,9 @@ struct Green {
     bool timer_armed = false;       // its wait's deadline timer runs (park_until)
     uint16_t pins = 0;              // holds something of its OS thread's (a stdio stream lock,
                                     //   a process-shared mutex): it must not move (pin/unpin)
+    uintptr_t tick_return = 0;      // time slices (hub/preempt.cpp): a tick that came inside a
+    uintptr_t* tick_return_slot = nullptr;  //   C library routine made it return to the yield;
+                                    //   where it returns to then, and the stack word that held it
 
     // ---- stack ----
     Stack stack;                    // owned stack, released when it dies (empty for root/user)
@@ -122,6 +127,7 @@ struct Green {
     int sched_policy = SCHED_OTHER; // recorded, reported, not acted on
     int sched_priority = 0;
     cpu_set_t* affinity = nullptr;  // recorded mask, or null for the OS thread's
+    int nice = kNiceUnset;          // setpriority's value, recorded (shim/identity.cpp)
 
     // ---- what shim/ keeps per green thread ----
     void* robust_mutexes = nullptr;  // robust mutexes it holds (shim/mutex.cpp), released at exit

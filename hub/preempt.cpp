@@ -59,7 +59,8 @@ extern "C" {
 __attribute__((visibility("hidden"))) unsigned long green_fpu_area = 512;  // bytes to save
 __attribute__((visibility("hidden"))) unsigned char green_use_xsave = 0;   // XSAVE, or FXSAVE
 __attribute__((visibility("hidden"))) void green_preempt_entry();
-__attribute__((visibility("hidden"))) void green_preempt_yield();
+__attribute__((visibility("hidden"))) void green_preempt_return();
+__attribute__((visibility("hidden"))) void green_preempt_yield(uintptr_t* ret);
 }
 
 // The injected call.  The tick handler made the thread "call" green_preempt_entry from the
@@ -67,10 +68,23 @@ __attribute__((visibility("hidden"))) void green_preempt_yield();
 // (the red zone stays untouched): so the CFA is the interrupted rsp, entry rsp + 136.  It saves
 // the flags and every general register, then the FP/SSE/AVX state on a 64-byte aligned area
 // below them (XSAVE wants its header zeroed: it writes only XSTATE_BV there), clears the
-// direction flag for C, yields, and undoes it all; "ret $128" pops the return address and the
-// red zone, leaving rsp as it was.
+// direction flag for C, yields (told where its return address is), and undoes it all;
+// "ret $128" pops the return address and the red zone, leaving rsp as it was.
+//
+// green_preempt_return is where a C library routine returns to when a tick redirected its
+// return (see on_tick): rsp is then its caller's, as after any return.  It makes the same frame
+// as the injected call, with a zero for the return address, which green_preempt_yield fills in
+// with the one the routine had (none of lea, push and jmp touch the flags).
 asm(R"(
     .text
+    .globl green_preempt_return
+    .hidden green_preempt_return
+    .type green_preempt_return, @function
+green_preempt_return:
+    leaq -128(%rsp), %rsp
+    pushq $0
+    jmp green_preempt_entry
+    .size green_preempt_return, .-green_preempt_return
     .globl green_preempt_entry
     .hidden green_preempt_entry
     .type green_preempt_entry, @function
@@ -135,6 +149,7 @@ green_preempt_entry:
     movl $-1, %eax
     movl $-1, %edx
     xsave64 (%rsp)
+    leaq 128(%rbx), %rdi
     call green_preempt_yield
     movl $-1, %eax
     movl $-1, %edx
@@ -142,6 +157,7 @@ green_preempt_entry:
     jmp 2f
 1:
     fxsave64 (%rsp)
+    leaq 128(%rbx), %rdi
     call green_preempt_yield
     fxrstor64 (%rsp)
 2:
@@ -168,17 +184,15 @@ green_preempt_entry:
     .size green_preempt_entry, .-green_preempt_entry
 )");
 
-// Runs on the preempted thread, in its own context, with its registers saved: the yield the
-// tick asked for, through the loop, which polls before this thread runs again.
-void green_preempt_yield()
+namespace green {
+namespace {
+
+// The yield that ends a slice.
+void slice_yield(Hub* h)
 {
-    using namespace green;
-    int saved = errno;
-    Hub* h = tl_hub;
     h->preempt.preemptions++;
     if (chaos_preempt_on) {
         chaos_preempt_point();  // a scheduling step of seeded mode (hub/chaos.h)
-        errno = saved;
         return;
     }
     h->budget = 0;
@@ -189,11 +203,30 @@ void green_preempt_yield()
     // the same hub: the yield may have moved it to another worker's.)
     if (tl_hub == h && h->heartbeat.load(std::memory_order_relaxed) - before == 2)
         yield();
+}
+
+}  // namespace
+}  // namespace green
+
+// Runs on the preempted thread, in its own context, with its registers saved: the yield the
+// tick asked for, through the loop, which polls before this thread runs again.  *ret is the
+// return address of the frame; zero when a routine's return was redirected: the routine's own.
+void green_preempt_yield(uintptr_t* ret)
+{
+    using namespace green;
+    int saved = errno;
+    Hub* h = tl_hub;
+    if (*ret == 0) {
+        Green* g = h->current;
+        *ret = g->tick_return;
+        g->tick_return = 0;
+        g->tick_return_slot = nullptr;
+    }
+    slice_yield(h);
     errno = saved;
 }
 
 namespace green {
-
 namespace {
 
 // Whether the thread interrupted at pc, on stack sp, may be preempted there.
@@ -212,6 +245,162 @@ bool safe_point(Hub* h, const Green* g, uintptr_t pc, uintptr_t sp)
         if (found.dlfo_link_map == runtime_maps[i])
             return false;
     return true;
+}
+
+// ---- ticks inside the C library's memory and string routines ----
+//
+// A loop of large memset, memcpy or strlen calls spends nearly all its time inside the C
+// library, where no tick may preempt it.  For those routines alone the tick moves the
+// preemption to the routine's return: it replaces the return address with green_preempt_return
+// and keeps the real one in the thread's record.  That is safe where it is proved that the word
+// at the interrupted stack pointer is the routine's return address, and that nothing but the
+// routine's own return reads it:
+// * the routines are the C library's implementations (as dlsym resolves them, after the
+//   indirect-function choice) whose unwind information says the return address is at the stack
+//   pointer at every instruction (the CFA is rsp + 8 throughout: nothing pushed, no frame);
+// * such a routine calls nothing that could call back into the program, throw or unwind, so
+//   only a handler of the program could make an unwinder or a longjmp pass its frame: the
+//   trampoline that runs those puts the return address back first (NoPreempt), and a redirect
+//   left behind anyway is recognised by its stack word (below the stack pointer, or changed);
+// * the address returned to passes safe_point like an interrupted one: the thread yields there
+//   exactly as a tick at that instruction would have made it.
+// Anything else in the C library is refused as before.
+
+struct Range {
+    uintptr_t lo, hi;
+};
+constexpr int kMaxLeaves = 48;
+Range leaves[kMaxLeaves];
+int n_leaves = 0;
+
+}  // namespace
+}  // namespace green
+
+// libgcc's look-up of the unwind information that covers an address (used at start-up only);
+// not in a public header.
+extern "C" {
+struct dwarf_eh_bases {
+    void* tbase;
+    void* dbase;
+    void* func;
+};
+const void* _Unwind_Find_FDE(void* pc, struct dwarf_eh_bases* bases);
+}
+
+namespace green {
+namespace {
+
+uint64_t read_uleb(const uint8_t** p, const uint8_t* end)
+{
+    uint64_t v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= uint64_t(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+    }
+    return v;
+}
+
+// Only DW_CFA_nop from p to end.
+bool all_nops(const uint8_t* p, const uint8_t* end)
+{
+    for (; p < end; p++)
+        if (*p != 0)
+            return false;
+    return true;
+}
+
+// The range of the routine at addr if its unwind information puts the return address at the
+// stack pointer at every instruction: a CIE "zR" whose rules are exactly "CFA = rsp + 8, return
+// address at CFA - 8", and an FDE with no instruction of its own.  Anything else: false.
+bool leaf_range(void* addr, Range* out)
+{
+    dwarf_eh_bases bases;
+    auto* fde = static_cast<const uint8_t*>(_Unwind_Find_FDE(addr, &bases));
+    if (!fde)
+        return false;
+    uint32_t len, cie_off;
+    memcpy(&len, fde, 4);
+    memcpy(&cie_off, fde + 4, 4);
+    if (len == 0 || len == 0xffffffff)
+        return false;
+    const uint8_t* fde_end = fde + 4 + len;
+    const uint8_t* cie = fde + 4 - cie_off;
+    uint32_t cie_len;
+    memcpy(&cie_len, cie, 4);
+    if (cie_len == 0 || cie_len == 0xffffffff)
+        return false;
+    const uint8_t* cie_end = cie + 4 + cie_len;
+    const uint8_t* p = cie + 8;
+    if (*p++ != 1 || strcmp(reinterpret_cast<const char*>(p), "zR") != 0)
+        return false;
+    p += 3;
+    if (read_uleb(&p, cie_end) != 1 || p >= cie_end || *p++ != 0x78 /* data alignment -8 */ ||
+        p >= cie_end || *p++ != 16 /* return address: rip */)
+        return false;
+    if (read_uleb(&p, cie_end) != 1 || p >= cie_end)
+        return false;
+    uint8_t enc = *p++;
+    static const uint8_t kRules[] = {0x0c, 7, 8, 0x80 | 16, 1};  // def_cfa rsp+8; rip at cfa-8
+    if (cie_end - p < ptrdiff_t(sizeof kRules) || memcmp(p, kRules, sizeof kRules) != 0 ||
+        !all_nops(p + sizeof kRules, cie_end))
+        return false;
+    // The FDE: its start (known: bases.func), its length in the encoding's size, the
+    // augmentation data, then its instructions.
+    size_t size = (enc & 0x0f) == 0x03 || (enc & 0x0f) == 0x0b ? 4
+                  : (enc & 0x0f) == 0x04 || (enc & 0x0f) == 0x0c || (enc & 0x0f) == 0 ? 8 : 0;
+    if (!size)
+        return false;
+    p = fde + 8 + size;
+    uint64_t range = 0;
+    memcpy(&range, p, size);
+    p += size;
+    uint64_t aug = read_uleb(&p, fde_end);
+    if (p + aug > fde_end || !all_nops(p + aug, fde_end))
+        return false;
+    out->lo = uintptr_t(bases.func);
+    out->hi = out->lo + range;
+    return uintptr_t(addr) >= out->lo && uintptr_t(addr) < out->hi;
+}
+
+// The C library's memory and string routines that qualify (leaf_range), once at start-up.
+void find_leaves()
+{
+    dl_find_object libc;
+    if (_dl_find_object(reinterpret_cast<void*>(&gnu_get_libc_version), &libc) != 0)
+        return;
+    void* handle = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    if (!handle)
+        return;
+    for (const char* name :
+         {"memset", "memcpy", "memmove", "mempcpy", "memcmp", "bcmp", "memchr", "memrchr",
+          "rawmemchr", "strlen", "strnlen", "strcmp", "strncmp", "strchr", "strchrnul", "strrchr",
+          "strcpy", "stpcpy", "strncpy", "stpncpy", "strcat", "strncat", "strspn", "strcspn",
+          "strpbrk", "wmemset", "wmemcmp", "wmemchr", "wcslen", "wcsnlen", "wcscmp", "wcsncmp",
+          "wcschr", "wcsrchr", "wcscpy", "__memcpy_chk", "__memmove_chk", "__memset_chk",
+          "__mempcpy_chk"}) {
+        void* f = dlsym(handle, name);
+        dl_find_object in;
+        Range r;
+        if (!f || _dl_find_object(f, &in) != 0 || in.dlfo_link_map != libc.dlfo_link_map ||
+            !leaf_range(f, &r) || n_leaves == kMaxLeaves)
+            continue;
+        bool known = false;
+        for (int i = 0; i < n_leaves; i++)
+            known |= leaves[i].lo == r.lo;
+        if (!known)
+            leaves[n_leaves++] = r;
+    }
+    dlclose(handle);
+}
+
+bool in_leaf(uintptr_t pc)
+{
+    for (int i = 0; i < n_leaves; i++)
+        if (pc >= leaves[i].lo && pc < leaves[i].hi)
+            return true;
+    return false;
 }
 
 // Something else wants this OS thread: a runnable green thread, a wake from elsewhere, a
@@ -244,14 +433,42 @@ void stop_ticks(Hub* h)
 // Tells the two timers apart: the look carries the hub, the deadline the hub plus one.
 void* deadline_tag(Hub* h) { return reinterpret_cast<char*>(h) + 1; }
 
-// The injected call (see green_preempt_entry), made when the interrupted point is safe.
-void inject(Hub* h, Green* g, void* context)
+// A tick at pc in one of the leaves: the routine returns to green_preempt_return, when its
+// caller is a safe point.  False when it cannot be done (or is already done and still to come).
+bool redirect_return(Hub* h, Green* g, uintptr_t pc, uintptr_t sp)
+{
+    if (!in_leaf(pc))
+        return false;
+    auto* slot = reinterpret_cast<uintptr_t*>(sp);
+    uintptr_t to = *slot;
+    if (uintptr_t* old = g->tick_return_slot) {
+        // A redirect whose routine has not returned yet; or one a longjmp left behind (its word
+        // is no longer on the stack, or holds something else).
+        if (uintptr_t(old) >= sp &&
+            __atomic_load_n(old, __ATOMIC_RELAXED) == uintptr_t(&green_preempt_return))
+            return old == slot;
+        g->tick_return_slot = nullptr;
+    }
+    if (!safe_point(h, g, to, sp + 8))
+        return false;
+    g->tick_return = to;
+    g->tick_return_slot = slot;
+    *slot = uintptr_t(&green_preempt_return);
+    return true;
+}
+
+// The injected call (see green_preempt_entry), made when the interrupted point is safe; a tick
+// inside one of the C library's leaf routines makes it return to the yield instead
+// (redirect_return).  False when neither can be done now.
+bool inject(Hub* h, Green* g, void* context)
 {
     ucontext_t* uc = static_cast<ucontext_t*>(context);
     greg_t* r = uc->uc_mcontext.gregs;
     if (!safe_point(h, g, uintptr_t(r[REG_RIP]), uintptr_t(r[REG_RSP]))) {
+        if (redirect_return(h, g, uintptr_t(r[REG_RIP]), uintptr_t(r[REG_RSP])))
+            return true;
         h->preempt.refused++;
-        return;
+        return false;
     }
     // The call: its return address below the red zone, the interrupted pc in it.
     uintptr_t sp = uintptr_t(r[REG_RSP]) - 128 - 8;
@@ -264,6 +481,7 @@ void inject(Hub* h, Green* g, void* context)
     *reinterpret_cast<uintptr_t*>(sp) = uintptr_t(r[REG_RIP]);
     r[REG_RSP] = greg_t(sp);
     r[REG_RIP] = greg_t(&green_preempt_entry);
+    return true;
 }
 
 // A tick of time slices: the look, or the end-of-slice timer (tagged deadline_tag).
@@ -301,7 +519,8 @@ void on_slice_tick(Hub* h, const siginfo_t* info, void* context)
     Green* g = h->current;
     if (g == &h->loop || g->state != State::Running || !competing(h))
         return;  // due: preempted at the first look that finds a competitor
-    inject(h, g, context);
+    if (!inject(h, g, context))
+        p.owed = beat + 1;
 }
 
 // GREEN_CHAOS_PREEMPT (hub/chaos.h): the CLOCK_MONOTONIC timer (a CPU-time one would come
@@ -466,6 +685,7 @@ void preempt_setup()
     if (!chaos_preempt_on && (config.timeslice_ns <= 0 || (sched_seeded && !config.timeslice_set)))
         return;
     find_runtime();
+    find_leaves();
     find_fpu_area();
     slice_ns = config.timeslice_ns;
     struct sigaction sa;
@@ -501,10 +721,33 @@ void preempt_woken(Hub* h, Green* g)
     }
 }
 
+void preempt_point()
+{
+    Hub* h = tl_hub;
+    if (!h || __builtin_expect(h->preempt.owed != h->heartbeat.load(std::memory_order_relaxed) + 1, 1))
+        return;
+    h->preempt.owed = 0;
+    Green* g = h->current;
+    if (g == &h->loop || g == h->preempt.in_handler || g->state != State::Running || !competing(h))
+        return;
+    int saved = errno;
+    slice_yield(h);
+    errno = saved;
+}
+
 NoPreempt::NoPreempt(void* frame) : h_(tl_hub)
 {
     if (!h_)
         return;
+    // A routine's return redirected by a tick (redirect_return) goes back to the routine: the
+    // handler may leave by longjmp or an exception, which must find the frames as they were.
+    Green* g = h_->current;
+    if (uintptr_t* slot = g->tick_return_slot) {
+        if (__atomic_load_n(slot, __ATOMIC_RELAXED) == uintptr_t(&green_preempt_return))
+            *slot = g->tick_return;
+        g->tick_return_slot = nullptr;
+        g->tick_return = 0;
+    }
     saved_green_ = h_->preempt.in_handler;
     saved_sp_ = h_->preempt.handler_sp;
     h_->preempt.handler_sp = uintptr_t(frame);

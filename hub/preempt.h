@@ -27,7 +27,10 @@
 //   module (a JIT's) counting as the program's.  Never inside a handler of the program's or
 //   its atfork handlers, which the C library runs under a lock of its own (NoPreempt, in
 //   shim/signals.cpp and shim/process.cpp), nor on a stack that is not the thread's.
-//   Elsewhere the next look tries again.
+//   Elsewhere the next look tries again; meanwhile a tick inside one of the C library's memory
+//   and string routines makes the routine return to the yield (hub/preempt.cpp explains why
+//   that is safe), and the wrappers that return to the program from long stays in the C
+//   library (raise, sigaction) yield on their way out if a tick was refused (preempt_point).
 // * The preemption is a call injected at the interrupted point: the handler edits the saved
 //   context so that, after sigreturn, the thread itself saves every register, the flags and
 //   the whole FP/SSE/AVX state (XSAVE) on its own stack, below the red zone, yields, restores
@@ -73,6 +76,8 @@ struct PreemptState {
                                         //   longjmp leaves no stale state (the stack is above)
     uint64_t preemptions = 0;  // threads preempted (GREEN_STATS)
     uint64_t refused = 0;      // ticks due that found no safe point
+    uint64_t owed = 0;         // Hub::heartbeat + 1 when such a tick came: the context it would
+                               //   have preempted yields at its next preempt_point
 };
 
 // Time slices are on (GREEN_TIMESLICE > 0, and not in seeded mode unless set there), or
@@ -100,6 +105,12 @@ int preempt_signal();
 // The action SIGURG had when libgreen took it (inherited across exec: SIG_DFL or SIG_IGN),
 // for sigaction to report until the program sets its own.
 extern struct sigaction preempt_prior_action;
+
+// Where a wrapper of libgreen returns to the program's code (after a call into the C library
+// that may keep a thread there for most of its time, such as raise): the running green thread
+// yields if a tick found it at no safe point since it last switched and it may yield here (not
+// inside a handler of the program's).  One compare when nothing is owed.
+void preempt_point();
 
 // A scope in which what runs deeper on the stack than frame (the caller's
 // __builtin_frame_address(0)) is not preempted: a handler of the program, which it calls.

@@ -32,8 +32,8 @@ std::atomic<int> started_workers{0};
 std::atomic<unsigned> next_place{0};
 OsThreadCreate os_create;  // the real pthread_create
 int wanted_workers = 1;
-// A child of fork runs one worker until it creates a thread: then it starts the others (a
-// child that only execs or exits never pays for them).
+// A process runs one worker until it creates a thread, and so does a child of fork: then it
+// starts the others (a program or child that only execs or exits never pays for them).
 bool restart_pending = false;
 
 // The CPUs a cgroup v2 quota allows ("QUOTA PERIOD" in cpu.max, rounded up), or 0 for none.
@@ -92,12 +92,27 @@ void* worker_main(void* arg)
 
 int workers_wanted() { return config.workers > 0 ? config.workers : default_workers(); }
 
-int workers_start(int n, OsThreadCreate create)
+namespace {
+
+void remember(int n, OsThreadCreate create)
 {
     main_hub = hub_self();
     workers[0] = main_hub;
     os_create = create;
     wanted_workers = n;
+}
+
+}  // namespace
+
+void workers_init(int n, OsThreadCreate create)
+{
+    remember(n, create);
+    restart_pending = n > 1 && !sched_seeded;
+}
+
+int workers_start(int n, OsThreadCreate create)
+{
+    remember(n, create);
     if (n <= 1 || sched_seeded)
         return 1;
     started_workers.store(0);
@@ -147,7 +162,7 @@ Hub* place_new_thread(Hub* self)
 
 void workers_after_fork_child(Hub* h)
 {
-    restart_pending = multi_worker;
+    restart_pending = restart_pending || multi_worker;
     multi_worker = false;
     n_workers = 1;
     main_hub = h;

@@ -3,8 +3,8 @@
 // GREEN_WORKERS (default: the CPUs the process may run on, as sched_getaffinity and a cgroup v2
 // CPU quota say) OS threads each run a hub of their own (run queue, libev loop, timers).  The
 // program's main thread's OS thread is worker 0; the others are libgreen's own OS threads,
-// started at start-up with every signal blocked while they wait, never program threads (their
-// roots are not counted, listed or signalled).
+// started when the program creates its first thread, with every signal blocked while they
+// wait, never program threads (their roots are not counted, listed or signalled).
 //
 // Placement, then sharing: a new green thread is placed on a worker, in turn, when it is
 // created; a worker with threads waiting in its run queue while another worker idles gives it
@@ -46,6 +46,12 @@ int workers_wanted();
 // its hub_attach; returns how many workers run.  One worker in seeded mode.
 using OsThreadCreate = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
 int workers_start(int n, OsThreadCreate create);
+
+// At start-up, from the main thread after its hub_attach: workers 1 to n-1 start with create
+// when the program creates its first thread (place_new_thread), so that a program that never
+// does (a short command, a child that lists its descriptors) has none of their OS threads and
+// descriptors.
+void workers_init(int n, OsThreadCreate create);
 
 // The hub a green thread created now on self's hub runs on.
 Hub* place_new_thread(Hub* self);

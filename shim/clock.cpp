@@ -1,4 +1,4 @@
-// Clocks: clock_gettime, gettimeofday, time.
+// Clocks: clock_gettime, clock_getres, gettimeofday, time.
 //
 // Pass-through, but in seeded mode (GREEN_SEED, GREEN_CHAOS, GREEN_INJECT; hub/chaos.h), where
 // a green thread reads the hub's virtual time instead of the wall clock: CLOCK_MONOTONIC (and
@@ -20,6 +20,20 @@ bool read_virtual(clockid_t clock, int64_t* ns)
     return __builtin_expect(sched_seeded, 0) && green_self() && virtual_clock(clock, ns);
 }
 
+// A green thread's CPU-time clock (pthread_getcpuclockid, shim/thread_attrs.cpp) is read as the
+// clock of the OS thread that runs it now: green threads share their OS thread's CPU time.
+// False for the clock of a green thread that has exited (the kernel's EINVAL for a thread's).
+bool os_cpu_clock(clockid_t* clock)
+{
+    if (!is_green_cpu_clock(*clock))
+        return true;
+    Green* g = green_by_tid(cpu_clock_thread(*clock));
+    if (!g)
+        return false;
+    *clock = thread_cpu_clock(os_tid_of(g), *clock & 3);
+    return true;
+}
+
 }  // namespace
 
 GREEN_EXPORT int clock_gettime(clockid_t clock, struct timespec* ts)
@@ -30,7 +44,20 @@ GREEN_EXPORT int clock_gettime(clockid_t clock, struct timespec* ts)
         ts->tv_nsec = long(ns % 1000000000);
         return 0;
     }
+    if (__builtin_expect(clock < 0, 0) && !os_cpu_clock(&clock)) {
+        errno = EINVAL;
+        return -1;
+    }
     return REAL(clock_gettime)(clock, ts);
+}
+
+GREEN_EXPORT int clock_getres(clockid_t clock, struct timespec* ts)
+{
+    if (clock < 0 && !os_cpu_clock(&clock)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return REAL(clock_getres)(clock, ts);
 }
 
 GREEN_EXPORT int gettimeofday(struct timeval* tv, void* tz)

@@ -60,7 +60,7 @@ __attribute__((constructor)) void libgreen_init()
     green::stdio_setup();
     pthread_atfork(nullptr, nullptr, green::rawsys_after_fork);
     // Before the watchdog: it leaves the descriptor table, which the workers must share.
-    green::workers_start(green::workers_wanted(), REAL(pthread_create));
+    green::workers_init(green::workers_wanted(), REAL(pthread_create));
     green::handoff_init(REAL(pthread_create));
     if (green::diag_start()) {
         start_watchdog();

@@ -122,6 +122,18 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
     X(int, pthread_setschedparam, (pthread_t, int, const struct sched_param*))               \
     X(int, pthread_setschedprio, (pthread_t, int))                                           \
     X(int, pthread_getcpuclockid, (pthread_t, clockid_t*))                                   \
+    X(pid_t, gettid, (void))                                                                 \
+    X(int, raise, (int))                                                                     \
+    X(int, tgkill, (pid_t, pid_t, int))                                                      \
+    X(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t*))                             \
+    X(int, sched_getaffinity, (pid_t, size_t, cpu_set_t*))                                   \
+    X(int, sched_setparam, (pid_t, const struct sched_param*))                               \
+    X(int, sched_getparam, (pid_t, struct sched_param*))                                     \
+    X(int, sched_setscheduler, (pid_t, int, const struct sched_param*))                      \
+    X(int, sched_getscheduler, (pid_t))                                                      \
+    X(int, setpriority, (__priority_which_t, id_t, int))                                     \
+    X(int, getpriority, (__priority_which_t, id_t))                                          \
+    X(int, clock_getres, (clockid_t, struct timespec*))                                      \
     X(int, pthread_key_create, (pthread_key_t*, void (*)(void*)))                            \
     X(int, pthread_key_delete, (pthread_key_t))                                              \
     X(void*, pthread_getspecific, (pthread_key_t))                                           \

@@ -76,6 +76,41 @@ bool files_setup();
 // system call is made as it is (shim/syscall.cpp).
 bool syscall_green(long number, const long a[6], long* result);
 
+// Thread ids (shim/identity.cpp).  A green thread's id, which no real task can have (above the
+// kernel's PID_MAX_LIMIT, below 2^28 so that a CPU-time clock id holds it); whether id is one.
+constexpr pid_t kFirstGreenTid = 4194305;
+constexpr pid_t kGreenTidEnd = pid_t(1) << 28;
+inline pid_t green_tid(const Green* g)
+{
+    return kFirstGreenTid + pid_t(g->id % uint64_t(kGreenTidEnd - kFirstGreenTid));
+}
+inline bool is_green_tid(long id) { return id >= kFirstGreenTid && id < kGreenTidEnd; }
+
+// The live green thread (not a root) whose id is tid, or null.
+Green* green_by_tid(pid_t tid);
+
+// The kernel's id of the OS thread that runs g now.
+inline pid_t os_tid_of(const Green* g)
+{
+    return __atomic_load_n(&__atomic_load_n(&g->hub, __ATOMIC_RELAXED)->tid, __ATOMIC_ACQUIRE);
+}
+
+// The calls that take a thread id, made through syscall() (with the system calls' contract),
+// when id names a green thread; false otherwise: then the system call is made as it is.
+bool identity_syscall(long number, const long a[6], long* result);
+
+// A thread's CPU-time clock as the kernel encodes it (glibc's pthread_getcpuclockid does the
+// same), the thread id it names, and whether a clock is a green thread's (shim/clock.cpp).
+inline clockid_t thread_cpu_clock(pid_t tid, int which = 2 /* CPUCLOCK_SCHED */)
+{
+    return clockid_t(~uint32_t(tid) << 3 | 4 | uint32_t(which));
+}
+inline pid_t cpu_clock_thread(clockid_t clock) { return pid_t(~(clock >> 3)); }
+inline bool is_green_cpu_clock(clockid_t clock)
+{
+    return clock < 0 && (clock & 4) && is_green_tid(cpu_clock_thread(clock));
+}
+
 // io_uring_enter(a...) waiting for completions, green (shim/uring.cpp): as syscall_green.
 bool uring_enter_green(const long a[6], long* result);
 

@@ -1,4 +1,4 @@
-// Signals: sigaction and its older forms, pause, sigsuspend, sigwait and its timed forms.
+// Signals: sigaction and its older forms, raise, pause, sigsuspend, sigwait and its timed forms.
 //
 // The program's handlers run as before, at once, on the OS thread the kernel picked.  libgreen
 // installs, in the program's place, a trampoline that calls the program's handler and then
@@ -163,6 +163,21 @@ GREEN_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigactio
     }
     int e = errno;
     REAL(pthread_sigmask)(SIG_SETMASK, &saved_mask, nullptr);
+    // A tick that came while every signal was blocked here was taken in the C library, where it
+    // cannot preempt: a thread that sets handlers in a loop yields here (hub/preempt.h).
+    preempt_point();
+    errno = e;
+    return rc;
+}
+
+// The C library's raise (it blocks every signal around the kill, and the handler runs before it
+// returns), then the same preemption point: a thread that raises signals in a loop is inside
+// the C library or a handler at nearly every tick.
+GREEN_EXPORT int raise(int sig)
+{
+    int rc = REAL(raise)(sig);
+    int e = errno;
+    preempt_point();
     errno = e;
     return rc;
 }

@@ -11,6 +11,9 @@
 // through syscall(SYS_read) parks like read() does.  clock_nanosleep is the one whose C
 // function reports errors differently (it returns the error number).
 //
+// The calls that take a thread id, and gettid, answer for green threads (shim/identity.cpp),
+// whoever makes them.
+//
 // Other operations, other system calls, and callers that are not green threads go to the real
 // syscall() unchanged.  System call instructions outside the C library come here too, through
 // shim/rawsys.cpp (syscall_green).
@@ -151,6 +154,8 @@ bool green::syscall_green(long number, const long a[6], long* result)
         }
         return false;
     }
+    if (identity_syscall(number, a, result))
+        return true;
     if (!green_self())
         return false;
     if (number == SYS_io_uring_enter)

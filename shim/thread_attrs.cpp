@@ -86,7 +86,7 @@ GREEN_EXPORT int pthread_setaffinity_np(pthread_t thread, size_t size, const cpu
         return REAL(pthread_setaffinity_np)(os_handle(thread), size, set);
     // The kernel's rule for a mask: it must name at least one CPU this process may use.
     cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+    if (REAL(sched_getaffinity)(0, sizeof allowed, &allowed) != 0)
         return errno;
     cpu_set_t mask;
     CPU_ZERO(&mask);
@@ -210,8 +210,13 @@ GREEN_EXPORT int pthread_sigqueue(pthread_t thread, int sig, const union sigval 
     return rc;
 }
 
-// Green threads share their OS thread's CPU clock.
+// Green threads share their OS thread's CPU clock, but a green thread's clock id names the
+// green thread (its id: shim/identity.cpp), so that it reads the clock of whichever OS thread
+// runs it when it is read, and fails once the thread has exited, as a real thread's does.
 GREEN_EXPORT int pthread_getcpuclockid(pthread_t thread, clockid_t* clock)
 {
-    return REAL(pthread_getcpuclockid)(os_handle(thread), clock);
+    if (!is_plain_green(thread) || config.os_thread_ids)
+        return REAL(pthread_getcpuclockid)(os_handle(thread), clock);
+    *clock = thread_cpu_clock(green_tid(as_green(thread)));
+    return 0;
 }

@@ -440,6 +440,11 @@ check children-plain-unset 0 '^\[unset\]$' \
     env "$GREEN" GREEN_CHILDREN=plain sh -c 'exec sh -c "echo [\${LD_PRELOAD-unset}]"'
 check bad-children 0 "^libgreen: GREEN_CHILDREN='none' is not valid: .*green.*plain.*
 $($STACK)\$" env "$GREEN" GREEN_CHILDREN=none "$STACK"
+# GREEN_THREAD_IDS=os: green threads have their OS thread's id (on one worker, main's: the
+# process id, which thread_ids checks that no other thread has).
+check thread-ids-os 1 'ids\[i\] != getpid\(\)' env "$GREEN" GREEN_THREAD_IDS=os GREEN_WORKERS=1 "$B/plain/thread_ids"
+check bad-thread-ids 0 "^libgreen: GREEN_THREAD_IDS='OS' is not valid: .*green or os.*
+$($STACK)\$" env "$GREEN" GREEN_THREAD_IDS=OS "$STACK"
 # GREEN_FAMILIES: without threads, pthread_create makes OS threads (join's check of at most 2
 # then fails); with threads, sync and sleep (join waits with short sleeps) it stays on one.
 check families-threads 0 "" env "$GREEN" GREEN_FAMILIES=threads,sync,sleep TEST_MAX_OS_THREADS=2 "$B/plain/join"

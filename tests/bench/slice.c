@@ -3,6 +3,8 @@
  *   slice sleeper SECONDS   one thread computes for SECONDS (no call in its loop) while the main
  *                           thread sleeps 1 ms at a time: how late each sleep ends
  *                           (late_median_ms, late_p99_ms, late_worst_ms, sleeps)
+ *   slice libc SECONDS      the same, but the computing thread spends its time inside the C
+ *                           library: memset of 16 MiB in a loop
  *   slice spinners SECONDS  two threads compute for SECONDS: each one's share of the work done
  *                           (share_a, share_b, in %)
  *
@@ -33,6 +35,18 @@ static void *spin(void *arg)
     return NULL;
 }
 
+static void *memsets(void *arg)
+{
+    enum { kSize = 16 << 20 };
+    char *buf = malloc(kSize);
+    long n = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed))
+        memset(buf, (int)n++, kSize);
+    *(long *)arg = n + buf[kSize - 1];
+    free(buf);
+    return NULL;
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -42,16 +56,16 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: slice sleeper|spinners SECONDS\n");
+        fprintf(stderr, "usage: slice sleeper|libc|spinners SECONDS\n");
         return 2;
     }
     double seconds = atof(argv[2]);
     long counts[2] = {0, 0};
     pthread_t t[2];
-    if (strcmp(argv[1], "sleeper") == 0) {
+    if (strcmp(argv[1], "sleeper") == 0 || strcmp(argv[1], "libc") == 0) {
         size_t cap = (size_t)(seconds * 2000) + 16, n = 0;
         double *late = malloc(cap * sizeof *late);
-        pthread_create(&t[0], NULL, spin, &counts[0]);
+        pthread_create(&t[0], NULL, argv[1][0] == 's' ? spin : memsets, &counts[0]);
         double end = now() + seconds;
         while (n < cap && now() < end) {
             double before = now();

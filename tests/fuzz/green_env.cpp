@@ -12,7 +12,7 @@
 // g GREEN_RESOLV_CONF, h GREEN_CHILDREN, i GREEN_FAMILIES, j GREEN_SEED, k GREEN_CHAOS,
 // l GREEN_INJECT, m GREEN_WORKERS, n GREEN_HANDOFF, o GREEN_TIMESLICE, p GREEN_PCT,
 // q GREEN_PCT_STEPS, r GREEN_EXPIRE, s GREEN_SCHEDULE, t GREEN_TRACE, u GREEN_CHAOS_PREEMPT,
-// v GREEN_SYSCALL_DISPATCH);
+// v GREEN_SYSCALL_DISPATCH, w GREEN_THREAD_IDS);
 // the rest, up to a NUL, is the value, as getenv would return it.  The file variables take a path inside a scratch directory the harness makes and fills.
 // A difference aborts with both verdicts on stderr.
 // std::regex's internals set off g++'s -Wmaybe-uninitialized under the sanitizers.
@@ -312,6 +312,10 @@ Verdict reference(int var, const std::string& s)
     case kEnvChildren:
         v.ok = s == "green" || s == "plain";
         v.number = s == "plain";
+        return v;
+    case kEnvThreadIds:
+        v.ok = s == "green" || s == "os";
+        v.number = s == "os";
         return v;
     case kEnvFamilies: return ref_families(s);
     case kEnvSeed: return ref_seed(s);

@@ -260,7 +260,7 @@ case_help() {
         --pct --pct-steps --expire GREEN_PCT GREEN_PCT_STEPS GREEN_EXPIRE \
         --explore --jobs --timeout --expect-exit --expect-output --keep-going \
         --shrink --replay-file --trace GREEN_SCHEDULE GREEN_TRACE \
-        --chaos-preempt GREEN_CHAOS_PREEMPT; do
+        --chaos-preempt GREEN_CHAOS_PREEMPT --thread-ids GREEN_THREAD_IDS; do
         if [[ $out != *"$word"* ]]; then
             echo "help does not mention $word"
             return 1
@@ -458,6 +458,10 @@ t "--children=green sets GREEN_CHILDREN" \
     succeeds "green" "$GR" --children=green printenv GREEN_CHILDREN
 t "--children 'some' is refused" \
     refused 2 "--children" "GREEN_CHILDREN" "green or plain" -- "$GR" --children=some true
+t "--thread-ids os sets GREEN_THREAD_IDS" \
+    succeeds "os" "$GR" --thread-ids os printenv GREEN_THREAD_IDS
+t "--thread-ids 'plain' is refused" \
+    refused 2 "--thread-ids" "GREEN_THREAD_IDS" "green or os" -- "$GR" --thread-ids=plain true
 
 t "--families threads,sync sets GREEN_FAMILIES" \
     succeeds "GREEN_FAMILIES=threads,sync" "$GR" --families threads,sync sh -c 'env | grep "^GREEN_FAMILIES"'
@@ -478,7 +482,7 @@ for bad in 5 1001ms 01ms 1s; do
         refused 2 "--timeslice" "GREEN_TIMESLICE" "1ms to 1000ms" -- "$GR" --timeslice "$bad" true
 done
 
-for opt in --log-file --watchdog --dump-signal --resolv-conf --children --families; do
+for opt in --log-file --watchdog --dump-signal --resolv-conf --children --families --thread-ids; do
     t "$opt without a value is refused" refused 2 "$opt" "requires a value" -- "$GR" "$opt"
 done
 

@@ -4,7 +4,10 @@
  * most 1.5 s), a futex wait made that way is woken by a wake made through syscall() and the
  * other way round, and every call keeps the kernel's contract: the result in %rax, errors as
  * negative numbers (errno untouched), every other register but %rcx and %r11 as it was, vector
- * registers included, at a site's first execution and at later ones. */
+ * registers included, at a site's first execution and at later ones; gettid made that way is
+ * the thread's id as gettid() gives it, twice in a row (at the trap, then at the rewritten site),
+ * and a raw tgkill with that id finds the thread (signal 0) and refuses a signal that does not
+ * exist. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
@@ -192,8 +195,20 @@ static void futexes_meet(void *(*waiter)(void *), int raw_wake)
     CHECK_EQ(pthread_join(t, NULL), 0);
 }
 
+static void *raw_ids(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(raw(SYS_gettid, 0, 0, 0, 0, 0), gettid());
+    CHECK_EQ(raw(SYS_tgkill, getpid(), gettid(), 0, 0, 0), 0);
+    CHECK_EQ(raw(SYS_tgkill, getpid(), gettid(), 65, 0, 0), -EINVAL);
+    return NULL;
+}
+
 int main(void)
 {
+    raw_ids(NULL);
+    CHECK_EQ(in_thread(raw_ids, NULL), 0);
     keeps_contract();
     futexes_meet(raw_waiter, 0);
     futexes_meet(libc_waiter, 1);

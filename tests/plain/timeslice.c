@@ -1,6 +1,7 @@
 /* Threads that compute without ever calling the C library share the CPU with the others, as
  * the kernel's time slices make them: a thread sleeping 1 ms at a time beside one that
- * computes wakes close to on time; two computing threads both make progress; each finds its
+ * computes wakes close to on time, also beside one that loops in the C library's memset,
+ * memcpy, strlen and memcmp; two computing threads both make progress; each finds its
  * registers, floating-point and vector state, errno and signal mask as it left them; a
  * blocking read beside them is not interrupted; a SIGURG the program raises reaches its own
  * handler, once.
@@ -91,6 +92,56 @@ static void sleeper_beside_computation(void)
     CHECK(late[kSleeps - 1] < 0.5);
 }
 
+/* A thread that spends nearly all its time inside the C library's memory and string routines
+ * (large memset, memcpy, strlen and memcmp calls in a loop), checking every result. */
+enum { kBuf = 4 << 20 };
+
+static void *libc_looper(void *arg)
+{
+    long *rounds = arg;
+    char *a = malloc(kBuf), *b = malloc(kBuf);
+    CHECK(a && b);
+    long n = 0;
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        int c = 'a' + (int)(n % 26);
+        CHECK(memset(a, c, kBuf - 1) == a);
+        a[kBuf - 1] = '\0';
+        CHECK(memcpy(b, a, kBuf) == b);
+        CHECK(strlen(b) == kBuf - 1);
+        CHECK(b[n % (kBuf - 1)] == c);
+        CHECK(memcmp(a, b, kBuf) == 0);
+        n++;
+    }
+    free(a);
+    free(b);
+    *rounds = n;
+    return NULL;
+}
+
+/* The same sleeper beside a thread looping in the C library. */
+static void sleeper_beside_libc_loop(void)
+{
+    enum { kSleeps = 100 };
+    long rounds = 0;
+    pthread_t t;
+    atomic_store(&stop, 0);
+    CHECK(pthread_create(&t, NULL, libc_looper, &rounds) == 0);
+    double late[kSleeps];
+    for (int i = 0; i < kSleeps; i++) {
+        double before = now_seconds(CLOCK_MONOTONIC);
+        struct timespec ms = {0, 1000000};
+        CHECK(nanosleep(&ms, NULL) == 0);
+        late[i] = now_seconds(CLOCK_MONOTONIC) - before - 0.001;
+    }
+    atomic_store(&stop, 1);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK(rounds > 0);
+    qsort(late, kSleeps, sizeof late[0], cmp_double);
+    printf("sleeper beside the C library: median %.1f ms, p99 %.1f ms, worst %.1f ms late\n",
+           late[kSleeps / 2] * 1e3, late[kSleeps - 2] * 1e3, late[kSleeps - 1] * 1e3);
+    CHECK(late[kSleeps - 1] < 0.5);
+}
+
 /* Two computing threads for 600 ms: each gets a fair part of the CPU. */
 static void two_spinners(void)
 {
@@ -177,6 +228,7 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     sleeper_beside_computation();
+    sleeper_beside_libc_loop();
     two_spinners();
     read_beside_computation();
     program_sigurg();
