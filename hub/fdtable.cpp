@@ -1,8 +1,10 @@
 #include "fdtable.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -71,10 +73,11 @@ private:
     SpinLock* lock_;
 };
 
-void reset(FdRecord* r, FdKind kind, bool user_nonblock)
+void reset(FdRecord* r, FdKind kind, bool user_nonblock, bool stream = false)
 {
     r->desc = next_desc.fetch_add(1, std::memory_order_relaxed);
     r->dup_shared = false;
+    r->stream = stream;
     r->kind = kind;
     r->user_nonblock = user_nonblock;
     r->internal_nonblock = false;
@@ -129,12 +132,19 @@ struct PollSet {
 };
 
 constexpr uint64_t kRegistered = uint64_t(1) << 32;
+constexpr uint64_t kEmpty = uint64_t(1) << 33;  // fd_read_found_empty, no read event since
+// A state was seen in which a short read may leave something to read: the end of the stream
+// or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR: the next read returns at once), TCP urgent data
+// (EPOLLPRI: a read stops short at its mark, with data after it).  From then on a short read
+// tells nothing for this registration.
+constexpr uint64_t kNoHint = uint64_t(1) << 34;
+constexpr uint32_t kNoHintEvents = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI;
 constexpr int kBatch = 64;  // events taken per look; more wait for the loop's next iteration
 
 int ev_of(uint32_t epoll_events)
 {
     // As libev reads them: an error or a hang-up wakes readers and writers alike.
-    return ((epoll_events & (EPOLLIN | EPOLLERR | EPOLLHUP)) ? EV_READ : 0) |
+    return ((epoll_events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP)) ? EV_READ : 0) |
            ((epoll_events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? EV_WRITE : 0);
 }
 
@@ -165,9 +175,16 @@ void on_poll_set(struct ev_loop*, ev_io* io, int)
     auto* ps = static_cast<PollSet*>(io->data);
     epoll_event evs[kBatch];
     long n = raw_syscall(SYS_epoll_wait, ps->epfd, long(evs), kBatch, 0);
-    for (long i = 0; i < n; i++)
-        deliver(h, int(uint32_t(evs[i].data.u64)), uint32_t(evs[i].data.u64 >> 32),
-                ev_of(evs[i].events));
+    for (long i = 0; i < n; i++) {
+        int fd = int(uint32_t(evs[i].data.u64));
+        int ev = ev_of(evs[i].events);
+        if (ev & EV_READ)
+            if (uint64_t* chunk = ps->regs[fd >> kChunkBits]) {
+                uint64_t& reg = chunk[fd & (kChunk - 1)];
+                reg = (reg & ~kEmpty) | ((evs[i].events & kNoHintEvents) ? kNoHint : 0);
+            }
+        deliver(h, fd, uint32_t(evs[i].data.u64 >> 32), ev);
+    }
 }
 
 // The hub's poll set, its epoll instance made and watched by the hub's loop; nullptr when no
@@ -213,10 +230,10 @@ long poll_register(PollSet* ps, int fd, FdRecord* r)
         return -ENOMEM;
     uint32_t gen = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
     uint64_t& reg = chunk[fd & (kChunk - 1)];
-    if (reg == (kRegistered | gen))
+    if ((reg & ~(kEmpty | kNoHint)) == (kRegistered | gen))
         return 0;
     epoll_event ev;
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET | kNoHintEvents;
     ev.data.u64 = uint64_t(gen) << 32 | uint32_t(fd);
     long rc = raw_syscall(SYS_epoll_ctl, ps->epfd, EPOLL_CTL_ADD, fd, long(&ev));
     // Already there: the same description under the same number, registered for an earlier
@@ -226,6 +243,23 @@ long poll_register(PollSet* ps, int fd, FdRecord* r)
         rc = raw_syscall(SYS_epoll_ctl, ps->epfd, EPOLL_CTL_MOD, fd, long(&ev));
     reg = rc == 0 ? kRegistered | gen : 0;
     return rc;
+}
+
+// The calling hub's registration word of fd when it is for the record's generation, or
+// nullptr.
+uint64_t* current_reg(int fd)
+{
+    Hub* h = hub_self();
+    auto* ps = h ? static_cast<PollSet*>(h->fd_poll) : nullptr;
+    FdRecord* r = slot(fd);
+    if (!ps || !r || ps->epfd < 0)
+        return nullptr;
+    uint64_t* chunk = ps->regs[fd >> kChunkBits];
+    if (!chunk)
+        return nullptr;
+    uint64_t* reg = &chunk[fd & (kChunk - 1)];
+    uint32_t gen = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+    return (*reg & ~(kEmpty | kNoHint)) == (kRegistered | gen) ? reg : nullptr;
 }
 
 // Unlinks what wait_fds linked that fd_closing has not already.
@@ -249,12 +283,35 @@ FdRecord* fd_get(int fd)
     return r;
 }
 
-void fd_created(int fd, FdKind kind, bool user_nonblock)
+void fd_created(int fd, FdKind kind, bool user_nonblock, bool stream)
 {
     if (FdRecord* r = slot(fd)) {
         fd_closing(fd);
-        reset(r, kind, user_nonblock);
+        reset(r, kind, user_nonblock, stream);
     }
+}
+
+bool stream_socket(int domain, int type, int protocol)
+{
+    // Not SCTP or MPTCP streams, nor other families: their reads may stop short of the end.
+    return (type & 0xf) == SOCK_STREAM &&
+           (domain == AF_UNIX ||
+            ((domain == AF_INET || domain == AF_INET6) && (protocol == 0 || protocol == IPPROTO_TCP)));
+}
+
+bool fd_known_empty(int fd)
+{
+    uint64_t* reg = current_reg(fd);
+    return reg && (*reg & kEmpty);
+}
+
+void fd_read_found_empty(int fd)
+{
+    // Registered on this hub before the read (nothing registers between a read and this), so
+    // data that came after the read is an event still to come.
+    if (uint64_t* reg = current_reg(fd))
+        if (!(*reg & kNoHint))
+            *reg |= kEmpty;
 }
 
 void fd_forget(int fd)

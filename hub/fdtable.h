@@ -63,6 +63,7 @@ struct FdRecord {
     bool nowait_read_unsupported;   // preadv2(RWF_NOWAIT) gave EOPNOTSUPP: poll first
     bool nowait_write_unsupported;  // pwritev2(RWF_NOWAIT) gave EOPNOTSUPP: poll first
     bool dup_shared;          // another fd number refers to the same description (dup)
+    bool stream;              // a TCP or Unix stream socket: a short read leaves it empty
     uint32_t gen;             // bumped by close and reuse
     uint32_t desc;            // identifies the open file description: copied by dup
     int64_t rcvtimeo;         // SO_RCVTIMEO in ns, 0 for none
@@ -74,8 +75,11 @@ struct FdRecord {
 // nullptr for a negative or huge fd.  Call only from a green thread.
 FdRecord* fd_get(int fd);
 
-// A new descriptor of a known kind (its creator's flags given).
-void fd_created(int fd, FdKind kind, bool user_nonblock);
+// A new descriptor of a known kind (its creator's flags given; stream: see FdRecord).
+void fd_created(int fd, FdKind kind, bool user_nonblock, bool stream = false);
+
+// Whether a socket of this domain, type and protocol is a stream that a short read empties.
+bool stream_socket(int domain, int type, int protocol);
 
 // fd was created by a call that says nothing of its kind: learn it on first use.
 void fd_forget(int fd);
@@ -102,6 +106,15 @@ void fd_after_fork_child();
 // them back when the exec failed or the spawned child has its own copy.
 void fd_release_internal();
 void fd_restore_internal();
+
+// Reads that need not be made.  A stream socket read on a hub that registered it is known
+// empty from a read that found nothing (EAGAIN) or less than it asked for, until the hub's
+// set reports it readable again: edge-triggered, any data that comes later is such an event.
+// fd_read_found_empty records such a read by the calling green thread; fd_known_empty says
+// whether its next read would find nothing (then it waits at once).  Both false, and no-ops,
+// for a descriptor the calling hub has not registered for the record's generation.
+bool fd_known_empty(int fd);
+void fd_read_found_empty(int fd);
 
 // Waits until fd is ready for events (EV_READ and/or EV_WRITE) or the deadline.  Returns the
 // ready events (> 0), -ETIMEDOUT, or -EBADF when the fd was closed meanwhile.  A cancellation
