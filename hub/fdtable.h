@@ -112,9 +112,10 @@ void fd_restore_internal();
 // set reports it readable again: edge-triggered, any data that comes later is such an event.
 // fd_read_found_empty records such a read by the calling green thread; fd_known_empty says
 // whether its next read would find nothing (then it waits at once).  Both false, and no-ops,
-// for a descriptor the calling hub has not registered for the record's generation.
-bool fd_known_empty(int fd);
-void fd_read_found_empty(int fd);
+// for a descriptor the calling hub has not registered for the record's generation.  r is fd's
+// record.
+bool fd_known_empty(int fd, FdRecord* r);
+void fd_read_found_empty(int fd, FdRecord* r);
 
 // Waits until fd is ready for events (EV_READ and/or EV_WRITE) or the deadline.  Returns the
 // ready events (> 0), -ETIMEDOUT, or -EBADF when the fd was closed meanwhile.  A cancellation

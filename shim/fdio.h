@@ -45,10 +45,10 @@ int file_lock_wait(int fd, int cmd, long arg);
 
 // A read of count bytes from a stream socket (r->stream) returned n: one that found nothing or
 // less than it asked for leaves the socket empty (not an end of file: that stays readable).
-inline ssize_t note_stream_read(int fd, size_t count, ssize_t n)
+inline ssize_t note_stream_read(int fd, FdRecord* r, size_t count, ssize_t n)
 {
     if (n > 0 ? size_t(n) < count : n < 0 && errno == EAGAIN)
-        fd_read_found_empty(fd);
+        fd_read_found_empty(fd, r);
     return n;
 }
 

@@ -222,8 +222,11 @@ ssize_t green_read(int fd, void* buf, size_t count)
     if (r->stream)
         return io_loop(
             fd, EV_READ, r->rcvtimeo,
-            [&] { return note_stream_read(fd, count, try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr)); },
-            fd_known_empty(fd));
+            [&] {
+                return note_stream_read(fd, r, count,
+                                        try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr));
+            },
+            fd_known_empty(fd, r));
     if (r->kind == FdKind::Socket)
         return io_loop(fd, EV_READ, r->rcvtimeo, [&] {
             return try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr);
@@ -315,9 +318,9 @@ ssize_t green_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
             fd, EV_READ, r->rcvtimeo,
             [&] {
                 ssize_t k = try_recvfrom(fd, p + done, len - done, f, from, fromlen);
-                return plain ? note_stream_read(fd, len - done, k) : k;
+                return plain ? note_stream_read(fd, r, len - done, k) : k;
             },
-            plain && fd_known_empty(fd));
+            plain && fd_known_empty(fd, r));
         if (n < 0)
             return done > 0 ? ssize_t(done) : -1;
         done += size_t(n);
