@@ -64,21 +64,22 @@ inline FdRecord* green_fd(int fd)
     return r;
 }
 
-// Runs attempt() until it does not fail with EAGAIN, waiting for events on fd in between; the
-// first attempt is not made when known_empty says it would fail (fd_known_empty).
+// Runs attempt() until it does not fail with EAGAIN, waiting for events on fd in between; with
+// hint (fd's record: a plain read of a stream socket), the first attempt is not made when
+// fd_known_empty says it would fail.  Asked here, after the hooks, which may let the hub run.
 // timeout_ns (SO_RCVTIMEO/SO_SNDTIMEO, 0 for none) ends the wait with EAGAIN, as the kernel
 // does.  A signal handler ends the wait with EINTR, unless it had SA_RESTART and there is no
 // timeout (the kernel then restarts the call: signal(7)).  errno is left as the program had it
 // when the call succeeds.
 template <class Attempt>
-auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt, bool known_empty = false,
+auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt, FdRecord* hint = nullptr,
              const char* fn = __builtin_FUNCTION()) -> decltype(attempt())
 {
     if (__builtin_expect(io_hooks_on, 0) && io_hooks_slow(fd, events, fn))
         return -1;
     int saved_errno = errno;
     decltype(attempt()) n;
-    if (!known_empty) {
+    if (!(hint && fd_known_empty(fd, hint))) {
         n = attempt();
         if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
             return n;

@@ -226,7 +226,7 @@ ssize_t green_read(int fd, void* buf, size_t count)
                 return note_stream_read(fd, r, count,
                                         try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr));
             },
-            fd_known_empty(fd, r));
+            r);
     if (r->kind == FdKind::Socket)
         return io_loop(fd, EV_READ, r->rcvtimeo, [&] {
             return try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr);
@@ -320,7 +320,7 @@ ssize_t green_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
                 ssize_t k = try_recvfrom(fd, p + done, len - done, f, from, fromlen);
                 return plain ? note_stream_read(fd, r, len - done, k) : k;
             },
-            plain && fd_known_empty(fd, r));
+            plain ? r : nullptr);
         if (n < 0)
             return done > 0 ? ssize_t(done) : -1;
         done += size_t(n);
