@@ -212,6 +212,7 @@ struct Hub {
     // are each green thread's own (hub/tls.h).
     void* seed_state = nullptr;     // hub/chaos.cpp's SeedState, made on first need
     void* dns_channel = nullptr;    // resolver/channel.cpp's Channel, made on first look-up
+    void* fd_poll = nullptr;        // hub/fdtable.cpp's PollSet, made at the first wait on an fd
 
     // ---- diagnostics (hub/diag.cpp) ----
     int live = 0;                   // green threads of this hub alive, root included

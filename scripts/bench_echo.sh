@@ -39,6 +39,11 @@
 #                        half the rounds, memory with 1000 connections and at most 5 s of waiting
 #                        for MemAvailable (rough)
 # BENCH_ECHO_VERBOSE=1   every single measurement on stderr as it is taken
+# BENCH_ECHO_KINDS="..."  the servers to run, of: green threads epoll go gevent before (the
+#                        tables divide by epoll, or by go with BENCH_ECHO_ALL_CORES, which must
+#                        be among them)
+# BENCH_ECHO_LIB_BEFORE=PATH  another build of libgreen.so (say, of the main branch): the kind
+#                        "before" runs echo_server under it, beside the current build
 # BENCH_ECHO_ALL_CORES=1 every kind on every core, none pinned, server and load sharing them:
 #                        libgreen with its default workers (one per CPU), real threads, the epoll
 #                        server with a thread per CPU (SO_REUSEPORT, EPOLL_ECHO_THREADS), Go with
@@ -84,11 +89,15 @@ if [ "$ALL" = 1 ]; then
     MEM_RUNS=0
     BASE=go
 fi
+KINDS=${BENCH_ECHO_KINDS:-$KINDS}
+LIB_BEFORE=${BENCH_ECHO_LIB_BEFORE:-}
+has_kind() { [[ " $KINDS " == *" $1 "* ]]; }
 LOAD_TIMEOUT=120
 
 label() {
     case $ALL:$1 in
         *:green) echo "echo_server + libgreen" ;;
+        *:before) echo "echo_server + lib before" ;;
         *:threads) echo "echo_server, real threads" ;;
         0:epoll) echo "epoll_echo (1 thread)" ;;
         1:epoll) echo "epoll_echo ($NCPU threads)" ;;
@@ -154,7 +163,11 @@ memavail_sample() {
 
 missing=""
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
-[ "$ALL" = 1 ] || "$PY" -c 'import gevent' >/dev/null 2>&1 || missing="$missing python3-gevent"
+! has_kind gevent || "$PY" -c 'import gevent' >/dev/null 2>&1 || missing="$missing python3-gevent"
+if has_kind before && [ ! -f "$LIB_BEFORE" ]; then
+    echo "bench_echo: the kind before needs BENCH_ECHO_LIB_BEFORE, a libgreen.so" >&2
+    exit 1
+fi
 command -v taskset >/dev/null 2>&1 || missing="$missing util-linux"
 if [ -n "$missing" ]; then
     echo "bench_echo: missing:$missing (run scripts/install-deps.sh --bench as root)" >&2
@@ -177,6 +190,7 @@ start_kind() {
     [ "$ALL" = 1 ] && cores=$NCPU
     case $1 in
         green) start_server "${ON_SERVER[@]}" env LD_PRELOAD="$LIB" "$B/plain/echo_server" ;;
+        before) start_server "${ON_SERVER[@]}" env LD_PRELOAD="$LIB_BEFORE" "$B/plain/echo_server" ;;
         threads) start_server "${ON_SERVER[@]}" "$B/plain/echo_server" ;;
         epoll) start_server "${ON_SERVER[@]}" env EPOLL_ECHO_THREADS=$cores "$B/bench/epoll_echo" ;;
         go) start_server "${ON_SERVER[@]}" env GOMAXPROCS=$cores "$B/bench/echo_go" ;;
@@ -269,7 +283,7 @@ echo "cpus: $(nproc) ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinf
 echo "kernel: $(uname -sr); glibc $(getconf GNU_LIBC_VERSION | awk '{print $2}')"
 echo "descriptor limit (ulimit -n): $(ulimit -n)"
 echo "Go: $(taskset -c 0 env GOMAXPROCS=1 $B/bench/echo_go info) (servers run with GOMAXPROCS=$([ "$ALL" = 1 ] && echo "$NCPU" || echo 1))"
-[ "$ALL" = 1 ] || echo "gevent: $("$PY" -c 'import sys, gevent
+! has_kind gevent || echo "gevent: $("$PY" -c 'import sys, gevent
 loop = type(gevent.get_hub().loop).__module__
 print(gevent.__version__, "(loop", loop + ") on Python", sys.version.split()[0])')"
 if [ "$ALL" = 1 ]; then
@@ -308,7 +322,8 @@ done
 for run in $(seq "$MEM_RUNS"); do
     echo "memory run $run of $MEM_RUNS ..." >&2
     # Real threads last: the 10,000 threads leave the most memory to trim on the per-CPU lists.
-    for kind in epoll go gevent green threads; do
+    for kind in epoll go gevent before green threads; do
+        has_kind "$kind" || continue
         res=$(memory "$kind" "$MEM_CONNS")
         [ "$VERBOSE" = 1 ] && echo "  memory $kind: $res (rss_kib/conn memavail_kib/conn threads)" >&2
         if [ "$res" = FAILED ]; then

@@ -43,6 +43,15 @@ bool file_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6,
 // fcntl's F_SETLKW and F_OFD_SETLKW: a wait for another process's lock.
 int file_lock_wait(int fd, int cmd, long arg);
 
+// A read of count bytes from a stream socket (r->stream) returned n: one that found nothing or
+// less than it asked for leaves the socket empty (not an end of file: that stays readable).
+inline ssize_t note_stream_read(int fd, FdRecord* r, size_t count, ssize_t n)
+{
+    if (n > 0 ? size_t(n) < count : n < 0 && errno == EAGAIN)
+        fd_read_found_empty(fd, r);
+    return n;
+}
+
 // Whether a call on fd should go green, and its record: a green thread calling, a socket,
 // pipe or other pollable file, and not a descriptor the program made non-blocking itself.
 inline FdRecord* green_fd(int fd)
@@ -55,21 +64,26 @@ inline FdRecord* green_fd(int fd)
     return r;
 }
 
-// Runs attempt() until it does not fail with EAGAIN, waiting for events on fd in between.
+// Runs attempt() until it does not fail with EAGAIN, waiting for events on fd in between; with
+// hint (fd's record: a plain read of a stream socket), the first attempt is not made when
+// fd_known_empty says it would fail.  Asked here, after the hooks, which may let the hub run.
 // timeout_ns (SO_RCVTIMEO/SO_SNDTIMEO, 0 for none) ends the wait with EAGAIN, as the kernel
 // does.  A signal handler ends the wait with EINTR, unless it had SA_RESTART and there is no
 // timeout (the kernel then restarts the call: signal(7)).  errno is left as the program had it
 // when the call succeeds.
 template <class Attempt>
-auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt,
+auto io_loop(int fd, int events, int64_t timeout_ns, Attempt attempt, FdRecord* hint = nullptr,
              const char* fn = __builtin_FUNCTION()) -> decltype(attempt())
 {
     if (__builtin_expect(io_hooks_on, 0) && io_hooks_slow(fd, events, fn))
         return -1;
     int saved_errno = errno;
-    auto n = attempt();
-    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-        return n;
+    decltype(attempt()) n;
+    if (!(hint && fd_known_empty(fd, hint))) {
+        n = attempt();
+        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+            return n;
+    }
     if (__builtin_expect(inject_on, 0) && inject_eintr(fd, fn))
         return -1;
     int64_t deadline = timeout_ns ? mono_now() + timeout_ns : kForever;

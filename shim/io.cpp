@@ -219,6 +219,14 @@ ssize_t green_read(int fd, void* buf, size_t count)
         return injected_eagain(fd, "read") ? -1 : file_read(fd, buf, count);
     if (__builtin_expect(inject_on, 0))
         count = inject_shorten(fd, r, count, kShortRead, "read");
+    if (r->stream)
+        return io_loop(
+            fd, EV_READ, r->rcvtimeo,
+            [&] {
+                return note_stream_read(fd, r, count,
+                                        try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr));
+            },
+            r);
     if (r->kind == FdKind::Socket)
         return io_loop(fd, EV_READ, r->rcvtimeo, [&] {
             return try_recvfrom(fd, buf, count, MSG_DONTWAIT, nullptr, nullptr);
@@ -303,11 +311,16 @@ ssize_t green_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
         len = inject_shorten(fd, r, len, kShortRead, "recv");
     char* p = static_cast<char*>(buf);
     int f = (flags & ~MSG_WAITALL) | MSG_DONTWAIT;
+    bool plain = r->stream && f == MSG_DONTWAIT;  // no MSG_PEEK, MSG_OOB, ...
     size_t done = 0;
     for (;;) {
-        ssize_t n = io_loop(fd, EV_READ, r->rcvtimeo, [&] {
-            return try_recvfrom(fd, p + done, len - done, f, from, fromlen);
-        });
+        ssize_t n = io_loop(
+            fd, EV_READ, r->rcvtimeo,
+            [&] {
+                ssize_t k = try_recvfrom(fd, p + done, len - done, f, from, fromlen);
+                return plain ? note_stream_read(fd, r, len - done, k) : k;
+            },
+            plain ? r : nullptr);
         if (n < 0)
             return done > 0 ? ssize_t(done) : -1;
         done += size_t(n);

@@ -64,7 +64,7 @@ GREEN_EXPORT int socket(int domain, int type, int protocol)
 {
     int fd = REAL(socket)(domain, type, protocol);
     if (fd >= 0)
-        fd_created(fd, FdKind::Socket, type & SOCK_NONBLOCK);
+        fd_created(fd, FdKind::Socket, type & SOCK_NONBLOCK, stream_socket(domain, type, protocol));
     return fd;
 }
 
@@ -72,8 +72,9 @@ GREEN_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
     int r = REAL(socketpair)(domain, type, protocol, sv);
     if (r == 0) {
-        fd_created(sv[0], FdKind::Socket, type & SOCK_NONBLOCK);
-        fd_created(sv[1], FdKind::Socket, type & SOCK_NONBLOCK);
+        bool stream = stream_socket(domain, type, protocol);
+        fd_created(sv[0], FdKind::Socket, type & SOCK_NONBLOCK, stream);
+        fd_created(sv[1], FdKind::Socket, type & SOCK_NONBLOCK, stream);
     }
     return r;
 }
@@ -96,7 +97,7 @@ GREEN_EXPORT int accept4(int fd, struct sockaddr* addr, socklen_t* len, int flag
         s = io_loop(fd, EV_READ, r->rcvtimeo, [&] { return REAL(accept4)(fd, addr, len, flags); });
     }
     if (s >= 0)
-        fd_created(s, FdKind::Socket, flags & SOCK_NONBLOCK);
+        fd_created(s, FdKind::Socket, flags & SOCK_NONBLOCK, r && r->stream);
     return s;
 }
 
