@@ -254,7 +254,7 @@ bool queue_remote(Hub*& h, Green* g, uint32_t seq, int reason)
 
 // ---- work sharing ----
 //
-// A hub gives, an idle worker takes: the giver, at a scheduling point of its own (run_next, a
+// A hub gives, an idle worker takes: the giver, at a scheduling point of its own (a yield, a
 // loop iteration), moves up to half of its run queue's movable green threads (hub/hub.h) to a
 // worker whose loop sleeps, through that worker's remote list, and wakes it.  The giver owns
 // its run queue, so nothing on the switch path is atomic (Acar et al.'s "work requesting"
