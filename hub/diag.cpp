@@ -304,7 +304,7 @@ void dump_hub(Hub* h)
     int64_t now = mono_now();
     int count = 0;
     for_each_green([&](Green* g) {
-        count += g->hub == h && g->state != State::Dead && !is_worker_root(g);
+        count += hub_of(g) == h && g->state != State::Dead && !is_worker_root(g);
     });
     Block b;
     if (n_workers > 1)
@@ -313,7 +313,7 @@ void dump_hub(Hub* h)
     else
         b.line("dump: process %d, OS thread %d: %d green threads", int(getpid()), h->tid, count);
     for_each_green([&](Green* g) {
-        if (g->hub != h || g->state == State::Dead || is_worker_root(g))
+        if (hub_of(g) != h || g->state == State::Dead || is_worker_root(g))
             return;
         char who[64], d1[32], d2[32], what[128] = "", until[48] = "";
         describe(g, who, sizeof who);

@@ -372,7 +372,7 @@ void fd_closing(int fd)
         // A waiter of this hub is woken here, one on another worker (several workers) through
         // its hub.  Closed from an unmanaged thread, the wait goes on, as a blocked read does
         // in Linux when another thread closes its fd.
-        if (w->green->hub == here) {
+        if (hub_of(w->green) == here) {
             unlink(r, w);
             __atomic_store_n(w->closed, true, __ATOMIC_RELEASE);
             unpark(w->green);

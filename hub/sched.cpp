@@ -458,7 +458,7 @@ void report_deadlock(Hub* h)
     uint64_t before = all ? switches_of_all() : 0;
     if (all && !all_hubs_quiet())
         return;
-    auto counted = [&](const Green* g) { return all ? !is_worker_root(g) : g->hub == h; };
+    auto counted = [&](const Green* g) { return all ? !is_worker_root(g) : hub_of(g) == h; };
     int waiting = 0, other = 0;
     for_each_green([&](Green* g) {
         if (!counted(g))

@@ -70,7 +70,7 @@ Green* target_of(Hub* h, int sig)
     bool any_hub = multi_worker;
     Green* waiting = nullptr;
     for_each_green([&](Green* g) {
-        if (!waiting && (g->hub == h || any_hub) && g->waits_signal && !blocks(g, sig) &&
+        if (!waiting && (hub_of(g) == h || any_hub) && g->waits_signal && !blocks(g, sig) &&
             parked_interruptibly(g))
             waiting = g;
     });
@@ -80,7 +80,7 @@ Green* target_of(Hub* h, int sig)
         return parked_interruptibly(h->root) ? h->root : nullptr;
     Green* first = nullptr;
     for_each_green([&](Green* g) {
-        if (!first && (g->hub == h || (any_hub && !is_worker_root(g))) && !blocks(g, sig) &&
+        if (!first && (hub_of(g) == h || (any_hub && !is_worker_root(g))) && !blocks(g, sig) &&
             parked_interruptibly(g))
             first = g;
     });

@@ -364,7 +364,7 @@ void green_finish(Green* self)
     sigmask_finished(self);
     // A joiner on this hub is woken now, so that it runs next: it looks at dead_word when it
     // resumes, after the reap.  One on another worker waits on the futex, woken by the reap.
-    if (Green* j = joiner_of(self); j && j->hub == self->hub)
+    if (Green* j = joiner_of(self); j && hub_of(j) == self->hub)
         unpark(j);
     if (live_greens.fetch_sub(1) == 1)
         exit(0);  // the last thread of the process ended without calling exit
@@ -397,7 +397,7 @@ int green_join(Green* t, void** result, int64_t deadline, bool try_only)
             }
             raw_syscall(SYS_futex, long(&t->dead_word), FUTEX_WAIT_PRIVATE, word, long(tsp));
         }
-    } else if (t->hub == self->hub) {
+    } else if (hub_of(t) == self->hub) {
         // On this hub nothing runs while it waits: the exiting thread wakes it (green_finish).
         // Work sharing does not move a thread that has a joiner (hub/sched.cpp can_move).
         while (!(t->dead_word.load(std::memory_order_acquire) & kDeadBit)) {
@@ -470,7 +470,7 @@ int green_cancel(Green* t)
             green_exit(PTHREAD_CANCELED);
         return 0;
     }
-    if (t->hub != hub_self())
+    if (hub_of(t) != hub_self())
         unpark(t, kWakeCancel);  // checked on its own hub, where it cannot be running
     else if (t->state == State::Parked && t->in_cancel_point)
         unpark(t, kWakeCancel);

@@ -24,7 +24,7 @@ namespace {
 GREEN_NO_TSAN pthread_t os_handle(pthread_t t)
 {
     Green* g = as_green(t);
-    return g ? g->hub->os_thread : t;
+    return g ? hub_of(g)->os_thread : t;
 }
 
 GREEN_NO_TSAN bool is_plain_green(pthread_t t)
@@ -55,7 +55,7 @@ GREEN_EXPORT int pthread_getname_np(pthread_t thread, char* buf, size_t size)
     if (size < sizeof g->name)  // glibc's rule: the buffer must hold any name
         return ERANGE;
     if (g->name[0] == '\0')  // never named: it has the name of the OS thread it runs on
-        return REAL(pthread_getname_np)(g->hub->os_thread, buf, size);
+        return REAL(pthread_getname_np)(hub_of(g)->os_thread, buf, size);
     memcpy(buf, g->name, strlen(g->name) + 1);
     return 0;
 }
