@@ -1,0 +1,620 @@
+// Rewriting a system call site outside the C library, at its first trap, into a jump to a
+// trampoline of its own, so that later executions cost a jump and libgreen's entry instead of a
+// trap (shim/rawsys.cpp traps them by syscall user dispatch; a trap costs about a microsecond).
+//
+// The trampoline.  A `jmp rel32` (5 bytes) at an instruction boundary B before the `syscall` at
+// S leads to a stub in a page within 2 GiB: the stub runs copies of the instructions [B, S) (a
+// RIP-relative operand's displacement adjusted), sets %rcx to S + 2 and jumps to libgreen's entry
+// (green_sys_entry_rcx), which makes the call, green or not, and returns to S + 2 by `jmp *%rcx`.
+// Nothing is pushed or stored on the caller's stack and no flag changes on the way: the caller's
+// red zone stays as it was (liburing keeps a pointer there across io_uring_enter, which is why
+// zpoline's `call *%rax` is not used), and %rcx is the system call's to clobber.  The number may
+// be computed anywhere before; each site has its stub, so many sites of one number all get one.
+//
+// Only the first instruction changes, and only as much of it as the jump needs (E9Patch's
+// "instruction punning", Duck et al., PLDI 2020).  The jump's four displacement bytes overlap
+// the bytes after its opcode; where those belong to later instructions (B's instruction is
+// shorter than 5 bytes) they keep their values, and only the stub's address is chosen to suit
+// them: a 3-byte instruction before the `syscall` leaves the two low bytes free (a 64 KiB window,
+// 84 MB on from the site when the next bytes are the `syscall`'s own 0f 05), a 4-byte one three.
+// So every instruction boundary after B, the `syscall` included, holds its original bytes:
+// a thread stopped there (by a signal, by the kernel, by a time slice: it resumes there), a
+// direct branch there, a thread still in the kernel for a call made before dispatch was on, all
+// find the original code and at worst trap as before; the `syscall` itself never changes, and
+// the entry sends the calls that must run natively (clone, vfork, rt_sigreturn) back to it.
+// B is chosen among the last few boundaries before S, the nearest whose stub can be placed
+// (an mmap'd page in the window) and whose instructions can be moved (no branch, call, return or
+// other control transfer; a RIP-relative one only when its target stays in reach).
+//
+// Boundaries come from decoding (hub/insn.h) from the start of the function that holds S, as the
+// unwind table's index gives it, through to its end: a decode that does not land on S, or fails
+// anywhere in the function, refuses the site; so does a direct branch anywhere in the function
+// that targets a changed byte other than B (a branch into the middle of B's instruction: only
+// code that overlaps instructions does that).  What cannot be checked is an indirect jump (a
+// jump table, a computed goto) into the changed bytes: its targets are instruction boundaries
+// too, and the changed bytes hold none but B, so only code that jumps into the middle of an
+// instruction would be hurt.  Outside every function the unwind table describes (hand-written
+// stubs without unwind information), only `mov $n, %eax` or `mov $n, %rax` right before S, with
+// the number the trap saw, is taken as B: a boundary proven by the trap (S is one) and by its
+// value.  Previous rewrites are known (their original lengths are kept), so a later decode of
+// the same function steps over them.
+//
+// Concurrency.  Other OS threads may run the bytes being changed.  Changed bytes within one
+// aligned 8-byte word change with one locked compare-and-exchange: a thread fetches the old
+// instruction or the new jump.  Otherwise the first two bytes become `jmp .` (eb fe) first,
+// atomically, so that a thread arriving at B waits there; every core serialises its instruction
+// stream (membarrier's SYNC_CORE: no core keeps a stale prefetch of the bytes); the other changed
+// bytes are written; cores serialise again; and the first two bytes become the jump's.  A thread
+// waiting at the guard spins only while the rewriting thread, which never parks, finishes; the
+// rewriting thread takes no signal meanwhile (a handler of its own could reach the guard).
+// Without SYNC_CORE (kernels before 4.16) such sites are refused.
+//
+// W^X.  Stub pages are a memfd mapped twice: executable near the sites, writable elsewhere;
+// no page is writable and executable at once, stubs are added while others run.  The site's own
+// page, though, must stay executable while its bytes change (other threads run it), so it is
+// writable and executable for the few stores of a rewrite, as every live patcher has it.  After
+// fork, the stub pages are shared with the parent: the child puts new stubs in new pages.
+//
+// GREEN_SYSCALL_DISPATCH and the trap itself are shim/rawsys.cpp's.
+
+// libgreen's headers first: <elf.h> (from <link.h>) defines EV_NONE, which <ev.h> declares.
+#include "rawsite.h"
+
+#include "../hub/insn.h"
+#include "../hub/log.h"
+#include "../hub/spinlock.h"
+#include "../hub/sys.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+#include <initializer_list>
+
+extern "C" void green_sys_entry_rcx();
+
+namespace green {
+
+namespace {
+
+// --- Stub pages ---
+
+constexpr uintptr_t kPage = 4096;
+struct Chunk {
+    uintptr_t rx;       // the executable view, near sites
+    unsigned char* rw;  // the writable view of the same page
+    uint32_t used;      // bytes given out from the start
+};
+constexpr int kMaxChunks = 1024;
+Chunk chunks[kMaxChunks];
+int n_chunks;
+
+// Maps a stub page at exactly page, or returns false (taken, below vm.mmap_min_addr, no memfd).
+bool map_chunk(uintptr_t page)
+{
+    if (n_chunks == kMaxChunks)
+        return false;
+    long fd = raw_syscall(SYS_memfd_create, long("libgreen-stubs"), MFD_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    if (raw_syscall(SYS_ftruncate, fd, long(kPage)) == 0) {
+        long rx = raw_syscall(SYS_mmap, long(page), long(kPage), PROT_READ | PROT_EXEC,
+                              MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+        if (rx > 0 && uintptr_t(rx) != page)
+            raw_syscall(SYS_munmap, rx, long(kPage));  // a kernel without MAP_FIXED_NOREPLACE
+        if (uintptr_t(rx) == page) {
+            long rw = raw_syscall(SYS_mmap, 0, long(kPage), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            if (rw < 0 && rw > -4096) {
+                raw_syscall(SYS_munmap, rx, long(kPage));
+            } else {
+                memset(reinterpret_cast<void*>(rw), 0xcc, kPage);  // int3 between stubs
+                chunks[n_chunks++] = Chunk{page, reinterpret_cast<unsigned char*>(rw), 0};
+                ok = true;
+            }
+        }
+    }
+    raw_syscall(SYS_close, fd);
+    return ok;
+}
+
+// Room for size bytes starting at an address t with lo <= t <= hi, in a stub page near near;
+// 0 when none can be had.
+uintptr_t place(uintptr_t lo, uintptr_t hi, uint32_t size, uintptr_t near)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < n_chunks; i++) {
+            Chunk& c = chunks[i];
+            uintptr_t t = c.rx + c.used > lo ? c.rx + c.used : lo;
+            t = (t + 15) & ~uintptr_t(15);
+            if (t > hi && hi - lo < 16)  // a narrow window: any byte of it
+                t = c.rx + c.used > lo ? c.rx + c.used : lo;
+            if (t >= c.rx && t <= hi && t + size <= c.rx + kPage) {
+                c.used = uint32_t(t + size - c.rx);
+                return t;
+            }
+        }
+        if (pass)
+            break;
+        // A new page.  A wide window: pages below the object, then above it (a program's heap
+        // grows up from its end); a narrow one: pages spread over it.
+        uintptr_t first = lo & ~(kPage - 1), last = hi & ~(kPage - 1);
+        bool mapped = false;
+        if (hi - lo > (uintptr_t(1) << 30)) {
+            uintptr_t base = near & ~(kPage - 1);
+            for (int k = 1; k <= 24 && !mapped; k++) {
+                uintptr_t step = uintptr_t(k) << 25;  // 32 MiB
+                if (base - step >= first && base - step < base)
+                    mapped = map_chunk(base - step);
+                if (!mapped && base + step <= last)
+                    mapped = map_chunk(base + step);
+            }
+        } else {
+            uintptr_t pages = (last - first) / kPage + 1;
+            uintptr_t stride = pages > 32 ? pages / 32 : 1;
+            for (uintptr_t k = 0; k < pages && !mapped; k += stride) {
+                uintptr_t p = first + k * kPage;
+                // The stub must start in the window and end in the page.
+                uintptr_t t = p > lo ? p : lo;
+                if (t <= hi && t + size <= p + kPage)
+                    mapped = map_chunk(p);
+            }
+        }
+        if (!mapped)
+            return 0;
+    }
+    return 0;
+}
+
+// --- Sites decided, and instructions rewritten ---
+
+// Open addressing on the address: a site (rewritten or refused) or a rewritten start B with
+// its instruction's original length, so that later decodes step over the jump.
+enum : uint8_t { kEmpty, kSiteDone, kSiteRefused, kStart };
+constexpr int kTable = 8192;
+struct Entry {
+    uintptr_t addr;
+    uint8_t kind;
+    uint8_t length;  // kStart: the original instruction's length
+};
+Entry table[kTable];
+int n_table;
+SpinLock lock;
+bool sync_core;  // membarrier's SYNC_CORE is registered
+
+Entry* lookup(uintptr_t addr, bool site, bool insert)
+{
+    uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 51;  // 13 bits
+    for (int n = 0; n < kTable; n++, h = (h + 1) % kTable) {
+        Entry& e = table[h];
+        if (e.kind == kEmpty) {
+            if (!insert || n_table > kTable * 3 / 4)
+                return nullptr;
+            n_table++;
+            e.addr = addr;
+            return &e;
+        }
+        if (e.addr == addr && (e.kind == kStart) != site)
+            return &e;
+    }
+    return nullptr;
+}
+
+void decide(uintptr_t site, uint8_t kind)
+{
+    if (Entry* e = lookup(site, true, true))
+        e->kind = kind;
+}
+
+// The loaded object that holds site: its load bias and program headers, and the bounds and
+// protection of the segment; false when no object has it.
+struct Object {
+    uintptr_t bias = 0, seg_lo = 0, seg_hi = 0;
+    const ElfW(Phdr)* ph = nullptr;
+    int phnum = 0, prot = 0;
+};
+
+bool object_of(uintptr_t site, Object* o)
+{
+    Dl_info info;
+    if (!dladdr(reinterpret_cast<void*>(site), &info) || !info.dli_fbase)
+        return false;
+    auto* eh = static_cast<const ElfW(Ehdr)*>(info.dli_fbase);
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return false;
+    o->ph = reinterpret_cast<const ElfW(Phdr)*>(reinterpret_cast<const char*>(eh) + eh->e_phoff);
+    o->phnum = eh->e_phnum;
+    // dli_fbase is the lowest mapped address; the load bias is that minus the first segment's.
+    bool first = true;
+    for (int i = 0; i < o->phnum; i++) {
+        const ElfW(Phdr)& ph = o->ph[i];
+        if (ph.p_type != PT_LOAD)
+            continue;
+        if (first) {
+            o->bias = reinterpret_cast<uintptr_t>(eh) - (ph.p_vaddr & ~uintptr_t(4095));
+            first = false;
+        }
+        uintptr_t lo = o->bias + ph.p_vaddr;
+        if (site - lo < ph.p_filesz) {
+            o->seg_lo = lo;
+            o->seg_hi = lo + ph.p_filesz;
+            o->prot = ((ph.p_flags & PF_R) ? PROT_READ : 0) | ((ph.p_flags & PF_W) ? PROT_WRITE : 0) |
+                      ((ph.p_flags & PF_X) ? PROT_EXEC : 0);
+        }
+    }
+    return o->seg_hi && (o->prot & PROT_EXEC);
+}
+
+// The instructions before a site, as far back as a rewrite may reach.
+constexpr int kBack = 6;
+struct Before {
+    uintptr_t at[kBack];  // starts, nearest first
+    Insn insn[kBack];
+    int n = 0;
+    // Direct branch targets in the function within [S - 64, S + 2).
+    uintptr_t targets[64];
+    int n_targets = 0;
+};
+
+// Decodes the function [lo, hi) that holds site; false when the decode fails or misses site.
+bool decode_function(uintptr_t lo, uintptr_t hi, uintptr_t site, Before* b)
+{
+    uintptr_t ring[kBack];
+    Insn ring_insn[kBack];
+    int n = 0;
+    bool reached = false;
+    for (uintptr_t at = lo; at < hi;) {
+        Insn d;
+        Entry* start = lookup(at, false, false);
+        if (start) {  // a jump of ours: the original instruction was this long
+            d.length = start->length;
+            d.control = true;
+        } else if (!insn_decode(reinterpret_cast<const unsigned char*>(at), hi - at, &d)) {
+            return false;
+        }
+        if (at == site)
+            reached = true;
+        if (at < site) {
+            ring[n % kBack] = at;
+            ring_insn[n % kBack] = d;
+            n++;
+        }
+        if (d.direct && !start) {
+            uintptr_t t = at + d.length + uintptr_t(d.rel);
+            if (t - (site - 64) < 66) {
+                if (b->n_targets == 64)
+                    return false;
+                b->targets[b->n_targets++] = t;
+            }
+        }
+        at += d.length;
+    }
+    if (!reached)
+        return false;
+    for (int k = 0; k < kBack && k < n; k++) {
+        b->at[k] = ring[(n - 1 - k) % kBack];
+        b->insn[k] = ring_insn[(n - 1 - k) % kBack];
+    }
+    b->n = n < kBack ? n : kBack;
+    return true;
+}
+
+// Outside known functions: `mov $nr, %eax` or `mov $nr, %rax` right before the site.
+bool constant_move_before(uintptr_t site, long nr, const Object& o, Before* b)
+{
+    auto* s = reinterpret_cast<const unsigned char*>(site);
+    int32_t imm;
+    if (site - o.seg_lo < 7)
+        return false;
+    memcpy(&imm, s - 4, sizeof imm);
+    if (imm != nr)
+        return false;
+    int len;
+    if (s[-5] == 0xb8 && !(s[-6] >= 0x40 && s[-6] <= 0x4f))  // not a REX prefix: %eax itself
+        len = 5;
+    else if (s[-7] == 0x48 && s[-6] == 0xc7 && s[-5] == 0xc0)
+        len = 7;
+    else
+        return false;
+    b->at[0] = site - len;
+    b->insn[0] = Insn{};
+    b->insn[0].length = len;
+    b->n = 1;
+    return true;
+}
+
+void serialise_cores()
+{
+    raw_syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+}
+
+// Changes the bytes [at, at + n) (n at most 5, at a boundary, read as old) to want (see the
+// top); false when it cannot be done safely.
+bool patch(uintptr_t at, const unsigned char* old, const unsigned char* want, int n, const Object& o)
+{
+    bool one_word = (at & ~uintptr_t(7)) == ((at + n - 1) & ~uintptr_t(7));
+    if (!one_word && (!sync_core || (at & 7) == 7))
+        return false;
+    uintptr_t page = at & ~(kPage - 1), end = (at + n + kPage - 1) & ~(kPage - 1);
+    if (mprotect(reinterpret_cast<void*>(page), end - page, o.prot | PROT_WRITE | PROT_EXEC) != 0)
+        return false;  // the vDSO, for one
+    // No signal meanwhile but the synchronous ones (a handler could run into the guard).
+    uint64_t all = ~uint64_t(0), keep = 0;
+    for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP})
+        all &= ~(uint64_t(1) << (s - 1));
+    raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, long(&all), long(&keep), 8);
+    bool ok;
+    if (one_word) {
+        auto* word = reinterpret_cast<uint64_t*>(at & ~uintptr_t(7));
+        uint64_t expected = __atomic_load_n(word, __ATOMIC_RELAXED), wanted = expected;
+        int off = int(at & 7);
+        ok = memcmp(reinterpret_cast<unsigned char*>(&expected) + off, old, n) == 0;
+        memcpy(reinterpret_cast<unsigned char*>(&wanted) + off, want, n);
+        ok = ok && __atomic_compare_exchange_n(word, &expected, wanted, false, __ATOMIC_SEQ_CST,
+                                               __ATOMIC_SEQ_CST);
+    } else {
+        auto* head = reinterpret_cast<uint16_t*>(at);
+        uint16_t expected, guard = 0xfeeb, jump;
+        memcpy(&expected, old, 2);
+        memcpy(&jump, want, 2);
+        // lock cmpxchg on two bytes in one cache line (at & 7 != 7): atomic, aligned or not.
+        uint16_t seen = expected;
+        __asm__ volatile("lock cmpxchgw %2, %1" : "+a"(seen), "+m"(*head) : "r"(guard) : "memory", "cc");
+        ok = seen == expected;
+        if (ok) {
+            serialise_cores();
+            auto* tail = reinterpret_cast<volatile unsigned char*>(at);
+            for (int i = 2; i < n; i++)
+                tail[i] = want[i];
+            serialise_cores();
+            seen = guard;
+            __asm__ volatile("lock cmpxchgw %2, %1" : "+a"(seen), "+m"(*head) : "r"(jump) : "memory", "cc");
+        }
+    }
+    if (sync_core)
+        serialise_cores();
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&keep), 0, 8);
+    mprotect(reinterpret_cast<void*>(page), end - page, o.prot);
+    return ok;
+}
+
+// The stub for the instructions [b, site) (k + 1 of them, b->at[k] first) at t, written through
+// the writable view; its size, or 0 when an instruction cannot be moved there.
+uint32_t write_stub(const Before* b, int k, uintptr_t site, uintptr_t t, unsigned char* out)
+{
+    uint32_t n = 0;
+    for (int j = k; j >= 0; j--) {
+        uintptr_t from = b->at[j];
+        const Insn& d = b->insn[j];
+        memcpy(out + n, reinterpret_cast<const void*>(from), d.length);
+        if (d.rip_disp >= 0) {
+            int32_t disp;
+            memcpy(&disp, out + n + d.rip_disp, 4);
+            int64_t moved = int64_t(disp) + int64_t(from - (t + n));
+            if (moved != int32_t(moved))
+                return 0;
+            disp = int32_t(moved);
+            memcpy(out + n + d.rip_disp, &disp, 4);
+        }
+        n += d.length;
+    }
+    // lea site+2(%rip), %rcx
+    int64_t back = int64_t(site + 2) - int64_t(t + n + 7);
+    if (back != int32_t(back))
+        return 0;
+    int32_t back32 = int32_t(back);
+    const unsigned char lea[3] = {0x48, 0x8d, 0x0d};
+    memcpy(out + n, lea, 3);
+    memcpy(out + n + 3, &back32, 4);
+    n += 7;
+    // jmp *0(%rip), then the entry's address
+    const unsigned char jmp[6] = {0xff, 0x25, 0, 0, 0, 0};
+    memcpy(out + n, jmp, 6);
+    n += 6;
+    uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry_rcx);
+    memcpy(out + n, &entry, 8);
+    return n + 8;
+}
+
+const char* try_rewrite(uintptr_t site, long nr)
+{
+    Object o;
+    if (!object_of(site, &o))
+        return "not in a loaded object's code";
+    FunctionStarts f = function_starts(o.ph, o.phnum, o.bias);
+    uintptr_t lo, hi;
+    Before b;
+    if (f.count && function_bounds(&f, site, &lo, &hi) == 1) {
+        if (lo < o.seg_lo || hi > o.seg_hi)
+            return "its function's bounds are not in its segment";
+        if (!decode_function(lo, hi, site, &b))
+            return "its function cannot be decoded";
+    } else if (!constant_move_before(site, nr, o, &b)) {
+        return "outside every function of the unwind table, and no constant move before it";
+    }
+    const char* why = "no instruction before it in its function";
+    for (int k = 0; k < b.n; k++) {
+        uintptr_t at = b.at[k];
+        const Insn& first = b.insn[k];
+        if (b.insn[k].control) {
+            why = "a control transfer before it";
+            break;
+        }
+        if (site + 2 - at > 40 || at + 5 > o.seg_hi)
+            break;
+        int changed = first.length < 5 ? first.length : 5;
+        bool target_inside = false;
+        for (int i = 0; i < b.n_targets; i++)
+            target_inside |= b.targets[i] > at && b.targets[i] < at + changed;
+        if (target_inside) {
+            why = "a branch into the bytes it would change";
+            continue;
+        }
+        // The window for the stub: the displacement's bytes past the changed ones are fixed.
+        unsigned char old[5];
+        memcpy(old, reinterpret_cast<const void*>(at), 5);
+        uint32_t orig;
+        memcpy(&orig, old + 1, 4);
+        int free_bits = (changed - 1) * 8;
+        int64_t rel_lo, rel_hi;
+        if (free_bits == 32) {
+            rel_lo = INT32_MIN;
+            rel_hi = INT32_MAX;
+        } else {
+            uint32_t mask = (uint32_t(1) << free_bits) - 1;
+            rel_lo = int32_t(orig & ~mask);
+            rel_hi = rel_lo + mask;
+        }
+        uintptr_t next = at + 5;
+        int64_t t_lo = int64_t(next) + rel_lo, t_hi = int64_t(next) + rel_hi;
+        if (t_lo < int64_t(kPage))
+            t_lo = int64_t(kPage);
+        if (t_hi < t_lo) {
+            why = "no room for its stub where the jump can reach";
+            continue;
+        }
+        uint32_t size = 21;
+        for (int j = k; j >= 0; j--)
+            size += uint32_t(b.insn[j].length);
+        uintptr_t t = place(uintptr_t(t_lo), uintptr_t(t_hi), size, o.seg_lo);
+        if (!t) {
+            why = "no room for its stub where the jump can reach";
+            continue;
+        }
+        Chunk* c = nullptr;
+        for (int i = 0; i < n_chunks; i++)
+            if (t - chunks[i].rx < kPage)
+                c = &chunks[i];
+        if (!write_stub(&b, k, site, t, c->rw + (t - c->rx))) {
+            why = "an instruction before it cannot be moved";
+            continue;  // the bytes stay given out, unused
+        }
+        unsigned char want[5] = {0xe9};
+        uint32_t rel = uint32_t(int64_t(t) - int64_t(next));
+        memcpy(want + 1, &rel, 4);
+        // The bytes past the changed ones are the old ones, by the window's choice.
+        if (memcmp(want + changed, old + changed, 5 - changed) != 0)
+            return "internal: the jump does not keep the bytes it must";
+        if (!patch(at, old, want, changed, o)) {
+            why = "its bytes cannot be changed safely";
+            continue;
+        }
+        if (Entry* e = lookup(at, false, true)) {
+            e->kind = kStart;
+            e->length = uint8_t(first.length);
+        }
+        log_msg(kLogDebug, "system call site %p rewritten: a jump at %p (%d bytes changed) to a stub at %p",
+                reinterpret_cast<void*>(site), reinterpret_cast<void*>(at), changed,
+                reinterpret_cast<void*>(t));
+        return nullptr;
+    }
+    return why;
+}
+
+}  // namespace
+
+FunctionStarts function_starts(const ElfW(Phdr)* phdr, int phnum, uintptr_t bias)
+{
+    FunctionStarts f;
+    for (int i = 0; i < phnum; i++) {
+        const ElfW(Phdr)& ph = phdr[i];
+        if (ph.p_type != PT_GNU_EH_FRAME || ph.p_memsz < 12)
+            continue;
+        auto* h = reinterpret_cast<const unsigned char*>(bias + ph.p_vaddr);
+        // Version 1; the pointer to .eh_frame in 4 bytes; the count as udata4; the table as
+        // datarel sdata4 (what GNU ld and lld write).
+        if (h[0] != 1 || (h[1] & 0x0f) == 0x0c || (h[1] & 0x07) != 0x03 || h[2] != 0x03 ||
+            h[3] != 0x3b)
+            break;
+        uint32_t count;
+        memcpy(&count, h + 8, sizeof count);
+        if (12 + uint64_t(count) * 8 > ph.p_memsz)
+            break;
+        f.hdr = h;
+        f.table = reinterpret_cast<const int32_t*>(h + 12);
+        f.count = count;
+        break;
+    }
+    return f;
+}
+
+namespace {
+
+// The index of the greatest function start at most addr, or -1.
+long function_before(const FunctionStarts* f, uintptr_t addr)
+{
+    uint32_t lo = 0, hi = f->count;  // the answer is below hi
+    long best = -1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (uintptr_t(f->hdr) + intptr_t(f->table[2 * mid]) <= addr) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+uintptr_t function_start_before(uintptr_t addr, void* ctx)
+{
+    auto* f = static_cast<const FunctionStarts*>(ctx);
+    long i = function_before(f, addr);
+    return i < 0 ? 0 : uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
+}
+
+// The entry (an FDE) gives the function's length after its start; read only in the usual
+// encoding (a 4-byte PC-relative start, which must agree with the index, then a 4-byte length).
+int function_bounds(const FunctionStarts* f, uintptr_t addr, uintptr_t* lo, uintptr_t* hi)
+{
+    long i = function_before(f, addr);
+    if (i < 0)
+        return 0;
+    uintptr_t start = uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
+    auto* fde = f->hdr + intptr_t(f->table[2 * i + 1]);
+    uint32_t length;
+    int32_t begin;
+    uint32_t range;
+    memcpy(&length, fde, 4);
+    memcpy(&begin, fde + 8, 4);
+    memcpy(&range, fde + 12, 4);
+    if (length == 0xffffffff || length < 12 || uintptr_t(fde + 8) + intptr_t(begin) != start)
+        return -1;
+    if (addr >= start + range)
+        return 0;
+    *lo = start;
+    *hi = start + range;
+    return 1;
+}
+
+void rewrite_site(uintptr_t site, long nr)
+{
+    SpinGuard guard(lock);
+    Entry* e = lookup(site, true, false);
+    if (e && e->kind != kEmpty)
+        return;
+    const char* why = try_rewrite(site, nr);
+    decide(site, why ? kSiteRefused : kSiteDone);
+    if (why)
+        log_msg(kLogDebug, "system call site %p not rewritten (it traps at every call): %s",
+                reinterpret_cast<void*>(site), why);
+}
+
+void rawsite_start()
+{
+    sync_core = raw_syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+}
+
+void rawsite_after_fork()
+{
+    for (int i = 0; i < n_chunks; i++)
+        chunks[i].used = kPage;
+}
+
+}  // namespace green
