@@ -74,7 +74,10 @@
 #include <cstring>
 #include <initializer_list>
 
-extern "C" void green_sys_entry_rcx();
+extern "C" {
+void green_sys_entry_rcx();
+extern volatile char green_sys_selector;
+}
 
 namespace green {
 
@@ -381,6 +384,18 @@ bool patch(uintptr_t at, const unsigned char* old, const unsigned char* want, in
     return ok;
 }
 
+void put(unsigned char* out, uint32_t* n, std::initializer_list<unsigned char> bytes)
+{
+    for (unsigned char b : bytes)
+        out[(*n)++] = b;
+}
+
+void put32(unsigned char* out, uint32_t* n, int32_t v)
+{
+    memcpy(out + *n, &v, 4);
+    *n += 4;
+}
+
 // The stub for the instructions [b, site) (k + 1 of them, b->at[k] first) at t, written through
 // the writable view; its size, or 0 when an instruction cannot be moved there.
 uint32_t write_stub(const Before* b, int k, uintptr_t site, uintptr_t t, unsigned char* out)
@@ -401,23 +416,37 @@ uint32_t write_stub(const Before* b, int k, uintptr_t site, uintptr_t t, unsigne
         }
         n += d.length;
     }
-    // lea site+2(%rip), %rcx
+    // lea site+2(%rip), %rcx; lea tail(%rip), %r11; jmp *0(%rip), then the entry's address
+    uint32_t tail = n + 7 + 7 + 6 + 8 + 2;
     int64_t back = int64_t(site + 2) - int64_t(t + n + 7);
+    int64_t to_tail = int64_t(tail) - int64_t(n + 14);
     if (back != int32_t(back))
         return 0;
-    int32_t back32 = int32_t(back);
-    const unsigned char lea[3] = {0x48, 0x8d, 0x0d};
-    memcpy(out + n, lea, 3);
-    memcpy(out + n + 3, &back32, 4);
-    n += 7;
-    // jmp *0(%rip), then the entry's address
-    const unsigned char jmp[6] = {0xff, 0x25, 0, 0, 0, 0};
-    memcpy(out + n, jmp, 6);
-    n += 6;
+    put(out, &n, {0x48, 0x8d, 0x0d});
+    put32(out, &n, int32_t(back));
+    put(out, &n, {0x4c, 0x8d, 0x1d});
+    put32(out, &n, int32_t(to_tail));
+    put(out, &n, {0xff, 0x25, 0, 0, 0, 0});
     uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry_rcx);
     memcpy(out + n, &entry, 8);
-    return n + 8;
+    n += 8;
+    // The native tail, for the calls that must run as they are (the entry comes here with the
+    // selector at "allow"): syscall; movabs $selector, %r11; movb $1, (%r11); jmp site+2.  %r11
+    // is the system call's to clobber; no flag changes.
+    put(out, &n, {0x0f, 0x05, 0x49, 0xbb});
+    uintptr_t selector = reinterpret_cast<uintptr_t>(&green_sys_selector);
+    memcpy(out + n, &selector, 8);
+    n += 8;
+    put(out, &n, {0x41, 0xc6, 0x03, 0x01, 0xe9});
+    int64_t home = int64_t(site + 2) - int64_t(t + n + 4);
+    if (home != int32_t(home))
+        return 0;
+    put32(out, &n, int32_t(home));
+    return n;
 }
+
+// The stub's bytes besides the moved instructions.
+constexpr uint32_t kStubFixed = 7 + 7 + 6 + 8 + 2 + 10 + 4 + 5;
 
 const char* try_rewrite(uintptr_t site, long nr)
 {
@@ -476,7 +505,7 @@ const char* try_rewrite(uintptr_t site, long nr)
             why = "no room for its stub where the jump can reach";
             continue;
         }
-        uint32_t size = 21;
+        uint32_t size = kStubFixed;
         for (int j = k; j >= 0; j--)
             size += uint32_t(b.insn[j].length);
         uintptr_t t = place(uintptr_t(t_lo), uintptr_t(t_hi), size, o.seg_lo);

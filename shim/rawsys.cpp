@@ -590,8 +590,9 @@ extern "C" __attribute__((no_sanitize_address)) long green_sys_dispatch(long* fr
 // (shim/rawsite.cpp) or from the trap.  The stack pointer is the caller's, and the entry stays
 // below its red zone.  Fast path: a call without a green form goes to the C library's `syscall`
 // with the caller's registers and flags.  A call that must run natively (clone, vfork,
-// rt_sigreturn) goes back to the site's own instruction, which a rewrite never changes, with the
-// selector at "allow".  Slow path: the arguments, flags and vector state saved,
+// rt_sigreturn; only from a stub: the trap handler runs those itself) goes to the stub's own
+// `syscall`, whose address plus 2 the stub gave in %r11, with the selector at "allow"; the stub
+// sets it back after.  Slow path: the arguments, flags and vector state saved,
 // green_sys_dispatch decides.  (No instruction before the pushfq changes the flags.)
 __asm__(R"(
     .text
@@ -600,6 +601,7 @@ __asm__(R"(
     .type green_sys_entry_rcx, @function
 green_sys_entry_rcx:
     lea -128(%rsp), %rsp
+    push %r11
     push %rcx
     pushfq
     cmpb $1, green_sys_selector(%rip)
@@ -620,14 +622,15 @@ green_sys_entry_rcx:
 1:  popfq
     call *green_libc_syscall_insn(%rip)
     pop %rcx
-    lea 128(%rsp), %rsp
+    lea 136(%rsp), %rsp
     jmp *%rcx
 4:  movb $0, green_sys_selector(%rip)
     popfq
     pop %rcx
+    pop %r11
     lea 128(%rsp), %rsp
-    lea -2(%rcx), %rcx
-    jmp *%rcx
+    lea -2(%r11), %r11
+    jmp *%r11
 2:  push %rbp
     mov %rsp, %rbp
     push %rbx
@@ -672,7 +675,7 @@ green_sys_entry_rcx:
     pop %rbp
     popfq
     pop %rcx
-    lea 128(%rsp), %rsp
+    lea 136(%rsp), %rsp
     jmp *%rcx
     .size green_sys_entry_rcx, .-green_sys_entry_rcx
 )");
