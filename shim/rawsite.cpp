@@ -339,7 +339,7 @@ void serialise_cores()
 bool patch(uintptr_t at, const unsigned char* old, const unsigned char* want, int n, const Object& o)
 {
     bool one_word = (at & ~uintptr_t(7)) == ((at + n - 1) & ~uintptr_t(7));
-    if (!one_word && (!sync_core || (at & 7) == 7))
+    if (!one_word && (!sync_core || (at & 63) == 63))
         return false;
     uintptr_t page = at & ~(kPage - 1), end = (at + n + kPage - 1) & ~(kPage - 1);
     if (mprotect(reinterpret_cast<void*>(page), end - page, o.prot | PROT_WRITE | PROT_EXEC) != 0)
@@ -363,7 +363,7 @@ bool patch(uintptr_t at, const unsigned char* old, const unsigned char* want, in
         uint16_t expected, guard = 0xfeeb, jump;
         memcpy(&expected, old, 2);
         memcpy(&jump, want, 2);
-        // lock cmpxchg on two bytes in one cache line (at & 7 != 7): atomic, aligned or not.
+        // lock cmpxchg on two bytes in one cache line: atomic, aligned or not.
         uint16_t seen = expected;
         __asm__ volatile("lock cmpxchgw %2, %1" : "+a"(seen), "+m"(*head) : "r"(guard) : "memory", "cc");
         ok = seen == expected;
@@ -396,7 +396,7 @@ void put32(unsigned char* out, uint32_t* n, int32_t v)
     *n += 4;
 }
 
-// The stub for the instructions [b, site) (k + 1 of them, b->at[k] first) at t, written through
+// The stub for the instructions [b, site) (k + 1 of them, b->at[k] first; none for k = -1) at t, written through
 // the writable view; its size, or 0 when an instruction cannot be moved there.
 uint32_t write_stub(const Before* b, int k, uintptr_t site, uintptr_t t, unsigned char* out)
 {
@@ -464,22 +464,35 @@ const char* try_rewrite(uintptr_t site, long nr)
     } else if (!constant_move_before(site, nr, o, &b)) {
         return "outside every function of the unwind table, and no constant move before it";
     }
-    const char* why = "no instruction before it in its function";
-    for (int k = 0; k < b.n; k++) {
-        uintptr_t at = b.at[k];
-        const Insn& first = b.insn[k];
-        if (b.insn[k].control) {
-            why = "a control transfer before it";
-            break;
+    // Candidates: the boundaries before the site, nearest first, then the site itself (nothing
+    // moved; the `syscall` changes, which is safe: see the top).
+    const char* why = nullptr;  // the nearest candidate's reason
+    for (int k = 0; k <= b.n; k++) {
+        if (k < b.n && (b.insn[k].control || site + 2 - b.at[k] > 40 || b.at[k] + 5 > o.seg_hi)) {
+            if (b.insn[k].control)
+                why = why ? why : "a control transfer right before it";
+            k = b.n;
         }
-        if (site + 2 - at > 40 || at + 5 > o.seg_hi)
+        bool self = k == b.n;
+        if (self && site + 5 > o.seg_hi)
             break;
-        int changed = first.length < 5 ? first.length : 5;
+        uintptr_t at = self ? site : b.at[k];
+        int length = self ? 2 : b.insn[k].length, last_moved = self ? -1 : k;
+        int changed = length < 5 ? length : 5;
         bool target_inside = false;
         for (int i = 0; i < b.n_targets; i++)
             target_inside |= b.targets[i] > at && b.targets[i] < at + changed;
         if (target_inside) {
-            why = "a branch into the bytes it would change";
+            why = why ? why : "a branch into the bytes it would change";
+            continue;
+        }
+        // An earlier jump's five bytes stay as they are (its displacement may be bytes that
+        // belong to the instructions after it).
+        bool overlaps = false;
+        for (uintptr_t a = at - 4; a < at + changed; a++)
+            overlaps |= lookup(a, false, false) != nullptr;
+        if (overlaps) {
+            why = why ? why : "an earlier rewrite's jump holds bytes it would change";
             continue;
         }
         // The window for the stub: the displacement's bytes past the changed ones are fixed.
@@ -502,23 +515,23 @@ const char* try_rewrite(uintptr_t site, long nr)
         if (t_lo < int64_t(kPage))
             t_lo = int64_t(kPage);
         if (t_hi < t_lo) {
-            why = "no room for its stub where the jump can reach";
+            why = why ? why : "no room for its stub where the jump can reach";
             continue;
         }
         uint32_t size = kStubFixed;
-        for (int j = k; j >= 0; j--)
+        for (int j = last_moved; j >= 0; j--)
             size += uint32_t(b.insn[j].length);
         uintptr_t t = place(uintptr_t(t_lo), uintptr_t(t_hi), size, o.seg_lo);
         if (!t) {
-            why = "no room for its stub where the jump can reach";
+            why = why ? why : "no room for its stub where the jump can reach";
             continue;
         }
         Chunk* c = nullptr;
         for (int i = 0; i < n_chunks; i++)
             if (t - chunks[i].rx < kPage)
                 c = &chunks[i];
-        if (!write_stub(&b, k, site, t, c->rw + (t - c->rx))) {
-            why = "an instruction before it cannot be moved";
+        if (!write_stub(&b, last_moved, site, t, c->rw + (t - c->rx))) {
+            why = why ? why : "an instruction before it cannot be moved";
             continue;  // the bytes stay given out, unused
         }
         unsigned char want[5] = {0xe9};
@@ -528,19 +541,19 @@ const char* try_rewrite(uintptr_t site, long nr)
         if (memcmp(want + changed, old + changed, 5 - changed) != 0)
             return "internal: the jump does not keep the bytes it must";
         if (!patch(at, old, want, changed, o)) {
-            why = "its bytes cannot be changed safely";
+            why = why ? why : "its bytes cannot be changed safely";
             continue;
         }
         if (Entry* e = lookup(at, false, true)) {
             e->kind = kStart;
-            e->length = uint8_t(first.length);
+            e->length = uint8_t(length);
         }
         log_msg(kLogDebug, "system call site %p rewritten: a jump at %p (%d bytes changed) to a stub at %p",
                 reinterpret_cast<void*>(site), reinterpret_cast<void*>(at), changed,
                 reinterpret_cast<void*>(t));
         return nullptr;
     }
-    return why;
+    return why ? why : "no instruction before it in its function";
 }
 
 }  // namespace

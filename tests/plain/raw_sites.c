@@ -1,6 +1,6 @@
 /* System call instructions of the program's own at many sites, with numbers set every way:
  * computed in a register (a function that takes the number), loaded from memory (RIP-relative),
- * constant; 512 sites of one number; sites first run by several threads at once.  Every call
+ * constant; 512 sites of one number; 64 sites 5 bytes apart; sites first run by several threads at once.  Every call
  * gives the kernel's result (negative errors, errno untouched) at its first execution and at
  * later ones (under libgreen: the first traps, and rewrites the site), every register but %rax,
  * %rcx and %r11 as it was, the flags (carry and direction set) too, and the 128 bytes below the
@@ -104,6 +104,25 @@ rz_syscall:
     ret
     .cfi_endproc
     .size rz_syscall, .-rz_syscall
+)");
+
+/* back_to_back(nr): 64 sites one after another, 5 bytes apart (`mov %rdx, %rax; syscall`), as
+ * gcc lays out inline system calls whose results go unused; the last result. */
+long back_to_back(long nr);
+__asm__(R"(
+    .text
+    .globl back_to_back
+    .type back_to_back, @function
+back_to_back:
+    .cfi_startproc
+    mov %rdi, %rdx
+    .rept 64
+    mov %rdx, %rax
+    syscall
+    .endr
+    ret
+    .cfi_endproc
+    .size back_to_back, .-back_to_back
 )");
 
 static long rz_round;
@@ -222,6 +241,7 @@ int main(void)
 {
     computed_in_register();
     for (int round = 0; round < 3; round++) {
+        CHECK_EQ(back_to_back(SYS_getpid), getpid());
         CHECK_EQ(loaded_sites(getppid()), 0);
         CHECK_EQ(constant_sites(getpid()), 0);
     }
