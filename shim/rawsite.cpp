@@ -46,7 +46,8 @@
 // stream (membarrier's SYNC_CORE: no core keeps a stale prefetch of the bytes); the other changed
 // bytes are written; cores serialise again; and the first two bytes become the jump's.  A thread
 // waiting at the guard spins only while the rewriting thread, which never parks, finishes; the
-// rewriting thread takes no signal meanwhile (a handler of its own could reach the guard).
+// rewriting thread takes no signal meanwhile but the synchronous ones (the SIGSYS handler's
+// mask): a handler of its own could reach the guard, or trap and wait for the lock it holds.
 // Without SYNC_CORE (kernels before 4.16) such sites are refused.
 //
 // W^X.  Stub pages are a memfd mapped twice: executable near the sites, writable elsewhere;
@@ -54,6 +55,11 @@
 // page, though, must stay executable while its bytes change (other threads run it), so it is
 // writable and executable for the few stores of a rewrite, as every live patcher has it.  After
 // fork, the stub pages are shared with the parent: the child puts new stubs in new pages.
+//
+// Sites are remembered by address (rewritten, refused, a jump's start): a library unloaded by
+// dlclose leaves its entries, and one loaded at the same place later may find its sites
+// refused (they trap, correctly) and its decodes stepping over a stale jump only where the
+// byte there is a jump's opcode.
 //
 // GREEN_SYSCALL_DISPATCH and the trap itself are shim/rawsys.cpp's.
 
@@ -272,6 +278,8 @@ bool decode_function(uintptr_t lo, uintptr_t hi, uintptr_t site, Before* b)
     for (uintptr_t at = lo; at < hi;) {
         Insn d;
         Entry* start = lookup(at, false, false);
+        if (start && *reinterpret_cast<const unsigned char*>(at) != 0xe9)
+            start = nullptr;  // an object unloaded since, another loaded there (dlclose)
         if (start) {  // a jump of ours: the original instruction was this long
             d.length = start->length;
             d.control = true;
@@ -344,11 +352,6 @@ bool patch(uintptr_t at, const unsigned char* old, const unsigned char* want, in
     uintptr_t page = at & ~(kPage - 1), end = (at + n + kPage - 1) & ~(kPage - 1);
     if (mprotect(reinterpret_cast<void*>(page), end - page, o.prot | PROT_WRITE | PROT_EXEC) != 0)
         return false;  // the vDSO, for one
-    // No signal meanwhile but the synchronous ones (a handler could run into the guard).
-    uint64_t all = ~uint64_t(0), keep = 0;
-    for (int s : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP})
-        all &= ~(uint64_t(1) << (s - 1));
-    raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, long(&all), long(&keep), 8);
     bool ok;
     if (one_word) {
         auto* word = reinterpret_cast<uint64_t*>(at & ~uintptr_t(7));
@@ -379,7 +382,6 @@ bool patch(uintptr_t at, const unsigned char* old, const unsigned char* want, in
     }
     if (sync_core)
         serialise_cores();
-    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, long(&keep), 0, 8);
     mprotect(reinterpret_cast<void*>(page), end - page, o.prot);
     return ok;
 }

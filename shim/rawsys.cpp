@@ -9,16 +9,18 @@
 // blocking call can park there).  The first trap at a site also rewrites it, when that is safe,
 // so that later executions cost a jump instead of a trap (a trap costs microseconds).
 //
-// The rewrite.  zpoline and lazypoline turn the two-byte `syscall` (0f 05) into the two-byte
-// `call *%rax` (ff d0): %rax holds the system call number, so the call lands in a page mapped at
-// address 0, a slide down to the entry.  But the call pushes its return address into the
-// caller's red zone (the 128 bytes below its stack pointer that leaf code may use without moving
-// it), and real code keeps values there across a system call: liburing's io_uring_wait_cqe does
-// (it crashed so).  libgreen writes `jmp *%rax` (ff e0) instead, which touches no memory, and
-// finds the way back from the number: a site is rewritten only when the number is a constant
-// there (the instruction just before it is `mov $n, %eax` or `mov $n, %rax`, and the trap saw n)
-// and no other site was rewritten for n; the table green_sys_sites gives the return address for
-// n.  Other sites keep trapping: correct, at a trap's cost.
+// The rewrite (shim/rawsite.cpp).  zpoline and lazypoline turn the two-byte `syscall` (0f 05)
+// into the two-byte `call *%rax` (ff d0): %rax holds the system call number, so the call lands
+// in a page mapped at address 0, a slide down to the entry.  But the call pushes its return
+// address into the caller's red zone (the 128 bytes below its stack pointer that leaf code may
+// use without moving it), and real code keeps values there across a system call: liburing's
+// io_uring_wait_cqe does (it crashed so).  libgreen's first version wrote `jmp *%rax` instead
+// and found the way back in a table indexed by the number, so it could rewrite only one site
+// per number, with a constant number, and needed address 0 (root, vm.mmap_min_addr).  Now each
+// site gets a stub of its own, within 2 GiB, reached by a `jmp rel32` that replaces the
+// instruction before the `syscall` (or the `syscall` itself): any number, any number of sites,
+// no special right; see shim/rawsite.cpp for how the five bytes are found and changed safely.
+// A site that cannot be rewritten keeps trapping: correct, at a trap's cost.
 //
 // The entry keeps the kernel's contract: every register but %rax (the result), %rcx and %r11,
 // and the flags, as the system call would leave them, and nothing below the caller's stack
@@ -51,21 +53,15 @@
 // whichever OS thread resumes the call.  Signals wait while the scope is on (a handler's calls
 // through the C library would trap, with SIGSYS perhaps blocked by the handler's mask).
 //
-// Concurrency.  Another OS thread may execute a site while it is rewritten: the two bytes change
-// with one locked compare-and-exchange (a site whose two bytes straddle a cache line is never
-// rewritten), so a thread sees the old instruction (and traps: the handler then finds it
-// rewritten and only redirects) or the new one.  W^X: the page is made writable for the exchange
-// only, and keeps execute permission throughout (another thread may run it).
-//
 // Calls that cannot go through the entry: rt_sigreturn (it restores the stack pointer), clone,
-// clone3 and vfork (the child starts on another stack, or shares this one): their sites are not
-// rewritten; the handler sets the dispatch selector to "allow" and resumes at the site, so the
-// instruction runs natively; the next system call through the entry sets it back to "block".
+// clone3 and vfork (the child starts on another stack, or shares this one).  At a trap the
+// handler sets the dispatch selector to "allow" and resumes at the site, so the instruction
+// runs natively, and the next system call through the entry sets it back to "block"; at a
+// rewritten site the stub runs them at a `syscall` of its own and sets it back itself.
 //
 // Off: under valgrind (it does not emulate dispatch); in the ThreadSanitizer build; where the kernel refuses (before 5.11,
 // or a seccomp filter): said once at GREEN_LOG_LEVEL=info, and those calls block their OS thread
-// as before.  Without the right to map address 0 (vm.mmap_min_addr, CAP_SYS_RAWIO), sites are
-// not rewritten and every call at them traps (also said once).
+// as before.
 
 // libgreen's headers first: <elf.h> (from <link.h>) defines EV_NONE, which <ev.h> declares.
 #include "../hub/config.h"
@@ -726,7 +722,11 @@ void rawsys_start()
     struct sigaction sa = {};
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    // No asynchronous signal while the handler runs: it may hold the rewrite's lock, and a
+    // handler of the program's that traps would wait for it (shim/rawsite.cpp).
+    sigfillset(&sa.sa_mask);
+    for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP})
+        sigdelset(&sa.sa_mask, sig);
     // Before the first thread traps: libgreen's own system calls go through the C library's.
     __atomic_store_n(&green_libc_syscall_insn, insn, __ATOMIC_RELEASE);
     // Turned on and off again at once when nothing needs it yet: whether the kernel refuses is
