@@ -72,6 +72,7 @@
 #include "../hub/sys.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <elf.h>
 #include <linux/membarrier.h>
 #include <sys/mman.h>
@@ -653,10 +654,14 @@ void rewrite_site(uintptr_t site, long nr)
 void rawsite_start()
 {
     sync_core = raw_syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+    // No fork while another OS thread rewrites: the child would get the site half changed (a
+    // guard no thread of its own would ever lift) and the lock held.
+    pthread_atfork([] { lock.lock(); }, [] { lock.unlock(); }, nullptr);
 }
 
 void rawsite_after_fork()
 {
+    lock.unlock();
     for (int i = 0; i < n_chunks; i++)
         chunks[i].used = kPage;
 }

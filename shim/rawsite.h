@@ -32,11 +32,12 @@ int function_bounds(const FunctionStarts* f, uintptr_t addr, uintptr_t* lo, uint
 // rewritten instructions) cost a look-up.
 void rewrite_site(uintptr_t site, long nr);
 
-// Before the first rewrite: membarrier's core serialisation, which multi-step patches need.
+// Before the first rewrite: membarrier's core serialisation, which multi-step patches need, and
+// fork handlers that keep a fork from happening in the middle of one.
 void rawsite_start();
 
-// In a child of fork: the trampoline pages are shared with the parent (see the top of
-// shim/rawsite.cpp); new trampolines go to pages of the child's own.
+// In a child of fork: the lock the fork took is released, and since the stub pages are shared
+// with the parent (see the top of shim/rawsite.cpp) new stubs go to pages of the child's own.
 void rawsite_after_fork();
 
 }  // namespace green

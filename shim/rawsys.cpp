@@ -114,7 +114,7 @@ extern "C" {
 __attribute__((visibility("hidden"))) volatile char green_sys_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 // Bit n: system call n has a green form (shim/syscall.cpp); the entry's fast path skips the others.
 __attribute__((visibility("hidden"))) uint64_t green_sys_green[kSets / 64];
-// Bit n: system call n must run natively, at the site (see runs_natively below).
+// Bit n: system call n must run natively, at a stub's own `syscall` (see runs_natively below).
 __attribute__((visibility("hidden"))) uint64_t green_sys_native[kSets / 64];
 // Bytes of the XSAVE area the entry keeps the vector registers in (64-byte aligned).
 __attribute__((visibility("hidden"))) long green_sys_xsave_size;
@@ -718,7 +718,6 @@ void rawsys_start()
     for (long nr = 0; nr < kSets; nr++)
         if (runs_natively(nr))
             green_sys_native[nr / 64] |= uint64_t(1) << (nr % 64);
-    rawsite_start();
     struct sigaction sa = {};
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
@@ -742,6 +741,7 @@ void rawsys_start()
     sigmask_kept_open = uint64_t(1) << (SIGSYS - 1);
     register_here();
     worker_thread_started = enable_on_worker;
+    rawsite_start();
     dispatch_ready = true;
     green_rawsys_ready = 1;
     Found found;
