@@ -17,14 +17,19 @@
 // shorter than 5 bytes) they keep their values, and only the stub's address is chosen to suit
 // them: a 3-byte instruction before the `syscall` leaves the two low bytes free (a 64 KiB window,
 // 84 MB on from the site when the next bytes are the `syscall`'s own 0f 05), a 4-byte one three.
-// So every instruction boundary after B, the `syscall` included, holds its original bytes:
-// a thread stopped there (by a signal, by the kernel, by a time slice: it resumes there), a
-// direct branch there, a thread still in the kernel for a call made before dispatch was on, all
-// find the original code and at worst trap as before; the `syscall` itself never changes, and
-// the entry sends the calls that must run natively (clone, vfork, rt_sigreturn) back to it.
-// B is chosen among the last few boundaries before S, the nearest whose stub can be placed
-// (an mmap'd page in the window) and whose instructions can be moved (no branch, call, return or
-// other control transfer; a RIP-relative one only when its target stays in reach).
+// So every instruction boundary after B holds its original bytes: a thread stopped there (by a
+// signal, by the kernel, by a time slice: it resumes there), a direct branch there, a thread
+// still in the kernel for a call made before dispatch was on, all find the original code and at
+// worst trap as before.  B is chosen among the last few boundaries before S, the nearest whose
+// instructions can be moved (no branch, call, return or other control transfer; a RIP-relative
+// operand only when its target stays in reach) and whose stub can be placed (a page mapped in
+// the window); the last resort is S itself: the `syscall` becomes `e9` and one free byte, with
+// the three bytes after it as the displacement's high bytes (a 256-byte window), nothing moved.
+// The five bytes of a jump stay reserved: a later rewrite never changes any of them (its
+// displacement may be the next instruction's bytes).  The calls that must run natively (clone,
+// vfork, rt_sigreturn: a new stack, or none to return on) run at a `syscall` of the stub's own,
+// which the stub follows by setting the dispatch selector back to "block" and jumping to S + 2,
+// in the parent and the child alike.
 //
 // Boundaries come from decoding (hub/insn.h) from the start of the function that holds S, as the
 // unwind table's index gives it, through to its end: a decode that does not land on S, or fails
@@ -34,9 +39,9 @@
 // jump table, a computed goto) into the changed bytes: its targets are instruction boundaries
 // too, and the changed bytes hold none but B, so only code that jumps into the middle of an
 // instruction would be hurt.  Outside every function the unwind table describes (hand-written
-// stubs without unwind information), only `mov $n, %eax` or `mov $n, %rax` right before S, with
-// the number the trap saw, is taken as B: a boundary proven by the trap (S is one) and by its
-// value.  Previous rewrites are known (their original lengths are kept), so a later decode of
+// stubs without unwind information), B is `mov $n, %eax` or `mov $n, %rax` right before S with
+// the number the trap saw (a boundary by its value, and no REX byte before it), or S itself (a
+// boundary proven by the trap); no branch can be checked there.  Previous rewrites are known (their original lengths are kept), so a later decode of
 // the same function steps over them.
 //
 // Concurrency.  Other OS threads may run the bytes being changed.  Changed bytes within one
