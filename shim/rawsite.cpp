@@ -144,10 +144,9 @@ uintptr_t place(uintptr_t lo, uintptr_t hi, uint32_t size, uintptr_t near)
         for (int i = 0; i < n_chunks; i++) {
             Chunk& c = chunks[i];
             uintptr_t t = c.rx + c.used > lo ? c.rx + c.used : lo;
-            t = (t + 15) & ~uintptr_t(15);
-            if (t > hi && hi - lo < 16)  // a narrow window: any byte of it
-                t = c.rx + c.used > lo ? c.rx + c.used : lo;
-            if (t >= c.rx && t <= hi && t + size <= c.rx + kPage) {
+            if (((t + 15) & ~uintptr_t(15)) <= hi)
+                t = (t + 15) & ~uintptr_t(15);  // aligned where the window allows
+            if (t <= hi && t + size <= c.rx + kPage) {
                 c.used = uint32_t(t + size - c.rx);
                 return t;
             }
