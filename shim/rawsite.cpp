@@ -666,6 +666,8 @@ void rawsite_start()
 void rawsite_after_fork()
 {
     lock.unlock();
+    // membarrier's registration belongs to the address space: the child's is new.
+    sync_core = raw_syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
     for (int i = 0; i < n_chunks; i++)
         chunks[i].used = kPage;
 }
