@@ -188,7 +188,7 @@ uintptr_t place(uintptr_t lo, uintptr_t hi, uint32_t size, uintptr_t near)
 // Open addressing on the address: a site (rewritten or refused) or a rewritten start B with
 // its instruction's original length, so that later decodes step over the jump.
 enum : uint8_t { kEmpty, kSiteDone, kSiteRefused, kStart };
-constexpr int kTable = 8192;
+constexpr int kTable = 16384;
 struct Entry {
     uintptr_t addr;
     uint8_t kind;
@@ -201,7 +201,7 @@ bool sync_core;  // membarrier's SYNC_CORE is registered
 
 Entry* lookup(uintptr_t addr, bool site, bool insert)
 {
-    uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 51;  // 13 bits
+    uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 50;  // 14 bits
     for (int n = 0; n < kTable; n++, h = (h + 1) % kTable) {
         Entry& e = table[h];
         if (e.kind == kEmpty) {
@@ -647,6 +647,10 @@ void rewrite_site(uintptr_t site, long nr)
     SpinGuard guard(lock);
     Entry* e = lookup(site, true, false);
     if (e && e->kind != kEmpty)
+        return;
+    // A rewrite records two entries (the site, the jump's start); one that could not record its
+    // start would mislead later decodes: past this, sites keep trapping.
+    if (n_table + 2 > kTable * 3 / 4)
         return;
     const char* why = try_rewrite(site, nr);
     decide(site, why ? kSiteRefused : kSiteDone);
