@@ -41,8 +41,8 @@
 // instruction would be hurt.  Outside every function the unwind table describes (hand-written
 // stubs without unwind information), B is `mov $n, %eax` or `mov $n, %rax` right before S with
 // the number the trap saw (a boundary by its value, and no REX byte before it), or S itself (a
-// boundary proven by the trap); no branch can be checked there.  Previous rewrites are known (their original lengths are kept), so a later decode of
-// the same function steps over them.
+// boundary proven by the trap); no branch can be checked there.  Previous rewrites are known
+// (their original lengths are kept), so a later decode of the same function steps over them.
 //
 // Concurrency.  Other OS threads may run the bytes being changed.  Changed bytes within one
 // aligned 8-byte word change with one locked compare-and-exchange: a thread fetches the old
@@ -122,7 +122,8 @@ bool map_chunk(uintptr_t page)
         if (rx > 0 && uintptr_t(rx) != page)
             raw_syscall(SYS_munmap, rx, long(kPage));  // a kernel without MAP_FIXED_NOREPLACE
         if (uintptr_t(rx) == page) {
-            long rw = raw_syscall(SYS_mmap, 0, long(kPage), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            long rw = raw_syscall(SYS_mmap, 0, long(kPage), PROT_READ | PROT_WRITE, MAP_SHARED,
+                                  fd, 0);
             if (rw < 0 && rw > -4096) {
                 raw_syscall(SYS_munmap, rx, long(kPage));
             } else {

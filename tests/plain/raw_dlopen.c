@@ -1,17 +1,14 @@
 /* System call instructions in a library loaded with dlopen while the program runs, on every OS
  * thread: 100 threads sleeping 1 s in nanosleep and 100 reading pipes another process fills
  * after 1 s, each made by the library's own `syscall` instruction, all finish together (in at
- * most 1.5 s, raw_util.h), also when the program itself holds no such instruction and its threads already
- * run (under libgreen: dispatch is turned on at the dlopen for every OS thread, or the calls
- * would block their OS threads one after another). */
+ * most 1.5 s, raw_util.h), also when the program itself holds no such instruction and its
+ * threads already run (under libgreen: dispatch is turned on at the dlopen for every OS thread,
+ * or the calls would block their OS threads one after another). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdint.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plain.h"

@@ -1,20 +1,19 @@
 /* System calls made with the `syscall` instruction itself (inline assembly, as liburing's and
  * libaio's own stubs make them), not through the C library: 100 threads sleeping 1 s in
  * nanosleep and 100 reading pipes another process fills after 1 s all finish together (in at
- * most 1.5 s, raw_util.h), a futex wait made that way is woken by a wake made through syscall() and the
- * other way round, and every call keeps the kernel's contract: the result in %rax, errors as
- * negative numbers (errno untouched), every other register but %rcx and %r11 as it was, vector
- * registers included, at a site's first execution and at later ones; gettid made that way is
- * the thread's id as gettid() gives it, twice in a row (at the trap, then at the rewritten site),
- * and a raw tgkill with that id finds the thread (signal 0) and refuses a signal that does not
- * exist. */
+ * most 1.5 s, raw_util.h), a futex wait made that way is woken by a wake made through syscall()
+ * and the other way round, and every call keeps the kernel's contract: the result in %rax,
+ * errors as negative numbers (errno untouched), every other register but %rcx and %r11 as it
+ * was, vector registers included, at a site's first execution and at later ones; gettid made
+ * that way is the thread's id as gettid() gives it, twice in a row (at the trap, then at the
+ * rewritten site), and a raw tgkill with that id finds the thread (signal 0) and refuses a
+ * signal that does not exist. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plain.h"
