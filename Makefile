@@ -197,7 +197,7 @@ $(B)/plain/dlsym_lookup: tests/plain/dlsym_lookup.c tests/plain/plain.h $(B)/pla
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $< -L$(B)/plain-lib -ldlnext -Wl,-rpath,'$$ORIGIN/../plain-lib' -ldl
 
-$(B)/plain/raw_dlopen: tests/plain/raw_dlopen.c tests/plain/plain.h $(B)/plain-lib/librawstub.so
+$(B)/plain/raw_dlopen: tests/plain/raw_dlopen.c $(wildcard tests/plain/*.h) $(B)/plain-lib/librawstub.so
 	@mkdir -p $(dir $@)
 	$(CC) $(PLAIN_CFLAGS) -o $@ $< -ldl
 

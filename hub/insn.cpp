@@ -151,36 +151,47 @@ size_t modrm_length(const unsigned char* p, size_t avail)
 
 int insn_length(const unsigned char* p, size_t avail, bool* is_syscall)
 {
-    *is_syscall = false;
+    Insn d;
+    bool ok = insn_decode(p, avail, &d);
+    *is_syscall = d.is_syscall;
+    return ok ? d.length : 0;
+}
+
+bool insn_decode(const unsigned char* p, size_t avail, Insn* out)
+{
+    *out = Insn{};
     size_t i = 0;
     bool opsize = false, adsize = false, rex_w = false;
     while (i < avail && is_legacy_prefix(p[i])) {
         opsize |= p[i] == 0x66;
         adsize |= p[i] == 0x67;
         if (++i > 14)
-            return 0;
+            return false;
     }
     if (i < avail && (p[i] & 0xf0) == 0x40) {
         rex_w = p[i] & 8;
         i++;
         // A prefix after REX, or a second REX: legal in odd ways or not at all; not decided.
         if (i < avail && (is_legacy_prefix(p[i]) || (p[i] & 0xf0) == 0x40))
-            return 0;
+            return false;
     }
     if (i >= avail)
-        return 0;
+        return false;
     unsigned char op = p[i++];
     uint8_t kind;
     size_t imm = 0;
     if (op == 0x0f) {
         if (i >= avail)
-            return 0;
+            return false;
         unsigned char op2 = p[i++];
-        if (op2 == 0x05)
-            *is_syscall = true;
+        out->is_syscall = op2 == 0x05;
+        // sysret, sysenter, sysexit, ud2 and the syscall itself end the straight line; jcc rel32.
+        out->control = op2 == 0x05 || op2 == 0x07 || op2 == 0x34 || op2 == 0x35 || op2 == 0x0b;
+        if (op2 >= 0x80 && op2 <= 0x8f)
+            out->control = out->direct = true;
         if (op2 == 0x38 || op2 == 0x3a) {  // three-byte maps: ModRM; 0f 3a has an imm8
             if (i >= avail)
-                return 0;
+                return false;
             i++;
             kind = M | (op2 == 0x3a ? I8 : 0);
         } else {
@@ -191,7 +202,7 @@ int insn_length(const unsigned char* p, size_t avail, bool* is_syscall)
         // 64-bit mode c4, c5 and 62 are always these (les, lds and bound are gone).
         size_t payload = op == 0xc5 ? 1 : op == 0x62 ? 3 : 2;
         if (i + payload >= avail)
-            return 0;
+            return false;
         unsigned map = op == 0xc5 ? 1 : op == 0x62 ? (p[i] & 7) : (p[i] & 0x1f);
         unsigned char vop = p[i + payload];
         i += payload + 1;
@@ -209,13 +220,23 @@ int insn_length(const unsigned char* p, size_t avail, bool* is_syscall)
             opsize = false;  // XOP's imm32 is always 4 bytes
     } else {
         kind = kTables.one[op];
+        // jcc rel8, loop and jrcxz, call and jmp rel: direct; returns, interrupts, far and
+        // indirect transfers (ff /2 to /5): control.
+        out->direct = (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3) || op == 0xe8 ||
+                      op == 0xe9 || op == 0xeb;
+        out->control = out->direct || op == 0xc2 || op == 0xc3 || op == 0xca || op == 0xcb ||
+                       (op >= 0xcc && op <= 0xcf) ||
+                       (op == 0xff && i < avail && ((p[i] >> 3) & 7) >= 2 && ((p[i] >> 3) & 7) <= 5) ||
+                       (op == 0xc7 && i < avail && p[i] == 0xf8);  // xbegin rel32
     }
     if (kind & BAD)
-        return 0;
+        return false;
     if (kind & M) {
         size_t n = modrm_length(p + i, avail - i);
         if (!n)
-            return 0;
+            return false;
+        if ((p[i] & 0xc7) == 0x05)  // mod 00, r/m 101: disp32 from the next instruction
+            out->rip_disp = int(i + 1);
         if ((kind & GRP3) && ((p[i] >> 3) & 7) > 1)
             kind &= ~(I8 | IZ);  // not, neg, mul, imul, div, idiv: no immediate
         i += n;
@@ -231,7 +252,22 @@ int insn_length(const unsigned char* p, size_t avail, bool* is_syscall)
     if (kind & MOFFS)
         imm += adsize ? 4 : 8;
     i += imm;
-    return i <= avail ? int(i) : 0;
+    if (i > avail)
+        return false;
+    out->length = int(i);
+    if (out->direct) {
+        // The displacement is the last imm bytes (1, or 2 or 4 by operand size).
+        if (imm == 1)
+            out->rel = int8_t(p[i - 1]);
+        else if (imm == 2)
+            out->rel = int16_t(p[i - 2] | p[i - 1] << 8);
+        else {
+            int32_t r;
+            memcpy(&r, p + i - 4, 4);
+            out->rel = r;
+        }
+    }
+    return true;
 }
 
 const unsigned char* find_syscall(const unsigned char* lo, const unsigned char* hi,

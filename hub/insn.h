@@ -28,6 +28,20 @@ namespace green {
 // decoded (unknown, invalid in 64-bit mode, or cut short).  *is_syscall: it is `syscall`.
 int insn_length(const unsigned char* p, size_t avail, bool* is_syscall);
 
+// What a decode tells about one instruction, for moving it elsewhere (shim/rawsite.cpp).
+struct Insn {
+    int length = 0;          // bytes; 0: not decoded
+    bool is_syscall = false;  // `syscall`
+    bool control = false;     // may go anywhere but the next instruction (a branch, call, return,
+                              // interrupt, xbegin, ud2, syscall-like): never moved
+    bool direct = false;      // a control transfer to ip + length + rel (a jump, jcc, call, loop)
+    int64_t rel = 0;          // that displacement
+    int rip_disp = -1;        // the offset of a RIP-relative operand's disp32, or -1
+};
+
+// Decodes the instruction at p (avail bytes readable there); false when it cannot be decoded.
+bool insn_decode(const unsigned char* p, size_t avail, Insn* out);
+
 // The greatest address at most addr known to start an instruction (a function's start), or 0
 // when none is known; ctx is the caller's.
 using InsnBoundary = uintptr_t (*)(uintptr_t addr, void* ctx);

@@ -9,16 +9,18 @@
 // blocking call can park there).  The first trap at a site also rewrites it, when that is safe,
 // so that later executions cost a jump instead of a trap (a trap costs microseconds).
 //
-// The rewrite.  zpoline and lazypoline turn the two-byte `syscall` (0f 05) into the two-byte
-// `call *%rax` (ff d0): %rax holds the system call number, so the call lands in a page mapped at
-// address 0, a slide down to the entry.  But the call pushes its return address into the
-// caller's red zone (the 128 bytes below its stack pointer that leaf code may use without moving
-// it), and real code keeps values there across a system call: liburing's io_uring_wait_cqe does
-// (it crashed so).  libgreen writes `jmp *%rax` (ff e0) instead, which touches no memory, and
-// finds the way back from the number: a site is rewritten only when the number is a constant
-// there (the instruction just before it is `mov $n, %eax` or `mov $n, %rax`, and the trap saw n)
-// and no other site was rewritten for n; the table green_sys_sites gives the return address for
-// n.  Other sites keep trapping: correct, at a trap's cost.
+// The rewrite (shim/rawsite.cpp).  zpoline and lazypoline turn the two-byte `syscall` (0f 05)
+// into the two-byte `call *%rax` (ff d0): %rax holds the system call number, so the call lands
+// in a page mapped at address 0, a slide down to the entry.  But the call pushes its return
+// address into the caller's red zone (the 128 bytes below its stack pointer that leaf code may
+// use without moving it), and real code keeps values there across a system call: liburing's
+// io_uring_wait_cqe does (it crashed so).  libgreen's first version wrote `jmp *%rax` instead
+// and found the way back in a table indexed by the number, so it could rewrite only one site
+// per number, with a constant number, and needed address 0 (root, vm.mmap_min_addr).  Now each
+// site gets a stub of its own, within 2 GiB, reached by a `jmp rel32` that replaces the
+// instruction before the `syscall` (or the `syscall` itself): any number, any number of sites,
+// no special right; see shim/rawsite.cpp for how the five bytes are found and changed safely.
+// A site that cannot be rewritten keeps trapping: correct, at a trap's cost.
 //
 // The entry keeps the kernel's contract: every register but %rax (the result), %rcx and %r11,
 // and the flags, as the system call would leave them, and nothing below the caller's stack
@@ -51,21 +53,15 @@
 // whichever OS thread resumes the call.  Signals wait while the scope is on (a handler's calls
 // through the C library would trap, with SIGSYS perhaps blocked by the handler's mask).
 //
-// Concurrency.  Another OS thread may execute a site while it is rewritten: the two bytes change
-// with one locked compare-and-exchange (a site whose two bytes straddle a cache line is never
-// rewritten), so a thread sees the old instruction (and traps: the handler then finds it
-// rewritten and only redirects) or the new one.  W^X: the page is made writable for the exchange
-// only, and keeps execute permission throughout (another thread may run it).
-//
 // Calls that cannot go through the entry: rt_sigreturn (it restores the stack pointer), clone,
-// clone3 and vfork (the child starts on another stack, or shares this one): their sites are not
-// rewritten; the handler sets the dispatch selector to "allow" and resumes at the site, so the
-// instruction runs natively; the next system call through the entry sets it back to "block".
+// clone3 and vfork (the child starts on another stack, or shares this one).  At a trap the
+// handler sets the dispatch selector to "allow" and resumes at the site, so the instruction
+// runs natively, and the next system call through the entry sets it back to "block"; at a
+// rewritten site the stub runs them at a `syscall` of its own and sets it back itself.
 //
 // Off: under valgrind (it does not emulate dispatch); in the ThreadSanitizer build; where the kernel refuses (before 5.11,
 // or a seccomp filter): said once at GREEN_LOG_LEVEL=info, and those calls block their OS thread
-// as before.  Without the right to map address 0 (vm.mmap_min_addr, CAP_SYS_RAWIO), sites are
-// not rewritten and every call at them traps (also said once).
+// as before.
 
 // libgreen's headers first: <elf.h> (from <link.h>) defines EV_NONE, which <ev.h> declares.
 #include "../hub/config.h"
@@ -76,6 +72,7 @@
 #include "../hub/sys.h"
 #include "../hub/workers.h"
 #include "shim.h"
+#include "rawsite.h"  // <link.h>, after <ev.h>
 
 #include <cpuid.h>
 #include <dlfcn.h>
@@ -108,26 +105,24 @@
 #define SYS_USER_DISPATCH 2
 #endif
 
-// The number past the last system call the slide at address 0 reaches: only sites of a smaller
-// number are rewritten.
-constexpr long kSlide = 512;
+// The calls whose numbers are below this have a bit each in the entry's sets (green, native).
+constexpr long kSets = 512;
 
 extern "C" {
 // The selector every dispatching OS thread shares: "block" but while a call that cannot go
 // through the entry runs natively.
 __attribute__((visibility("hidden"))) volatile char green_sys_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
 // Bit n: system call n has a green form (shim/syscall.cpp); the entry's fast path skips the others.
-__attribute__((visibility("hidden"))) uint64_t green_sys_green[kSlide / 64];
+__attribute__((visibility("hidden"))) uint64_t green_sys_green[kSets / 64];
+// Bit n: system call n must run natively, at a stub's own `syscall` (see runs_natively below).
+__attribute__((visibility("hidden"))) uint64_t green_sys_native[kSets / 64];
 // Bytes of the XSAVE area the entry keeps the vector registers in (64-byte aligned).
 __attribute__((visibility("hidden"))) long green_sys_xsave_size;
 __attribute__((visibility("hidden"))) long green_sys_dispatch(long* frame);
-// For number n: the return address (site + 2) of the one site rewritten for it, or 0.
-__attribute__((visibility("hidden"))) uintptr_t green_sys_sites[kSlide];
 // Set by dlopen and dlmopen (shim/dlsym.cpp): objects may have been loaded since the last scan.
 __attribute__((visibility("hidden"))) volatile char green_modules_pending;
 // Set once dispatch can be turned on (dispatch_ready below), for shim/dlsym.cpp.
 __attribute__((visibility("hidden"))) char green_rawsys_ready;
-void green_sys_entry_jmp();
 void green_sys_entry_rcx();
 }
 
@@ -151,9 +146,6 @@ bool dispatch_ready;
 // Dispatch is on, or being turned on, for every OS thread libgreen manages (see the top).
 std::atomic<bool> dispatch_on{false};
 struct sigaction previous_sigsys;  // the program's (or the default) action, for other SIGSYS
-SpinLock rewrite_lock;
-// The slide at address 0: 0 not tried yet, 1 mapped, -1 cannot be.
-std::atomic<int> slide_state{0};
 
 bool starts_with_any(const char* base, const char* const* names)
 {
@@ -163,14 +155,23 @@ bool starts_with_any(const char* base, const char* const* names)
     return false;
 }
 
-int collect_ranges(dl_phdr_info* info, size_t, void*)
+// The objects whose system calls run as they are, after the C library: the dynamic loader, the
+// vDSO and the sanitizer runtimes.  Neither searched for system call instructions nor sent
+// green (see the top).
+const char* const kLibcThenPassthrough[] = {"libc.so.6", "ld-linux", "linux-vdso", "libasan.",
+                                            "libubsan.", "libtsan.", "liblsan.", "libhwasan.", nullptr};
+
+const char* base_name(const dl_phdr_info* info)
 {
     const char* name = info->dlpi_name ? info->dlpi_name : "";
-    const char* base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-    static const char* const kPass[] = {"ld-linux", "linux-vdso", "libasan.", "libubsan.",
-                                        "libtsan.", "liblsan.", "libhwasan.", nullptr};
-    bool is_libc = strcmp(base, "libc.so.6") == 0;
-    bool pass = starts_with_any(base, kPass);
+    return strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+}
+
+int collect_ranges(dl_phdr_info* info, size_t, void*)
+{
+    const char* base = base_name(info);
+    bool is_libc = strcmp(base, kLibcThenPassthrough[0]) == 0;
+    bool pass = starts_with_any(base, kLibcThenPassthrough + 1);
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr)& ph = info->dlpi_phdr[i];
         if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
@@ -215,141 +216,6 @@ long xsave_size()
     return (size + 63) & ~63L;
 }
 
-// Maps the slide at address 0.  A jump lands at byte n (the system call number, below kSlide)
-// and must reach libgreen's entry with no register, flag or stack slot changed: no-ops and
-// jumps.  One-byte no-ops all the way would cost up to 500 of them (40 ns); instead every 8
-// bytes, at 8m+6, an island `jmp .+104` (eb 66) hops to the next island 104 bytes on, so a call
-// runs at most 7 no-ops, 5 hops and 2 jumps more.  Landing on an island's second byte runs
-// `66 90`, a two-byte no-op.  The islands past kSlide jump to the stub: `movabs $entry, %r11;
-// jmp *%r11` (%r11 is the system call's to clobber).
-constexpr int kHop = 104, kStub = kSlide + kHop + 8;
-
-__attribute__((no_sanitize("undefined"))) bool map_slide()  // it writes at address 0
-{
-    int state = slide_state.load(std::memory_order_acquire);
-    if (state)
-        return state > 0;
-    // Address 0 exactly (MAP_FIXED_NOREPLACE), which needs CAP_SYS_RAWIO below vm.mmap_min_addr.
-    long r = raw_syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (r != 0) {
-        if (r > 0)
-            raw_syscall(SYS_munmap, r, 4096);  // a kernel without MAP_FIXED_NOREPLACE
-        slide_state.store(-1, std::memory_order_release);
-        log_msg(kLogInfo, "system call instructions outside the C library trap on every call: "
-                          "address 0 cannot be mapped (%s; vm.mmap_min_addr, CAP_SYS_RAWIO)",
-                strerror(r > 0 ? EEXIST : int(-r)));
-        return false;
-    }
-    // Address 0 is a null pointer to the compiler: hide where the page is.
-    unsigned char* code;
-    __asm__("" : "=r"(code) : "0"(uintptr_t(r)));
-    memset(code, 0x90, kStub);
-    for (int x = 6; x < kSlide; x += 8) {
-        code[x] = 0xeb;  // jmp rel8
-        code[x + 1] = kHop - 2;
-        if (x + kHop >= kSlide) {  // the hop lands past the slide: on to the stub
-            code[x + kHop] = 0xeb;
-            code[x + kHop + 1] = static_cast<unsigned char>(kStub - (x + kHop + 2));
-        }
-    }
-    unsigned char* p = code + kStub;
-    *p++ = 0x49;  // movabs $entry, %r11
-    *p++ = 0xbb;
-    uintptr_t entry = reinterpret_cast<uintptr_t>(&green_sys_entry_jmp);
-    memcpy(p, &entry, sizeof entry);
-    p += sizeof entry;
-    *p++ = 0x41;  // jmp *%r11
-    *p++ = 0xff;
-    *p++ = 0xe3;
-    // Execute only where the CPU can (protection keys): a null pointer read still faults there.
-    mprotect(code, 4096, PROT_EXEC);
-    slide_state.store(1, std::memory_order_release);
-    return true;
-}
-
-// The protection of the loaded segment that holds site, or -1 when no loaded object has it.
-int segment_protection(uintptr_t site)
-{
-    Dl_info info;
-    if (!dladdr(reinterpret_cast<void*>(site), &info) || !info.dli_fbase)
-        return -1;
-    auto* eh = static_cast<const ElfW(Ehdr)*>(info.dli_fbase);
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-        return -1;
-    auto* ph = reinterpret_cast<const ElfW(Phdr)*>(reinterpret_cast<const char*>(eh) + eh->e_phoff);
-    // dli_fbase is the lowest mapped address; the load bias is that minus the first segment's.
-    uintptr_t bias = 0;
-    bool first = true;
-    for (int i = 0; i < eh->e_phnum; i++) {
-        if (ph[i].p_type != PT_LOAD)
-            continue;
-        if (first) {
-            bias = reinterpret_cast<uintptr_t>(eh) - (ph[i].p_vaddr & ~uintptr_t(4095));
-            first = false;
-        }
-        uintptr_t lo = bias + ph[i].p_vaddr;
-        if (site - lo < ph[i].p_memsz && site + 1 - lo < ph[i].p_memsz) {
-            int prot = 0;
-            if (ph[i].p_flags & PF_R)
-                prot |= PROT_READ;
-            if (ph[i].p_flags & PF_W)
-                prot |= PROT_WRITE;
-            if (ph[i].p_flags & PF_X)
-                prot |= PROT_EXEC;
-            return prot;
-        }
-    }
-    return -1;
-}
-
-// Whether the instruction just before site sets %eax or %rax to the constant nr (see the top).
-// A byte 0x40-0x4f before `b8` may be a REX prefix (then the move is to another register):
-// refused, as a false match would be.
-bool sets_number(uintptr_t site, long nr)
-{
-    auto* b = reinterpret_cast<const unsigned char*>(site);
-    int32_t imm;
-    memcpy(&imm, b - 4, sizeof imm);
-    if (imm != nr)
-        return false;
-    if (b[-5] == 0xb8)  // mov $imm32, %eax
-        return !(b[-6] >= 0x40 && b[-6] <= 0x4f);
-    return b[-7] == 0x48 && b[-6] == 0xc7 && b[-5] == 0xc0;  // mov $imm32, %rax
-}
-
-// Rewrites the `syscall` at site into `jmp *%rax`, when that is safe (see the top).
-void rewrite(uintptr_t site, long nr)
-{
-    if (nr < 0 || nr >= kSlide || (site & 63) == 63 ||
-        __atomic_load_n(&green_sys_sites[nr], __ATOMIC_RELAXED))
-        return;
-    int prot = segment_protection(site);
-    // Seven bytes before the site in the same segment, for sets_number.
-    if (prot < 0 || !(prot & PROT_EXEC) || segment_protection(site - 7) != prot ||
-        !sets_number(site, nr) || !map_slide())
-        return;
-    SpinGuard guard(rewrite_lock);
-    if (green_sys_sites[nr])
-        return;  // another site, meanwhile
-    auto* insn = reinterpret_cast<uint16_t*>(site);
-    uint16_t now;
-    __asm__ volatile("movw %1, %0" : "=r"(now) : "m"(*insn));
-    if (now != 0x050f)
-        return;
-    uintptr_t page = site & ~uintptr_t(4095);
-    if (mprotect(reinterpret_cast<void*>(page), 4096, prot | PROT_WRITE | PROT_EXEC) != 0)
-        return;  // the vDSO, for one
-    // The way back first: a thread may take the jump as soon as it is written.
-    __atomic_store_n(&green_sys_sites[nr], site + 2, __ATOMIC_RELEASE);
-    uint16_t expected = 0x050f, wanted = 0xe0ff;
-    __asm__ volatile("lock cmpxchgw %2, %1"
-                     : "+a"(expected), "+m"(*insn)
-                     : "r"(wanted)
-                     : "memory", "cc");
-    mprotect(reinterpret_cast<void*>(page), 4096, prot);
-}
-
 bool runs_natively(long nr)
 {
     return nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_vfork
@@ -377,85 +243,6 @@ void register_here()
     int i = n_managed.fetch_add(1);
     if (i < kMaxManaged)
         managed_tids[i].store(int(raw_syscall(SYS_gettid)));
-}
-
-// The function starts the unwind table's index (PT_GNU_EH_FRAME, the .eh_frame_hdr section)
-// gives, for decoding from the nearest one before a candidate.
-struct FunctionStarts {
-    const unsigned char* hdr = nullptr;  // the index; its entries are relative to it
-    const int32_t* table = nullptr;      // pairs: function start, its unwind entry
-    uint32_t count = 0;
-};
-
-FunctionStarts function_starts(const dl_phdr_info* info)
-{
-    FunctionStarts f;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-        if (ph.p_type != PT_GNU_EH_FRAME || ph.p_memsz < 12)
-            continue;
-        auto* h = reinterpret_cast<const unsigned char*>(info->dlpi_addr + ph.p_vaddr);
-        // Version 1; the pointer to .eh_frame in 4 bytes; the count as udata4; the table as
-        // datarel sdata4 (what GNU ld and lld write).
-        if (h[0] != 1 || (h[1] & 0x0f) == 0x0c || (h[1] & 0x07) != 0x03 || h[2] != 0x03 ||
-            h[3] != 0x3b)
-            break;
-        uint32_t count;
-        memcpy(&count, h + 8, sizeof count);
-        if (12 + uint64_t(count) * 8 > ph.p_memsz)
-            break;
-        f.hdr = h;
-        f.table = reinterpret_cast<const int32_t*>(h + 12);
-        f.count = count;
-        break;
-    }
-    return f;
-}
-
-// The index of the greatest function start at most addr, or -1.
-long function_before(const FunctionStarts* f, uintptr_t addr)
-{
-    uint32_t lo = 0, hi = f->count;  // the answer is below hi
-    long best = -1;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (uintptr_t(f->hdr) + intptr_t(f->table[2 * mid]) <= addr) {
-            best = mid;
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return best;
-}
-
-uintptr_t function_start_before(uintptr_t addr, void* ctx)
-{
-    auto* f = static_cast<const FunctionStarts*>(ctx);
-    long i = function_before(f, addr);
-    return i < 0 ? 0 : uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
-}
-
-// Whether addr lies outside every function the unwind table describes.  Its entry (an FDE)
-// gives the function's length after its start; read only in the usual encoding (a 4-byte
-// PC-relative start, which must agree with the index, then a 4-byte length); otherwise the
-// answer is no, the cautious one.
-bool outside_functions(const FunctionStarts* f, uintptr_t addr)
-{
-    long i = function_before(f, addr);
-    if (i < 0)
-        return true;
-    uintptr_t start = uintptr_t(f->hdr) + intptr_t(f->table[2 * i]);
-    auto* fde = f->hdr + intptr_t(f->table[2 * i + 1]);
-    uint32_t length;
-    int32_t begin;
-    uint32_t range;
-    memcpy(&length, fde, 4);
-    memcpy(&begin, fde + 8, 4);
-    memcpy(&range, fde + 12, 4);
-    if (length == 0xffffffff || length < 12 || uintptr_t(fde + 8) + intptr_t(begin) != start)
-        return false;
-    return addr >= start + range;
 }
 
 // Whether the bytes before site set %eax or %rax as system call stubs do: `mov $n, %eax`,
@@ -543,10 +330,7 @@ struct Found {
 int scan_object(dl_phdr_info* info, size_t, void* out)
 {
     const char* name = info->dlpi_name ? info->dlpi_name : "";
-    const char* base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-    static const char* const kSkip[] = {"libc.so.6", "ld-linux", "linux-vdso", "libasan.",
-                                        "libubsan.", "libtsan.", "liblsan.", "libhwasan.", nullptr};
-    if (starts_with_any(base, kSkip))
+    if (starts_with_any(base_name(info), kLibcThenPassthrough))
         return 0;
     uintptr_t name_key = 0;
     memcpy(&name_key, name, strnlen(name, sizeof name_key));
@@ -569,7 +353,7 @@ int scan_object(dl_phdr_info* info, size_t, void* out)
     for (int i = 0; i < n; i++)
         if (code[i].has(self))
             return 0;
-    FunctionStarts starts = function_starts(info);
+    FunctionStarts starts = function_starts(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr);
     for (int i = 0; i < n; i++) {
         auto* lo = reinterpret_cast<const unsigned char*>(code[i].lo);
         auto* hi = reinterpret_cast<const unsigned char*>(code[i].hi);
@@ -579,8 +363,9 @@ int scan_object(dl_phdr_info* info, size_t, void* out)
             // Outside every function the unwind table knows, a pair is data in the text (the
             // tables OpenSSL's assembly keeps there) unless what precedes it sets the number as
             // a stub does (hand-written stubs without unwind information).
-            if (!hit || !starts.count || hit - lo < 7 || !outside_functions(&starts, uintptr_t(hit)) ||
-                sets_rax_before(hit))
+            uintptr_t f_lo, f_hi;
+            if (!hit || !starts.count || hit - lo < 7 ||
+                function_bounds(&starts, uintptr_t(hit), &f_lo, &f_hi) != 0 || sets_rax_before(hit))
                 break;
             hit += 2;
         }
@@ -646,7 +431,7 @@ void on_sigsys(int sig, siginfo_t* si, void* ucv)
     }
     int saved = errno;
     if (!libc_text.has(after - 2))  // the C library's own sites trap only in a glibc scope
-        rewrite(after - 2, nr);
+        rewrite_site(after - 2, nr);
     errno = saved;
     // Into the entry with the return address in %rcx (which the system call clobbers anyway).
     r[REG_RCX] = greg_t(after);
@@ -797,24 +582,22 @@ extern "C" __attribute__((no_sanitize_address)) long green_sys_dispatch(long* fr
     return raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-// The entry.  At green_sys_entry_jmp (from the slide) the number's table entry gives the return
-// address; at green_sys_entry_rcx (from the trap) it is in %rcx.  Either way the stack pointer is
-// then the caller's, and the entry stays below its red zone.  Fast path: a call without a green
-// form goes to the C library's `syscall` with the caller's registers and flags.  Slow path: the
-// arguments, flags and vector state saved, green_sys_dispatch decides.  (No instruction before
-// the pushfq changes the flags.)
+// The entry, with the return address (the site plus 2) in %rcx: from a site's stub
+// (shim/rawsite.cpp) or from the trap.  The stack pointer is the caller's, and the entry stays
+// below its red zone.  Fast path: a call without a green form goes to the C library's `syscall`
+// with the caller's registers and flags.  A call that must run natively (clone, vfork,
+// rt_sigreturn; only from a stub: the trap handler runs those itself) goes to the stub's own
+// `syscall`, whose address plus 2 the stub gave in %r11, with the selector at "allow"; the stub
+// sets it back after.  Slow path: the arguments, flags and vector state saved,
+// green_sys_dispatch decides.  (No instruction before the pushfq changes the flags.)
 __asm__(R"(
     .text
-    .globl green_sys_entry_jmp
-    .hidden green_sys_entry_jmp
-    .type green_sys_entry_jmp, @function
     .globl green_sys_entry_rcx
     .hidden green_sys_entry_rcx
-green_sys_entry_jmp:
-    lea green_sys_sites(%rip), %rcx
-    mov (%rcx,%rax,8), %rcx
+    .type green_sys_entry_rcx, @function
 green_sys_entry_rcx:
     lea -128(%rsp), %rsp
+    push %r11
     push %rcx
     pushfq
     cmpb $1, green_sys_selector(%rip)
@@ -828,11 +611,22 @@ green_sys_entry_rcx:
     mov (%r11,%rcx,8), %r11
     bt %rax, %r11
     jc 2f
+    lea green_sys_native(%rip), %r11
+    mov (%r11,%rcx,8), %r11
+    bt %rax, %r11
+    jc 4f
 1:  popfq
     call *green_libc_syscall_insn(%rip)
     pop %rcx
-    lea 128(%rsp), %rsp
+    lea 136(%rsp), %rsp
     jmp *%rcx
+4:  movb $0, green_sys_selector(%rip)
+    popfq
+    pop %rcx
+    pop %r11
+    lea 128(%rsp), %rsp
+    lea -2(%r11), %r11
+    jmp *%r11
 2:  push %rbp
     mov %rsp, %rbp
     push %rbx
@@ -877,9 +671,9 @@ green_sys_entry_rcx:
     pop %rbp
     popfq
     pop %rcx
-    lea 128(%rsp), %rsp
+    lea 136(%rsp), %rsp
     jmp *%rcx
-    .size green_sys_entry_jmp, .-green_sys_entry_jmp
+    .size green_sys_entry_rcx, .-green_sys_entry_rcx
 )");
 
 namespace green {
@@ -921,10 +715,17 @@ void rawsys_start()
                     SYS_sched_setscheduler, SYS_sched_getscheduler, SYS_setpriority,
                     SYS_getpriority})
         green_sys_green[nr / 64] |= uint64_t(1) << (nr % 64);
+    for (long nr = 0; nr < kSets; nr++)
+        if (runs_natively(nr))
+            green_sys_native[nr / 64] |= uint64_t(1) << (nr % 64);
     struct sigaction sa = {};
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    // No asynchronous signal while the handler runs: it may hold the rewrite's lock, and a
+    // handler of the program's that traps would wait for it (shim/rawsite.cpp).
+    sigfillset(&sa.sa_mask);
+    for (int sig : {SIGSYS, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP})
+        sigdelset(&sa.sa_mask, sig);
     // Before the first thread traps: libgreen's own system calls go through the C library's.
     __atomic_store_n(&green_libc_syscall_insn, insn, __ATOMIC_RELEASE);
     // Turned on and off again at once when nothing needs it yet: whether the kernel refuses is
@@ -940,6 +741,7 @@ void rawsys_start()
     sigmask_kept_open = uint64_t(1) << (SIGSYS - 1);
     register_here();
     worker_thread_started = enable_on_worker;
+    rawsite_start();
     dispatch_ready = true;
     green_rawsys_ready = 1;
     Found found;
@@ -996,6 +798,7 @@ void rawsys_after_fork()
         return;
     n_managed.store(0);
     register_here();
+    rawsite_after_fork();
     if (dispatch_on.load() && !enable_here())
         GREEN_WARN("cannot turn syscall user dispatch on after fork: %s", strerror(errno));
 }

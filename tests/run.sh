@@ -342,6 +342,9 @@ check dispatch-on-library 0 "syscall user dispatch on \\(start-up\\): [^ ]*libur
     env "$GREEN" GREEN_LOG_LEVEL=debug timeout 60 "$B/plain/uring_echo"
 check dispatch-on-dlopen 0 "syscall user dispatch off.*on \\(dlopen\\): [^ ]*librawstub\\.so.*raw_dlopen: ok" \
     env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_WORKERS=2 timeout 60 "$B/plain/raw_dlopen"
+# Sites rewritten at their first trap (shim/rawsite.cpp): the program sees no difference.
+check raw-sites-rewritten 0 "system call site 0x[0-9a-f]* rewritten: a jump at .*raw_sites: ok" \
+    env "$GREEN" GREEN_LOG_LEVEL=debug timeout 60 "$B/plain/raw_sites"
 check dispatch-forced-on 0 "syscall user dispatch on: GREEN_SYSCALL_DISPATCH=on.*raw_syscalls: ok" \
     env "$GREEN" GREEN_LOG_LEVEL=debug GREEN_SYSCALL_DISPATCH=on timeout 60 "$B/plain/raw_syscalls"
 check dispatch-forced-off 0 "block their OS thread: GREEN_SYSCALL_DISPATCH=off" \

@@ -1,23 +1,23 @@
 /* System calls made with the `syscall` instruction itself (inline assembly, as liburing's and
  * libaio's own stubs make them), not through the C library: 100 threads sleeping 1 s in
  * nanosleep and 100 reading pipes another process fills after 1 s all finish together (in at
- * most 1.5 s), a futex wait made that way is woken by a wake made through syscall() and the
- * other way round, and every call keeps the kernel's contract: the result in %rax, errors as
- * negative numbers (errno untouched), every other register but %rcx and %r11 as it was, vector
- * registers included, at a site's first execution and at later ones; gettid made that way is
- * the thread's id as gettid() gives it, twice in a row (at the trap, then at the rewritten site),
- * and a raw tgkill with that id finds the thread (signal 0) and refuses a signal that does not
- * exist. */
+ * most 1.5 s, raw_util.h), a futex wait made that way is woken by a wake made through syscall()
+ * and the other way round, and every call keeps the kernel's contract: the result in %rax,
+ * errors as negative numbers (errno untouched), every other register but %rcx and %r11 as it
+ * was, vector registers included, at a site's first execution and at later ones; gettid made
+ * that way is the thread's id as gettid() gives it, twice in a row (at the trap, then at the
+ * rewritten site), and a raw tgkill with that id finds the thread (signal 0) and refuses a
+ * signal that does not exist. */
 #define _GNU_SOURCE
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plain.h"
+#include "raw_util.h"
 
 /* One site for every thread: it is executed by many at once. */
 static __attribute__((noinline)) long raw(long nr, long a1, long a2, long a3, long a4, long a5)
@@ -32,68 +32,9 @@ static __attribute__((noinline)) long raw(long nr, long a1, long a2, long a3, lo
     return ret;
 }
 
-enum { SLEEPERS = 100, READERS = 100 };
-static int pipes[READERS][2];
-static atomic_int started;
-
-static void *sleeper(void *arg)
+static long raw4(long nr, long a1, long a2, long a3)
 {
-    (void)arg;
-    struct timespec ts = {1, 0};
-    atomic_fetch_add(&started, 1);
-    CHECK_EQ(raw(SYS_nanosleep, (long)&ts, 0, 0, 0, 0), 0);
-    return NULL;
-}
-
-static void *reader(void *arg)
-{
-    int i = (int)(intptr_t)arg;
-    char c = 0;
-    atomic_fetch_add(&started, 1);
-    CHECK_EQ(raw(SYS_read, pipes[i][0], (long)&c, 1, 0, 0), 1);
-    CHECK_EQ(c, 'a' + i % 26);
-    return NULL;
-}
-
-static void sleep_and_read_together(void)
-{
-    for (int i = 0; i < READERS; i++)
-        CHECK_EQ(pipe(pipes[i]), 0);
-    double t0 = now_seconds(CLOCK_MONOTONIC);
-    pid_t child = fork();
-    CHECK(child >= 0);
-    if (child == 0) {
-        sleep(1);
-        for (int i = 0; i < READERS; i++) {
-            char c = (char)('a' + i % 26);
-            if (write(pipes[i][1], &c, 1) != 1)
-                _exit(1);
-        }
-        _exit(0);
-    }
-    pthread_t t[SLEEPERS + READERS];
-    for (int i = 0; i < SLEEPERS; i++)
-        CHECK_EQ(pthread_create(&t[i], NULL, sleeper, NULL), 0);
-    for (int i = 0; i < READERS; i++)
-        CHECK_EQ(pthread_create(&t[SLEEPERS + i], NULL, reader, (void *)(intptr_t)i), 0);
-    while (atomic_load(&started) < SLEEPERS + READERS)
-        sleep_ms(1);
-    check_os_threads();
-    for (int i = 0; i < SLEEPERS + READERS; i++)
-        CHECK_EQ(pthread_join(t[i], NULL), 0);
-    double took = now_seconds(CLOCK_MONOTONIC) - t0;
-    int status;
-    CHECK_EQ(waitpid(child, &status, 0), child);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    for (int i = 0; i < READERS; i++) {
-        close(pipes[i][0]);
-        close(pipes[i][1]);
-    }
-    if (took > 1.5) {
-        fprintf(stderr, "FAIL: %d sleeps of 1 s and %d reads of pipes filled after 1 s took %.2f s\n",
-                SLEEPERS, READERS, took);
-        exit(1);
-    }
+    return raw(nr, a1, a2, a3, 0, 0);
 }
 
 /* A system call with every register the contract keeps set to a known value, checked after. */
@@ -213,7 +154,7 @@ int main(void)
     futexes_meet(raw_waiter, 0);
     futexes_meet(libc_waiter, 1);
     futexes_meet(raw_waiter, 1);
-    sleep_and_read_together();
+    raw_sleep_and_read_together(raw4);
     puts("raw_instructions: ok");
     return 0;
 }

@@ -1,5 +1,6 @@
 // CMocka unit tests of hub/insn.cpp: instruction lengths, and the search for `syscall`
-// instructions that tells a pair of bytes 0f 05 inside another instruction from a real one.
+// instructions that tells a pair of bytes 0f 05 inside another instruction from a real one, and
+// what a site's rewrite needs to know of the instructions it would move.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,48 @@ void test_decode_from_function_start(void**)
     assert_ptr_equal(find(code, one_boundary, code.data() + 1), code.data() + 1);
 }
 
+// What the rewrite of a site (shim/rawsite.cpp) asks of an instruction it would move.
+struct Facts {
+    std::vector<unsigned char> bytes;
+    int length;
+    bool control, direct;
+    int64_t rel;
+    int rip_disp;
+};
+
+void test_facts_for_moving(void**)
+{
+    static const Facts cases[] = {
+        {{0xe8, 0x10, 0, 0, 0}, 5, true, true, 16, -1},                  // call rel32
+        {{0xeb, 0xfe}, 2, true, true, -2, -1},                           // jmp .
+        {{0x74, 0x05}, 2, true, true, 5, -1},                            // je +5
+        {{0x0f, 0x84, 0, 1, 0, 0}, 6, true, true, 256, -1},              // je rel32
+        {{0xe3, 0x02}, 2, true, true, 2, -1},                            // jrcxz
+        {{0xc3}, 1, true, false, 0, -1},                                 // ret
+        {{0xff, 0xe0}, 2, true, false, 0, -1},                           // jmp *%rax
+        {{0xff, 0x24, 0xc5, 0, 0, 0, 0}, 7, true, false, 0, -1},         // jmp *0(,%rax,8)
+        {{0xff, 0xd0}, 2, true, false, 0, -1},                           // call *%rax
+        {{0xff, 0x30}, 2, false, false, 0, -1},                          // push (%rax)
+        {{0x0f, 0x05}, 2, true, false, 0, -1},                           // syscall
+        {{0xc7, 0xf8, 0, 0, 0, 0}, 6, true, false, 0, -1},               // xbegin
+        {{0x48, 0x89, 0xd0}, 3, false, false, 0, -1},                    // mov %rdx, %rax
+        {{0x48, 0x8b, 0x05, 0x78, 0x56, 0x34, 0x12}, 7, false, false, 0, 3},  // mov x(%rip), %rax
+        {{0xc7, 0x05, 0x10, 0, 0, 0, 1, 0, 0, 0}, 10, false, false, 0, 2},    // movl $1, x(%rip)
+        {{0xc5, 0xf8, 0x10, 0x05, 0, 0, 0, 0}, 8, false, false, 0, 4},   // vmovups x(%rip), %xmm0
+        {{0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0}, 8, false, false, 0, -1},  // mov 0, %rax (SIB, no base)
+    };
+    for (const Facts& c : cases) {
+        Insn d;
+        assert_true(insn_decode(c.bytes.data(), c.bytes.size(), &d));
+        assert_int_equal(d.length, c.length);
+        assert_int_equal(d.control, c.control);
+        assert_int_equal(d.direct, c.direct);
+        if (c.direct)
+            assert_int_equal(d.rel, c.rel);
+        assert_int_equal(d.rip_disp, c.rip_disp);
+    }
+}
+
 }  // namespace
 
 int main()
@@ -125,6 +168,7 @@ int main()
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_pairs_inside_instructions),
         cmocka_unit_test(test_decode_from_function_start),
+        cmocka_unit_test(test_facts_for_moving),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
