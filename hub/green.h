@@ -48,6 +48,11 @@ struct Green {
                                     //   hub_of reads it from other OS threads)
     State state = State::Runnable;  // see State
     bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
+    bool cancel_pending = false;    // pthread_cancel was called on it   } both read and written
+    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE             } across workers: see
+                                    //   cancel_requested and cancel_off; here, not with the
+                                    //   rest of cancellation, because every cancellable wait
+                                    //   reads them (the first line, which a switch touches anyway)
     int saved_errno = 0;            // its errno while another context runs on its block
     char* tp = nullptr;             // its thread pointer: its own TLS block (hub/tls.h), or
                                     //   its OS thread's (the root, and green threads that need
@@ -117,9 +122,6 @@ struct Green {
     void* cleanup_chain = nullptr;  // innermost pthread_cleanup_push buffer (C, setjmp-based)
     void* unwind_buf = nullptr;     // next cleanup buffer the running exit unwinding targets
     bool exiting = false;           // pthread_exit is unwinding it
-    bool cancel_pending = false;    // pthread_cancel was called on it   } both read and written
-    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE             } across workers: see
-                                    //   cancel_requested and cancel_off
     bool cancel_async = false;      // PTHREAD_CANCEL_ASYNCHRONOUS (acted on at the next check)
 
     // ---- attributes seen through the pthread API (shim/threads*.cpp) ----
