@@ -67,6 +67,14 @@ struct Green {
     bool interruptible = false;     // in a call a signal handler interrupts (EINTR)
     bool waits_signal = false;      // in pause or sigsuspend: first to take a signal
     bool interrupt_restart = false; // the interrupting handler had SA_RESTART
+    bool movable = false;           // runnable since a yield, a lock, join or sleep wait (or
+                                    //   never run): nothing its hub keeps is bound to its
+                                    //   stack, another worker may take it
+    bool movable_on_wake = false;   // its current park is one of those waits (park_since)
+    bool timer_armed = false;       // its wait's deadline timer runs (park_until); these
+                                    //   three here, in the padding before sigmask: a wake
+                                    //   (unpark_wait) touches them with io_revents, and a
+                                    //   switch reads sigmask, one cache line for all
     uint64_t sigmask = 0;           // its blocked signals (bit sig-1), applied while it runs
     const void* wait_addr = nullptr;  // and on what (the futex word, the thread joined)
     uint8_t wait_kind = kWaitOther; // what its current (or last) park waits for (WaitKind)
@@ -82,11 +90,6 @@ struct Green {
     bool arriving = false;          // placed on another worker's hub by its creator: that hub
                                     //   counts it in (live, masks, stats) when it first runs
     uint64_t pct_priority = 0;      // seeded PCT (hub/steps.cpp): its priority; 0 until drawn
-    bool movable = false;           // runnable since a yield, a lock, join or sleep wait (or
-                                    //   never run): nothing its hub keeps is bound to its
-                                    //   stack, another worker may take it
-    bool movable_on_wake = false;   // its current park is one of those waits (park_since)
-    bool timer_armed = false;       // its wait's deadline timer runs (park_until)
     uint16_t pins = 0;              // holds something of its OS thread's (a stdio stream lock,
                                     //   a process-shared mutex): it must not move (pin/unpin)
     uintptr_t tick_return = 0;      // time slices (hub/preempt.cpp): a tick that came inside a
