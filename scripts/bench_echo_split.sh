@@ -16,7 +16,8 @@
 # difference of round trips leaves out accepting the connections and starting their threads.
 # The kinds take turns, BENCH_SPLIT_RUNS times (default 3); medians are printed.
 # BENCH_SPLIT_PERF=DIR also records a cpu-clock profile of the ROUNDS run of each kind's last
-# run into DIR/KIND.data and prints its top symbols (perf report --sort dso,sym).
+# run into DIR/KIND.data and prints its top symbols (perf report --sort dso,sym; needs
+# linux-perf).
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/bench_echo_lib.sh
