@@ -388,6 +388,7 @@ void print_stats()
         sum.dns_lookups += s.dns_lookups;
         sum.handoffs += s.handoffs;
         sum.steals += s.steals;
+        sum.fd_regs_dropped += s.fd_regs_dropped;
     }
     char d[32];
     Block b;
@@ -414,6 +415,8 @@ void print_stats()
            sum.handoffs, spares, stuck);
     if (n_workers > 1) {
         b.line("  threads moved between workers: %" PRIu64, sum.steals);
+        b.line("  descriptor registrations dropped after their threads moved: %" PRIu64,
+               sum.fd_regs_dropped);
         // Per worker, in worker order: how the work spread.
         for (int w = 0; w < n_workers; w++) {
             const HubStats& s = worker_hub(w)->stats;

@@ -36,9 +36,11 @@ __attribute__((noinline)) FdRecord* make_chunk(FdRecord** at)
     SpinGuard g(chunks_lock);
     FdRecord* chunk = *at;
     if (!chunk) {
-        chunk = static_cast<FdRecord*>(calloc(kChunk, sizeof(FdRecord)));
-        if (chunk)
+        chunk = static_cast<FdRecord*>(aligned_alloc(64, kChunk * sizeof(FdRecord)));
+        if (chunk) {
+            memset(static_cast<void*>(chunk), 0, kChunk * sizeof(FdRecord));
             __atomic_store_n(at, chunk, __ATOMIC_RELEASE);
+        }
     }
     return chunk;
 }
@@ -89,6 +91,7 @@ void reset(FdRecord* r, FdKind kind, bool user_nonblock, bool stream = false)
     r->internal_nonblock = false;
     r->nowait_read_unsupported = r->nowait_write_unsupported = false;
     r->rcvtimeo = r->sndtimeo = 0;
+    __atomic_store_n(&r->wait_hub, nullptr, __ATOMIC_RELAXED);
     __atomic_fetch_add(&r->gen, 1, __ATOMIC_RELEASE);  // read by other hubs' poll sets
 }
 
@@ -155,25 +158,57 @@ int ev_of(uint32_t epoll_events)
            ((epoll_events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ? EV_WRITE : 0);
 }
 
+// With several workers, after an event of h's set for fd: when the fd's latest wait was on
+// another hub and no wait of h is linked, its green thread moved there (work sharing) and this
+// registration is left over.  It is dropped, else every later change of the fd's state would
+// come here too, for as long as the fd lives.  When the latest wait was on h, nothing is done
+// (an event that comes while the fd's thread runs is the steady state) and it costs no
+// epoll_ctl.  Two threads of two hubs that take turns waiting on one fd may see it dropped and
+// registered again by turns: an epoll_ctl per event at most, in that rare pattern only.
+__attribute__((noinline)) void drop_left_over(Hub* h, PollSet* ps, int fd, FdRecord* r)
+{
+    Hub* latest = __atomic_load_n(&r->wait_hub, __ATOMIC_RELAXED);
+    uint64_t* chunk = ps->regs[fd >> kChunkBits];
+    if (!latest || latest == h || !chunk || !(chunk[fd & (kChunk - 1)] & kRegistered))
+        return;
+    {
+        // None of h's is linked meanwhile: this is h's OS thread, and only h's green threads
+        // link waits of h.
+        WaitsGuard lock(fd);
+        for (FdWait* w = r->waits; w; w = w->next)
+            if (w->hub == h)
+                return;
+    }
+    // The number still refers to the description registered (deliver saw the generation; a
+    // close since makes this fail with ENOENT or removes nothing of this set's).
+    raw_syscall(SYS_epoll_ctl, ps->epfd, EPOLL_CTL_DEL, fd, 0);
+    chunk[fd & (kChunk - 1)] = 0;  // a wait here registers it again (the add reports readiness)
+    h->stats.fd_regs_dropped++;
+}
+
 // Wakes the waits of this hub on fd for the events ev (the loop context runs this).  The
 // event's generation tells a registration of the number's current description from one left
-// by a description closed since (kept alive by a dup, or reused by dup2).
-void deliver(Hub* h, int fd, uint32_t gen, int ev)
+// by a description closed since (kept alive by a dup, or reused by dup2).  several:
+// multi_worker, read once per batch.
+void deliver(Hub* h, PollSet* ps, int fd, uint32_t gen, int ev, bool several)
 {
     FdRecord* r = slot(fd);
-    if (!r || __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) != gen ||
-        !__atomic_load_n(&r->waits, __ATOMIC_ACQUIRE))
+    if (!r || __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE) != gen)
         return;
-    WaitsGuard lock(fd);
-    for (FdWait* w = r->waits; w; w = w->next) {
-        int got = ev & w->events;
-        if (w->hub != h || !got)
-            continue;
-        // The events first, then the park they end: the waiter, between two parks, writes its
-        // seq and then looks at io_revents (wait_fds), so one of the two sees the other.
-        __atomic_fetch_or(&w->green->io_revents, got, __ATOMIC_SEQ_CST);
-        unpark_wait(w->green, __atomic_load_n(&w->seq, __ATOMIC_SEQ_CST));
+    if (__atomic_load_n(&r->waits, __ATOMIC_ACQUIRE)) {
+        WaitsGuard lock(fd);
+        for (FdWait* w = r->waits; w; w = w->next) {
+            int got = ev & w->events;
+            if (w->hub != h || !got)
+                continue;
+            // The events first, then the park they end: the waiter, between two parks, writes
+            // its seq and then looks at io_revents (wait_fds), so one of the two sees the other.
+            __atomic_fetch_or(&w->green->io_revents, got, __ATOMIC_SEQ_CST);
+            unpark_wait(w->green, __atomic_load_n(&w->seq, __ATOMIC_SEQ_CST));
+        }
     }
+    if (__builtin_expect(several, 0))
+        drop_left_over(h, ps, fd, r);
 }
 
 void on_poll_set(struct ev_loop*, ev_io* io, int)
@@ -182,6 +217,7 @@ void on_poll_set(struct ev_loop*, ev_io* io, int)
     auto* ps = static_cast<PollSet*>(io->data);
     epoll_event evs[kBatch];
     long n = raw_syscall(SYS_epoll_wait, ps->epfd, long(evs), kBatch, 0);
+    bool several = multi_worker;
     for (long i = 0; i < n; i++) {
         int fd = int(uint32_t(evs[i].data.u64));
         int ev = ev_of(evs[i].events);
@@ -190,7 +226,7 @@ void on_poll_set(struct ev_loop*, ev_io* io, int)
                 uint64_t& reg = chunk[fd & (kChunk - 1)];
                 reg = (reg & ~kEmpty) | ((evs[i].events & kNoHintEvents) ? kNoHint : 0);
             }
-        deliver(h, fd, uint32_t(evs[i].data.u64 >> 32), ev);
+        deliver(h, ps, fd, uint32_t(evs[i].data.u64 >> 32), ev, several);
     }
 }
 
@@ -338,6 +374,7 @@ void fd_copied(int oldfd, int newfd)
     FdRecord copy = *from;
     copy.gen = to->gen + 1;
     copy.waits = nullptr;
+    copy.wait_hub = nullptr;
     *to = copy;
     from->dup_shared = to->dup_shared = true;
 }
@@ -472,6 +509,8 @@ int wait_fds(FdWatch* w, int n, int64_t deadline, bool cancellable)
         if (r) {
             WaitsGuard lock(w[i].fd);
             link(r, &w[i].wait);
+            if (__atomic_load_n(&r->wait_hub, __ATOMIC_RELAXED) != h)  // the same, in steady state
+                __atomic_store_n(&r->wait_hub, h, __ATOMIC_RELAXED);
         }
     }
     if (refused && !degraded) {

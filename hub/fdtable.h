@@ -18,9 +18,13 @@
 // would send a failing EPOLL_CTL_ADD at every watcher start).  A registration names the open
 // file description, not the number, so one can outlive the number (a close with a dup left, a
 // green thread that moved to another hub): an event whose generation is no longer the
-// record's is dropped, and one for a hub where nobody waits on the fd costs a look and nothing
-// else.  Edge-triggered events come only at changes, so every wait must follow an attempt (or
-// a check) that found the fd not ready, made on the hub where it then parks: io_loop does.
+// record's is dropped.  An event for a hub where nobody waits on the fd costs a look and nothing
+// else while the fd's latest wait was on that hub (with one hub, an event that comes while the
+// fd's thread runs); when it was on another hub, the waiting thread moved (work sharing) and
+// the registration it left behind is dropped then (EPOLL_CTL_DEL, by the hub that owns the set:
+// --stats counts them), once, instead of bringing every later event of the fd for nothing.
+// Edge-triggered events come only at changes, so every wait must follow an attempt (or a
+// check) that found the fd not ready, made on the hub where it then parks: io_loop does.
 //
 // Green threads that wait on an fd may run on any worker; the list of waits of a record is
 // shared (a striped lock when there are several workers), and a waiter is woken by its own
@@ -69,7 +73,12 @@ struct FdRecord {
     int64_t rcvtimeo;         // SO_RCVTIMEO in ns, 0 for none
     int64_t sndtimeo;         // SO_SNDTIMEO in ns, 0 for none
     FdWait* waits;            // green threads waiting on this fd
+    Hub* wait_hub;            // the hub of the latest wait on it: another hub's registration
+                              //   is left over from a thread that moved (see Waits, above)
+    char pad[16];             // to 64 bytes: a record is one cache line (chunks are aligned),
+                              //   and its address a shift of the fd (one instruction fewer)
 };
+static_assert(sizeof(FdRecord) == 64, "FdRecord: one cache line");
 
 // The record of fd, learning its kind if needed (one fstat and one F_GETFL, the first time);
 // nullptr for a negative or huge fd.  Call only from a green thread.

@@ -48,6 +48,11 @@ struct Green {
                                     //   hub_of reads it from other OS threads)
     State state = State::Runnable;  // see State
     bool in_cancel_point = false;   // parked in a wait that pthread_cancel may interrupt
+    bool cancel_pending = false;    // pthread_cancel was called on it   } both read and written
+    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE             } across workers: see
+                                    //   cancel_requested and cancel_off; here, not with the
+                                    //   rest of cancellation, because every cancellable wait
+                                    //   reads them (the first line, which a switch touches anyway)
     int saved_errno = 0;            // its errno while another context runs on its block
     char* tp = nullptr;             // its thread pointer: its own TLS block (hub/tls.h), or
                                     //   its OS thread's (the root, and green threads that need
@@ -62,6 +67,14 @@ struct Green {
     bool interruptible = false;     // in a call a signal handler interrupts (EINTR)
     bool waits_signal = false;      // in pause or sigsuspend: first to take a signal
     bool interrupt_restart = false; // the interrupting handler had SA_RESTART
+    bool movable = false;           // runnable since a yield, a lock, join or sleep wait (or
+                                    //   never run): nothing its hub keeps is bound to its
+                                    //   stack, another worker may take it
+    bool movable_on_wake = false;   // its current park is one of those waits (park_since)
+    bool timer_armed = false;       // its wait's deadline timer runs (park_until); these
+                                    //   three here, in the padding before sigmask: a wake
+                                    //   (unpark_wait) touches them with io_revents, and a
+                                    //   switch reads sigmask, one cache line for all
     uint64_t sigmask = 0;           // its blocked signals (bit sig-1), applied while it runs
     const void* wait_addr = nullptr;  // and on what (the futex word, the thread joined)
     uint8_t wait_kind = kWaitOther; // what its current (or last) park waits for (WaitKind)
@@ -77,11 +90,6 @@ struct Green {
     bool arriving = false;          // placed on another worker's hub by its creator: that hub
                                     //   counts it in (live, masks, stats) when it first runs
     uint64_t pct_priority = 0;      // seeded PCT (hub/steps.cpp): its priority; 0 until drawn
-    bool movable = false;           // runnable since a yield, a lock, join or sleep wait (or
-                                    //   never run): nothing its hub keeps is bound to its
-                                    //   stack, another worker may take it
-    bool movable_on_wake = false;   // its current park is one of those waits (park_since)
-    bool timer_armed = false;       // its wait's deadline timer runs (park_until)
     uint16_t pins = 0;              // holds something of its OS thread's (a stdio stream lock,
                                     //   a process-shared mutex): it must not move (pin/unpin)
     uintptr_t tick_return = 0;      // time slices (hub/preempt.cpp): a tick that came inside a
@@ -117,9 +125,6 @@ struct Green {
     void* cleanup_chain = nullptr;  // innermost pthread_cleanup_push buffer (C, setjmp-based)
     void* unwind_buf = nullptr;     // next cleanup buffer the running exit unwinding targets
     bool exiting = false;           // pthread_exit is unwinding it
-    bool cancel_pending = false;    // pthread_cancel was called on it   } both read and written
-    bool cancel_disabled = false;   // PTHREAD_CANCEL_DISABLE             } across workers: see
-                                    //   cancel_requested and cancel_off
     bool cancel_async = false;      // PTHREAD_CANCEL_ASYNCHRONOUS (acted on at the next check)
 
     // ---- attributes seen through the pthread API (shim/threads*.cpp) ----

@@ -157,6 +157,7 @@ struct HubStats {
     uint64_t dns_lookups; // host look-ups that went to the name servers (resolver/)
     uint64_t handoffs;    // times a spare OS thread took the hub from one stuck in a call
     uint64_t steals;      // green threads it took from busier workers (work sharing)
+    uint64_t fd_regs_dropped;  // fd registrations its poll set dropped: their waits had moved
 };
 HubStats hub_stats();
 

@@ -314,6 +314,26 @@ check steal-taken 0 "threads moved between workers: [1-9]" \
     env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=2 TEST_MAX_OS_THREADS=$((2 + HANDOFF_T)) \
     timeout 60 "$B/plain/migrate" 20000
 
+# A thread that moved leaves its descriptor registered in its old worker's poll set
+# (hub/fdtable.h): the first event that comes there for nobody drops it, so each of
+# fd_moved_waiter's 6 sockets is dropped at most once per move, not at each of its 200 round
+# trips (which came there, and were counted, while the registrations stayed).
+fd_moved() {
+    local log=$LOG/fd_moved.log dropped
+    env "$GREEN" GREEN_STATS=1 GREEN_WORKERS=2 GREEN_THREAD_IDS=os \
+        TEST_MAX_OS_THREADS=$((2 + HANDOFF_T)) timeout 60 "$B/plain/fd_moved_waiter" >"$log" 2>&1
+    local status=$?
+    dropped=$(stat_value "$(cat "$log")" "descriptor registrations dropped after their threads moved")
+    if [ $status -eq 0 ] && grep -q "threads moved between workers: [1-9]" "$log" &&
+        [ -n "$dropped" ] && [ "$dropped" -le 12 ]; then
+        record "config:fd-registration-moved" 0 "$log"
+    else
+        echo "status $status; dropped '$dropped'" >>"$log"
+        record "config:fd-registration-moved" 1 "$log"
+    fi
+}
+fd_moved
+
 # Hand-off (hub/handoff.h): file_calls' writers fsync megabytes while a ticker sleeps, so their
 # workers are taken at least once, with one worker and with two; with GREEN_HANDOFF=0 nothing is
 # (blocked_call: file_calls' threads wait for a lock another holds, and that holder needs
