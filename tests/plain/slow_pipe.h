@@ -1,0 +1,137 @@
+/* Helpers shared by the programs that write toward a slow reader of a pipe (stdio_flush_all.c,
+ * stdio_glibc_writes.c, and tests/bench/stdio_late.c): a thread that ticks every 5 ms and
+ * records its worst lateness, and a reader process that takes a piece every 200 ms and checks
+ * every byte against what should come. */
+#ifndef SLOW_PIPE_H
+#define SLOW_PIPE_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plain.h"
+
+static const double TICK_PERIOD = 0.005, READ_PERIOD = 0.200;
+
+/* A ticker's state; in memory shared with the parent when the ticker runs in a child. */
+struct ticker {
+    atomic_int stop;
+    atomic_int started;
+    _Atomic double last;   /* CLOCK_MONOTONIC of its last tick */
+    _Atomic double worst;  /* its worst lateness, in seconds */
+};
+
+/* The ticker thread: sleeps to each 5 ms mark and records how late it woke. */
+static inline void *tick(void *arg)
+{
+    struct ticker *t = arg;
+    double next = now_seconds(CLOCK_MONOTONIC);
+    atomic_store(&t->last, next);
+    atomic_store(&t->started, 1);
+    while (!atomic_load(&t->stop)) {
+        next += TICK_PERIOD;
+        double now = now_seconds(CLOCK_MONOTONIC);
+        if (next > now)
+            sleep_ms((int)((next - now) * 1000) + 1);
+        now = now_seconds(CLOCK_MONOTONIC);
+        if (now - next > atomic_load(&t->worst))
+            atomic_store(&t->worst, now - next);
+        if (now > next + TICK_PERIOD)
+            next = now;
+        atomic_store(&t->last, now);
+    }
+    return NULL;
+}
+
+/* Starts a ticker thread and waits until it ticks. */
+static inline pthread_t start_ticker(struct ticker *t)
+{
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, tick, t), 0);
+    wait_flag(&t->started);
+    return th;
+}
+
+static inline void stop_ticker(struct ticker *t, pthread_t th)
+{
+    atomic_store(&t->stop, 1);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+}
+
+/* Whether process pid has ended (it stays to be waited for). */
+static inline int process_ended(pid_t pid)
+{
+    siginfo_t info = {0};
+    CHECK_EQ(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT), 0);
+    return info.si_pid != 0;
+}
+
+/* Reads fd slowly to EOF, chunk bytes every 200 ms, and checks that exactly the want_len bytes
+ * of want come; returns 0 if they did, else prints why and returns 1.  With t, also checks
+ * before each read, while process writer lives, that its ticker t ticked lately (the ticker of
+ * a child that cannot report its own lateness: it may be stuck with its whole process). */
+static inline int slow_read(int fd, size_t chunk, const char *want, size_t want_len, struct ticker *t,
+                     pid_t writer)
+{
+    char *buf = malloc(chunk);
+    CHECK(buf != NULL);
+    size_t off = 0;
+    int bad = 0;
+    for (;;) {
+        sleep_ms((int)(READ_PERIOD * 1000));
+        if (t && process_ended(writer))
+            t = NULL;
+        if (t && atomic_load(&t->started)) {
+            double late = now_seconds(CLOCK_MONOTONIC) - atomic_load(&t->last) - TICK_PERIOD;
+            if (late > atomic_load(&t->worst))
+                atomic_store(&t->worst, late);
+        }
+        ssize_t n = read(fd, buf, chunk);
+        CHECK(n >= 0);
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n && !bad; i++, off++)
+            if (off >= want_len || buf[i] != want[off]) {
+                fprintf(stderr, "FAIL: byte %zu is %d, expected %d\n", off, buf[i],
+                        off < want_len ? want[off] : -1);
+                bad = 1;
+            }
+        if (bad)
+            break;
+    }
+    if (!bad && off != want_len) {
+        fprintf(stderr, "FAIL: %zu bytes came, %zu expected\n", off, want_len);
+        bad = 1;
+    }
+    free(buf);
+    return bad;
+}
+
+/* Forks a process that reads p[0] as slow_read does (without a ticker) and exits with its
+ * result; closes p[0] here. */
+static inline pid_t start_slow_reader(int p[2], size_t chunk, const char *want, size_t want_len)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(p[1]);
+        _exit(slow_read(p[0], chunk, want, want_len, NULL, 0));
+    }
+    close(p[0]);
+    return pid;
+}
+
+/* Waits for the reader and fails unless it got every byte. */
+static inline void reader_got_all(pid_t reader, const char *name)
+{
+    int status;
+    CHECK_EQ(waitpid(reader, &status, 0), reader);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "FAIL: %s: the reader did not get every byte (status %d)\n", name, status);
+        exit(1);
+    }
+}
+
+#endif
