@@ -337,9 +337,12 @@ dlvsym:
     .cfi_endproc
     .size dlvsym, .-dlvsym
 
-    .globl dlopen
-    .type dlopen, @function
-dlopen:
+    // dlopen and dlmopen: the same entry, each jumping to glibc's function of its name, the
+    // arguments (dlmopen has three) kept across the set-up.
+    .macro green_open_entry name
+    .globl \name
+    .type \name, @function
+\name:
     .cfi_startproc
     movb $1, green_modules_pending(%rip)
     cmpq $0, green_libc_dlvsym(%rip)
@@ -357,31 +360,11 @@ dlopen:
     .cfi_adjust_cfa_offset -8
     pop %rdi
     .cfi_adjust_cfa_offset -8
-1:  jmp *green_libc_dlopen(%rip)
+1:  jmp *green_libc_\name(%rip)
     .cfi_endproc
-    .size dlopen, .-dlopen
+    .size \name, .-\name
+    .endm
 
-    .globl dlmopen
-    .type dlmopen, @function
-dlmopen:
-    .cfi_startproc
-    movb $1, green_modules_pending(%rip)
-    cmpq $0, green_libc_dlvsym(%rip)
-    jne 1f
-    push %rdi
-    .cfi_adjust_cfa_offset 8
-    push %rsi
-    .cfi_adjust_cfa_offset 8
-    push %rdx
-    .cfi_adjust_cfa_offset 8
-    call green_dlsym_setup
-    pop %rdx
-    .cfi_adjust_cfa_offset -8
-    pop %rsi
-    .cfi_adjust_cfa_offset -8
-    pop %rdi
-    .cfi_adjust_cfa_offset -8
-1:  jmp *green_libc_dlmopen(%rip)
-    .cfi_endproc
-    .size dlmopen, .-dlmopen
+    green_open_entry dlopen
+    green_open_entry dlmopen
 )");
