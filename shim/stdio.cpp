@@ -110,7 +110,9 @@ GREEN_EXPORT int __isoc99_scanf(const char* format, ...)
 // green stream with output pending itself first, held, outside glibc's list lock, so that no
 // park happens under it), fclose, the wide-character functions (whose flushes convert and write
 // inside one glibc call, input included) and perror.  A scope costs two prctl calls, and each
-// system call inside it a trap (1 to 2 us): only for those calls, only on green streams.
+// system call inside it a trap (1 to 2 us): only for those calls, only on green streams, and
+// not for a wide call that surely stays in the stream's buffers (most of them) or whose flush
+// writes at most a page of ASCII text (it waits for room as the narrow calls do).
 // Without dispatch (GREEN_SYSCALL_DISPATCH=off, valgrind, an old kernel) they block as glibc's
 // calls do.
 //

@@ -1,15 +1,18 @@
 /* Helpers shared by the programs that write toward a slow reader of a pipe (stdio_flush_all.c,
  * stdio_glibc_writes.c, and tests/bench/stdio_late.c): a thread that ticks every 5 ms and
- * records its worst lateness, and a reader process that takes a piece every 200 ms and checks
- * every byte against what should come. */
+ * records its worst lateness, a reader process that takes a piece every 200 ms and checks
+ * every byte against what should come, and the writers of letters, narrow and wide. */
 #ifndef SLOW_PIPE_H
 #define SLOW_PIPE_H
 
+#include <locale.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "plain.h"
 
@@ -132,6 +135,102 @@ static inline void reader_got_all(pid_t reader, const char *name)
         fprintf(stderr, "FAIL: %s: the reader did not get every byte (status %d)\n", name, status);
         exit(1);
     }
+}
+
+/* What the writers write: letters, so that wide output in the C locale converts one
+ * character to one byte. */
+static inline char letter_at(size_t i)
+{
+    return (char)('a' + (i * 13 + (i >> 12)) % 26);
+}
+
+/* The wide characters: the letters, and in UTF-8 every seventh one a letter of two bytes or
+ * three (the byte count then differs from the character count). */
+static inline wchar_t wide_letter_at(size_t i, int utf8)
+{
+    static const wchar_t others[] = {L'\u00e9', L'\u0416', L'\u20ac'};
+    return utf8 && i % 7 == 6 ? others[i % 3] : (wchar_t)letter_at(i);
+}
+
+static inline void fill_letters(char *buf, size_t off, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = letter_at(off + i);
+}
+
+/* A stream on fd with a buffer of size bytes, n letters written into it (no flush yet). */
+static inline FILE *big_stream(int fd, size_t n, size_t size)
+{
+    FILE *f = fdopen(fd, "w");
+    CHECK(f != NULL);
+    CHECK_EQ(setvbuf(f, NULL, _IOFBF, size), 0);
+    char *buf = malloc(n);
+    CHECK(buf != NULL);
+    fill_letters(buf, 0, n);
+    CHECK_EQ(fwrite(buf, 1, n, f), n);
+    free(buf);
+    return f;
+}
+
+/* Wide output of n characters to fd, closed at the end: fwprintf, fputws and fputwc in turn,
+ * 1,000 characters each time, an fflush now and then.  In UTF-8 the stream takes its
+ * orientation (and so its conversion) in the C.UTF-8 locale. */
+static inline void write_wide(int fd, size_t n, int utf8)
+{
+    enum { PIECE = 1000 };
+    if (utf8)
+        CHECK(setlocale(LC_CTYPE, "C.UTF-8") != NULL);
+    FILE *f = fdopen(fd, "w");
+    CHECK(f != NULL);
+    CHECK(fwide(f, 1) > 0);
+    if (utf8)
+        CHECK(setlocale(LC_CTYPE, "C") != NULL);
+    wchar_t piece[PIECE + 1];
+    size_t off = 0;
+    for (int k = 0; off < n; k++) {
+        size_t m = n - off < PIECE ? n - off : PIECE;
+        for (size_t i = 0; i < m; i++)
+            piece[i] = wide_letter_at(off + i, utf8);
+        piece[m] = 0;
+        if (k % 3 == 0)
+            CHECK_EQ(fwprintf(f, L"%ls", piece), (int)m);
+        else if (k % 3 == 1)
+            CHECK(fputws(piece, f) >= 0);
+        else
+            for (size_t i = 0; i < m; i++)
+                CHECK_EQ(fputwc(piece[i], f), (wint_t)piece[i]);
+        off += m;
+        if (k % 10 == 9)
+            CHECK_EQ(fflush(f), 0);
+    }
+    CHECK_EQ(fclose(f), 0);
+}
+
+/* The bytes of n letters (wide ones in UTF-8 if utf8) and then tail, in a buffer of its own
+ * (the previous call's goes), and their count. */
+static inline const char *slow_pipe_bytes(size_t n, int utf8, const char *tail, size_t *len)
+{
+    static char *want;
+    free(want);
+    want = malloc(3 * n + strlen(tail));
+    CHECK(want != NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)wide_letter_at(i, utf8);
+        if (c < 0x80) {
+            want[k++] = (char)c;
+        } else if (c < 0x800) {
+            want[k++] = (char)(0xc0 | c >> 6);
+            want[k++] = (char)(0x80 | (c & 0x3f));
+        } else {
+            want[k++] = (char)(0xe0 | c >> 12);
+            want[k++] = (char)(0x80 | (c >> 6 & 0x3f));
+            want[k++] = (char)(0x80 | (c & 0x3f));
+        }
+    }
+    memcpy(want + k, tail, strlen(tail));
+    *len = k + strlen(tail);
+    return want;
 }
 
 #endif

@@ -10,101 +10,35 @@
  * and watches the child's ticker through shared memory. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <wchar.h>
 
 #include "slow_pipe.h"
 
-enum { CHUNK = 16384, BIG = 80 * 1024, WIDE_PIECE = 1000, BUFFER = 256 * 1024 };
+enum { CHUNK = 16384, BIG = 80 * 1024, BUFFER = 256 * 1024 };
 static const double MAX_LATE = 0.100;
-
-/* Letters, so that the wide output converts one character to one byte. */
-static char pattern_at(size_t i)
-{
-    return (char)('a' + (i * 13 + (i >> 12)) % 26);
-}
-
-/* The wide characters the wide cases write: the letters, and in UTF-8 every seventh one a
- * letter of two bytes or three (the byte count then differs from the character count). */
-static wchar_t wide_at(size_t i, int utf8)
-{
-    static const wchar_t others[] = {L'\u00e9', L'\u0416', L'\u20ac'};
-    return utf8 && i % 7 == 6 ? others[i % 3] : (wchar_t)pattern_at(i);
-}
-
-static void fill(char *buf, size_t off, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        buf[i] = pattern_at(off + i);
-}
-
-/* A stream with a 256 KiB buffer, BIG bytes written into it (no flush yet). */
-static FILE *big_stream(int fd)
-{
-    FILE *f = fdopen(fd, "w");
-    CHECK(f != NULL);
-    CHECK_EQ(setvbuf(f, NULL, _IOFBF, BUFFER), 0);
-    static char buf[BIG];
-    fill(buf, 0, BIG);
-    CHECK_EQ(fwrite(buf, 1, BIG, f), BIG);
-    return f;
-}
 
 /* What each case writes, while the ticker runs. */
 enum what { FLUSH_ALL, WIDE, WIDE_UTF8, PERROR };
-
-/* Wide output of BIG characters: fwprintf, fputws and fputwc in turn, an fflush now and then.
- * In UTF-8 the stream takes its orientation (and so its conversion) in the C.UTF-8 locale. */
-static void write_wide(int fd, int utf8)
-{
-    if (utf8)
-        CHECK(setlocale(LC_CTYPE, "C.UTF-8") != NULL);
-    FILE *f = fdopen(fd, "w");
-    CHECK(f != NULL);
-    CHECK(fwide(f, 1) > 0);
-    if (utf8)
-        CHECK(setlocale(LC_CTYPE, "C") != NULL);
-    wchar_t piece[WIDE_PIECE + 1];
-    size_t off = 0;
-    for (int k = 0; off < BIG; k++) {
-        size_t n = BIG - off < WIDE_PIECE ? BIG - off : WIDE_PIECE;
-        for (size_t i = 0; i < n; i++)
-            piece[i] = wide_at(off + i, utf8);
-        piece[n] = 0;
-        if (k % 3 == 0)
-            CHECK_EQ(fwprintf(f, L"%ls", piece), (int)n);
-        else if (k % 3 == 1)
-            CHECK(fputws(piece, f) >= 0);
-        else
-            for (size_t i = 0; i < n; i++)
-                CHECK_EQ(fputwc(piece[i], f), (wint_t)piece[i]);
-        off += n;
-        if (k % 10 == 9)
-            CHECK_EQ(fflush(f), 0);
-    }
-    CHECK_EQ(fclose(f), 0);
-}
 
 static void write_case(enum what w, int fd)
 {
     switch (w) {
     case FLUSH_ALL: {
-        FILE *f = big_stream(fd);
+        FILE *f = big_stream(fd, BIG, BUFFER);
         CHECK_EQ(fflush(NULL), 0);
         CHECK_EQ(fclose(f), 0);
         break;
     }
     case WIDE:
     case WIDE_UTF8:
-        write_wide(fd, w == WIDE_UTF8);
+        write_wide(fd, BIG, w == WIDE_UTF8);
         break;
     case PERROR: {
         /* The pipe is filled first: perror's write must then wait for the reader. */
         char buf[BIG];
-        fill(buf, 0, BIG);
+        fill_letters(buf, 0, BIG);
         int saved = dup(2);
         CHECK(saved >= 0);
         CHECK_EQ(dup2(fd, 2), 2);
@@ -123,31 +57,11 @@ static void write_case(enum what w, int fd)
     }
 }
 
-/* The bytes a case writes (into a buffer of its own), and their count. */
+/* The bytes a case writes, and their count. */
 static const char *expected(enum what w, size_t *len)
 {
-    static char want[3 * BIG + 64];
-    size_t n = 0;
-    for (size_t i = 0; i < BIG; i++) {
-        uint32_t c = (uint32_t)wide_at(i, w == WIDE_UTF8);
-        if (c < 0x80) {
-            want[n++] = (char)c;
-        } else if (c < 0x800) {
-            want[n++] = (char)(0xc0 | c >> 6);
-            want[n++] = (char)(0x80 | (c & 0x3f));
-        } else {
-            want[n++] = (char)(0xe0 | c >> 12);
-            want[n++] = (char)(0x80 | (c >> 6 & 0x3f));
-            want[n++] = (char)(0x80 | (c & 0x3f));
-        }
-    }
-    if (w == PERROR) {
-        const char *tail = "perror: Numerical result out of range\n";
-        memcpy(want + n, tail, strlen(tail));
-        n += strlen(tail);
-    }
-    *len = n;
-    return want;
+    return slow_pipe_bytes(BIG, w == WIDE_UTF8,
+                           w == PERROR ? "perror: Numerical result out of range\n" : "", len);
 }
 
 static void keeps_others_running(enum what w, const char *name)
@@ -182,7 +96,7 @@ static void exit_flush_keeps_others_running(void)
     if (writer == 0) {
         close(p[0]);
         start_ticker(t);
-        big_stream(p[1]);
+        big_stream(p[1], BIG, BUFFER);
         exit(0);  /* with BIG bytes pending, more than the pipe holds */
     }
     close(p[1]);
