@@ -272,7 +272,9 @@ __attribute__((visibility("hidden"))) void green_dlsym_setup()
 // The entries.  Each saves its arguments, asks green_dlsym_pick (with its own return address,
 // the caller's), returns its answer when there is one, and otherwise jumps to glibc's function
 // with the stack as the caller left it.  Three pushes keep the stack 16-byte aligned at the call.
-// The first look-up finds glibc's functions first (green_dlsym_setup).
+// The first look-up finds glibc's functions first (green_dlsym_setup).  dlopen and dlmopen are
+// one macro's entries, each jumping to glibc's function of its name, their arguments (dlmopen
+// has three) kept across the set-up.
 __asm__(R"(
     .text
     .globl dlsym
@@ -337,8 +339,6 @@ dlvsym:
     .cfi_endproc
     .size dlvsym, .-dlvsym
 
-    // dlopen and dlmopen: the same entry, each jumping to glibc's function of its name, the
-    // arguments (dlmopen has three) kept across the set-up.
     .macro green_open_entry name
     .globl \name
     .type \name, @function

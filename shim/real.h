@@ -353,7 +353,7 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
 
 // stdio functions whose reads happen inside the C library, made in a glibc scope
 // (shim/stdio.cpp, shim/shim.h): the wide-character input functions (the variadic ones forward
-// to these) and perror.  X(return type, name, parameters, arguments, FILE*, whether the call
+// to these).  X(return type, name, parameters, arguments, FILE*, whether the call
 // surely neither reads nor writes the descriptor: then no scope).
 #define GREEN_STDIO_GLIBC(X)                                                                   \
     X(wint_t, fgetwc, (FILE* fp), (fp), fp, wide_get_buffered(fp))                            \
@@ -370,13 +370,14 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
       fp, wide_line_buffered(fp, n))                                                          \
     X(int, __isoc99_vfwscanf, (FILE* fp, const wchar_t* f, va_list ap), (fp, f, ap), fp,      \
       false)                                                                                  \
-    X(int, __isoc99_vwscanf, (const wchar_t* f, va_list ap), (f, ap), stdin, false)           \
-    X(void, perror, (const char* s), (s), stderr, false)
+    X(int, __isoc99_vwscanf, (const wchar_t* f, va_list ap), (f, ap), stdin, false)
 
-// The wide printf forms, libgreen's own (shim/stdio.cpp: they format into memory first, then go
-// as the output functions above); vwprintf and the variadic forms forward to these.  X as
+// Functions whose writes happen inside the C library, with wrappers of libgreen's own
+// (shim/stdio.cpp): the wide printf forms (they format into memory first, then go as the output
+// functions above; vwprintf and the variadic forms forward to these) and perror.  X as
 // GREEN_STDIO_GLIBC's.
-#define GREEN_STDIO_WPRINTF(X)                                                                 \
+#define GREEN_STDIO_OWN(X)                                                                     \
+    X(void, perror, (const char* s), (s), stderr, false)                                      \
     X(int, vfwprintf, (FILE* fp, const wchar_t* f, va_list ap), (fp, f, ap), fp, false)       \
     X(int, __vfwprintf_chk, (FILE* fp, int flag, const wchar_t* f, va_list ap),               \
       (fp, flag, f, ap), fp, false)
@@ -414,7 +415,7 @@ struct RealFunctions {
     GREEN_STDIO_INPUT(GREEN_REAL_SPOINTER)
     GREEN_STDIO_GLIBC(GREEN_REAL_GPOINTER)
     GREEN_STDIO_WIDE_OUTPUT(GREEN_REAL_WPOINTER)
-    GREEN_STDIO_WPRINTF(GREEN_REAL_GPOINTER)
+    GREEN_STDIO_OWN(GREEN_REAL_GPOINTER)
     GREEN_STDIO_OUTPUT(GREEN_REAL_OPOINTER)
     GREEN_REAL_VERSIONED(GREEN_REAL_VPOINTER)
 #undef GREEN_REAL_POINTER

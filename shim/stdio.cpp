@@ -112,7 +112,8 @@ GREEN_EXPORT int __isoc99_scanf(const char* format, ...)
 // inside one glibc call, input included) and perror.  A scope costs two prctl calls, and each
 // system call inside it a trap (1 to 2 us): only for those calls, only on green streams, and
 // not for a wide call that surely stays in the stream's buffers (most of them) or whose flush
-// writes at most a page of ASCII text (it waits for room as the narrow calls do).
+// writes at most a page of ASCII text, nor for a perror that writes at most a page (they wait
+// for room as the narrow calls do).
 // Without dispatch (GREEN_SYSCALL_DISPATCH=off, valgrind, an old kernel) they block as glibc's
 // calls do.
 //
@@ -758,9 +759,9 @@ int wprint_green(FILE* fp, Format format, Real real)
 GREEN_STDIO_WIDE_OUTPUT(GREEN_STDIO_WIDE_OUTPUT_WRAPPER)
 #undef GREEN_STDIO_WIDE_OUTPUT_WRAPPER
 
-// The wide-character input functions and perror: their reads and writes happen inside glibc, in
-// a glibc scope when the stream is a green one (see the top of this section), unless the call
-// surely stays in the stream's buffer.
+// The wide-character input functions: their reads happen inside glibc, in a glibc scope when
+// the stream is a green one (see the top of this section), unless the call surely takes what it
+// needs from the stream's buffer.
 #define GREEN_STDIO_GLIBC_WRAPPER(ret, name, params, args, fp, quick) \
     GREEN_EXPORT ret name params                                      \
     {                                                                 \
@@ -809,6 +810,27 @@ GREEN_EXPORT int vwprintf(const wchar_t* f, va_list ap) { return vfwprintf(stdou
 GREEN_EXPORT int __vwprintf_chk(int flag, const wchar_t* f, va_list ap)
 {
     return __vfwprintf_chk(stdout, flag, f, ap);
+}
+
+// perror writes "s: message\n" to stderr with glibc's own write: one, when the stream is
+// unbuffered (glibc formats into a buffer of its own first); on a buffered stream the message
+// joins the pending output and may flush it.  When that is at most a page, a wait for room
+// keeps the write from blocking (no message is longer than 256 bytes); else a glibc scope.
+GREEN_EXPORT void perror(const char* s)
+{
+    FILE* fp = stderr;
+    if (!green_stream(fp))
+        return REAL(perror)(s);
+    int saved_errno = errno;  // what perror reports
+    StreamHold hold(fp);
+    size_t pending = pending_output(fp) ? size_t(fp->_IO_write_ptr - fp->_IO_write_base) : 0;
+    size_t most = pending + (s ? strlen(s) : 0) + 2 + 256;
+    bool small = fp->_mode <= 0 && most <= kPiece && ((fp->_flags & kUnbuffered) || !big_buffer(fp));
+    if (small)
+        wait_room(fp->_fileno);
+    GlibcScope scope(!small);
+    errno = saved_errno;
+    REAL(perror)(s);
 }
 
 // The variadic forms, through the va_list ones above.
