@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -135,6 +136,41 @@ static inline void reader_got_all(pid_t reader, const char *name)
         fprintf(stderr, "FAIL: %s: the reader did not get every byte (status %d)\n", name, status);
         exit(1);
     }
+}
+
+/* Exit's flush toward the slow reader: a writer process starts a ticker, calls
+ * write_pending(fd) on the pipe's writing end (which leaves output pending in a stream) and
+ * exits, so that exit flushes it; this process reads as slow_read does and watches the writer's ticker (in shared
+ * memory).  Returns the ticker's worst lateness (seconds) once the writer exited with status 0
+ * and every byte of want came; fails the program otherwise. */
+static inline double exit_flush_lateness(size_t chunk, void (*write_pending)(int fd),
+                                         const char *want, size_t want_len)
+{
+    struct ticker *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                            -1, 0);
+    CHECK(t != MAP_FAILED);
+    memset(t, 0, sizeof *t);
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    pid_t writer = fork();
+    CHECK(writer >= 0);
+    if (writer == 0) {
+        close(p[0]);
+        start_ticker(t);
+        write_pending(p[1]);
+        exit(0);
+    }
+    close(p[1]);
+    int bad = slow_read(p[0], chunk, want, want_len, t, writer);
+    atomic_store(&t->stop, 1);
+    close(p[0]);
+    int status;
+    CHECK_EQ(waitpid(writer, &status, 0), writer);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_EQ(bad, 0);
+    double worst = atomic_load(&t->worst);
+    munmap(t, sizeof *t);
+    return worst;
 }
 
 /* What the writers write: letters, so that wide output in the C locale converts one

@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #include "slow_pipe.h"
 
@@ -68,38 +67,21 @@ static void flush_all_keeps_others_running(void)
     }
 }
 
+/* The exit case's writer: the last piece stays pending for exit. */
+static void pieces_then_exit(int fd)
+{
+    FILE *f = fdopen(fd, "w");
+    CHECK(f != NULL);
+    write_all_through(f, 1);
+}
+
 static void exit_flush_keeps_others_running(void)
 {
-    struct ticker *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                            -1, 0);
-    CHECK(t != MAP_FAILED);
-    memset(t, 0, sizeof *t);
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    pid_t writer = fork();
-    CHECK(writer >= 0);
-    if (writer == 0) {
-        close(p[0]);
-        FILE *f = fdopen(p[1], "w");
-        CHECK(f != NULL);
-        start_ticker(t);
-        write_all_through(f, 1);
-        exit(0);  /* with output pending on f, toward a full pipe */
-    }
-    close(p[1]);
-    int bad = slow_read(p[0], CHUNK, expected(), TOTAL, t, writer);
-    atomic_store(&t->stop, 1);
-    close(p[0]);
-    int status;
-    CHECK_EQ(waitpid(writer, &status, 0), writer);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK_EQ(bad, 0);
-    if (atomic_load(&t->worst) > MAX_LATE) {
-        fprintf(stderr, "FAIL: exit's flush: the ticker was late by %.0f ms\n",
-                atomic_load(&t->worst) * 1000);
+    double worst = exit_flush_lateness(CHUNK, pieces_then_exit, expected(), TOTAL);
+    if (worst > MAX_LATE) {
+        fprintf(stderr, "FAIL: exit's flush: the ticker was late by %.0f ms\n", worst * 1000);
         exit(1);
     }
-    munmap(t, sizeof *t);
 }
 
 int main(void)

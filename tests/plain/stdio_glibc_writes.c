@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #include "slow_pipe.h"
 
@@ -83,38 +82,21 @@ static void keeps_others_running(enum what w, const char *name)
     }
 }
 
+/* The exit case's writer: BIG bytes pending at exit, more than the pipe holds. */
+static void big_then_exit(int fd)
+{
+    big_stream(fd, BIG, BUFFER);
+}
+
 static void exit_flush_keeps_others_running(void)
 {
-    struct ticker *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                            -1, 0);
-    CHECK(t != MAP_FAILED);
-    memset(t, 0, sizeof *t);
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    pid_t writer = fork();
-    CHECK(writer >= 0);
-    if (writer == 0) {
-        close(p[0]);
-        start_ticker(t);
-        big_stream(p[1], BIG, BUFFER);
-        exit(0);  /* with BIG bytes pending, more than the pipe holds */
-    }
-    close(p[1]);
     size_t len;
     const char *want = expected(FLUSH_ALL, &len);
-    int bad = slow_read(p[0], CHUNK, want, len, t, writer);
-    atomic_store(&t->stop, 1);
-    close(p[0]);
-    int status;
-    CHECK_EQ(waitpid(writer, &status, 0), writer);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    CHECK_EQ(bad, 0);
-    if (atomic_load(&t->worst) > MAX_LATE) {
-        fprintf(stderr, "FAIL: exit's flush: the ticker was late by %.0f ms\n",
-                atomic_load(&t->worst) * 1000);
+    double worst = exit_flush_lateness(CHUNK, big_then_exit, want, len);
+    if (worst > MAX_LATE) {
+        fprintf(stderr, "FAIL: exit's flush: the ticker was late by %.0f ms\n", worst * 1000);
         exit(1);
     }
-    munmap(t, sizeof *t);
 }
 
 int main(void)
