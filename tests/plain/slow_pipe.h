@@ -1,7 +1,8 @@
 /* Helpers shared by the programs that write toward a slow reader of a pipe (stdio_flush_all.c,
  * stdio_glibc_writes.c, and tests/bench/stdio_late.c): a thread that ticks every 5 ms and
  * records its worst lateness, a reader process that takes a piece every 200 ms and checks
- * every byte against what should come, and the writers of letters, narrow and wide. */
+ * every byte against what should come, exit's flush watched from outside, and the writers of
+ * letters, narrow and wide. */
 #ifndef SLOW_PIPE_H
 #define SLOW_PIPE_H
 
@@ -76,8 +77,8 @@ static inline int process_ended(pid_t pid)
  * of want come; returns 0 if they did, else prints why and returns 1.  With t, also checks
  * before each read, while process writer lives, that its ticker t ticked lately (the ticker of
  * a child that cannot report its own lateness: it may be stuck with its whole process). */
-static inline int slow_read(int fd, size_t chunk, const char *want, size_t want_len, struct ticker *t,
-                     pid_t writer)
+static inline int slow_read(int fd, size_t chunk, const char *want, size_t want_len,
+                            struct ticker *t, pid_t writer)
 {
     char *buf = malloc(chunk);
     CHECK(buf != NULL);
