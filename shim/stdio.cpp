@@ -703,12 +703,12 @@ GREEN_EXPORT int __overflow(FILE* fp, int c)
 
 namespace {
 
-// Whether a call that surely stays in fp's buffers may go straight to glibc: nobody holds the
-// stream (a green thread that parked inside a call on it would otherwise see its buffer change
-// under it).  The state is read without glibc's lock: a green thread of another worker that
-// writes at the same moment can make the call flush after all, which then blocks this OS
+// Whether a call that surely stays in fp's buffers may go straight to glibc: no other green
+// thread holds the stream (one that parked inside a call on it would otherwise see its buffer
+// change under it).  The state is read without glibc's lock: a green thread of another worker
+// that writes at the same moment can make the call flush after all, which then blocks this OS
 // thread for that write, as glibc's call does without libgreen; no byte is lost or reordered.
-bool stays_buffered(bool quick) { return quick && holds_used.load(std::memory_order_relaxed) == 0; }
+bool stays_buffered(FILE* fp, bool quick) { return quick && !held_by_other(fp); }
 
 // A wide output call, call(), that puts the n characters of s on fp, a green stream: straight
 // to glibc when they stay in the buffer; after a wait for room when its writes fit the room;
@@ -716,9 +716,11 @@ bool stays_buffered(bool quick) { return quick && holds_used.load(std::memory_or
 template <class Call>
 auto wide_put(FILE* fp, const wchar_t* s, size_t n, Call call) -> decltype(call())
 {
-    if (stays_buffered(wide_fits(fp, s, n)))
+    if (stays_buffered(fp, wide_fits(fp, s, n)))
         return call();
     StreamHold hold(fp);
+    if (wide_fits(fp, s, n))  // after another green thread's turn, which flushed
+        return call();
     bool small = wide_small_flush(fp, s, n);
     if (small)
         wait_room(fp->_fileno);
@@ -766,7 +768,7 @@ GREEN_STDIO_WIDE_OUTPUT(GREEN_STDIO_WIDE_OUTPUT_WRAPPER)
     GREEN_EXPORT ret name params                                      \
     {                                                                 \
         FILE* stream = fp;                                            \
-        if (!green_stream(stream) || stays_buffered(quick))           \
+        if (!green_stream(stream) || stays_buffered(stream, quick))   \
             return REAL(name) args;                                   \
         StreamHold hold(stream);                                      \
         GlibcScope scope;                                             \
