@@ -4,7 +4,8 @@
 #   make test       install missing Debian packages, build, run every test (tests/run.sh)
 #   make bench      install their packages, run the benchmarks (scripts/bench.sh, then
 #                   scripts/bench_echo.sh, scripts/bench_diag.sh, scripts/bench_dns.sh,
-#                   scripts/bench_gdb.sh and scripts/bench_slice.sh);
+#                   scripts/bench_gdb.sh, scripts/bench_slice.sh, scripts/bench_memcached.sh,
+#                   scripts/bench_stdio.sh and scripts/bench_redis.sh);
 #                   results go in BENCHMARKS.md
 #   make demo       install missing packages, build, run the demo (scripts/demo.sh)
 #   make compat     install their packages, build, run the compatibility suite
@@ -268,6 +269,10 @@ bench:
 	@scripts/bench_slice.sh
 	@echo
 	@scripts/bench_memcached.sh
+	@echo
+	@scripts/bench_stdio.sh
+	@echo
+	@scripts/bench_redis.sh
 
 # san: tests/fuzz/dns_answers.sh runs look-ups under the ASan+UBSan build of the library too.
 fuzz-build: lib san $(TOOL_BIN) $(FUZZ_BIN)

@@ -272,7 +272,9 @@ __attribute__((visibility("hidden"))) void green_dlsym_setup()
 // The entries.  Each saves its arguments, asks green_dlsym_pick (with its own return address,
 // the caller's), returns its answer when there is one, and otherwise jumps to glibc's function
 // with the stack as the caller left it.  Three pushes keep the stack 16-byte aligned at the call.
-// The first look-up finds glibc's functions first (green_dlsym_setup).
+// The first look-up finds glibc's functions first (green_dlsym_setup).  dlopen and dlmopen are
+// one macro's entries, each jumping to glibc's function of its name, their arguments (dlmopen
+// has three) kept across the set-up.
 __asm__(R"(
     .text
     .globl dlsym
@@ -337,9 +339,10 @@ dlvsym:
     .cfi_endproc
     .size dlvsym, .-dlvsym
 
-    .globl dlopen
-    .type dlopen, @function
-dlopen:
+    .macro green_open_entry name
+    .globl \name
+    .type \name, @function
+\name:
     .cfi_startproc
     movb $1, green_modules_pending(%rip)
     cmpq $0, green_libc_dlvsym(%rip)
@@ -357,31 +360,11 @@ dlopen:
     .cfi_adjust_cfa_offset -8
     pop %rdi
     .cfi_adjust_cfa_offset -8
-1:  jmp *green_libc_dlopen(%rip)
+1:  jmp *green_libc_\name(%rip)
     .cfi_endproc
-    .size dlopen, .-dlopen
+    .size \name, .-\name
+    .endm
 
-    .globl dlmopen
-    .type dlmopen, @function
-dlmopen:
-    .cfi_startproc
-    movb $1, green_modules_pending(%rip)
-    cmpq $0, green_libc_dlvsym(%rip)
-    jne 1f
-    push %rdi
-    .cfi_adjust_cfa_offset 8
-    push %rsi
-    .cfi_adjust_cfa_offset 8
-    push %rdx
-    .cfi_adjust_cfa_offset 8
-    call green_dlsym_setup
-    pop %rdx
-    .cfi_adjust_cfa_offset -8
-    pop %rsi
-    .cfi_adjust_cfa_offset -8
-    pop %rdi
-    .cfi_adjust_cfa_offset -8
-1:  jmp *green_libc_dlmopen(%rip)
-    .cfi_endproc
-    .size dlmopen, .-dlmopen
+    green_open_entry dlopen
+    green_open_entry dlmopen
 )");

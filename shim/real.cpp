@@ -36,7 +36,14 @@ void real_resolve()
     if (!real_table.name)                                                               \
         fatal("cannot find the real %s: %s", #name, dlerror());
     GREEN_STDIO_GLIBC(GREEN_REAL_GRESOLVE)
+    GREEN_STDIO_OWN(GREEN_REAL_GRESOLVE)
 #undef GREEN_REAL_GRESOLVE
+#define GREEN_REAL_WRESOLVE(ret, name, params, args, fp, text, count)                  \
+    real_table.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));         \
+    if (!real_table.name)                                                               \
+        fatal("cannot find the real %s: %s", #name, dlerror());
+    GREEN_STDIO_WIDE_OUTPUT(GREEN_REAL_WRESOLVE)
+#undef GREEN_REAL_WRESOLVE
 #define GREEN_REAL_ORESOLVE(ret, name, params, args, fp, data, len, ok, fail)           \
     real_table.name = reinterpret_cast<ret(*) params>(dlsym(RTLD_NEXT, #name));         \
     if (!real_table.name)                                                               \

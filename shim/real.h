@@ -338,39 +338,49 @@ int __fxstatat(int ver, int dirfd, const char* path, struct stat* buf, int flags
     X(int, __uflow, (FILE* fp), (fp), fp)                                                      \
     X(int, __isoc99_vfscanf, (FILE* fp, const char* f, va_list ap), (fp, f, ap), fp)
 
-// stdio functions whose reads or writes happen inside the C library, made in a glibc scope
-// (shim/stdio.cpp, shim/shim.h): the wide-character functions (the variadic ones forward to
-// these) and perror.  X(return type, name, parameters, arguments, FILE*, whether the call
+// Wide-character output functions: X(return type, name, parameters, arguments, FILE*, the wide
+// characters they put, how many).  glibc converts and writes them inside its own call
+// (shim/stdio.cpp decides whether that call needs a glibc scope).
+#define GREEN_STDIO_WIDE_OUTPUT(X)                                                             \
+    X(wint_t, fputwc, (wchar_t c, FILE* fp), (c, fp), fp, &c, 1)                               \
+    X(wint_t, putwc, (wchar_t c, FILE* fp), (c, fp), fp, &c, 1)                                \
+    X(wint_t, fputwc_unlocked, (wchar_t c, FILE* fp), (c, fp), fp, &c, 1)                      \
+    X(wint_t, putwc_unlocked, (wchar_t c, FILE* fp), (c, fp), fp, &c, 1)                       \
+    X(wint_t, putwchar, (wchar_t c), (c), stdout, &c, 1)                                       \
+    X(wint_t, putwchar_unlocked, (wchar_t c), (c), stdout, &c, 1)                              \
+    X(int, fputws, (const wchar_t* s, FILE* fp), (s, fp), fp, s, wcslen(s))                    \
+    X(int, fputws_unlocked, (const wchar_t* s, FILE* fp), (s, fp), fp, s, wcslen(s))
+
+// stdio functions whose reads happen inside the C library, made in a glibc scope
+// (shim/stdio.cpp, shim/shim.h): the wide-character input functions (the variadic ones forward
+// to these).  X(return type, name, parameters, arguments, FILE*, whether the call
 // surely neither reads nor writes the descriptor: then no scope).
 #define GREEN_STDIO_GLIBC(X)                                                                   \
-    X(wint_t, fputwc, (wchar_t c, FILE* fp), (c, fp), fp, wide_put_buffered(fp, c))           \
-    X(wint_t, putwc, (wchar_t c, FILE* fp), (c, fp), fp, wide_put_buffered(fp, c))            \
-    X(wint_t, fputwc_unlocked, (wchar_t c, FILE* fp), (c, fp), fp, wide_put_buffered(fp, c))  \
-    X(wint_t, putwc_unlocked, (wchar_t c, FILE* fp), (c, fp), fp, wide_put_buffered(fp, c))   \
-    X(wint_t, putwchar, (wchar_t c), (c), stdout, wide_put_buffered(stdout, c))               \
-    X(wint_t, putwchar_unlocked, (wchar_t c), (c), stdout, wide_put_buffered(stdout, c))      \
-    X(int, fputws, (const wchar_t* s, FILE* fp), (s, fp), fp, false)                          \
-    X(int, fputws_unlocked, (const wchar_t* s, FILE* fp), (s, fp), fp, false)                 \
-    X(int, vfwprintf, (FILE* fp, const wchar_t* f, va_list ap), (fp, f, ap), fp, false)       \
-    X(int, vwprintf, (const wchar_t* f, va_list ap), (f, ap), stdout, false)                  \
-    X(int, __vfwprintf_chk, (FILE* fp, int flag, const wchar_t* f, va_list ap),               \
-      (fp, flag, f, ap), fp, false)                                                           \
-    X(int, __vwprintf_chk, (int flag, const wchar_t* f, va_list ap), (flag, f, ap), stdout,   \
-      false)                                                                                  \
     X(wint_t, fgetwc, (FILE* fp), (fp), fp, wide_get_buffered(fp))                            \
     X(wint_t, getwc, (FILE* fp), (fp), fp, wide_get_buffered(fp))                             \
     X(wint_t, fgetwc_unlocked, (FILE* fp), (fp), fp, wide_get_buffered(fp))                   \
     X(wint_t, getwc_unlocked, (FILE* fp), (fp), fp, wide_get_buffered(fp))                    \
     X(wint_t, getwchar, (void), (), stdin, wide_get_buffered(stdin))                          \
     X(wint_t, getwchar_unlocked, (void), (), stdin, wide_get_buffered(stdin))                 \
-    X(wchar_t*, fgetws, (wchar_t* s, int n, FILE* fp), (s, n, fp), fp, false)                 \
-    X(wchar_t*, fgetws_unlocked, (wchar_t* s, int n, FILE* fp), (s, n, fp), fp, false)        \
+    X(wchar_t*, fgetws, (wchar_t* s, int n, FILE* fp), (s, n, fp), fp,                        \
+      wide_line_buffered(fp, n))                                                              \
+    X(wchar_t*, fgetws_unlocked, (wchar_t* s, int n, FILE* fp), (s, n, fp), fp,               \
+      wide_line_buffered(fp, n))                                                              \
     X(wchar_t*, __fgetws_chk, (wchar_t* s, size_t size, int n, FILE* fp), (s, size, n, fp),   \
-      fp, false)                                                                              \
+      fp, wide_line_buffered(fp, n))                                                          \
     X(int, __isoc99_vfwscanf, (FILE* fp, const wchar_t* f, va_list ap), (fp, f, ap), fp,      \
       false)                                                                                  \
-    X(int, __isoc99_vwscanf, (const wchar_t* f, va_list ap), (f, ap), stdin, false)           \
-    X(void, perror, (const char* s), (s), stderr, false)
+    X(int, __isoc99_vwscanf, (const wchar_t* f, va_list ap), (f, ap), stdin, false)
+
+// Functions whose writes happen inside the C library, with wrappers of libgreen's own
+// (shim/stdio.cpp): the wide printf forms (they format into memory first, then go as the output
+// functions above; vwprintf and the variadic forms forward to these) and perror.  X as
+// GREEN_STDIO_GLIBC's.
+#define GREEN_STDIO_OWN(X)                                                                     \
+    X(void, perror, (const char* s), (s), stderr, false)                                      \
+    X(int, vfwprintf, (FILE* fp, const wchar_t* f, va_list ap), (fp, f, ap), fp, false)       \
+    X(int, __vfwprintf_chk, (FILE* fp, int flag, const wchar_t* f, va_list ap),               \
+      (fp, flag, f, ap), fp, false)
 
 // stdio output functions whose data is known (shim/stdio.cpp): X(return type, name,
 // parameters, arguments, FILE*, data, length, what a success returns, what a failure returns
@@ -399,16 +409,20 @@ struct RealFunctions {
 #define GREEN_REAL_VPOINTER(ret, name, params, version) ret(*name) params;
 #define GREEN_REAL_SPOINTER(ret, name, params, args, fp) ret(*name) params;
 #define GREEN_REAL_GPOINTER(ret, name, params, args, fp, quick) ret(*name) params;
+#define GREEN_REAL_WPOINTER(ret, name, params, args, fp, text, count) ret(*name) params;
 #define GREEN_REAL_OPOINTER(ret, name, params, args, fp, data, len, ok, fail) ret(*name) params;
     GREEN_REAL_FUNCTIONS(GREEN_REAL_POINTER)
     GREEN_STDIO_INPUT(GREEN_REAL_SPOINTER)
     GREEN_STDIO_GLIBC(GREEN_REAL_GPOINTER)
+    GREEN_STDIO_WIDE_OUTPUT(GREEN_REAL_WPOINTER)
+    GREEN_STDIO_OWN(GREEN_REAL_GPOINTER)
     GREEN_STDIO_OUTPUT(GREEN_REAL_OPOINTER)
     GREEN_REAL_VERSIONED(GREEN_REAL_VPOINTER)
 #undef GREEN_REAL_POINTER
 #undef GREEN_REAL_VPOINTER
 #undef GREEN_REAL_SPOINTER
 #undef GREEN_REAL_GPOINTER
+#undef GREEN_REAL_WPOINTER
 #undef GREEN_REAL_OPOINTER
 };
 

@@ -16,6 +16,8 @@
 #include <cstdarg>
 #include <cstdlib>
 #include <cstring>
+#include <cwchar>
+#include <gconv.h>
 
 #include <algorithm>
 #include <atomic>
@@ -108,7 +110,10 @@ GREEN_EXPORT int __isoc99_scanf(const char* format, ...)
 // green stream with output pending itself first, held, outside glibc's list lock, so that no
 // park happens under it), fclose, the wide-character functions (whose flushes convert and write
 // inside one glibc call, input included) and perror.  A scope costs two prctl calls, and each
-// system call inside it a trap (1 to 2 us): only for those calls, only on green streams.
+// system call inside it a trap (1 to 2 us): only for those calls, only on green streams, and
+// not for a wide call that surely stays in the stream's buffers (most of them) or whose flush
+// writes at most a page of ASCII text, nor for a perror that writes at most a page (they wait
+// for room as the narrow calls do).
 // Without dispatch (GREEN_SYSCALL_DISPATCH=off, valgrind, an old kernel) they block as glibc's
 // calls do.
 //
@@ -388,13 +393,125 @@ bool pending_output(FILE* fp)
     return (fp->_flags & kPutting) && fp->_IO_write_ptr > fp->_IO_write_base;
 }
 
+// The first fields of glibc's struct _IO_wide_data (libio.h, not in the public headers): a wide
+// stream's own buffer, before conversion.
+struct WideBuffer {
+    wchar_t* read_ptr;
+    wchar_t* read_end;
+    wchar_t* read_base;
+    wchar_t* write_base;
+    wchar_t* write_ptr;
+    wchar_t* write_end;
+    wchar_t* buf_base;
+    wchar_t* buf_end;
+};
+
+const WideBuffer* wide_buffer(FILE* fp)
+{
+    return fp->_mode > 0 ? reinterpret_cast<const WideBuffer*>(fp->_wide_data) : nullptr;
+}
+
+// How many wide characters glibc stores in fp's wide buffer before it must flush (0: not a
+// wide stream that is writing, or unbuffered).  A line-buffered stream keeps write_end at
+// write_ptr, so that every character goes through the overflow, which flushes only for a
+// newline or a full buffer: its room runs to the end of the buffer (glibc 2.36, wfileops.c).
+size_t wide_room(FILE* fp)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    if (!w || !w->write_base || !w->write_ptr || !(fp->_flags & kPutting) ||
+        (fp->_flags & kUnbuffered))
+        return 0;
+    const wchar_t* end = (fp->_flags & kLineBuffered) ? w->buf_end : w->write_end;
+    return end > w->write_ptr ? size_t(end - w->write_ptr) : 0;
+}
+
+// Whether putting n characters of s on fp only stores them in the wide buffer: they fit with
+// room to spare (a full buffer flushes at the next character), and no newline on a
+// line-buffered stream.
+bool wide_fits(FILE* fp, const wchar_t* s, size_t n)
+{
+    return n < wide_room(fp) && !((fp->_flags & kLineBuffered) && wmemchr(s, L'\n', n));
+}
+
+// Whether getting a character from fp takes it from the wide buffer.
+bool wide_get_buffered(FILE* fp)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    return w && w->read_ptr < w->read_end;
+}
+
+// Whether fgetws(s, n, fp) finds its whole line in the wide buffer: n - 1 characters, or a
+// newline among them (glibc's _IO_getwline refills only when the buffer runs out first).
+bool wide_line_buffered(FILE* fp, int n)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    if (!w || n <= 1 || !w->read_ptr || w->read_ptr >= w->read_end)
+        return false;
+    size_t have = size_t(w->read_end - w->read_ptr);
+    return have >= size_t(n - 1) || wmemchr(w->read_ptr, L'\n', have);
+}
+
+// glibc's struct _IO_codecvt (libio.h, not in the public headers): a wide stream's conversions,
+// chosen from the locale when the stream took its orientation.
+struct Codecvt {
+    struct Conversion {
+        __gconv_step* step;
+        __gconv_step_data step_data;
+    };
+    Conversion in;
+    Conversion out;
+};
+
+bool all_ascii(const wchar_t* s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (uint32_t(s[i]) >= 0x80)
+            return false;
+    return true;
+}
+
+// Whether a wide output call that puts the n characters of s on fp writes at most a page in
+// all, the room POLLOUT promises (see the top of this section): then a wait for room before
+// the call keeps its writes from blocking, and it needs no glibc scope.  glibc writes a wide
+// flush in pieces of 16 bytes (wfileops.c converts into a 16-byte array while its byte buffer
+// is empty), one system call each: in a scope, a trap each.  What the call writes: the byte
+// buffer's pending output, and of the wide characters (the pending ones, then s) those up to
+// the last newline on a line-buffered stream, everything on an unbuffered one, and whole
+// buffers on a fully buffered one; each takes one byte when it is ASCII and the stream's
+// conversion keeps no shift state and writes one byte at least per character (every locale's
+// character set but the stateful ones).  Anything else (other characters, a stream that is
+// not writing yet) is not counted: no.  With flush, for an fflush of fp: everything pending.
+bool wide_small_flush(FILE* fp, const wchar_t* s, size_t n, bool flush = false)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    auto* cv = reinterpret_cast<const Codecvt*>(fp->_codecvt);
+    const __gconv_step* step = cv ? cv->out.step : nullptr;
+    if (!w || !step || step->__stateful || step->__min_needed_to != 1 || !w->buf_base ||
+        w->buf_end <= w->buf_base || !(fp->_flags & kPutting) || !w->write_ptr ||
+        w->write_base != w->buf_base)
+        return false;
+    size_t pending = size_t(w->write_ptr - w->write_base);
+    size_t out = pending + n;
+    if (!flush && !(fp->_flags & (kUnbuffered | kLineBuffered)))
+        out -= out % size_t(w->buf_end - w->buf_base);
+    size_t bytes = pending_output(fp) ? size_t(fp->_IO_write_ptr - fp->_IO_write_base) : 0;
+    return bytes + out <= kPiece && all_ascii(s, n) && all_ascii(w->write_base, pending);
+}
+
+// Whether a wide stream has characters waiting in its wide buffer.
+bool wide_pending(FILE* fp)
+{
+    const WideBuffer* w = wide_buffer(fp);
+    return w && (fp->_flags & kPutting) && w->write_ptr > w->write_base;
+}
+
 // Whether flushing fp now may write more than a page, which a pipe with room (POLLOUT) need not
-// take at once: then the flush runs in a glibc scope.  A wide stream's output waits in a buffer
-// of its own, converted only by the flush: always.
+// take at once: then the flush runs in a glibc scope.
 bool big_flush(FILE* fp)
 {
-    return fp->_mode > 0 ||
-           (pending_output(fp) && size_t(fp->_IO_write_ptr - fp->_IO_write_base) > kPiece);
+    if (fp->_mode > 0)
+        return !wide_small_flush(fp, nullptr, 0, true);
+    return pending_output(fp) && size_t(fp->_IO_write_ptr - fp->_IO_write_base) > kPiece;
 }
 
 // Whether fp's buffer is larger than a page: a flush of it may not fit the room POLLOUT
@@ -416,6 +533,15 @@ void wait_room(int fd)
     pollfd p = {fd, POLLOUT, 0};
     if (REAL(poll)(&p, 1, 0) == 0)
         wait_fd(fd, EV_WRITE, kForever, true);
+}
+
+// Before glibc flushes fp, a green stream, by itself: waits for room if the flush will write,
+// and says whether the flush needs a glibc scope.
+bool prepare_flush(FILE* fp)
+{
+    if (pending_output(fp) || (fp->_flags & kUnbuffered) || wide_pending(fp))
+        wait_room(fp->_fileno);
+    return big_flush(fp);
 }
 
 // Writes n bytes of p to fp (a stream on descriptor fd) through glibc, flushing only when fd
@@ -478,9 +604,8 @@ auto flush_green(FILE* fp, Call call) -> decltype(call())
     if (!green_stream(fp))
         return call();
     StreamHold hold(fp);
-    if (fp->_mode <= 0 && (pending_output(fp) || (fp->_flags & kUnbuffered)))
-        wait_room(fp->_fileno);
-    GlibcScope scope(big_flush(fp));
+    bool big = prepare_flush(fp);
+    GlibcScope scope(big);
     return call();
 }
 
@@ -503,10 +628,9 @@ void flush_all_green()
     }
     _IO_list_unlock();
     for (int i = 0; i < n; i++) {
-        if (fps[i]->_mode <= 0)
-            wait_room(fps[i]->_fileno);
         {
-            GlibcScope scope(big_flush(fps[i]));
+            bool big = prepare_flush(fps[i]);
+            GlibcScope scope(big);
             REAL(fflush)(fps[i]);
         }
         hold_drop(held[i]);
@@ -579,55 +703,137 @@ GREEN_EXPORT int __overflow(FILE* fp, int c)
 
 namespace {
 
-// The first fields of glibc's struct _IO_wide_data (libio.h, not in the public headers): a wide
-// stream's own buffer, before conversion.
-struct WideBuffer {
-    wchar_t* read_ptr;
-    wchar_t* read_end;
-    wchar_t* read_base;
-    wchar_t* write_base;
-    wchar_t* write_ptr;
-    wchar_t* write_end;
-};
+// Whether a call that surely stays in fp's buffers may go straight to glibc: no other green
+// thread holds the stream (one that parked inside a call on it would otherwise see its buffer
+// change under it).  The state is read without glibc's lock: a green thread of another worker
+// that writes at the same moment can make the call flush after all, which then blocks this OS
+// thread for that write, as glibc's call does without libgreen; no byte is lost or reordered.
+bool stays_buffered(FILE* fp, bool quick) { return quick && !held_by_other(fp); }
 
-const WideBuffer* wide_buffer(FILE* fp)
+// A wide output call, call(), that puts the n characters of s on fp, a green stream: straight
+// to glibc when they stay in the buffer; after a wait for room when its writes fit the room;
+// else in a glibc scope.
+template <class Call>
+auto wide_put(FILE* fp, const wchar_t* s, size_t n, Call call) -> decltype(call())
 {
-    return fp->_mode > 0 ? reinterpret_cast<const WideBuffer*>(fp->_wide_data) : nullptr;
+    if (stays_buffered(fp, wide_fits(fp, s, n)))
+        return call();
+    StreamHold hold(fp);
+    if (wide_fits(fp, s, n))  // after another green thread's turn, which flushed
+        return call();
+    bool small = wide_small_flush(fp, s, n);
+    if (small)
+        wait_room(fp->_fileno);
+    GlibcScope scope(!small);
+    return call();
 }
 
-// Whether putting c on fp only stores it in the wide buffer (room, not unbuffered, no newline
-// of a line-buffered stream).
-bool wide_put_buffered(FILE* fp, wchar_t c)
+// The wide printf forms: formatted into memory first (format(buf, size) is a vswprintf, which
+// fails when the text needs more than size - 1 characters), so that the checks above know the
+// text, which then goes to fputws; longer text, a null character in it or an encoding error
+// go to glibc's own call in a glibc scope.
+template <class Format, class Real>
+int wprint_green(FILE* fp, Format format, Real real)
 {
-    const WideBuffer* w = wide_buffer(fp);
-    return w && w->write_ptr && w->write_ptr < w->write_end && !(fp->_flags & kUnbuffered) &&
-           !(c == L'\n' && (fp->_flags & kLineBuffered));
-}
-
-// Whether getting a character from fp takes it from the wide buffer.
-bool wide_get_buffered(FILE* fp)
-{
-    const WideBuffer* w = wide_buffer(fp);
-    return w && w->read_ptr < w->read_end;
+    if (!green_stream(fp))
+        return real();
+    wchar_t text[256];
+    int saved_errno = errno;  // for %m, and vswprintf's own errors are not the call's
+    int n = format(text, sizeof text / sizeof *text);
+    errno = saved_errno;
+    if (n >= 0 && !wmemchr(text, L'\0', size_t(n)))
+        return wide_put(fp, text, size_t(n), [&] { return REAL(fputws)(text, fp) == EOF ? -1 : n; });
+    StreamHold hold(fp);
+    GlibcScope scope;
+    return real();
 }
 
 }  // namespace
 
-// The wide-character functions and perror: their reads and writes happen inside glibc, in a
-// glibc scope when the stream is a green one (see the top of this section), unless the call
-// surely stays in the stream's buffer.
+#define GREEN_STDIO_WIDE_OUTPUT_WRAPPER(ret, name, params, args, fp, text, count) \
+    GREEN_EXPORT ret name params                                                  \
+    {                                                                             \
+        FILE* stream = fp;                                                        \
+        if (!green_stream(stream))                                                \
+            return REAL(name) args;                                               \
+        return wide_put(stream, text, count, [&] { return REAL(name) args; });    \
+    }
+GREEN_STDIO_WIDE_OUTPUT(GREEN_STDIO_WIDE_OUTPUT_WRAPPER)
+#undef GREEN_STDIO_WIDE_OUTPUT_WRAPPER
+
+// The wide-character input functions: their reads happen inside glibc, in a glibc scope when
+// the stream is a green one (see the top of this section), unless the call surely takes what it
+// needs from the stream's buffer.
 #define GREEN_STDIO_GLIBC_WRAPPER(ret, name, params, args, fp, quick) \
     GREEN_EXPORT ret name params                                      \
     {                                                                 \
         FILE* stream = fp;                                            \
-        if (!green_stream(stream) || (quick))                         \
+        if (!green_stream(stream) || stays_buffered(stream, quick))   \
             return REAL(name) args;                                   \
-        StreamHold hold(stream);                               \
-        GlibcScope scope;                                      \
-        return REAL(name) args;                                \
+        StreamHold hold(stream);                                      \
+        GlibcScope scope;                                             \
+        return REAL(name) args;                                       \
     }
 GREEN_STDIO_GLIBC(GREEN_STDIO_GLIBC_WRAPPER)
 #undef GREEN_STDIO_GLIBC_WRAPPER
+
+extern "C" int __vswprintf_chk(wchar_t*, size_t, int, size_t, const wchar_t*, va_list);
+
+GREEN_EXPORT int vfwprintf(FILE* fp, const wchar_t* f, va_list ap)
+{
+    return wprint_green(
+        fp,
+        [&](wchar_t* b, size_t size) {
+            va_list c;
+            va_copy(c, ap);
+            int n = vswprintf(b, size, f, c);
+            va_end(c);
+            return n;
+        },
+        [&] { return REAL(vfwprintf)(fp, f, ap); });
+}
+
+GREEN_EXPORT int __vfwprintf_chk(FILE* fp, int flag, const wchar_t* f, va_list ap)
+{
+    return wprint_green(
+        fp,
+        [&](wchar_t* b, size_t size) {
+            va_list c;
+            va_copy(c, ap);
+            int n = __vswprintf_chk(b, size, flag, size, f, c);
+            va_end(c);
+            return n;
+        },
+        [&] { return REAL(__vfwprintf_chk)(fp, flag, f, ap); });
+}
+
+GREEN_EXPORT int vwprintf(const wchar_t* f, va_list ap) { return vfwprintf(stdout, f, ap); }
+
+GREEN_EXPORT int __vwprintf_chk(int flag, const wchar_t* f, va_list ap)
+{
+    return __vfwprintf_chk(stdout, flag, f, ap);
+}
+
+// perror writes "s: message\n" to stderr with glibc's own write: one, when the stream is
+// unbuffered (glibc formats into a buffer of its own first); on a buffered stream the message
+// joins the pending output and may flush it.  When that is at most a page, a wait for room
+// keeps the write from blocking (no message is longer than 256 bytes); else a glibc scope.
+GREEN_EXPORT void perror(const char* s)
+{
+    FILE* fp = stderr;
+    if (!green_stream(fp))
+        return REAL(perror)(s);
+    int saved_errno = errno;  // what perror reports
+    StreamHold hold(fp);
+    size_t pending = pending_output(fp) ? size_t(fp->_IO_write_ptr - fp->_IO_write_base) : 0;
+    size_t most = pending + (s ? strlen(s) : 0) + 2 + 256;
+    bool small = fp->_mode <= 0 && most <= kPiece && ((fp->_flags & kUnbuffered) || !big_buffer(fp));
+    if (small)
+        wait_room(fp->_fileno);
+    GlibcScope scope(!small);
+    errno = saved_errno;
+    REAL(perror)(s);
+}
 
 // The variadic forms, through the va_list ones above.
 GREEN_EXPORT int fwprintf(FILE* fp, const wchar_t* format, ...)
@@ -699,9 +905,7 @@ void stdio_closing(FILE* fp)
 {
     if (green_stream(fp)) {
         StreamHold hold(fp);
-        if (fp->_mode <= 0 && pending_output(fp))
-            wait_room(fp->_fileno);
-        if (big_flush(fp)) {  // fclose would write it all at once: flushed here, green
+        if (prepare_flush(fp)) {  // fclose would write it all at once: flushed here, green
             GlibcScope scope;
             REAL(fflush)(fp);
         }

@@ -3,6 +3,8 @@
  * cancelled waiter; and while a thread waits for a child the process's other threads run. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/pidfd.h>
@@ -310,7 +312,11 @@ static void sigchld_is_the_programs(void)
     signal(SIGCHLD, SIG_DFL);
 }
 
-/* While a thread waits for a child that lives 600 ms, another completes 200 round trips. */
+/* While a thread waits for a child, another completes 200 round trips.  The child lives until
+ * the round trips are done (it is told so: a time of its own would be too short when the
+ * machine's load slows the round trips down), and at most 30 s: a wait that blocked every
+ * thread would let them run only once the child ended, and the check that it has not yet ended
+ * fails. */
 enum { BY_PID, BY_ANY, BY_WAITID_PID, BY_WAITID_ALL };
 static atomic_int waited;
 
@@ -348,13 +354,25 @@ static void others_run(void)
     roundtrip_start(&rt);
     for (int how = BY_PID; how <= BY_WAITID_ALL; how++) {
         atomic_store(&waited, 0);
-        struct busy_wait w = {how, child_exiting(1, 600)};
+        int release[2];
+        CHECK_EQ(pipe2(release, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            close(release[1]);
+            struct pollfd p = {release[0], POLLIN, 0};
+            poll(&p, 1, 30000);
+            _exit(1);
+        }
+        close(release[0]);
+        struct busy_wait w = {how, pid};
         pthread_t t;
         CHECK_EQ(pthread_create(&t, NULL, wait_long, &w), 0);
         sleep_ms(100);
         roundtrip_run(&rt, 200);
         check_os_threads();
         CHECK(!atomic_load(&waited));
+        close(release[1]);
         CHECK_EQ(pthread_join(t, NULL), 0);
     }
     roundtrip_stop(&rt);

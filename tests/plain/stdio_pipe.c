@@ -11,12 +11,25 @@
 static int p[2];
 static atomic_int ticks, stop;
 
+/* Waits until the ticker has ticked n times more than at base, or 10 s.  The writers below
+ * wait so, instead of for a time, before the data a reader waits for: the ticker then
+ * ticks while the reader waits however slow a loaded machine makes it, and a reader that
+ * stopped every thread would stop the writers too (alarm ends the program). */
+static void ticks_after(int base, int n)
+{
+    double end = now_seconds(CLOCK_MONOTONIC) + 10;
+    while (atomic_load(&ticks) - base < n && now_seconds(CLOCK_MONOTONIC) < end)
+        usleep(1000);
+}
+
 static void *slow_writer(void *arg)
 {
     (void)arg;
     static const char *parts[] = {"line one\n", "line two\n", "x", "0123456789", "42 17\n"};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         usleep(30000);
+        if (i == 0)
+            ticks_after(0, 1);
         CHECK(write(p[1], parts[i], strlen(parts[i])) == (ssize_t)strlen(parts[i]));
     }
     close(p[1]);
@@ -35,8 +48,10 @@ static void *ticker(void *arg)
 
 static int q[2];
 static atomic_int first_piece_sent;
+static atomic_int reading = -1, ticks_then;  /* the unit the reader waits for; ticks then */
 
-/* Each unit arrives in two pieces, the second 50 ms after the first. */
+/* Each unit arrives in two pieces, the second 50 ms after the first, and once the ticker has
+ * ticked 5 times since the reader began to wait for the unit. */
 static void *piecewise_writer(void *arg)
 {
     (void)arg;
@@ -45,12 +60,26 @@ static void *piecewise_writer(void *arg)
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
         if (i > 0)
             usleep(50000);
+        if (i % 2 == 1) {
+            while (atomic_load(&reading) < (int)i / 2)
+                usleep(1000);
+            ticks_after(atomic_load(&ticks_then), 5);
+        }
         CHECK(write(q[1], parts[i], strlen(parts[i])) == (ssize_t)strlen(parts[i]));
         if (i == 0)
             atomic_store(&first_piece_sent, 1);
     }
     close(q[1]);
     return NULL;
+}
+
+/* Tells the writer that the reader now waits for unit u; the ticks then. */
+static int announce(int u)
+{
+    int now = atomic_load(&ticks);
+    atomic_store(&ticks_then, now);
+    atomic_store(&reading, u);
+    return now;
 }
 
 /* The reader already has the first piece of each unit, and needs the second: the other threads
@@ -66,15 +95,16 @@ static void test_pieces(void)
         usleep(1000);
     usleep(10000);
     char buf[64];
-    int before = atomic_load(&ticks);
+    int before = announce(0);
     CHECK(fgets(buf, sizeof buf, in) != NULL);
     CHECK(strcmp(buf, "piece one, piece two\n") == 0);
     CHECK(atomic_load(&ticks) - before >= 5);
     char *line = NULL;
     size_t cap = 0;
+    announce(1);
     CHECK_EQ(getline(&line, &cap, in), 8);
     CHECK(strcmp(line, "getline\n") == 0);
-    before = atomic_load(&ticks);
+    before = announce(2);
     CHECK_EQ(fread(buf, 1, 10, in), 10);
     CHECK(memcmp(buf, "0123456789", 10) == 0);
     CHECK(atomic_load(&ticks) - before >= 5);
