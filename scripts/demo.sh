@@ -63,4 +63,4 @@ printf '%-22s %8s %12s %14s %15s %12s %7s\n' "" "conns" "OS threads" "round trip
 echo_row "plain (real threads)"
 echo_row "greenrun" scripts/greenrun
 echo
-echo "Same programs, same results; under greenrun every thread is a green thread on one OS thread."
+echo "Same programs, same results; under greenrun every thread is a green thread, run by one OS thread per core (GREEN_WORKERS)."
