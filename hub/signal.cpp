@@ -87,6 +87,19 @@ Green* target_of(Hub* h, int sig)
     return first;
 }
 
+// Whether Linux would have given a process-directed signal to the main thread, parked in a call
+// the signal interrupts: it offers such a signal to the main thread first, unless the main
+// thread blocks it (complete_signal).  The kernel may still have passed over the main thread's
+// OS thread for a moment of libgreen's own (a signal of libgreen's pending there, another green
+// thread's mask on) and delivered it to a worker: then the main thread's call must still end
+// with EINTR (left parked, it could wait for ever).  A look at another hub's thread, as
+// target_of's: a moment later it may have changed, as a real thread's may.
+GREEN_NO_TSAN bool main_interrupted_by(int sig)
+{
+    Green* root = main_hub ? main_hub->root : nullptr;
+    return root && !blocks(root, sig) && parked_interruptibly(root);
+}
+
 }  // namespace
 
 void signal_handled(int sig, bool restart, bool thread_directed)
@@ -97,9 +110,10 @@ void signal_handled(int sig, bool restart, bool thread_directed)
     if (!h || (thread_directed && h == tl_hub && h->current != &h->loop))
         return;  // the green thread that was running took it: nothing to interrupt
     if (multi_worker && h != main_hub && !thread_directed) {
-        // On a worker: a green thread running there took it, as a running thread does;
-        // else (the worker's loop) it is the main thread's hub's to give.
-        if (h == tl_hub && h->current != &h->loop)
+        // On a worker: a green thread running there took it, as a running thread does, unless
+        // the main thread would have (above); else (the worker's loop) it is the main thread's
+        // hub's to give.
+        if (h == tl_hub && h->current != &h->loop && !main_interrupted_by(sig))
             return;
         h = main_hub;
     }
