@@ -272,45 +272,16 @@ __attribute__((visibility("hidden"))) void green_dlsym_setup()
 // The entries.  Each saves its arguments, asks green_dlsym_pick (with its own return address,
 // the caller's), returns its answer when there is one, and otherwise jumps to glibc's function
 // with the stack as the caller left it.  Three pushes keep the stack 16-byte aligned at the call.
-// The first look-up finds glibc's functions first (green_dlsym_setup).  dlopen and dlmopen are
-// one macro's entries, each jumping to glibc's function of its name, their arguments (dlmopen
-// has three) kept across the set-up.
+// The first look-up finds glibc's functions first (green_dlsym_setup).  dlsym and dlvsym are one
+// macro's entries (dlsym passes no version: a null third argument); dlopen and dlmopen another's,
+// each jumping to glibc's function of its name, their arguments (dlmopen has three) kept across
+// the set-up.
 __asm__(R"(
     .text
-    .globl dlsym
-    .type dlsym, @function
-dlsym:
-    .cfi_startproc
-    push %rdi
-    .cfi_adjust_cfa_offset 8
-    push %rsi
-    .cfi_adjust_cfa_offset 8
-    push %rdx
-    .cfi_adjust_cfa_offset 8
-    cmpq $0, green_libc_dlvsym(%rip)
-    jne 1f
-    call green_dlsym_setup
-    mov 16(%rsp), %rdi
-    mov 8(%rsp), %rsi
-1:  xor %edx, %edx
-    mov 24(%rsp), %rcx
-    call green_dlsym_pick
-    pop %rdx
-    .cfi_adjust_cfa_offset -8
-    pop %rsi
-    .cfi_adjust_cfa_offset -8
-    pop %rdi
-    .cfi_adjust_cfa_offset -8
-    test %rax, %rax
-    jz 2f
-    ret
-2:  jmp *green_libc_dlsym(%rip)
-    .cfi_endproc
-    .size dlsym, .-dlsym
-
-    .globl dlvsym
-    .type dlvsym, @function
-dlvsym:
+    .macro green_lookup_entry name, versioned
+    .globl \name
+    .type \name, @function
+\name:
     .cfi_startproc
     push %rdi
     .cfi_adjust_cfa_offset 8
@@ -324,7 +295,11 @@ dlvsym:
     mov 16(%rsp), %rdi
     mov 8(%rsp), %rsi
     mov (%rsp), %rdx
-1:  mov 24(%rsp), %rcx
+1:
+    .if \versioned == 0
+    xor %edx, %edx
+    .endif
+    mov 24(%rsp), %rcx
     call green_dlsym_pick
     pop %rdx
     .cfi_adjust_cfa_offset -8
@@ -335,9 +310,12 @@ dlvsym:
     test %rax, %rax
     jz 2f
     ret
-2:  jmp *green_libc_dlvsym(%rip)
+2:  jmp *green_libc_\name(%rip)
     .cfi_endproc
-    .size dlvsym, .-dlvsym
+    .size \name, .-\name
+    .endm
+    green_lookup_entry dlsym, 0
+    green_lookup_entry dlvsym, 1
 
     .macro green_open_entry name
     .globl \name
