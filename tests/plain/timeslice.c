@@ -68,28 +68,41 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One thread computes; this one sleeps 1 ms a hundred times and measures how late it wakes. */
-static void sleeper_beside_computation(void)
+enum { kSleeps = 100 };
+
+/* Sleeps 1 ms kSleeps times and records how late each wake-up is, in seconds. */
+static void sleep_and_measure(double late[kSleeps])
 {
-    enum { kSleeps = 100 };
-    struct spin s = {0};
-    pthread_t t;
-    atomic_store(&stop, 0);
-    CHECK(pthread_create(&t, NULL, spinner, &s) == 0);
-    double late[kSleeps];
     for (int i = 0; i < kSleeps; i++) {
         double before = now_seconds(CLOCK_MONOTONIC);
         struct timespec ms = {0, 1000000};
         CHECK(nanosleep(&ms, NULL) == 0);
         late[i] = now_seconds(CLOCK_MONOTONIC) - before - 0.001;
     }
+}
+
+/* Prints the median, p99 and worst lateness after "what:" and checks the worst. */
+static void report_lateness(const char *what, double late[kSleeps])
+{
+    qsort(late, kSleeps, sizeof late[0], cmp_double);
+    printf("%s: median %.1f ms, p99 %.1f ms, worst %.1f ms late\n", what, late[kSleeps / 2] * 1e3,
+           late[kSleeps - 2] * 1e3, late[kSleeps - 1] * 1e3);
+    CHECK(late[kSleeps - 1] < 0.5);
+}
+
+/* One thread computes; this one sleeps 1 ms a hundred times and measures how late it wakes. */
+static void sleeper_beside_computation(void)
+{
+    struct spin s = {0};
+    pthread_t t;
+    atomic_store(&stop, 0);
+    CHECK(pthread_create(&t, NULL, spinner, &s) == 0);
+    double late[kSleeps];
+    sleep_and_measure(late);
     atomic_store(&stop, 1);
     CHECK(pthread_join(t, NULL) == 0);
     check_spin(&s);
-    qsort(late, kSleeps, sizeof late[0], cmp_double);
-    printf("sleeper: median %.1f ms, p99 %.1f ms, worst %.1f ms late\n", late[kSleeps / 2] * 1e3,
-           late[kSleeps - 2] * 1e3, late[kSleeps - 1] * 1e3);
-    CHECK(late[kSleeps - 1] < 0.5);
+    report_lateness("sleeper", late);
 }
 
 /* A thread that spends nearly all its time inside the C library's memory and string routines
@@ -121,25 +134,16 @@ static void *libc_looper(void *arg)
 /* The same sleeper beside a thread looping in the C library. */
 static void sleeper_beside_libc_loop(void)
 {
-    enum { kSleeps = 100 };
     long rounds = 0;
     pthread_t t;
     atomic_store(&stop, 0);
     CHECK(pthread_create(&t, NULL, libc_looper, &rounds) == 0);
     double late[kSleeps];
-    for (int i = 0; i < kSleeps; i++) {
-        double before = now_seconds(CLOCK_MONOTONIC);
-        struct timespec ms = {0, 1000000};
-        CHECK(nanosleep(&ms, NULL) == 0);
-        late[i] = now_seconds(CLOCK_MONOTONIC) - before - 0.001;
-    }
+    sleep_and_measure(late);
     atomic_store(&stop, 1);
     CHECK(pthread_join(t, NULL) == 0);
     CHECK(rounds > 0);
-    qsort(late, kSleeps, sizeof late[0], cmp_double);
-    printf("sleeper beside the C library: median %.1f ms, p99 %.1f ms, worst %.1f ms late\n",
-           late[kSleeps / 2] * 1e3, late[kSleeps - 2] * 1e3, late[kSleeps - 1] * 1e3);
-    CHECK(late[kSleeps - 1] < 0.5);
+    report_lateness("sleeper beside the C library", late);
 }
 
 /* Two computing threads for 600 ms: each gets a fair part of the CPU. */
