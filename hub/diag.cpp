@@ -348,13 +348,8 @@ void dump_hub(Hub* h)
                      g->wait_addr);
             break;
         case kWaitJoin: {
-            // The thread itself when it runs on the joiner's hub, else its dead word (a futex).
-            uintptr_t word = reinterpret_cast<uintptr_t>(g->wait_addr);
-            const void* t = is_green(g->wait_addr)
-                                ? g->wait_addr
-                                : reinterpret_cast<const void*>(word - offsetof(Green, dead_word));
-            snprintf(what, sizeof what, "pthread_join of thread %" PRIu64,
-                     is_green(t) ? static_cast<const Green*>(t)->id : 0);
+            const Green* t = joined_by(g);
+            snprintf(what, sizeof what, "pthread_join of thread %" PRIu64, t ? t->id : 0);
             break;
         }
         default:

@@ -358,6 +358,9 @@ void arena_after_fork();
 void green_ids_restart(uint64_t next);
 void green_free(Green* g);
 GREEN_NO_TSAN bool is_green(const void* handle);
+// The thread g waits to join (a park of kind kWaitJoin), or null: its wait names the thread
+// itself when that runs on g's hub, else the thread's dead word (a join across workers).
+GREEN_NO_TSAN const Green* joined_by(const Green* g);
 
 // Calls f(Green*) for every green thread record in use, in the arena's order.  Only for
 // diagnostics: it reads records that other OS threads may be changing.

@@ -391,7 +391,12 @@ void on_timer(struct ev_loop*, ev_timer* w, int) { unpark(static_cast<Green*>(w-
 // Parked in a lock or a join with no deadline (a timed wait is no deadlock).
 bool waits_forever(const Green* g)
 {
-    return g->state == State::Parked && g->wait_what && g->wait_deadline == kForever;
+    if (g->state != State::Parked || !g->wait_what || g->wait_deadline != kForever)
+        return false;
+    // A join of a thread that has died is being ended: the reap says dead, then wakes the
+    // joiner (on another worker, through its hub's remote list, a moment later).
+    const Green* t = joined_by(g);
+    return !t || !(t->dead_word.load(std::memory_order_acquire) & kDeadBit);
 }
 
 std::atomic<bool> deadlock_reported_any{false};

@@ -135,6 +135,17 @@ GREEN_NO_TSAN bool is_green(const void* handle)
     return static_cast<const Green*>(handle)->magic == kGreenMagic;
 }
 
+GREEN_NO_TSAN const Green* joined_by(const Green* g)
+{
+    if (g->wait_kind != kWaitJoin || !g->wait_addr)
+        return nullptr;
+    if (is_green(g->wait_addr))
+        return static_cast<const Green*>(g->wait_addr);
+    auto* t = reinterpret_cast<const Green*>(static_cast<const char*>(g->wait_addr) -
+                                             offsetof(Green, dead_word));
+    return is_green(t) ? t : nullptr;
+}
+
 void for_each_green_record(void (*f)(Green*, void*), void* arg)
 {
     size_t used;
