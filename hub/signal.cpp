@@ -15,6 +15,10 @@ namespace green {
 
 namespace {
 
+// In pending_signals, the bit of signal 32 (glibc's, whose handler is never the program's):
+// a handler ran on a green thread on its way into pause or sigsuspend (signal_handled).
+constexpr uint64_t kHandlerCameBit = uint64_t(1) << (32 - 1);
+
 // The hub a signal concerns: the OS thread's own, else (a signal that landed on an unmanaged OS
 // thread) the first hub, the main thread's.
 Hub* hub_for_signal()
@@ -106,6 +110,18 @@ void signal_handled(int sig, bool restart, bool thread_directed)
 {
     if (sig < 1 || sig > 64)
         return;
+    Hub* t = tl_hub;
+    if (t && t->current != &t->loop && t->current->waits_signal) {
+        // It ran on a green thread on its way into pause or sigsuspend: from the unblocking of
+        // its mask (a signal pending until then) or between its look and its park.  That is
+        // the signal its wait is for, whoever the rules below would pick: the wait ends as
+        // soon as it parks (signal_deliver), as the unblocking and the wait are one step.
+        t->current->signal_came = true;
+        t->pending_signals.fetch_or(kHandlerCameBit, std::memory_order_release);
+        if (t->loop_ready.load(std::memory_order_acquire))
+            ev_async_send(t->evloop, &t->remote_async);
+        return;
+    }
     Hub* h = hub_for_signal();
     if (!h || (thread_directed && h == tl_hub && h->current != &h->loop))
         return;  // the green thread that was running took it: nothing to interrupt
@@ -234,6 +250,13 @@ void signal_deliver(Hub* h)
 {
     uint64_t pending = h->pending_signals.exchange(0, std::memory_order_acquire);
     uint64_t restart = h->restart_signals.load(std::memory_order_relaxed);
+    if (pending & kHandlerCameBit) {
+        pending &= ~kHandlerCameBit;
+        for_each_green([&](Green* g) {
+            if (hub_of(g) == h && g->waits_signal && g->signal_came && parked_interruptibly(g))
+                signal_interrupt(g, false);
+        });
+    }
     for (int sig = 1; pending; sig++, pending >>= 1) {
         if (!(pending & 1))
             continue;

@@ -300,11 +300,25 @@ GREEN_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old)
 
 namespace {
 
-// Parks until a signal handler runs (first in line for it); always ends with EINTR.
-int wait_for_handler(Green* self)
+// Parks until a signal handler runs (first in line for it), with mask as its signal mask while it
+// waits (sigsuspend's; pause: null, its own); always ends with EINTR.  A handler that runs from
+// here on ends the wait, also one run by the unblocking itself (a signal pending until then, as
+// the SIGCHLD of a child that exited while blocked, which timeout(1) waits for): the unblocking
+// and the wait are one step (hub/signal.cpp's signal_handled).
+int wait_for_handler(Green* self, const uint64_t* mask = nullptr)
 {
-    Interruptible scope(self, true);
-    park_for_interrupt(true);
+    uint64_t saved = self->sigmask;
+    {
+        Interruptible scope(self, true);
+        self->signal_came = false;
+        if (mask)
+            sigmask_set(self, *mask);
+        if (!__atomic_load_n(&self->signal_came, __ATOMIC_RELAXED))
+            park_for_interrupt(true);
+        self->signal_came = false;
+    }
+    if (mask)
+        sigmask_set(self, saved);
     errno = EINTR;
     return -1;
 }
@@ -355,44 +369,13 @@ GREEN_EXPORT int pause()
     return REAL(pause)();
 }
 
-namespace {
-
-// Whether a signal pending now, that mask unblocks, has a handler: unblocking it runs the
-// handler inside sigmask_set, on this thread (hub/signal.h), and that is sigsuspend's signal.
-// One whose action is to ignore it is dropped when unblocked and ends no wait.
-bool handled_signal_pending(uint64_t mask)
-{
-    uint64_t pending = 0;
-    raw_syscall(SYS_rt_sigpending, long(&pending), sizeof pending);
-    for (int sig = 1; sig <= 64; sig++) {
-        if (!(pending & ~mask & (uint64_t(1) << (sig - 1))))
-            continue;
-        struct sigaction sa;
-        if (REAL(sigaction)(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-            sa.sa_handler != SIG_IGN)
-            return true;
-    }
-    return false;
-}
-
-}  // namespace
-
 GREEN_EXPORT int sigsuspend(const sigset_t* mask)
 {
     Green* self = green_in(kSignals);
     if (!self)
         return REAL(sigsuspend)(mask);
-    uint64_t saved = self->sigmask;
     uint64_t wanted = sigset_mask(mask);
-    // The unblocking and the wait are one step: a signal that was pending is the one it waits
-    // for (a child that exited while SIGCHLD was blocked, as timeout(1) waits for one).
-    bool pending = handled_signal_pending(wanted);
-    sigmask_set(self, wanted);
-    if (!pending)
-        wait_for_handler(self);
-    sigmask_set(self, saved);
-    errno = EINTR;
-    return -1;
+    return wait_for_handler(self, &wanted);
 }
 
 GREEN_EXPORT int sigtimedwait(const sigset_t* set, siginfo_t* info, const struct timespec* timeout)

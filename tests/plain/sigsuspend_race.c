@@ -1,0 +1,152 @@
+/* sigsuspend against a signal sent at any moment: the unblocking and the wait are one step, so
+ * however the signal's arrival falls around the call (before it, pending; during the unblocking;
+ * just before the wait starts; during the wait) sigsuspend returns -1 with EINTR after the
+ * handler ran, and never waits for a signal that already came.
+ *
+ * As timeout(1) waits for its child: a child process, each time it reads a byte from a pipe,
+ * sends SIGUSR2 then, after a pseudo-random delay of up to 20 us, SIGUSR1 to this process,
+ * which (both blocked) writes the byte and calls sigsuspend with both unblocked until SIGUSR1's
+ * handler ran: the first sigsuspend ends with SIGUSR2, and SIGUSR1 comes about when the next
+ * one starts.  Rounds for about a second (at most 4,000).  A wait that misses its signal never
+ * ends: SIGALRM after 20 s (default action) ends the test.  The same in a second thread while
+ * the main thread, which blocks both, waits to join it: each signal is the suspending thread's. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "plain.h"
+
+static volatile sig_atomic_t handled, handled2;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    handled++;
+}
+
+static void on_usr2(int sig)
+{
+    (void)sig;
+    handled2++;
+}
+
+static void spin(unsigned *seed, unsigned max_ns)
+{
+    struct timespec a, b;
+    long ns = (long)(rand_r(seed) % max_ns);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &b);
+    while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ns);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The sender: a byte in, SIGUSR2 and SIGUSR1 to its parent out, until end of file. */
+static void sender(int in)
+{
+    unsigned seed = 7;
+    char c;
+    while (read(in, &c, 1) == 1) {
+        kill(getppid(), SIGUSR2);
+        spin(&seed, 20000);
+        kill(getppid(), SIGUSR1);
+    }
+    _exit(0);
+}
+
+struct rounds {
+    int poke;  /* the pipe to the sender */
+    long done;
+};
+
+/* Rounds of poke and sigsuspend, both signals blocked outside sigsuspend (the caller's mask). */
+static void *suspender(void *arg)
+{
+    struct rounds *r = arg;
+    sigset_t none;
+    sigemptyset(&none);
+    unsigned seed = 11;
+    double end = now_s() + 1.0;
+    for (long i = 0; i < 4000 && now_s() < end; i++) {
+        long before = handled, before2 = handled2;
+        CHECK(write(r->poke, "x", 1) == 1);
+        spin(&seed, 20000);
+        while (handled == before) {
+            errno = 0;
+            CHECK_EQ(sigsuspend(&none), -1);
+            CHECK_EQ(errno, EINTR);
+        }
+        CHECK_EQ(handled, before + 1);
+        CHECK_EQ(handled2, before2 + 1);
+        r->done++;
+    }
+    return NULL;
+}
+
+static pid_t start_sender(int *poke)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(p[1]);
+        sender(p[0]);
+    }
+    close(p[0]);
+    *poke = p[1];
+    return pid;
+}
+
+static void stop_sender(int poke, pid_t pid)
+{
+    close(poke);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(void)
+{
+    alarm(20);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+    sa.sa_handler = on_usr2;
+    CHECK(sigaction(SIGUSR2, &sa, NULL) == 0);
+    sigset_t both;
+    sigemptyset(&both);
+    sigaddset(&both, SIGUSR1);
+    sigaddset(&both, SIGUSR2);
+    CHECK(sigprocmask(SIG_BLOCK, &both, NULL) == 0);
+
+    /* The main thread suspends. */
+    struct rounds r = {0, 0};
+    pid_t pid = start_sender(&r.poke);
+    suspender(&r);
+    stop_sender(r.poke, pid);
+    CHECK(r.done > 0);
+
+    /* A second thread suspends (it inherits the mask) while the main thread joins it. */
+    struct rounds r2 = {0, 0};
+    pid = start_sender(&r2.poke);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, suspender, &r2) == 0);
+    check_os_threads();
+    CHECK(pthread_join(t, NULL) == 0);
+    stop_sender(r2.poke, pid);
+    CHECK(r2.done > 0);
+    printf("sigsuspend_race: %ld + %ld rounds, %ld + %ld signals handled\n", r.done, r2.done,
+           (long)handled, (long)handled2);
+    CHECK_EQ(handled, r.done + r2.done);
+    CHECK_EQ(handled2, r.done + r2.done);
+    return 0;
+}
