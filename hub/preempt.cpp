@@ -490,8 +490,8 @@ void on_slice_tick(Hub* h, const siginfo_t* info, void* context)
     PreemptState& p = h->preempt;
     if (info->si_value.sival_ptr != h)
         p.deadline_armed = false;
-    if (h->live <= 1 || h->idle.load(std::memory_order_relaxed)) {
-        stop_ticks(h);  // nobody to share with, or the loop waits: the next wake re-arms
+    if (h->live <= 1 && !competing(h)) {
+        stop_ticks(h);  // nobody to share with: the next wake re-arms
         return;
     }
     // The first look at a context dates its slice: it began after the look before (at most a

@@ -14,11 +14,14 @@
 //   at every switch): the first look at a new count dates its start halfway from the look
 //   before; a later look that finds the same count within two jiffies of the end of the slice
 //   sets the second timer, a CLOCK_MONOTONIC one-shot at that end.  A context is so preempted
-//   after a slice, give or take half a jiffy (more when the OS thread waits for a CPU).  The look is armed the first time a second green thread
-//   becomes runnable on the hub and disarmed when the hub has a single green thread left or
-//   its loop waits: a program with one thread never takes a tick, and a worker that waits in
-//   epoll_wait takes none (its CPU clock stands still).  Nothing is added to the switch path
-//   but the counter that was there.
+//   after a slice, give or take half a jiffy (more when the OS thread waits for a CPU).  The
+//   look is armed the first time a second green thread becomes runnable on the hub and
+//   disarmed when the hub has a single green thread left and nothing to look at (competing):
+//   a program with one thread never takes a tick, and a worker that waits in epoll_wait takes
+//   none (its CPU clock stands still).  Not disarmed because the loop was about to wait: a
+//   tick there could come after the poll made threads runnable, which would then compute
+//   without a slice (a thread given by another worker counts in live only once it ran).
+//   Nothing is added to the switch path but the counter that was there.
 // * Safe points only.  The tick preempts when the interrupted address is in the program's own
 //   code: not in the C library, the dynamic linker, the C++ runtime, the unwinder, libev,
 //   c-ares, Boost.Context, the vDSO or libgreen (the modules that hold the real futex and spin

@@ -186,10 +186,14 @@ chaos_preempt_stress() {
 chaos_preempt_stress stress-chaos-preempt "$GREEN"
 chaos_preempt_stress stress-chaos-preempt-san "$SAN" \
     ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:handle_segv=0 UBSAN_OPTIONS=halt_on_error=1
+# valgrind runs one OS thread at a time; its default lock is unfair: with a computing green
+# thread on each worker, one OS thread could keep it for many seconds while the other (whose
+# CPU clock, which drives its time slices, then stands still) holds the main thread's wake.
+# --fair-sched=yes takes turns, as the kernel would.
 if command -v valgrind >/dev/null; then
     for w in 1 2; do
         run "slice:stress-valgrind-$w" "$GREEN" GREEN_TIMESLICE=1ms GREEN_WORKERS=$w TEST_MAX_OS_THREADS=$((w + HANDOFF_T)) -- \
-            valgrind -q --error-exitcode=99 --leak-check=no "$B/plain/slice_stress" 1
+            valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=no "$B/plain/slice_stress" 1
     done
 fi
 # Without time slices (GREEN_TIMESLICE=0, or seeded mode that does not ask for them) a thread
