@@ -114,9 +114,11 @@ void signal_handled(int sig, bool restart, bool thread_directed)
     if (t && t->current != &t->loop && t->current->waits_signal) {
         // It ran on a green thread on its way into pause or sigsuspend: from the unblocking of
         // its mask (a signal pending until then) or between its look and its park.  That is
-        // the signal its wait is for, whoever the rules below would pick: the wait ends as
-        // soon as it parks (signal_deliver), as the unblocking and the wait are one step.
-        t->current->signal_came = true;
+        // the signal its wait is for, whoever the rules below would pick, as the unblocking
+        // and the wait are one step: the wait ends as soon as it parks (signal_deliver).  (A
+        // signal sent to another green thread of this OS thread ends it too: its handler ran
+        // in this one.)
+        __atomic_store_n(&t->current->signal_came, true, __ATOMIC_RELAXED);
         t->pending_signals.fetch_or(kHandlerCameBit, std::memory_order_release);
         if (t->loop_ready.load(std::memory_order_acquire))
             ev_async_send(t->evloop, &t->remote_async);
@@ -253,7 +255,8 @@ void signal_deliver(Hub* h)
     if (pending & kHandlerCameBit) {
         pending &= ~kHandlerCameBit;
         for_each_green([&](Green* g) {
-            if (hub_of(g) == h && g->waits_signal && g->signal_came && parked_interruptibly(g))
+            if (hub_of(g) == h && g->waits_signal &&
+                __atomic_load_n(&g->signal_came, __ATOMIC_RELAXED) && parked_interruptibly(g))
                 signal_interrupt(g, false);
         });
     }

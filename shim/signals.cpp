@@ -310,12 +310,12 @@ int wait_for_handler(Green* self, const uint64_t* mask = nullptr)
     uint64_t saved = self->sigmask;
     {
         Interruptible scope(self, true);
-        self->signal_came = false;
+        __atomic_store_n(&self->signal_came, false, __ATOMIC_RELAXED);
         if (mask)
             sigmask_set(self, *mask);
         if (!__atomic_load_n(&self->signal_came, __ATOMIC_RELAXED))
             park_for_interrupt(true);
-        self->signal_came = false;
+        __atomic_store_n(&self->signal_came, false, __ATOMIC_RELAXED);
     }
     if (mask)
         sigmask_set(self, saved);

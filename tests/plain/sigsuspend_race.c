@@ -9,7 +9,8 @@
  * handler ran: the first sigsuspend ends with SIGUSR2, and SIGUSR1 comes about when the next
  * one starts.  Rounds for about a second (at most 4,000).  A wait that misses its signal never
  * ends: SIGALRM after 20 s (default action) ends the test.  The same in a second thread while
- * the main thread, which blocks both, waits to join it: each signal is the suspending thread's. */
+ * the main thread, which blocks both, waits to join it: each signal is the suspending thread's.
+ * Then the same with the signals sent to that thread alone (pthread_kill), by a third thread. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/wait.h>
@@ -58,6 +59,25 @@ static void sender(int in)
         kill(getppid(), SIGUSR1);
     }
     _exit(0);
+}
+
+/* A sender thread: a byte in, SIGUSR2 and SIGUSR1 to the target thread out, until end of file. */
+struct thread_sender {
+    int in;
+    pthread_t target;
+};
+
+static void *thread_sender(void *arg)
+{
+    struct thread_sender *s = arg;
+    unsigned seed = 5;
+    char c;
+    while (read(s->in, &c, 1) == 1) {
+        CHECK_EQ(pthread_kill(s->target, SIGUSR2), 0);
+        spin(&seed, 20000);
+        CHECK_EQ(pthread_kill(s->target, SIGUSR1), 0);
+    }
+    return NULL;
 }
 
 struct rounds {
@@ -144,9 +164,27 @@ int main(void)
     CHECK(pthread_join(t, NULL) == 0);
     stop_sender(r2.poke, pid);
     CHECK(r2.done > 0);
-    printf("sigsuspend_race: %ld + %ld rounds, %ld + %ld signals handled\n", r.done, r2.done,
-           (long)handled, (long)handled2);
-    CHECK_EQ(handled, r.done + r2.done);
-    CHECK_EQ(handled2, r.done + r2.done);
+
+    /* The signals sent to the suspending thread alone. */
+    struct rounds r3 = {0, 0};
+    int p[2];
+    CHECK(pipe(p) == 0);
+    r3.poke = p[1];
+    struct thread_sender ts = {p[0], 0};
+    pthread_t s;
+    CHECK(pthread_create(&t, NULL, suspender, &r3) == 0);
+    ts.target = t;
+    CHECK(pthread_create(&s, NULL, thread_sender, &ts) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    close(p[1]);
+    CHECK(pthread_join(s, NULL) == 0);
+    close(p[0]);
+    CHECK(r3.done > 0);
+
+    long rounds = r.done + r2.done + r3.done;
+    printf("sigsuspend_race: %ld + %ld + %ld rounds, %ld + %ld signals handled\n", r.done,
+           r2.done, r3.done, (long)handled, (long)handled2);
+    CHECK_EQ(handled, rounds);
+    CHECK_EQ(handled2, rounds);
     return 0;
 }
