@@ -66,8 +66,11 @@ struct Green {
     const char* wait_what = nullptr;  // the call it waits in (locks, join), while it waits
     bool interruptible = false;     // in a call a signal handler interrupts (EINTR)
     bool waits_signal = false;      // in pause or sigsuspend: first to take a signal
-    bool signal_came = false;       // a handler ran on it in pause or sigsuspend before
-                                    //   it parked: the wait ends at once (hub/signal.cpp)
+    bool mask_wait = false;         // waiting under a mask of the call's (ppoll, pselect,
+                                    //   epoll_pwait): a handler ends it, as pause's
+    bool signal_came = false;       // a handler ran on it in such a call or pause or
+                                    //   sigsuspend before it parked: the wait ends at once
+                                    //   (hub/signal.cpp)
     bool interrupt_restart = false; // the interrupting handler had SA_RESTART
     bool movable = false;           // runnable since a yield, a lock, join or sleep wait (or
                                     //   never run): nothing its hub keeps is bound to its

@@ -16,7 +16,7 @@ namespace green {
 namespace {
 
 // In pending_signals, the bit of signal 32 (glibc's, whose handler is never the program's):
-// a handler ran on a green thread on its way into pause or sigsuspend (signal_handled).
+// a handler ran on a green thread on its way into a wait it ends (signal_handled).
 constexpr uint64_t kHandlerCameBit = uint64_t(1) << (32 - 1);
 
 // The hub a signal concerns: the OS thread's own, else (a signal that landed on an unmanaged OS
@@ -111,13 +111,13 @@ void signal_handled(int sig, bool restart, bool thread_directed)
     if (sig < 1 || sig > 64)
         return;
     Hub* t = tl_hub;
-    if (t && t->current != &t->loop && t->current->waits_signal) {
-        // It ran on a green thread on its way into pause or sigsuspend: from the unblocking of
-        // its mask (a signal pending until then) or between its look and its park.  That is
-        // the signal its wait is for, whoever the rules below would pick, as the unblocking
-        // and the wait are one step: the wait ends as soon as it parks (signal_deliver).  (A
-        // signal sent to another green thread of this OS thread ends it too: its handler ran
-        // in this one.)
+    if (t && t->current != &t->loop && ends_on_handler(t->current)) {
+        // It ran on a green thread on its way into pause, sigsuspend or a wait under a mask of
+        // the call's: from the unblocking of its mask (a signal pending until then) or between
+        // its look and its park.  That is the signal its wait is for, whoever the rules below
+        // would pick, as the unblocking and the wait are one step: the wait ends as soon as it
+        // parks (signal_deliver), or at once if it looks first.  (A signal sent to another green
+        // thread of this OS thread ends it too: its handler ran in this one.)
         __atomic_store_n(&t->current->signal_came, true, __ATOMIC_RELAXED);
         t->pending_signals.fetch_or(kHandlerCameBit, std::memory_order_release);
         if (t->loop_ready.load(std::memory_order_acquire))
@@ -255,7 +255,7 @@ void signal_deliver(Hub* h)
     if (pending & kHandlerCameBit) {
         pending &= ~kHandlerCameBit;
         for_each_green([&](Green* g) {
-            if (hub_of(g) == h && g->waits_signal &&
+            if (hub_of(g) == h && ends_on_handler(g) &&
                 __atomic_load_n(&g->signal_came, __ATOMIC_RELAXED) && parked_interruptibly(g))
                 signal_interrupt(g, false);
         });

@@ -93,6 +93,11 @@ inline void sigmask_switch(Hub* h, Green* next)
         sigmask_apply(h, next->sigmask);
 }
 
+// Whether a handler that runs on g ends g's wait even before g parked (signal_came): g waits
+// for a signal (pause, sigsuspend) or under a mask of the call's (ppoll, pselect, epoll_pwait),
+// whose unblocking and wait are one step.
+inline bool ends_on_handler(const Green* g) { return g->waits_signal || g->mask_wait; }
+
 // Marks the running green thread's waits interruptible while it lives (a wrapper's scope);
 // self null (not a green thread): nothing.
 class Interruptible {

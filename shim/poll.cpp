@@ -6,10 +6,9 @@
 // descriptor: it is readable when one of its members is ready), then asks the kernel again,
 // without waiting, for the exact answer.  Results are always the kernel's own.
 // The signal masks of ppoll, pselect and epoll_pwait hold for the whole call, as in the
-// kernel: the immediate check hands the mask to the kernel, and while the green thread waits the
-// OS thread's mask is set to it (as sigsuspend does), so that a signal it unblocks runs its
-// handler and ends the wait with EINTR.  The mask is the OS thread's: the other green threads
-// run under it meanwhile (libgreen(7)).
+// kernel: the immediate check hands the mask to the kernel, and while the green thread waits
+// the mask is its own (as sigsuspend does: WaitMask), so that a signal it unblocks runs its
+// handler and ends the wait with EINTR, also one pending before the call.
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -30,8 +29,10 @@ constexpr short kReadEvents = POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND | POLLR
 constexpr short kWriteEvents = POLLOUT | POLLWRNORM | POLLWRBAND;
 
 // A call's signal mask is the waiting green thread's own mask while it waits (masks are per
-// green thread: hub/signal.h), and its old one after, as sigsuspend does.  With the signals
-// family left out (GREEN_FAMILIES), masks are the OS thread's: set it and put it back.
+// green thread: hub/signal.h), and its old one after, as sigsuspend does: a handler that runs
+// from the unblocking on (a signal pending until then included) ends the wait with EINTR
+// (handler_came).  With the signals family left out (GREEN_FAMILIES), masks are the OS
+// thread's: set it and put it back.
 class WaitMask {
 public:
     explicit WaitMask(const sigset_t* mask)
@@ -40,6 +41,8 @@ public:
             return;
         if ((self_ = green_in(kSignals))) {
             saved_ = self_->sigmask;
+            __atomic_store_n(&self_->signal_came, false, __ATOMIC_RELAXED);
+            self_->mask_wait = true;
             sigmask_set(self_, sigset_mask(mask));
         } else {
             os_set_ = REAL(pthread_sigmask)(SIG_SETMASK, mask, &os_saved_) == 0;
@@ -47,10 +50,13 @@ public:
     }
     ~WaitMask()
     {
-        if (self_)
+        if (self_) {
             sigmask_set(self_, saved_);
-        else if (os_set_)
+            self_->mask_wait = false;
+            __atomic_store_n(&self_->signal_came, false, __ATOMIC_RELAXED);
+        } else if (os_set_) {
             REAL(pthread_sigmask)(SIG_SETMASK, &os_saved_, nullptr);
+        }
     }
     WaitMask(const WaitMask&) = delete;
     WaitMask& operator=(const WaitMask&) = delete;
@@ -61,6 +67,13 @@ private:
     bool os_set_ = false;
     sigset_t os_saved_;
 };
+
+// Whether a handler ran on self during its call's wait under the call's mask, before it
+// parked (WaitMask): the call ends with EINTR without waiting.
+bool handler_came(const Green* self)
+{
+    return self && self->mask_wait && __atomic_load_n(&self->signal_came, __ATOMIC_RELAXED);
+}
 
 int64_t deadline_ms(int timeout)
 {
@@ -108,7 +121,8 @@ private:
 template <class Check, class AddWatches>
 int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches add_watches)
 {
-    Interruptible scope(green_self());
+    Green* self = green_self();
+    Interruptible scope(self);
     for (;;) {
         Watches w(capacity);
         if (!w.get()) {
@@ -117,7 +131,9 @@ int green_poll_loop(int64_t deadline, size_t capacity, Check check, AddWatches a
         }
         add_watches(w);
         int r;
-        if (w.size()) {
+        if (handler_came(self)) {
+            r = -EINTR;
+        } else if (w.size()) {
             r = wait_fds(w.get(), w.size(), deadline, true);
         } else if (deadline == kForever) {  // nothing to watch, no timeout: until a signal
             r = park_for_interrupt(true);
@@ -296,9 +312,10 @@ int green_epoll(int epfd, struct epoll_event* events, int max, int64_t deadline,
     if (n != 0)
         return n;
     WaitMask m(mask);
-    Interruptible scope(green_self());
+    Green* self = green_self();
+    Interruptible scope(self);
     for (;;) {
-        int w = wait_fd(epfd, EV_READ, deadline, true);
+        int w = handler_came(self) ? -EINTR : wait_fd(epfd, EV_READ, deadline, true);
         if (w == -EBADF) {
             errno = EBADF;
             return -1;
