@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "plain.h"
+#include "raw_contract.h"
 #include "raw_util.h"
 
 /* One site for every thread: it is executed by many at once. */
@@ -76,29 +77,6 @@ static long contract_call(long nr, long a1, long a2, long a3)
     return ret;
 }
 
-static void keeps_contract(void)
-{
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    for (int round = 0; round < 3; round++) {  /* the first execution of a site traps */
-        CHECK_EQ(contract_call(SYS_getpid, 0, 0, 0), getpid());
-        CHECK_EQ(write(p[1], "xy", 2), 2);
-        char buf[4] = {0};
-        CHECK_EQ(contract_call(SYS_read, p[0], (long)buf, sizeof buf), 2);
-        CHECK(memcmp(buf, "xy", 2) == 0);
-        errno = EDOM;
-        CHECK_EQ(contract_call(SYS_read, -1, (long)buf, 1), -EBADF);
-        CHECK_EQ(errno, EDOM);
-        struct timespec ts = {0, 1000};
-        CHECK_EQ(contract_call(SYS_nanosleep, (long)&ts, 0, 0), 0);
-        struct timespec bad = {0, -1};
-        CHECK_EQ(contract_call(SYS_nanosleep, (long)&bad, 0, 0), -EINVAL);
-        CHECK_EQ(errno, EDOM);
-    }
-    close(p[0]);
-    close(p[1]);
-}
-
 /* Futexes: waits and wakes made either way meet. */
 static uint32_t word;
 static atomic_int waiting;
@@ -150,7 +128,7 @@ int main(void)
 {
     raw_ids(NULL);
     CHECK_EQ(in_thread(raw_ids, NULL), 0);
-    keeps_contract();
+    raw_contract_rounds(contract_call);
     futexes_meet(raw_waiter, 0);
     futexes_meet(libc_waiter, 1);
     futexes_meet(raw_waiter, 1);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "plain.h"
+#include "raw_contract.h"
 
 /* rz_syscall(nr, a1, a2, a3): the number computed (moved from %rdi), the kept registers loaded
  * from rz_in[0..8], the red zone filled from rz_in[10..25], carry and direction set; after the
@@ -152,24 +153,7 @@ static long rz(long nr, long a1, long a2, long a3)
 
 static void computed_in_register(void)
 {
-    int p[2];
-    CHECK_EQ(pipe(p), 0);
-    for (int round = 0; round < 3; round++) {
-        CHECK_EQ(rz(SYS_getpid, 0, 0, 0), getpid());
-        CHECK_EQ(rz(SYS_write, p[1], (long)"abc", 3), 3);
-        char buf[8] = {0};
-        CHECK_EQ(rz(SYS_read, p[0], (long)buf, sizeof buf), 3);
-        CHECK(memcmp(buf, "abc", 3) == 0);
-        errno = EDOM;
-        CHECK_EQ(rz(SYS_read, -1, (long)buf, 1), -EBADF);
-        CHECK_EQ(errno, EDOM);
-        struct timespec ts = {0, 1000}, bad = {0, -1};
-        CHECK_EQ(rz(SYS_nanosleep, (long)&ts, 0, 0), 0);
-        CHECK_EQ(rz(SYS_nanosleep, (long)&bad, 0, 0), -EINVAL);
-        CHECK_EQ(errno, EDOM);
-    }
-    close(p[0]);
-    close(p[1]);
+    raw_contract_rounds(rz);
     /* clone with SIGCHLD alone, as fork: the child returns from the same instruction. */
     fflush(stdout);
     long child = rz(SYS_clone, SIGCHLD, 0, 0);
